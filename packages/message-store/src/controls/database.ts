@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createPgliteDatabase } from '../database/pglite.js';
+import { createPostgresDatabase } from '../database/postgres.js';
+import type { Database } from '../database/port.js';
+import { installMessageDb } from '../install.js';
+
+/**
+ * The database a test runs against: PGlite in memory by default, or — when
+ * `TEST_POSTGRES_URL` names a PostgreSQL server — a fresh database created on
+ * it for this test file and dropped afterwards.
+ */
+export const TEST_POSTGRES_URL = process.env.TEST_POSTGRES_URL;
+export const testDatabaseKind: Database['kind'] = TEST_POSTGRES_URL ? 'postgres' : 'pglite';
+
+export interface TestDatabase {
+  db: Database;
+  /** A connection string for another connection to the same database (PostgreSQL only). */
+  connectionString: string | null;
+  /** Opens another independent Database on the same data (PostgreSQL only). */
+  connectAgain(): Database;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(options: { install?: boolean } = {}): Promise<TestDatabase> {
+  const install = options.install ?? true;
+  if (!TEST_POSTGRES_URL) {
+    const db = await createPgliteDatabase();
+    if (install) await installMessageDb(db);
+    return {
+      db,
+      connectionString: null,
+      connectAgain() {
+        throw new Error('PGlite has one session in one process: there is no second connection');
+      },
+      drop: () => db.close(),
+    };
+  }
+  const name = `message_store_test_${Date.now()}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(TEST_POSTGRES_URL);
+  url.pathname = `/${name}`;
+  const connectionString = url.toString();
+  const opened: Database[] = [];
+  const connectAgain = () => {
+    const another = createPostgresDatabase({ connectionString });
+    opened.push(another);
+    return another;
+  };
+  const db = connectAgain();
+  if (install) await installMessageDb(db);
+  return {
+    db,
+    connectionString,
+    connectAgain,
+    async drop() {
+      await Promise.all(opened.map((each) => each.close().catch(() => {})));
+      const dropper = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+      await dropper.connect();
+      try {
+        await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await dropper.end();
+      }
+    },
+  };
+}

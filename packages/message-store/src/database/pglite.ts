@@ -1,0 +1,72 @@
+import { PGlite } from '@electric-sql/pglite';
+import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
+import type { Claim, Database, Queryable, Row } from './port.js';
+
+export interface PgliteOptions {
+  /** A directory for persistent data; omitted means in memory. */
+  dataDir?: string;
+}
+
+/**
+ * The embedded adapter: PostgreSQL compiled to WASM, in this process.
+ *
+ * PGlite has a single session. Its own mutex makes every `query` wait while a
+ * `transaction` is open, so unrelated async work never runs inside another
+ * caller's transaction. Inside `transaction(work)`, `work` must use the `tx`
+ * it is given: calling the database itself there would wait for the
+ * transaction it is part of.
+ */
+export async function createPgliteDatabase(options: PgliteOptions = {}): Promise<Database> {
+  const pglite = await PGlite.create({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    extensions: { pgcrypto },
+  });
+  await pglite.exec('SET search_path = message_store, public');
+
+  // One session means advisory locks cannot tell holders apart: claims are kept here.
+  const claimed = new Set<string>();
+
+  const run = async <R extends Row>(target: Pick<PGlite, 'query'>, sql: string, params?: readonly unknown[]) =>
+    (await target.query<R>(sql, params as unknown[] | undefined)).rows;
+
+  return {
+    kind: 'pglite',
+    query: (sql, params) => run(pglite, sql, params),
+    exec: async (sql) => {
+      await pglite.exec(sql);
+    },
+    transaction: (work) =>
+      pglite.transaction((transaction) =>
+        work({
+          query: (sql, params) => run(transaction, sql, params),
+          exec: async (sql) => {
+            await transaction.exec(sql);
+          },
+        } satisfies Queryable),
+      ),
+    async listen(channel, onNotification) {
+      const unlisten = await pglite.listen(channel, onNotification);
+      return async () => {
+        if (!pglite.closed) await unlisten();
+      };
+    },
+    async tryClaim(key1, key2) {
+      const key = `${key1}:${key2}`;
+      if (claimed.has(key)) return null;
+      claimed.add(key);
+      const claim: Claim = {
+        lost: new Promise<void>(() => {}),
+        async release() {
+          claimed.delete(key);
+        },
+      };
+      return claim;
+    },
+    async countClaims(key1) {
+      return [...claimed].filter((key) => key.startsWith(`${key1}:`)).length;
+    },
+    async close() {
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * The database port: the only thing the toolkit knows about a database.
+ * Two adapters implement it — PostgreSQL through `pg` and PGlite in-process.
+ */
+export type Row = Record<string, unknown>;
+
+export interface Queryable {
+  /** Runs one parameterized statement and returns its rows. */
+  query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  /** Runs a script of several statements without parameters (for installing SQL files). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Notification {
+  channel: string;
+  payload: string;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  /**
+   * Runs `work` inside one transaction on one session. Commits when `work`
+   * resolves, rolls back when it throws. No other caller's statements run in
+   * the same transaction.
+   */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Subscribes to NOTIFY on `channel`; returns the function that unsubscribes. */
+  listen(channel: string, onNotification: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Holds a session-scoped advisory lock on (`key1`, `key2`) if it is free.
+   * The lock is released by `release()` or when the session dies, so a crashed
+   * holder's lock is freed by the server itself.
+   */
+  tryClaim(key1: number, key2: number): Promise<Claim | null>;
+  /** How many claims under `key1` are held now, by anyone. */
+  countClaims(key1: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface Claim {
+  release(): Promise<void>;
+  /** Resolves once the session that holds the claim has been lost. */
+  readonly lost: Promise<void>;
+}
+
+/** Errors that mean "the database could not be reached", worth retrying. */
+export function isTransientDatabaseError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    // Connection exceptions (08), admin shutdown / crash (57P0x), too many connections (53300).
+    if (code.startsWith('08') || code.startsWith('57P0') || code === '53300') return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code))
+      return true;
+  }
+  return /Connection terminated|connection.*(closed|ended|lost)|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
+    error.message,
+  );
+}

@@ -1,0 +1,174 @@
+import pg from 'pg';
+import type { Claim, Database, Queryable, Row } from './port.js';
+
+export interface PostgresOptions {
+  connectionString: string;
+  /** Pool size; defaults to 10. */
+  max?: number;
+}
+
+// Message DB's functions call each other unqualified, so every session needs this path.
+const SEARCH_PATH_OPTION = '-c search_path=message_store,public';
+
+/** The PostgreSQL adapter: a `pg` pool whose every connection uses Message DB's search path. */
+export function createPostgresDatabase(options: PostgresOptions): Database {
+  const clientConfig = { connectionString: options.connectionString, options: SEARCH_PATH_OPTION };
+  const pool = new pg.Pool({ ...clientConfig, max: options.max ?? 10 });
+  // An idle client that loses its connection must not crash the process; the pool drops it.
+  pool.on('error', () => {});
+
+  const listener = createListener(clientConfig);
+
+  const run = async <R extends Row>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) =>
+    (await client.query<R>(sql, params as unknown[] | undefined)).rows;
+
+  return {
+    kind: 'postgres',
+    query: (sql, params) => run(pool, sql, params),
+    exec: async (sql) => {
+      await pool.query(sql);
+    },
+    async transaction(work) {
+      const client = await pool.connect();
+      const tx: Queryable = {
+        query: (sql, params) => run(client, sql, params),
+        exec: async (sql) => {
+          await client.query(sql);
+        },
+      };
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const result = await work(tx);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch((rollbackError: Error) => {
+          broken = rollbackError;
+        });
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    },
+    listen: (channel, onNotification) => listener.listen(channel, onNotification),
+    async tryClaim(key1, key2) {
+      // A dedicated connection: session advisory locks live as long as it does.
+      const client = new pg.Client(clientConfig);
+      let markLost: () => void = () => {};
+      const lost = new Promise<void>((resolve) => (markLost = resolve));
+      client.on('error', () => markLost());
+      client.on('end', () => markLost());
+      await client.connect();
+      try {
+        const [row] = (await client.query<{ claimed: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS claimed', [key1, key2])).rows;
+        if (!row?.claimed) {
+          await client.end();
+          return null;
+        }
+      } catch (error) {
+        await client.end().catch(() => {});
+        throw error;
+      }
+      const claim: Claim = {
+        lost,
+        async release() {
+          await client.end().catch(() => {});
+        },
+      };
+      return claim;
+    },
+    async countClaims(key1) {
+      // Two-key advisory locks show up in pg_locks with classid = key1 (as an unsigned oid), objsubid = 2.
+      const [row] = await run<{ count: string }>(
+        pool,
+        `SELECT count(*) AS count FROM pg_locks
+          WHERE locktype = 'advisory' AND objsubid = 2 AND granted AND classid = ($1::bigint & 4294967295)::text::oid`,
+        [key1],
+      );
+      return Number(row?.count ?? 0);
+    },
+    async close() {
+      await listener.close();
+      await pool.end();
+    },
+  };
+}
+
+/**
+ * One LISTEN connection shared by all listeners of a database. When it drops it
+ * reconnects with backoff and re-subscribes; consumers poll in the meantime.
+ */
+function createListener(clientConfig: pg.ClientConfig) {
+  const handlers = new Map<string, Set<(payload: string) => void>>();
+  let client: pg.Client | undefined;
+  let connecting: Promise<pg.Client> | undefined;
+  let closed = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  const connect = (): Promise<pg.Client> => {
+    if (client) return Promise.resolve(client);
+    if (connecting) return connecting;
+    connecting = (async () => {
+      const next = new pg.Client(clientConfig);
+      next.on('notification', (message) => {
+        for (const handler of handlers.get(message.channel) ?? []) handler(message.payload ?? '');
+      });
+      const onLost = () => {
+        if (client !== next) return;
+        client = undefined;
+        next.end().catch(() => {});
+        scheduleReconnect(250);
+      };
+      next.on('error', onLost);
+      next.on('end', onLost);
+      await next.connect();
+      for (const channel of handlers.keys()) await next.query(`LISTEN ${quoteIdentifier(channel)}`);
+      client = next;
+      return next;
+    })().finally(() => {
+      connecting = undefined;
+    });
+    return connecting;
+  };
+
+  const scheduleReconnect = (delayMs: number) => {
+    if (closed || retryTimer) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      if (closed || handlers.size === 0) return;
+      connect().catch(() => scheduleReconnect(Math.min(delayMs * 2, 5_000)));
+    }, delayMs);
+    retryTimer.unref();
+  };
+
+  return {
+    async listen(channel: string, onNotification: (payload: string) => void) {
+      let set = handlers.get(channel);
+      const isNewChannel = !set;
+      if (!set) handlers.set(channel, (set = new Set()));
+      set.add(onNotification);
+      try {
+        const listening = await connect();
+        if (isNewChannel) await listening.query(`LISTEN ${quoteIdentifier(channel)}`);
+      } catch {
+        // Not reachable now: the reconnect loop subscribes when it can; callers poll meanwhile.
+        scheduleReconnect(250);
+      }
+      return async () => {
+        set.delete(onNotification);
+      };
+    },
+    async close() {
+      closed = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      const current = client;
+      client = undefined;
+      await current?.end().catch(() => {});
+    },
+  };
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}

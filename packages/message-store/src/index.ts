@@ -1,0 +1,11 @@
+export * from './database/index.js';
+export * from './errors.js';
+export * from './install.js';
+export * from './message.js';
+export * from './parking.js';
+export * from './read-all.js';
+export * from './store.js';
+export * as streamNames from './stream-name.js';
+export * from './stream-name.js';
+export * from './subscription.js';
+export * from './wake-ups.js';

@@ -1,0 +1,273 @@
+import { v5 as uuidV5 } from 'uuid';
+import type { Database, Queryable, Row } from './database/port.js';
+import { DuplicateMessageIdError, isUniqueViolation, versionConflictFrom } from './errors.js';
+import { metadataForWrite, type Message, type MessageMetadata, type StoredMessage } from './message.js';
+import { ALL_STREAMS, categoryTypes, category as categoryOf, id as idOf, isCategory } from './stream-name.js';
+
+export interface WriteResult {
+  /** The stream position of the message. */
+  position: number;
+  /** True when a message with this id was already stored: nothing new was written. */
+  alreadyWritten: boolean;
+}
+
+export interface CategoryReadOptions {
+  /** Only messages whose `correlationStreamName` is in this category (origin filtering). */
+  correlation?: string;
+  /** Only this member's share of the category (Message DB's hash of the cardinal id). */
+  consumerGroup?: { member: number; size: number };
+}
+
+/** A projection in the book's shape: `$init` and a reducer per event type. */
+export type Projection<Entity> = {
+  $init: () => Entity;
+  /** Snapshot the entity every `every` events into `{category}:snapshot-{id}`. */
+  $snapshot?: SnapshotSettings<Entity>;
+} & { [eventType: string]: ((entity: Entity, event: StoredMessage) => Entity) | unknown };
+
+export interface SnapshotSettings<Entity> {
+  every: number;
+  /** Change it when the projection changes: snapshots of another version are ignored. */
+  version: string;
+  serialize?: (entity: Entity) => unknown;
+  deserialize?: (value: unknown) => Entity;
+}
+
+export interface Fetched<Entity> {
+  entity: Entity;
+  /** The stream's version (last position, -1 when empty): the expected version for the next write. */
+  version: number;
+}
+
+export const DEFAULT_BATCH_SIZE = 1000;
+const SNAPSHOT_NAMESPACE = '5b1f3e0a-8f7c-4d8e-9a51-0c2f6b7d9e11';
+
+export interface MessageRow extends Row {
+  id: string;
+  stream_name: string;
+  type: string;
+  position: number | string;
+  global_position: number | string;
+  data: string | null;
+  metadata: string | null;
+  time: string;
+}
+
+export const MESSAGE_COLUMNS = `id, stream_name, type, position, global_position, data, metadata,
+  to_char(time, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS time`;
+
+export function toStoredMessage(row: MessageRow): StoredMessage {
+  return {
+    id: row.id,
+    streamName: row.stream_name,
+    type: row.type,
+    position: Number(row.position),
+    globalPosition: Number(row.global_position),
+    data: row.data ? (JSON.parse(row.data) as StoredMessage['data']) : {},
+    metadata: row.metadata ? (JSON.parse(row.metadata) as MessageMetadata) : {},
+    time: new Date(row.time),
+  };
+}
+
+export type MessageStore = ReturnType<typeof createMessageStore>;
+
+/** The book's message-store interface, typed, over a database port. */
+export function createMessageStore({ db }: { db: Database }) {
+  async function writeOne(target: Queryable, streamName: string, message: Message, expectedVersion?: number | null) {
+    const [row] = await target.query<{ position: string | number }>(
+      'SELECT message_store.write_message($1, $2, $3, $4::jsonb, $5::jsonb, $6) AS position',
+      [
+        message.id,
+        streamName,
+        message.type,
+        JSON.stringify(message.data ?? {}),
+        jsonOrNull(metadataForWrite(message.metadata)),
+        expectedVersion ?? null,
+      ],
+    );
+    return Number(row?.position);
+  }
+
+  /** Where a message with this id is stored, if it is. */
+  async function findStored(target: Queryable, messageId: string) {
+    const [row] = await target.query<{ stream_name: string; position: string | number }>(
+      'SELECT stream_name, position FROM message_store.messages WHERE id = $1::uuid',
+      [messageId],
+    );
+    return row ? { streamName: row.stream_name, position: Number(row.position) } : null;
+  }
+
+  /** A rejected write of a message that is already stored is the same write done before. */
+  async function recognizeRepeat(error: unknown, streamName: string, messageId: string): Promise<WriteResult> {
+    const conflict = versionConflictFrom(error);
+    if (!conflict && !isUniqueViolation(error)) throw error;
+    const stored = await findStored(db, messageId);
+    if (!stored) throw conflict ?? error;
+    if (stored.streamName !== streamName) throw new DuplicateMessageIdError(messageId, streamName, stored.streamName);
+    return { position: stored.position, alreadyWritten: true };
+  }
+
+  /**
+   * Writes one message. `expectedVersion` -1 means the stream must be empty.
+   * Writing a message whose id is already stored in this stream writes
+   * nothing and answers `alreadyWritten`.
+   */
+  async function write(streamName: string, message: Message, expectedVersion?: number | null): Promise<WriteResult> {
+    try {
+      return { position: await writeOne(db, streamName, message, expectedVersion), alreadyWritten: false };
+    } catch (error) {
+      return recognizeRepeat(error, streamName, message.id);
+    }
+  }
+
+  /**
+   * Writes several messages to one stream atomically. The expected version
+   * applies to the first. When every message is already stored nothing is
+   * written; a batch that is only partly stored is a conflict.
+   */
+  async function writeBatch(
+    streamName: string,
+    messages: Message[],
+    expectedVersion?: number | null,
+  ): Promise<WriteResult> {
+    if (messages.length === 0) throw new Error('writeBatch needs at least one message');
+    try {
+      return await db.transaction(async (tx) => {
+        let position = -1;
+        for (const [index, message] of messages.entries())
+          position = await writeOne(tx, streamName, message, index === 0 ? expectedVersion : null);
+        return { position, alreadyWritten: false };
+      });
+    } catch (error) {
+      const last = messages[messages.length - 1];
+      const first = messages[0];
+      if (!first || !last) throw error;
+      const repeat = await recognizeRepeat(error, streamName, first.id);
+      const stored = await findStored(db, last.id);
+      if (!stored) throw versionConflictFrom(error) ?? error;
+      return { ...repeat, position: stored.position };
+    }
+  }
+
+  /**
+   * Reads from an entity stream (`identity-1`, from a stream position), a
+   * category (`identity`, from a global position) or `$all`.
+   */
+  async function read(
+    streamName: string,
+    fromPosition = 0,
+    maxMessages = DEFAULT_BATCH_SIZE,
+    options: CategoryReadOptions = {},
+    target: Queryable = db,
+  ): Promise<StoredMessage[]> {
+    let rows: MessageRow[];
+    if (streamName === ALL_STREAMS) {
+      rows = await target.query<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM message_store.messages WHERE global_position >= $1 ORDER BY global_position LIMIT $2`,
+        [fromPosition, maxMessages],
+      );
+    } else if (isCategory(streamName)) {
+      rows = await target.query<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM message_store.get_category_messages($1, $2, $3, $4, $5, $6)`,
+        [
+          streamName,
+          fromPosition,
+          maxMessages,
+          options.correlation ?? null,
+          options.consumerGroup?.member ?? null,
+          options.consumerGroup?.size ?? null,
+        ],
+      );
+    } else {
+      rows = await target.query<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM message_store.get_stream_messages($1, $2, $3)`,
+        [streamName, fromPosition, maxMessages],
+      );
+    }
+    return rows.map(toStoredMessage);
+  }
+
+  async function readLastMessage(streamName: string, type?: string): Promise<StoredMessage | null> {
+    const [row] = await db.query<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM message_store.get_last_stream_message($1, $2)`,
+      [streamName, type ?? null],
+    );
+    return row ? toStoredMessage(row) : null;
+  }
+
+  /** The stream's version: its last position, or -1 when it has no messages. */
+  async function streamVersion(streamName: string): Promise<number> {
+    const [row] = await db.query<{ version: string | number | null }>(
+      'SELECT message_store.stream_version($1) AS version',
+      [streamName],
+    );
+    return row?.version === null || row?.version === undefined ? -1 : Number(row.version);
+  }
+
+  /** Reads a whole stream, however long, through a projection; starts from the latest snapshot if any. */
+  async function fetch<Entity>(streamName: string, projection: Projection<Entity>): Promise<Fetched<Entity>> {
+    const snapshots = projection.$snapshot;
+    const start = snapshots ? await loadSnapshot(streamName, snapshots) : null;
+    let entity = start ? start.entity : projection.$init();
+    let version = start ? start.version : -1;
+    for (;;) {
+      const messages = await read(streamName, version + 1, DEFAULT_BATCH_SIZE);
+      for (const message of messages) {
+        const reducer = projection[message.type];
+        if (typeof reducer === 'function' && !message.type.startsWith('$'))
+          entity = (reducer as (entity: Entity, event: StoredMessage) => Entity)(entity, message);
+        version = message.position;
+      }
+      if (messages.length < DEFAULT_BATCH_SIZE) break;
+    }
+    if (snapshots && version - (start?.version ?? -1) >= snapshots.every)
+      await writeSnapshot(streamName, snapshots, entity, version);
+    return { entity, version };
+  }
+
+  async function loadSnapshot<Entity>(streamName: string, settings: SnapshotSettings<Entity>) {
+    const snapshot = await readLastMessage(snapshotStreamName(streamName));
+    if (!snapshot || snapshot.data.projectionVersion !== settings.version) return null;
+    const value = snapshot.data.entity;
+    return {
+      entity: settings.deserialize ? settings.deserialize(value) : (value as Entity),
+      version: Number(snapshot.data.streamVersion),
+    };
+  }
+
+  async function writeSnapshot<Entity>(streamName: string, settings: SnapshotSettings<Entity>, entity: Entity, version: number) {
+    const snapshotStream = snapshotStreamName(streamName);
+    // One id per (stream, version, projection version): concurrent fetches write it once.
+    const id = uuidV5(`${streamName}|${version}|${settings.version}`, SNAPSHOT_NAMESPACE);
+    await write(snapshotStream, {
+      id,
+      type: 'Snapshot',
+      data: {
+        entity: settings.serialize ? settings.serialize(entity) : entity,
+        streamVersion: version,
+        projectionVersion: settings.version,
+      },
+    });
+  }
+
+  /**
+   * Writes inside a caller's transaction (e.g. a position together with the
+   * View Data it covers). No duplicate recognition: the transaction fails.
+   */
+  const writeInTransaction = (tx: Queryable, streamName: string, message: Message, expectedVersion?: number | null) =>
+    writeOne(tx, streamName, message, expectedVersion);
+
+  return { db, write, writeBatch, writeInTransaction, read, readLastMessage, streamVersion, fetch };
+}
+
+/** `identity-1` → `identity:snapshot-1`; a category that already has types gains `+snapshot`. */
+export function snapshotStreamName(streamName: string): string {
+  const categoryName = categoryOf(streamName);
+  const types = categoryTypes(streamName);
+  const entity = categoryName.split(':')[0];
+  return `${entity}:${[...types, 'snapshot'].join('+')}-${idOf(streamName) ?? ''}`;
+}
+
+function jsonOrNull(value: unknown): string | null {
+  return value === null || value === undefined ? null : JSON.stringify(value);
+}
