@@ -53,7 +53,8 @@ export interface MessageRow extends Row {
   time: string;
 }
 
-export const MESSAGE_COLUMNS = `id, stream_name, type, position, global_position, data, metadata,
+export const MESSAGE_COLUMNS = `id::text AS id, stream_name, type, position, global_position,
+  data::text AS data, metadata::text AS metadata,
   to_char(time, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS time`;
 
 export function toStoredMessage(row: MessageRow): StoredMessage {
