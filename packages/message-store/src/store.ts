@@ -1,5 +1,7 @@
 import { v5 as uuidV5 } from 'uuid';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database, Queryable, Row } from './database/port.js';
+import { isTransientDatabaseError } from './database/port.js';
 import { DuplicateMessageIdError, isUniqueViolation, versionConflictFrom } from './errors.js';
 import { metadataForWrite, type Message, type MessageMetadata, type StoredMessage } from './message.js';
 import { ALL_STREAMS, categoryTypes, category as categoryOf, id as idOf, isCategory } from './stream-name.js';
@@ -18,12 +20,15 @@ export interface CategoryReadOptions {
   consumerGroup?: { member: number; size: number };
 }
 
+export type Reducer<Entity> = (entity: Entity, event: StoredMessage) => Entity;
+
 /** A projection in the book's shape: `$init` and a reducer per event type. */
 export type Projection<Entity> = {
   $init: () => Entity;
   /** Snapshot the entity every `every` events into `{category}:snapshot-{id}`. */
   $snapshot?: SnapshotSettings<Entity>;
-} & { [eventType: string]: ((entity: Entity, event: StoredMessage) => Entity) | unknown };
+  [eventType: string]: Reducer<Entity> | SnapshotSettings<Entity> | undefined;
+};
 
 export interface SnapshotSettings<Entity> {
   every: number;
@@ -73,7 +78,24 @@ export function toStoredMessage(row: MessageRow): StoredMessage {
 export type MessageStore = ReturnType<typeof createMessageStore>;
 
 /** The book's message-store interface, typed, over a database port. */
-export function createMessageStore({ db }: { db: Database }) {
+export function createMessageStore({ db, reconnectAttempts = 5 }: { db: Database; reconnectAttempts?: number }) {
+  /**
+   * Retries work that failed because the connection was lost (a server
+   * restart drops every pooled connection). Safe for reads, and for writes
+   * because a message id is stored once: a write that did commit before the
+   * connection dropped is recognized when repeated.
+   */
+  async function reconnecting<T>(work: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        if (attempt >= reconnectAttempts || !isTransientDatabaseError(error)) throw error;
+        await sleep(50 * 2 ** attempt);
+      }
+    }
+  }
+
   async function writeOne(target: Queryable, streamName: string, message: Message, expectedVersion?: number | null) {
     const [row] = await target.query<{ position: string | number }>(
       'SELECT message_store.write_message($1, $2, $3, $4::jsonb, $5::jsonb, $6) AS position',
@@ -114,11 +136,13 @@ export function createMessageStore({ db }: { db: Database }) {
    * nothing and answers `alreadyWritten`.
    */
   async function write(streamName: string, message: Message, expectedVersion?: number | null): Promise<WriteResult> {
-    try {
-      return { position: await writeOne(db, streamName, message, expectedVersion), alreadyWritten: false };
-    } catch (error) {
-      return recognizeRepeat(error, streamName, message.id);
-    }
+    return reconnecting(async () => {
+      try {
+        return { position: await writeOne(db, streamName, message, expectedVersion), alreadyWritten: false };
+      } catch (error) {
+        return recognizeRepeat(error, streamName, message.id);
+      }
+    });
   }
 
   /**
@@ -132,6 +156,10 @@ export function createMessageStore({ db }: { db: Database }) {
     expectedVersion?: number | null,
   ): Promise<WriteResult> {
     if (messages.length === 0) throw new Error('writeBatch needs at least one message');
+    return reconnecting(() => writeBatchOnce(streamName, messages, expectedVersion));
+  }
+
+  async function writeBatchOnce(streamName: string, messages: Message[], expectedVersion?: number | null) {
     try {
       return await db.transaction(async (tx) => {
         let position = -1;
@@ -161,6 +189,16 @@ export function createMessageStore({ db }: { db: Database }) {
     options: CategoryReadOptions = {},
     target: Queryable = db,
   ): Promise<StoredMessage[]> {
+    return reconnecting(() => readOnce(streamName, fromPosition, maxMessages, options, target));
+  }
+
+  async function readOnce(
+    streamName: string,
+    fromPosition: number,
+    maxMessages: number,
+    options: CategoryReadOptions,
+    target: Queryable,
+  ): Promise<StoredMessage[]> {
     let rows: MessageRow[];
     if (streamName === ALL_STREAMS) {
       rows = await target.query<MessageRow>(
@@ -189,9 +227,11 @@ export function createMessageStore({ db }: { db: Database }) {
   }
 
   async function readLastMessage(streamName: string, type?: string): Promise<StoredMessage | null> {
-    const [row] = await db.query<MessageRow>(
-      `SELECT ${MESSAGE_COLUMNS} FROM message_store.get_last_stream_message($1, $2)`,
-      [streamName, type ?? null],
+    const [row] = await reconnecting(() =>
+      db.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM message_store.get_last_stream_message($1, $2)`, [
+        streamName,
+        type ?? null,
+      ]),
     );
     return row ? toStoredMessage(row) : null;
   }
@@ -214,9 +254,8 @@ export function createMessageStore({ db }: { db: Database }) {
     for (;;) {
       const messages = await read(streamName, version + 1, DEFAULT_BATCH_SIZE);
       for (const message of messages) {
-        const reducer = projection[message.type];
-        if (typeof reducer === 'function' && !message.type.startsWith('$'))
-          entity = (reducer as (entity: Entity, event: StoredMessage) => Entity)(entity, message);
+        const reducer = message.type.startsWith('$') ? undefined : projection[message.type];
+        if (typeof reducer === 'function') entity = reducer(entity, message);
         version = message.position;
       }
       if (messages.length < DEFAULT_BATCH_SIZE) break;

@@ -1,0 +1,460 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTestDatabase,
+  exampleMessage,
+  exampleMessages,
+  testDatabaseKind,
+  uniqueCategory,
+  type TestDatabase,
+} from './controls/index.js';
+import type { Database } from './database/port.js';
+import type { StoredMessage } from './message.js';
+import { createMessageStore, type MessageStore } from './store.js';
+import { createSubscription, positionStreamName, type Subscription, type SubscriptionOptions } from './subscription.js';
+
+let test: TestDatabase;
+let store: MessageStore;
+const running: Subscription[] = [];
+
+beforeAll(async () => {
+  test = await createTestDatabase();
+  store = createMessageStore({ db: test.db });
+});
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((subscription) => subscription.stop()));
+});
+afterAll(() => test.drop());
+
+function subscribe(options: Partial<SubscriptionOptions> & Pick<SubscriptionOptions, 'streamName'>) {
+  const subscription = createSubscription({
+    store,
+    subscriberId: randomUUID(),
+    tickIntervalMs: 50,
+    retryDelayMs: 1,
+    ...options,
+  });
+  running.push(subscription);
+  return subscription;
+}
+
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+async function writeTo(category: string, count: number, type = 'SomethingHappened') {
+  for (const message of exampleMessages(count, () => ({ type })))
+    await store.write(`${category}-${randomUUID()}`, message);
+}
+
+describe('a category subscription', () => {
+  it('hands each message to the handler of its type, $any to the rest, and passes over others', async () => {
+    const category = uniqueCategory();
+    await store.write(`${category}-1`, exampleMessage({ type: 'Handled' }));
+    await store.write(`${category}-1`, exampleMessage({ type: 'Other' }));
+    await store.write(`${category}-2`, exampleMessage({ type: 'Handled' }));
+    const handled: string[] = [];
+    const withoutAny = subscribe({ streamName: category, handlers: { Handled: (m) => void handled.push(m.type) } });
+    await withoutAny.start();
+    await withoutAny.waitUntilCaughtUp();
+    expect(handled).toEqual(['Handled', 'Handled']);
+
+    const seen: string[] = [];
+    const withAny = subscribe({
+      streamName: category,
+      handlers: { Handled: () => void seen.push('handler'), $any: (m) => void seen.push(`any:${m.type}`) },
+    });
+    await withAny.start();
+    await withAny.waitUntilCaughtUp();
+    expect(seen).toEqual(['handler', 'any:Other', 'handler']);
+  });
+
+  it('stores its position the book way and resumes after a restart', async () => {
+    const category = uniqueCategory();
+    const subscriberId = randomUUID();
+    await writeTo(category, 5);
+    const handled: StoredMessage[] = [];
+    const first = subscribe({ streamName: category, subscriberId, positionUpdateInterval: 2, handlers: { $any: (m) => void handled.push(m) } });
+    await first.start();
+    await first.waitUntilCaughtUp();
+    await first.stop();
+    const last = await store.readLastMessage(positionStreamName(subscriberId));
+    expect(last?.type).toBe('Read');
+    expect(last?.data.position).toBe(handled[4]!.globalPosition);
+
+    await writeTo(category, 3);
+    const second = subscribe({ streamName: category, subscriberId, handlers: { $any: (m) => void handled.push(m) } });
+    await second.start();
+    await second.waitUntilCaughtUp();
+    expect(handled).toHaveLength(8);
+    expect(new Set(handled.map((m) => m.id)).size).toBe(8);
+  });
+
+  it('reads only messages whose origin is in the given category, filtered by Message DB', async () => {
+    const category = uniqueCategory();
+    await store.write(`${category}-1`, exampleMessage({ metadata: { originStreamName: 'identity-1' } }));
+    await store.write(`${category}-2`, exampleMessage({ metadata: { originStreamName: 'other-1' } }));
+    await store.write(`${category}-3`, exampleMessage({ metadata: { originStreamName: 'identity-2' } }));
+    await store.write(`${category}-4`, exampleMessage());
+    const handled: string[] = [];
+    const subscription = subscribe({
+      streamName: category,
+      originStreamName: 'identity',
+      handlers: { $any: (m) => void handled.push(m.streamName) },
+    });
+    await subscription.start();
+    await subscription.waitUntilCaughtUp();
+    expect(handled).toEqual([`${category}-1`, `${category}-3`]);
+  });
+
+  it('is woken by a write instead of waiting for its next poll', async () => {
+    const category = uniqueCategory();
+    const handled: StoredMessage[] = [];
+    const subscription = subscribe({
+      streamName: category,
+      tickIntervalMs: 60_000,
+      handlers: { $any: (m) => void handled.push(m) },
+    });
+    await subscription.start();
+    await sleep(100); // let it go idle, waiting a minute for its next poll
+    await store.write(`${category}-1`, exampleMessage());
+    await waitFor(() => handled.length === 1, 10_000);
+  });
+
+  it('wakes for messages written with plain SQL too', async () => {
+    const category = uniqueCategory();
+    const handled: StoredMessage[] = [];
+    const subscription = subscribe({ streamName: category, tickIntervalMs: 60_000, handlers: { $any: (m) => void handled.push(m) } });
+    await subscription.start();
+    await sleep(100);
+    await test.db.query(`SELECT message_store.write_message(gen_random_uuid()::text, $1, 'ByHand', '{}'::jsonb)`, [
+      `${category}-1`,
+    ]);
+    await waitFor(() => handled.length === 1, 10_000);
+    expect(handled[0]?.type).toBe('ByHand');
+  });
+});
+
+describe('consumer groups', () => {
+  it('splits a category among fixed members: no message to two members, none to nobody', async () => {
+    const category = uniqueCategory();
+    await writeTo(category, 60);
+    const handledBy = new Map<string, number[]>();
+    const subscriberId = randomUUID();
+    const members = [0, 1, 2].map((member) =>
+      subscribe({
+        streamName: category,
+        subscriberId,
+        consumerGroup: { member, size: 3 },
+        handlers: { $any: (m) => void handledBy.set(m.id, [...(handledBy.get(m.id) ?? []), member]) },
+      }),
+    );
+    await Promise.all(members.map((member) => member.start()));
+    await Promise.all(members.map((member) => member.waitUntilCaughtUp()));
+    expect(handledBy.size).toBe(60);
+    expect([...handledBy.values()].every((by) => by.length === 1)).toBe(true);
+    expect(new Set([...handledBy.values()].flat()).size).toBe(3);
+    // A stream's messages always go to the same member.
+    const messages = await store.read(category, 0, 100);
+    for (const message of messages) {
+      const sameStream = messages.filter((other) => other.streamName === message.streamName);
+      expect(new Set(sameStream.map((other) => handledBy.get(other.id)![0])).size).toBe(1);
+    }
+  });
+
+  it('claims free member slots by itself and takes over a stopped instance’s slots', async () => {
+    const category = uniqueCategory();
+    const subscriberId = randomUUID();
+    const handledBy = new Map<string, string[]>();
+    // On PostgreSQL each instance is its own connection pool, as separate processes would be.
+    const instanceDatabases: Database[] =
+      testDatabaseKind === 'postgres' ? [test.connectAgain(), test.connectAgain()] : [test.db, test.db];
+    const instances = instanceDatabases.map((db, index) => {
+      const subscription = subscribe({
+        store: createMessageStore({ db }),
+        streamName: category,
+        subscriberId,
+        consumerGroup: { size: 4, claim: 'auto', claimIntervalMs: 100 },
+        handlers: { $any: (m) => void handledBy.set(m.id, [...(handledBy.get(m.id) ?? []), `i${index}`]) },
+      });
+      return subscription;
+    });
+    await instances[0]!.start();
+    await waitFor(() => instances[0]!.members().length === 4);
+    await instances[1]!.start();
+    // The first gives back what is above its fair share; the second takes it.
+    await waitFor(() => instances[0]!.members().length === 2 && instances[1]!.members().length === 2);
+    const all = [...instances[0]!.members(), ...instances[1]!.members()].sort();
+    expect(all).toEqual([0, 1, 2, 3]);
+
+    await writeTo(category, 40);
+    await Promise.all(instances.map((instance) => instance.waitUntilCaughtUp()));
+    expect(handledBy.size).toBe(40);
+
+    // One instance goes away: the other takes over its slots and nothing is lost.
+    await instances[1]!.stop();
+    await waitFor(() => instances[0]!.members().length === 4);
+    await writeTo(category, 40);
+    await instances[0]!.waitUntilCaughtUp();
+    expect(handledBy.size).toBe(80);
+  });
+});
+
+describe('failures', () => {
+  it('parks a message that keeps failing, moves on, and retries it on request', async () => {
+    const category = uniqueCategory();
+    const poison = exampleMessage({ type: 'Poison' });
+    await store.write(`${category}-1`, exampleMessage());
+    await store.write(`${category}-2`, poison);
+    await store.write(`${category}-3`, exampleMessage());
+    let cured = false;
+    const attempts: string[] = [];
+    const handled: string[] = [];
+    const subscriberId = randomUUID();
+    const subscription = subscribe({
+      streamName: category,
+      subscriberId,
+      maxAttempts: 3,
+      handlers: {
+        $any: (m) => {
+          attempts.push(m.type);
+          if (m.type === 'Poison' && !cured) throw new Error('cannot handle this');
+          handled.push(m.id);
+        },
+      },
+    });
+    await subscription.start();
+    await subscription.waitUntilCaughtUp();
+    expect(attempts.filter((type) => type === 'Poison')).toHaveLength(3);
+    expect(handled).toHaveLength(2);
+    const [parked] = await subscription.parkingLot.list();
+    expect(parked).toMatchObject({
+      messageId: poison.id,
+      streamName: `${category}-2`,
+      position: 0,
+      type: 'Poison',
+      subscriberId,
+      attempts: 3,
+      state: 'parked',
+      error: 'Error: cannot handle this',
+    });
+
+    cured = true;
+    await subscription.parkingLot.retry(poison.id);
+    await waitFor(async () => (await subscription.parkingLot.list()).length === 0);
+    expect(handled).toContain(poison.id);
+    expect((await subscription.parkingLot.list({ all: true }))[0]?.state).toBe('resolved');
+  });
+
+  it('parks again, with the new reason, a retried message that still fails', async () => {
+    const category = uniqueCategory();
+    const poison = exampleMessage({ type: 'Poison' });
+    await store.write(`${category}-1`, poison);
+    const subscription = subscribe({
+      streamName: category,
+      maxAttempts: 1,
+      handlers: {
+        $any: () => {
+          throw new Error('still broken');
+        },
+      },
+    });
+    await subscription.start();
+    await subscription.waitUntilCaughtUp();
+    await subscription.parkingLot.retry(poison.id);
+    await waitFor(async () => (await subscription.parkingLot.list())[0]?.attempts === 2);
+    expect((await subscription.parkingLot.list())[0]).toMatchObject({ state: 'parked', error: 'Error: still broken' });
+  });
+
+  it('applies a batch in one transaction with its position, and isolates a failing message', async () => {
+    const category = uniqueCategory();
+    const table = `applied_${randomUUID().replaceAll('-', '')}`;
+    await test.db.query(`CREATE TABLE ${table} (message_id uuid PRIMARY KEY)`);
+    await writeTo(category, 10);
+    const poison = exampleMessage({ type: 'Poison' });
+    await store.write(`${category}-x`, poison);
+    await writeTo(category, 5);
+    const subscriberId = randomUUID();
+    let transactions = 0;
+    const subscription = subscribe({
+      streamName: category,
+      subscriberId,
+      handleBatch: async (messages, tx) => {
+        transactions++;
+        for (const message of messages) {
+          if (message.type === 'Poison') throw new Error('not this one');
+          await tx.query(`INSERT INTO ${table} VALUES ($1) ON CONFLICT DO NOTHING`, [message.id]);
+        }
+      },
+    });
+    await subscription.start();
+    await subscription.waitUntilCaughtUp();
+    const [applied] = await test.db.query<{ count: number }>(`SELECT count(*)::int AS count FROM ${table}`);
+    expect(applied?.count).toBe(15);
+    expect((await subscription.parkingLot.list()).map((parked) => parked.messageId)).toEqual([poison.id]);
+    expect(transactions).toBeGreaterThan(1);
+    const [head] = await test.db.query<{ head: string }>(
+      `SELECT max(global_position) AS head FROM message_store.messages WHERE message_store.category(stream_name) = $1`,
+      [category],
+    );
+    expect((await store.readLastMessage(positionStreamName(subscriberId)))?.data.position).toBe(Number(head?.head));
+  });
+
+  it('never applies a batch without its position, nor a position without its batch', async () => {
+    const category = uniqueCategory();
+    const table = `applied_${randomUUID().replaceAll('-', '')}`;
+    await test.db.query(`CREATE TABLE ${table} (message_id uuid PRIMARY KEY)`);
+    await writeTo(category, 20);
+    const subscriberId = randomUUID();
+    let calls = 0;
+    const subscription = subscribe({
+      streamName: category,
+      subscriberId,
+      messagesPerTick: 20,
+      handleBatch: async (messages, tx) => {
+        calls++;
+        for (const message of messages) await tx.query(`INSERT INTO ${table} VALUES ($1)`, [message.id]);
+        // The first whole batch fails after its rows were inserted: they must roll back.
+        if (calls === 1) throw new Error('fail after writing');
+      },
+    });
+    await subscription.start();
+    await subscription.waitUntilCaughtUp();
+    const [applied] = await test.db.query<{ count: number }>(`SELECT count(*)::int AS count FROM ${table}`);
+    expect(applied?.count).toBe(20);
+    expect(await subscription.parkingLot.list()).toEqual([]);
+  });
+});
+
+describe('$all', () => {
+  it('hands over messages of every category in global order', async () => {
+    const [head] = await test.db.query<{ head: string | null }>('SELECT max(global_position) AS head FROM message_store.messages');
+    const subscriberId = randomUUID();
+    await store.write(positionStreamName(subscriberId), {
+      id: randomUUID(),
+      type: 'Read',
+      data: { position: Number(head?.head ?? 0) },
+    });
+    const a = uniqueCategory();
+    const b = uniqueCategory();
+    await store.write(`${a}-1`, exampleMessage());
+    await store.write(`${b}-1`, exampleMessage());
+    const handled: StoredMessage[] = [];
+    const subscription = subscribe({ streamName: '$all', subscriberId, handlers: { $any: (m) => void handled.push(m) } });
+    await subscription.start();
+    await subscription.waitUntilCaughtUp();
+    const ours = handled.filter((m) => [a, b].some((category) => m.streamName.startsWith(category)));
+    expect(ours.map((m) => m.streamName)).toEqual([`${a}-1`, `${b}-1`]);
+  });
+
+  it.runIf(testDatabaseKind === 'postgres')(
+    'never skips a message whose transaction commits after a later global position',
+    async () => {
+      const subscriberId = randomUUID();
+      const [head] = await test.db.query<{ head: string | null }>('SELECT max(global_position) AS head FROM message_store.messages');
+      await store.write(positionStreamName(subscriberId), {
+        id: randomUUID(),
+        type: 'Read',
+        data: { position: Number(head?.head ?? 0) },
+      });
+      const slow = uniqueCategory('slow');
+      const fast = uniqueCategory('fast');
+      const handled: string[] = [];
+      const subscription = subscribe({
+        streamName: '$all',
+        subscriberId,
+        tickIntervalMs: 10,
+        handlers: { $any: (m) => void handled.push(m.streamName) },
+      });
+      await subscription.start();
+
+      // A writer takes global position n and holds its transaction open…
+      const other = test.connectAgain();
+      let commit: () => void = () => {};
+      const committed = new Promise<void>((resolve) => (commit = resolve));
+      let wrote: () => void = () => {};
+      const hasWritten = new Promise<void>((resolve) => (wrote = resolve));
+      const slowWrite = other.transaction(async (tx) => {
+        await createMessageStore({ db: other }).writeInTransaction(tx, `${slow}-1`, exampleMessage());
+        wrote();
+        await committed;
+      });
+      await hasWritten;
+      // …while another category's message, at n + 1, commits at once.
+      await store.write(`${fast}-1`, exampleMessage());
+      await sleep(300);
+      expect(handled.filter((name) => name.startsWith('fast') || name.startsWith('slow'))).toEqual([]);
+
+      commit();
+      await slowWrite;
+      await waitFor(() => handled.filter((name) => name.startsWith('fast') || name.startsWith('slow')).length === 2);
+      expect(handled.filter((name) => name.startsWith('fast') || name.startsWith('slow'))).toEqual([
+        `${slow}-1`,
+        `${fast}-1`,
+      ]);
+    },
+  );
+
+  it('passes a hole left by a rolled-back write', async () => {
+    const subscriberId = randomUUID();
+    const [head] = await test.db.query<{ head: string | null }>('SELECT max(global_position) AS head FROM message_store.messages');
+    await store.write(positionStreamName(subscriberId), {
+      id: randomUUID(),
+      type: 'Read',
+      data: { position: Number(head?.head ?? 0) },
+    });
+    const category = uniqueCategory();
+    await test.db
+      .transaction(async (tx) => {
+        await store.writeInTransaction(tx, `${category}-rolledBack`, exampleMessage());
+        throw new Error('roll back');
+      })
+      .catch(() => {});
+    await store.write(`${category}-1`, exampleMessage());
+    const handled: string[] = [];
+    const subscription = subscribe({ streamName: '$all', subscriberId, handlers: { $any: (m) => void handled.push(m.streamName) } });
+    await subscription.start();
+    await subscription.waitUntilCaughtUp();
+    expect(handled.filter((name) => name.startsWith(category))).toEqual([`${category}-1`]);
+  });
+});
+
+describe.runIf(testDatabaseKind === 'postgres')('when PostgreSQL drops every connection', () => {
+  it('retries with backoff and resumes by itself', async () => {
+    const own = test.connectAgain();
+    const ownStore = createMessageStore({ db: own });
+    const category = uniqueCategory();
+    const handled: string[] = [];
+    const subscription = subscribe({
+      store: ownStore,
+      streamName: category,
+      tickIntervalMs: 20,
+      handlers: { $any: (m) => void handled.push(m.id) },
+    });
+    await subscription.start();
+    await writeTo(category, 3);
+    await waitFor(() => handled.length === 3);
+
+    // What a server restart does to clients: every backend of the database is terminated.
+    const [{ name } = { name: '' }] = await test.db.query<{ name: string }>('SELECT current_database() AS name');
+    const killer = test.connectAgain();
+    const killed = await killer.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [name],
+    );
+    await killer.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [
+      name,
+    ]);
+    expect(killed.length).toBeGreaterThan(0);
+
+    await writeTo(category, 3);
+    await waitFor(() => handled.length === 6, 20_000);
+    expect(new Set(handled).size).toBe(6);
+    // And a fresh write still wakes it once the LISTEN connection is back.
+  });
+});
