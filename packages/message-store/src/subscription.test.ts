@@ -9,7 +9,9 @@ import {
   uniqueCategory,
   type TestDatabase,
 } from './controls/index.js';
+import { z } from 'zod';
 import type { Database } from './database/port.js';
+import { defineMessage } from './message.js';
 import type { StoredMessage } from './message.js';
 import { createMessageStore, type MessageStore } from './store.js';
 import { createSubscription, positionStreamName, type Subscription, type SubscriptionOptions } from './subscription.js';
@@ -140,6 +142,35 @@ describe('a category subscription', () => {
   });
 });
 
+describe('stop', () => {
+  it('finishes the message in hand, records the position and handles nothing more', async () => {
+    const category = uniqueCategory();
+    const subscriberId = randomUUID();
+    await writeTo(category, 3);
+    const finished: StoredMessage[] = [];
+    let entered: () => void = () => {};
+    const inHand = new Promise<void>((resolve) => (entered = resolve));
+    const subscription = subscribe({
+      streamName: category,
+      subscriberId,
+      positionUpdateInterval: 100,
+      handlers: {
+        $any: async (m) => {
+          entered();
+          await sleep(200);
+          finished.push(m);
+        },
+      },
+    });
+    await subscription.start();
+    await inHand;
+    await subscription.stop();
+    expect(finished).toHaveLength(1);
+    const position = await store.readLastMessage(positionStreamName(subscriberId));
+    expect(position?.data.position).toBe(finished[0]!.globalPosition);
+  });
+});
+
 describe('consumer groups', () => {
   it('splits a category among fixed members: no message to two members, none to nobody', async () => {
     const category = uniqueCategory();
@@ -249,6 +280,32 @@ describe('failures', () => {
     await waitFor(async () => (await subscription.parkingLot.list()).length === 0);
     expect(handled).toContain(poison.id);
     expect((await subscription.parkingLot.list({ all: true }))[0]?.state).toBe('resolved');
+  });
+
+  it('parks a malformed message at once with the schema’s reasons, and goes on', async () => {
+    const category = uniqueCategory();
+    const Named = defineMessage('Named', z.object({ name: z.string().min(1) }));
+    await store.write(`${category}-1`, exampleMessage({ type: 'Named', data: { name: '' } }));
+    await store.write(`${category}-2`, Named.create({ name: 'fine' }));
+    const names: string[] = [];
+    let calls = 0;
+    const subscription = subscribe({
+      streamName: category,
+      maxAttempts: 5,
+      handlers: {
+        Named: (m) => {
+          calls++;
+          names.push(Named.parse(m).data.name);
+        },
+      },
+    });
+    await subscription.start();
+    await subscription.waitUntilCaughtUp();
+    expect(names).toEqual(['fine']);
+    expect(calls).toBe(2);
+    const [parked] = await subscription.parkingLot.list();
+    expect(parked?.error).toMatch(/InvalidMessageError: Invalid Named message: name:/);
+    expect(parked?.attempts).toBe(1);
   });
 
   it('parks again, with the new reason, a retried message that still fails', async () => {

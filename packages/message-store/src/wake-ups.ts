@@ -1,4 +1,4 @@
-import type { Database } from './database/port.js';
+import { ANY_CHANGE, type Database } from './database/port.js';
 import { MESSAGE_WRITTEN_CHANNEL } from './install.js';
 
 type Listener = (category: string) => void;
@@ -29,8 +29,8 @@ function createWakeUps(db: Database): WakeUps {
   let listening: Promise<() => Promise<void>> | undefined;
 
   const dispatch = (category: string) => {
-    for (const key of [category, '$all'])
-      for (const listener of listeners.get(key) ?? []) listener(category);
+    const keys = category === ANY_CHANGE ? [...listeners.keys()] : [category, '$all'];
+    for (const key of keys) for (const listener of listeners.get(key) ?? []) listener(category);
   };
 
   return {

@@ -16,6 +16,9 @@ export interface Notification {
   payload: string;
 }
 
+/** The payload a listener gets after its connection came back: notifications may have been missed. */
+export const ANY_CHANGE = '*';
+
 export interface Database extends Queryable {
   readonly kind: 'postgres' | 'pglite';
   /**
@@ -24,7 +27,10 @@ export interface Database extends Queryable {
    * the same transaction.
    */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
-  /** Subscribes to NOTIFY on `channel`; returns the function that unsubscribes. */
+  /**
+   * Subscribes to NOTIFY on `channel`; returns the function that unsubscribes.
+   * After a lost connection is re-established the listener gets `ANY_CHANGE`.
+   */
   listen(channel: string, onNotification: (payload: string) => void): Promise<() => Promise<void>>;
   /**
    * Holds a session-scoped advisory lock on (`key1`, `key2`) if it is free.

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Claim, Database, Queryable, Row } from './port.js';
+import { ANY_CHANGE, type Claim, type Database, type Queryable, type Row } from './port.js';
 
 export interface PostgresOptions {
   connectionString: string;
@@ -105,6 +105,7 @@ function createListener(clientConfig: pg.ClientConfig) {
   let connecting: Promise<pg.Client> | undefined;
   let closed = false;
   let retryTimer: NodeJS.Timeout | undefined;
+  let hasConnectedBefore = false;
 
   const connect = (): Promise<pg.Client> => {
     if (client) return Promise.resolve(client);
@@ -125,6 +126,10 @@ function createListener(clientConfig: pg.ClientConfig) {
       await next.connect();
       for (const channel of handlers.keys()) await next.query(`LISTEN ${quoteIdentifier(channel)}`);
       client = next;
+      // Whatever was notified while no one listened is lost: tell every listener to look.
+      if (hasConnectedBefore)
+        for (const set of handlers.values()) for (const handler of set) handler(ANY_CHANGE);
+      hasConnectedBefore = true;
       return next;
     })().finally(() => {
       connecting = undefined;
