@@ -112,7 +112,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
   let wakeAll: () => void = () => {};
   let unsubscribe: (() => Promise<void>) | undefined;
   let presence: Claim | null = null;
-  const stopSignal = new AbortController();
+  let stopSignal = new AbortController();
 
   interface MemberRunner {
     member: { member: number; size: number } | undefined;
@@ -358,7 +358,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       } catch (error) {
         logger.warn({ subscriberId, error: String(error) }, 'claiming consumer group slots failed; retrying');
       }
-      await Promise.race([sleep(intervalMs, undefined, { signal: stopSignal.signal }).catch(() => {})]);
+      await sleep(intervalMs, undefined, { signal: stopSignal.signal }).catch(() => {});
     }
   }
 
@@ -368,6 +368,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     async start() {
       if (running) return;
       running = true;
+      stopSignal = new AbortController();
       if (wakeUps) {
         wakeAll = () => {
           for (const runner of runners.values()) runner.wake();

@@ -83,7 +83,8 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
       const [row] = await run<{ count: string }>(
         pool,
         `SELECT count(*) AS count FROM pg_locks
-          WHERE locktype = 'advisory' AND objsubid = 2 AND granted AND classid = ($1::bigint & 4294967295)::text::oid`,
+          WHERE locktype = 'advisory' AND objsubid = 2 AND granted AND classid = ($1::bigint & 4294967295)::text::oid
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
         [key1],
       );
       return Number(row?.count ?? 0);
