@@ -35,7 +35,11 @@ describe('installing Message DB', () => {
   });
 
   it('is safe when several starters install at once', async () => {
-    const results = await Promise.all([installMessageDb(test.db), installMessageDb(test.db), installMessageDb(test.db)]);
+    const results = await Promise.all([
+      installMessageDb(test.db),
+      installMessageDb(test.db),
+      installMessageDb(test.db),
+    ]);
     expect(results.every((result) => result.action === 'none')).toBe(true);
   });
 });

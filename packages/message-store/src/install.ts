@@ -110,7 +110,9 @@ export async function installMessageDb(db: Database): Promise<InstallResult> {
       await ensureIndexes(tx);
     }
     await tx.exec(NOTIFY_TRIGGER_SQL);
-    await tx.query(`COMMENT ON FUNCTION message_store.toolkit_notify_message_written() IS 'toolkit revision ${TOOLKIT_SCHEMA_REVISION}'`);
+    await tx.query(
+      `COMMENT ON FUNCTION message_store.toolkit_notify_message_written() IS 'toolkit revision ${TOOLKIT_SCHEMA_REVISION}'`,
+    );
     return { action: previousVersion === null ? 'installed' : 'upgraded', version, previousVersion };
   });
 }

@@ -43,7 +43,8 @@ export function readAllInCommitOrder(db: Database): AllStreamReader {
       for (const row of rows) {
         const message = toStoredMessage(row);
         if (message.globalPosition > expected && message.globalPosition - 1 > acceptedUpTo) {
-          if (!pendingGap) pendingGap = { from: expected, until: message.globalPosition, xmax: BigInt(row.snapshot_xmax) };
+          if (!pendingGap)
+            pendingGap = { from: expected, until: message.globalPosition, xmax: BigInt(row.snapshot_xmax) };
           return { messages, complete: false };
         }
         messages.push(message);

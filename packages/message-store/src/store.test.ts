@@ -111,7 +111,12 @@ describe('read', () => {
     const messages = await store.read(stream, 2, 2);
     expect(messages.map((message) => message.position)).toEqual([2, 3]);
     const [third] = messages;
-    expect(third).toMatchObject({ id: written[2]!.id, streamName: stream, type: 'SomethingHappened', data: { index: 2 } });
+    expect(third).toMatchObject({
+      id: written[2]!.id,
+      streamName: stream,
+      type: 'SomethingHappened',
+      data: { index: 2 },
+    });
     expect(third!.metadata).toEqual(written[2]!.metadata);
     expect(typeof third!.globalPosition).toBe('number');
     // The stored time is UTC; read back it is the right instant whatever the session's time zone.
@@ -137,7 +142,9 @@ describe('read', () => {
   it('reads $all in global order', async () => {
     const first = await store.write(uniqueStreamName(), exampleMessage());
     expect(first.alreadyWritten).toBe(false);
-    const [last] = await test.db.query<{ head: string }>('SELECT max(global_position) AS head FROM message_store.messages');
+    const [last] = await test.db.query<{ head: string }>(
+      'SELECT max(global_position) AS head FROM message_store.messages',
+    );
     const messages = await store.read('$all', Number(last!.head) - 1, 10);
     expect(messages).toHaveLength(2);
     expect(messages[0]!.globalPosition).toBeLessThan(messages[1]!.globalPosition);
@@ -188,7 +195,10 @@ describe('fetch', () => {
       type: 'Snapshot',
       data: { streamVersion: 24, projectionVersion: 'v1', entity: { count: 25, sum: 300, marked: true } },
     });
-    await store.writeBatch(stream, exampleMessages(3, (index) => ({ data: { index: 25 + index } })));
+    await store.writeBatch(
+      stream,
+      exampleMessages(3, (index) => ({ data: { index: 25 + index } })),
+    );
     const second = await store.fetch(stream, snapshotted);
     expect(second).toEqual({ entity: { count: 28, sum: 300 + 25 + 26 + 27 }, version: 27 });
     expect(await store.fetch(stream, counting)).toEqual(second);
@@ -255,7 +265,12 @@ describe('interoperability with Message DB', () => {
     );
     await store.write(stream, exampleMessage({ type: 'Ours', data: { by: 'toolkit' } }));
     const [ours] = await store.read(stream, 1);
-    expect((await store.read(stream))[0]).toMatchObject({ id, type: 'Written', data: { by: 'sql' }, metadata: { traceId: 't' } });
+    expect((await store.read(stream))[0]).toMatchObject({
+      id,
+      type: 'Written',
+      data: { by: 'sql' },
+      metadata: { traceId: 't' },
+    });
     const rows = await test.db.query<{ type: string; data: string; metadata: string; position: string | number }>(
       `SELECT type, data, metadata, position FROM message_store.get_stream_messages($1)`,
       [stream],
@@ -263,7 +278,9 @@ describe('interoperability with Message DB', () => {
     expect(rows[1]).toMatchObject({ type: 'Ours' });
     expect(JSON.parse(rows[1]!.data)).toEqual({ by: 'toolkit' });
     expect(JSON.parse(rows[1]!.metadata)).toEqual(ours!.metadata);
-    const [last] = await test.db.query<{ id: string }>(`SELECT id FROM message_store.get_last_stream_message($1)`, [stream]);
+    const [last] = await test.db.query<{ id: string }>(`SELECT id FROM message_store.get_last_stream_message($1)`, [
+      stream,
+    ]);
     expect(last?.id).toBe(ours!.id);
   });
 });

@@ -275,7 +275,12 @@ export function createMessageStore({ db, reconnectAttempts = 5 }: { db: Database
     };
   }
 
-  async function writeSnapshot<Entity>(streamName: string, settings: SnapshotSettings<Entity>, entity: Entity, version: number) {
+  async function writeSnapshot<Entity>(
+    streamName: string,
+    settings: SnapshotSettings<Entity>,
+    entity: Entity,
+    version: number,
+  ) {
     const snapshotStream = snapshotStreamName(streamName);
     // One id per (stream, version, projection version): concurrent fetches write it once.
     const id = uuidV5(`${streamName}|${version}|${settings.version}`, SNAPSHOT_NAMESPACE);

@@ -36,12 +36,22 @@ describe('stream names agree with Message DB', () => {
   afterAll(() => test.drop());
 
   it.each(NAMES)('%j', async (name) => {
-    const [row] = await test.db.query<{ category: string; id: string | null; cardinal_id: string | null; is_category: boolean }>(
+    const [row] = await test.db.query<{
+      category: string;
+      id: string | null;
+      cardinal_id: string | null;
+      is_category: boolean;
+    }>(
       `SELECT message_store.category($1) AS category, message_store.id($1) AS id,
               message_store.cardinal_id($1) AS cardinal_id, message_store.is_category($1) AS is_category`,
       [name],
     );
-    expect({ category: category(name), id: id(name), cardinal_id: cardinalId(name), is_category: isCategory(name) }).toEqual(row);
+    expect({
+      category: category(name),
+      id: id(name),
+      cardinal_id: cardinalId(name),
+      is_category: isCategory(name),
+    }).toEqual(row);
   });
 });
 

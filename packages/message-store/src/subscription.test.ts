@@ -81,7 +81,12 @@ describe('a category subscription', () => {
     const subscriberId = randomUUID();
     await writeTo(category, 5);
     const handled: StoredMessage[] = [];
-    const first = subscribe({ streamName: category, subscriberId, positionUpdateInterval: 2, handlers: { $any: (m) => void handled.push(m) } });
+    const first = subscribe({
+      streamName: category,
+      subscriberId,
+      positionUpdateInterval: 2,
+      handlers: { $any: (m) => void handled.push(m) },
+    });
     await first.start();
     await first.waitUntilCaughtUp();
     await first.stop();
@@ -131,7 +136,11 @@ describe('a category subscription', () => {
   it('wakes for messages written with plain SQL too', async () => {
     const category = uniqueCategory();
     const handled: StoredMessage[] = [];
-    const subscription = subscribe({ streamName: category, tickIntervalMs: 60_000, handlers: { $any: (m) => void handled.push(m) } });
+    const subscription = subscribe({
+      streamName: category,
+      tickIntervalMs: 60_000,
+      handlers: { $any: (m) => void handled.push(m) },
+    });
     await subscription.start();
     await sleep(100);
     await test.db.query(`SELECT message_store.write_message(gen_random_uuid()::text, $1, 'ByHand', '{}'::jsonb)`, [
@@ -390,7 +399,9 @@ describe('failures', () => {
 
 describe('$all', () => {
   it('hands over messages of every category in global order', async () => {
-    const [head] = await test.db.query<{ head: string | null }>('SELECT max(global_position) AS head FROM message_store.messages');
+    const [head] = await test.db.query<{ head: string | null }>(
+      'SELECT max(global_position) AS head FROM message_store.messages',
+    );
     const subscriberId = randomUUID();
     await store.write(positionStreamName(subscriberId), {
       id: randomUUID(),
@@ -402,7 +413,11 @@ describe('$all', () => {
     await store.write(`${a}-1`, exampleMessage());
     await store.write(`${b}-1`, exampleMessage());
     const handled: StoredMessage[] = [];
-    const subscription = subscribe({ streamName: '$all', subscriberId, handlers: { $any: (m) => void handled.push(m) } });
+    const subscription = subscribe({
+      streamName: '$all',
+      subscriberId,
+      handlers: { $any: (m) => void handled.push(m) },
+    });
     await subscription.start();
     await subscription.waitUntilCaughtUp();
     const ours = handled.filter((m) => [a, b].some((category) => m.streamName.startsWith(category)));
@@ -413,7 +428,9 @@ describe('$all', () => {
     'never skips a message whose transaction commits after a later global position',
     async () => {
       const subscriberId = randomUUID();
-      const [head] = await test.db.query<{ head: string | null }>('SELECT max(global_position) AS head FROM message_store.messages');
+      const [head] = await test.db.query<{ head: string | null }>(
+        'SELECT max(global_position) AS head FROM message_store.messages',
+      );
       await store.write(positionStreamName(subscriberId), {
         id: randomUUID(),
         type: 'Read',
@@ -459,7 +476,9 @@ describe('$all', () => {
 
   it('passes a hole left by a rolled-back write', async () => {
     const subscriberId = randomUUID();
-    const [head] = await test.db.query<{ head: string | null }>('SELECT max(global_position) AS head FROM message_store.messages');
+    const [head] = await test.db.query<{ head: string | null }>(
+      'SELECT max(global_position) AS head FROM message_store.messages',
+    );
     await store.write(positionStreamName(subscriberId), {
       id: randomUUID(),
       type: 'Read',
@@ -474,7 +493,11 @@ describe('$all', () => {
       .catch(() => {});
     await store.write(`${category}-1`, exampleMessage());
     const handled: string[] = [];
-    const subscription = subscribe({ streamName: '$all', subscriberId, handlers: { $any: (m) => void handled.push(m.streamName) } });
+    const subscription = subscribe({
+      streamName: '$all',
+      subscriberId,
+      handlers: { $any: (m) => void handled.push(m.streamName) },
+    });
     await subscription.start();
     await subscription.waitUntilCaughtUp();
     expect(handled.filter((name) => name.startsWith(category))).toEqual([`${category}-1`]);
@@ -504,9 +527,10 @@ describe.runIf(testDatabaseKind === 'postgres')('when PostgreSQL drops every con
       'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
       [name],
     );
-    await killer.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [
-      name,
-    ]);
+    await killer.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [name],
+    );
     expect(killed.length).toBeGreaterThan(0);
 
     await writeTo(category, 3);

@@ -10,7 +10,7 @@ import type { MessageStore } from './store.js';
 import { ALL_STREAMS, category as categoryOf, isCategory } from './stream-name.js';
 import { wakeUpsFor } from './wake-ups.js';
 
-export type MessageHandler = (message: StoredMessage) => Promise<unknown> | unknown;
+export type MessageHandler = (message: StoredMessage) => unknown;
 
 /** Handlers by message type; `$any` handles every type without its own handler. */
 export type Handlers = { $any?: MessageHandler } & Record<string, MessageHandler | undefined>;

@@ -56,8 +56,7 @@ export function isTransientDatabaseError(error: unknown): boolean {
   if (typeof code === 'string') {
     // Connection exceptions (08), admin shutdown / crash (57P0x), too many connections (53300).
     if (code.startsWith('08') || code.startsWith('57P0') || code === '53300') return true;
-    if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code))
-      return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
   }
   return /Connection terminated|connection.*(closed|ended|lost)|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
     error.message,

@@ -61,7 +61,9 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
       client.on('end', () => markLost());
       await client.connect();
       try {
-        const [row] = (await client.query<{ claimed: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS claimed', [key1, key2])).rows;
+        const [row] = (
+          await client.query<{ claimed: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS claimed', [key1, key2])
+        ).rows;
         if (!row?.claimed) {
           await client.end();
           return null;
@@ -128,8 +130,7 @@ function createListener(clientConfig: pg.ClientConfig) {
       for (const channel of handlers.keys()) await next.query(`LISTEN ${quoteIdentifier(channel)}`);
       client = next;
       // Whatever was notified while no one listened is lost: tell every listener to look.
-      if (hasConnectedBefore)
-        for (const set of handlers.values()) for (const handler of set) handler(ANY_CHANGE);
+      if (hasConnectedBefore) for (const set of handlers.values()) for (const handler of set) handler(ANY_CHANGE);
       hasConnectedBefore = true;
       return next;
     })().finally(() => {

@@ -1,0 +1,50 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, describePostgresUrl, readConfig, repositoryRoot } from './config.js';
+
+describe('readConfig', () => {
+  it('defaults to port 3000 and embedded storage under the repository data directory', () => {
+    expect(readConfig({})).toEqual({
+      port: 3000,
+      databaseUrl: undefined,
+      messageStoreConnectionString: undefined,
+      dataDirectory: path.join(repositoryRoot, 'data'),
+    });
+  });
+
+  it('reads the PostgreSQL connection strings and a port', () => {
+    const config = readConfig({
+      PORT: '8080',
+      DATABASE_URL: 'postgres://app:pw@db.internal:5432/views',
+      MESSAGE_STORE_CONNECTION_STRING: 'postgresql://app:pw@db.internal/message_store',
+    });
+    expect(config.port).toBe(8080);
+    expect(config.databaseUrl).toBe('postgres://app:pw@db.internal:5432/views');
+    expect(config.messageStoreConnectionString).toBe('postgresql://app:pw@db.internal/message_store');
+  });
+
+  it.each(['abc', '-1', '3000.5', '65536', '30 00'])('rejects PORT=%j with one clear line naming PORT', (port) => {
+    expect(() => readConfig({ PORT: port })).toThrow(ConfigError);
+    expect(() => readConfig({ PORT: port })).toThrow(/^PORT must be a whole number from 0 to 65535, but is "/);
+  });
+
+  it('rejects a malformed connection string without printing it', () => {
+    const attempt = () => readConfig({ MESSAGE_STORE_CONNECTION_STRING: 'mysql://admin:hunter2@db/store' });
+    expect(attempt).toThrow(/^MESSAGE_STORE_CONNECTION_STRING must start with postgres:\/\//);
+    expect(attempt).not.toThrow(/hunter2/);
+    expect(() => readConfig({ DATABASE_URL: 'user=admin password=hunter2' })).toThrow(/^DATABASE_URL must be a URL/);
+  });
+
+  it('resolves a relative DATA_DIRECTORY against the repository root', () => {
+    expect(readConfig({ DATA_DIRECTORY: 'var/vt' }).dataDirectory).toBe(path.join(repositoryRoot, 'var/vt'));
+    expect(readConfig({ DATA_DIRECTORY: '/srv/vt' }).dataDirectory).toBe('/srv/vt');
+  });
+});
+
+describe('describePostgresUrl', () => {
+  it('shows where, never who or the password', () => {
+    expect(describePostgresUrl('postgres://app:secret@db.internal:6543/store?sslmode=require')).toBe(
+      'db.internal:6543/store',
+    );
+  });
+});
