@@ -9,7 +9,26 @@ describe('readConfig', () => {
       databaseUrl: undefined,
       messageStoreConnectionString: undefined,
       dataDirectory: path.join(repositoryRoot, 'data'),
+      environment: 'development',
+      cookieSecret: undefined,
+      emailDirectory: path.join(repositoryRoot, 'data', 'emails'),
+      smtpUrl: undefined,
+      systemSenderEmailAddress: 'Video Tutorials <no-reply@video-tutorials.localhost>',
+      appName: 'Video Tutorials',
     });
+  });
+
+  it('demands a cookie secret in production and checks the other settings', () => {
+    expect(() => readConfig({ NODE_ENV: 'production' })).toThrow(/^COOKIE_SECRET is required when NODE_ENV=production$/);
+    expect(() => readConfig({ COOKIE_SECRET: 'short' })).toThrow(/^COOKIE_SECRET must be at least 32 characters/);
+    expect(() => readConfig({ NODE_ENV: 'staging' })).toThrow(/^NODE_ENV must be/);
+    expect(() => readConfig({ SMTP_URL: 'http://x' })).toThrow(/^SMTP_URL must start with smtp/);
+    expect(() => readConfig({ SYSTEM_SENDER_EMAIL_ADDRESS: 'nobody' })).toThrow(/^SYSTEM_SENDER_EMAIL_ADDRESS/);
+    const secret = 'x'.repeat(40);
+    expect(readConfig({ NODE_ENV: 'production', COOKIE_SECRET: secret }).cookieSecret).toBe(secret);
+    expect(readConfig({ SYSTEM_SENDER_EMAIL_ADDRESS: 'Team <team@example.com>' }).systemSenderEmailAddress).toBe(
+      'Team <team@example.com>',
+    );
   });
 
   it('reads the PostgreSQL connection strings and a port', () => {

@@ -15,6 +15,18 @@ export interface Config {
   messageStoreConnectionString: string | undefined;
   /** Absolute directory for embedded data (`DATA_DIRECTORY`, default `data` under the repository root). */
   dataDirectory: string;
+  /** `NODE_ENV`: production demands real secrets. */
+  environment: 'production' | 'development' | 'test';
+  /** Signs session and CSRF cookies (`COOKIE_SECRET`); required in production, generated otherwise. */
+  cookieSecret: string | undefined;
+  /** Where the file transport writes e-mails (`EMAIL_DIRECTORY`, default `<data>/emails`). */
+  emailDirectory: string;
+  /** Sends e-mail over SMTP instead of files (`SMTP_URL`, e.g. smtp://user:pass@host:587). */
+  smtpUrl: string | undefined;
+  /** The sender of system e-mails (`SYSTEM_SENDER_EMAIL_ADDRESS`). */
+  systemSenderEmailAddress: string;
+  /** The name shown on pages and e-mails (`APP_NAME`). */
+  appName: string;
 }
 
 /** A missing or malformed setting. Its message is one line, names the setting and never holds a secret. */
@@ -26,15 +38,60 @@ export class ConfigError extends Error {
 export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDirectory = path.resolve(repositoryRoot, setting(env, 'DATA_DIRECTORY') ?? 'data');
+  const environment = readEnvironment(setting(env, 'NODE_ENV'));
   return {
+    environment,
+    cookieSecret: readCookieSecret(setting(env, 'COOKIE_SECRET'), environment),
+    emailDirectory: path.resolve(repositoryRoot, setting(env, 'EMAIL_DIRECTORY') ?? path.join(dataDirectory, 'emails')),
+    smtpUrl: readSmtpUrl(setting(env, 'SMTP_URL')),
+    systemSenderEmailAddress: readSender(setting(env, 'SYSTEM_SENDER_EMAIL_ADDRESS')),
+    appName: setting(env, 'APP_NAME') ?? 'Video Tutorials',
     port: readPort(setting(env, 'PORT')),
     databaseUrl: readPostgresUrl('DATABASE_URL', setting(env, 'DATABASE_URL')),
     messageStoreConnectionString: readPostgresUrl(
       'MESSAGE_STORE_CONNECTION_STRING',
       setting(env, 'MESSAGE_STORE_CONNECTION_STRING'),
     ),
-    dataDirectory: path.resolve(repositoryRoot, setting(env, 'DATA_DIRECTORY') ?? 'data'),
+    dataDirectory,
   };
+}
+
+function readEnvironment(value: string | undefined): Config['environment'] {
+  if (value === undefined) return 'development';
+  if (value === 'production' || value === 'development' || value === 'test') return value;
+  throw new ConfigError(`NODE_ENV must be production, development or test, but is ${JSON.stringify(value)}`);
+}
+
+function readCookieSecret(value: string | undefined, environment: Config['environment']): string | undefined {
+  if (value === undefined) {
+    if (environment === 'production') throw new ConfigError('COOKIE_SECRET is required when NODE_ENV=production');
+    return undefined;
+  }
+  if (value.length < 32) throw new ConfigError('COOKIE_SECRET must be at least 32 characters long (value not shown)');
+  return value;
+}
+
+function readSmtpUrl(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('SMTP_URL must be a URL like smtp://user:password@host:587 (value not shown)');
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:')
+    throw new ConfigError(`SMTP_URL must start with smtp:// or smtps://, not ${url.protocol}// (value not shown)`);
+  return value;
+}
+
+function readSender(value: string | undefined): string {
+  const sender = value ?? 'Video Tutorials <no-reply@video-tutorials.localhost>';
+  if (!/^[^<>]*<[^@\s<>]+@[^@\s<>]+>$|^[^@\s<>]+@[^@\s<>]+$/.test(sender))
+    throw new ConfigError(
+      `SYSTEM_SENDER_EMAIL_ADDRESS must be an e-mail address, optionally with a name: "Name <address@example.com>"`,
+    );
+  return sender;
 }
 
 /** A setting's value, with blank treated as not set. */

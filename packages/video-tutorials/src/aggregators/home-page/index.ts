@@ -1,0 +1,42 @@
+import type { Database, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import { VideoViewed } from '../../contracts/viewing.js';
+import { viewingCategory } from '../../contracts/viewing.js';
+import { pieceOf } from '../../piece.js';
+import { aggregatorSubscription } from '../aggregator.js';
+
+/** Keeps the home page's View Data: the global count of videos watched (the book's chapter 6). */
+export function build({ store, viewData }: { store: MessageStore; viewData: Database }) {
+  const subscription = aggregatorSubscription({
+    store,
+    viewData,
+    streamName: viewingCategory,
+    subscriberId: 'aggregators:home-page',
+    apply: applyViewings,
+  });
+  return { ...pieceOf('home-page-aggregator', [subscription]), apply: applyViewings };
+}
+
+export async function applyViewings(messages: StoredMessage[], tx: Queryable) {
+  const [page] = await tx.query<{ last: string | number }>(
+    `SELECT last_global_position AS last FROM pages WHERE page_name = 'home' FOR UPDATE`,
+  );
+  const applied = Number(page?.last ?? 0);
+  const unapplied = messages.filter((message) => message.globalPosition > applied);
+  const last = unapplied.at(-1);
+  if (!last) return;
+  const viewings = unapplied.filter((message) => VideoViewed.is(message)).length;
+  await tx.query(
+    `UPDATE pages
+        SET page_data = jsonb_set(page_data, '{videosWatched}', to_jsonb(COALESCE((page_data->>'videosWatched')::bigint, 0) + $1)),
+            last_global_position = $2
+      WHERE page_name = 'home'`,
+    [viewings, last.globalPosition],
+  );
+}
+
+export async function loadHomePage(viewData: Queryable): Promise<{ videosWatched: number }> {
+  const [row] = await viewData.query<{ videos_watched: string | number | null }>(
+    `SELECT page_data->>'videosWatched' AS videos_watched FROM pages WHERE page_name = 'home'`,
+  );
+  return { videosWatched: Number(row?.videos_watched ?? 0) };
+}

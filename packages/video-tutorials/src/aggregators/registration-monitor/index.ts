@@ -1,0 +1,85 @@
+import type { Database, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import { identityCategory, Registered, RegistrationEmailSent } from '../../contracts/identity.js';
+import { pieceOf, type Piece } from '../../piece.js';
+import { aggregatorSubscription } from '../aggregator.js';
+
+/**
+ * The registration monitor (the book's chapter 14 idea): follows
+ * registrations and their e-mails, and flags every registration whose e-mail
+ * was not recorded as sent within `limitMs`, for the admin portal.
+ */
+export function build({
+  store,
+  viewData,
+  limitMs = 5 * 60_000,
+  checkIntervalMs = 30_000,
+  logger,
+}: {
+  store: MessageStore;
+  viewData: Database;
+  limitMs?: number;
+  checkIntervalMs?: number;
+  logger?: { warn(details: object, message: string): void };
+}): Piece & { apply: typeof applyRegistrationEvents; flagOverdue: (now?: Date) => Promise<number> } {
+  const subscription = aggregatorSubscription({
+    store,
+    viewData,
+    streamName: identityCategory,
+    subscriberId: 'aggregators:registration-monitor',
+    apply: applyRegistrationEvents,
+  });
+  const piece = pieceOf('registration-monitor', [subscription]);
+  let timer: NodeJS.Timeout | undefined;
+
+  const flagOverdue = async (now = new Date()) => {
+    const flagged = await viewData.query<{ user_id: string; email: string }>(
+      `UPDATE registration_emails SET overdue_since = $1
+        WHERE email_sent_at IS NULL AND overdue_since IS NULL AND registered_at < $1::timestamptz - make_interval(secs => $2)
+        RETURNING user_id, email`,
+      [now.toISOString(), limitMs / 1000],
+    );
+    for (const registration of flagged)
+      logger?.warn({ userId: registration.user_id }, 'registration e-mail not sent within the time limit');
+    return flagged.length;
+  };
+
+  return {
+    ...piece,
+    apply: applyRegistrationEvents,
+    flagOverdue,
+    async start() {
+      await piece.start();
+      timer = setInterval(() => void flagOverdue().catch(() => {}), checkIntervalMs);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await piece.stop();
+    },
+  };
+}
+
+export async function applyRegistrationEvents(messages: StoredMessage[], tx: Queryable) {
+  for (const message of messages) {
+    if (Registered.is(message)) {
+      const { userId, email } = Registered.parse(message).data;
+      await tx.query(
+        `INSERT INTO registration_emails (user_id, email, registered_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+        [userId, email, message.time.toISOString()],
+      );
+    } else if (RegistrationEmailSent.is(message)) {
+      const { userId } = RegistrationEmailSent.parse(message).data;
+      await tx.query(
+        `UPDATE registration_emails SET email_sent_at = $2 WHERE user_id = $1 AND email_sent_at IS NULL`,
+        [userId, message.time.toISOString()],
+      );
+    }
+  }
+}
+
+export async function listOverdueRegistrations(viewData: Queryable) {
+  return viewData.query<{ user_id: string; email: string; registered_at: Date; overdue_since: Date }>(
+    `SELECT user_id, email, registered_at, overdue_since FROM registration_emails
+      WHERE overdue_since IS NOT NULL AND email_sent_at IS NULL ORDER BY registered_at`,
+  );
+}
