@@ -161,12 +161,23 @@ export function createMessageStore({ db, reconnectAttempts = 5 }: { db: Database
 
   async function writeBatchOnce(streamName: string, messages: Message[], expectedVersion?: number | null) {
     try {
-      return await db.transaction(async (tx) => {
-        let position = -1;
-        for (const [index, message] of messages.entries())
-          position = await writeOne(tx, streamName, message, index === 0 ? expectedVersion : null);
-        return { position, alreadyWritten: false };
-      });
+      // One statement, so one round trip and atomic by itself: write_message once per
+      // message, in order, the expected version checked on the first.
+      const rows = await db.query<{ position: string | number }>(
+        `SELECT message_store.write_message(m.id, $1, m.type, m.data, m.metadata, m.expected_version) AS position
+           FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::jsonb[], $6::bigint[])
+                WITH ORDINALITY AS m(id, type, data, metadata, expected_version, n)
+          ORDER BY m.n`,
+        [
+          streamName,
+          messages.map((message) => message.id),
+          messages.map((message) => message.type),
+          messages.map((message) => JSON.stringify(message.data ?? {})),
+          messages.map((message) => jsonOrNull(metadataForWrite(message.metadata))),
+          messages.map((_, index) => (index === 0 ? (expectedVersion ?? null) : null)),
+        ],
+      );
+      return { position: Number(rows.at(-1)?.position), alreadyWritten: false };
     } catch (error) {
       const last = messages[messages.length - 1];
       const first = messages[0];

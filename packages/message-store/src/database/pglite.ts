@@ -5,6 +5,8 @@ import type { Claim, Database, Queryable, Row } from './port.js';
 export interface PgliteOptions {
   /** A directory for persistent data; omitted means in memory. */
   dataDir?: string;
+  /** How often to refresh planner statistics (PGlite has no autovacuum); default 5 minutes. */
+  analyzeIntervalMs?: number;
 }
 
 /**
@@ -22,6 +24,14 @@ export async function createPgliteDatabase(options: PgliteOptions = {}): Promise
     extensions: { pgcrypto },
   });
   await pglite.exec('SET search_path = message_store, public');
+
+  // PGlite runs no autovacuum, so no table would get planner statistics: without them
+  // get_category_messages sorts everything after the position, and catch-up turns quadratic.
+  // Analyze now and then, as autovacuum would.
+  const analyze = () => pglite.exec('ANALYZE').catch(() => {});
+  await analyze();
+  const analyzer = setInterval(() => void analyze(), options.analyzeIntervalMs ?? 5 * 60_000);
+  analyzer.unref();
 
   // One session means advisory locks cannot tell holders apart: claims are kept here.
   const claimed = new Set<string>();
@@ -66,6 +76,7 @@ export async function createPgliteDatabase(options: PgliteOptions = {}): Promise
       return [...claimed].filter((key) => key.startsWith(`${key1}:`)).length;
     },
     async close() {
+      clearInterval(analyzer);
       if (!pglite.closed) await pglite.close();
     },
   };

@@ -29,7 +29,7 @@ export function layout(context: PageContext, { title, body }: PageOptions): Safe
     <header class="site-header">
       <a class="brand" href="/">▶ ${context.appName}</a>
       <nav>
-        ${link('/', 'Home')} ${link('/creators-portal', 'Creators')} ${link('/admin', 'Admin')}
+        ${link('/', 'Home')}
         ${context.user
           ? html`<span class="who">${context.user.email}</span>
               <form method="post" action="/auth/log-out" class="inline">
@@ -44,9 +44,6 @@ export function layout(context: PageContext, { title, body }: PageOptions): Safe
   </body>
 </html>`;
 }
-
-/** A form's hidden CSRF field. */
-export const csrfField = (context: PageContext) => html`<input type="hidden" name="_csrf" value="${context.csrfToken}" />`;
 
 /** Field-level error messages, shown beside the fields. */
 export function fieldError(errors: Record<string, string | undefined>, field: string) {

@@ -1,0 +1,236 @@
+import { randomUUID } from 'node:crypto';
+import type { MessageStore } from '@vt/message-store';
+import type { TestDatabase } from '@vt/message-store/controls';
+import bcrypt from 'bcryptjs';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { identityCommandStreamName } from '../contracts/identity.js';
+import { authenticationStreamName } from '../contracts/authentication.js';
+import { viewingStreamName } from '../contracts/viewing.js';
+import { hashPassword } from '../passwords.js';
+import { createSystemTestDatabase } from '../testing.js';
+import { browserSession } from '../web/browser-session.js';
+import { buildWebServer } from '../web/server.js';
+import { createAuthenticateApp } from './authenticate/index.js';
+import { createHomeApp, SAMPLE_VIDEO_ID } from './home/index.js';
+import { createRecordViewingsApp } from './record-viewings/index.js';
+import { createRegisterUsersApp } from './register-users/index.js';
+
+let test: TestDatabase & { store: MessageStore };
+let app: FastifyInstance;
+beforeAll(async () => {
+  test = await createSystemTestDatabase();
+  const { store, db: viewData } = test;
+  app = await buildWebServer({
+    appName: 'Video Tutorials',
+    cookieSecret: 'a-test-cookie-secret-of-at-least-32-chars',
+    secureCookies: false,
+    applications: [
+      createHomeApp({ viewData }),
+      createRecordViewingsApp({ store }),
+      createRegisterUsersApp({ store, viewData }),
+      createAuthenticateApp({ store, viewData, logInAttemptsPerMinute: 20 }),
+    ],
+  });
+});
+afterAll(async () => {
+  await app.close();
+  await test.drop();
+});
+
+async function addCredentials(email: string, passwordHash: string, locked = false) {
+  const id = randomUUID();
+  await test.db.query(`INSERT INTO user_credentials (id, email, password_hash, locked) VALUES ($1, $2, $3, $4)`, [
+    id,
+    email,
+    passwordHash,
+    locked,
+  ]);
+  return id;
+}
+
+describe('every page', () => {
+  it('has a trace id header, security headers and no stack traces on errors', async () => {
+    const response = await app.inject({ url: '/' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['x-trace-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(response.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    const missing = await app.inject({ url: '/no/such/page?<script>' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.body).toContain('Page not found');
+    expect(missing.body).not.toContain('<script>');
+    expect((await app.inject({ url: '/assets/site.css' })).statusCode).toBe(200);
+  });
+
+  it('refuses a form without a valid CSRF token, and stores nothing', async () => {
+    const browser = browserSession(app);
+    await browser.get('/');
+    const response = await browser.post(`/record-viewing/${SAMPLE_VIDEO_ID}`, { _csrf: 'forged' });
+    expect(response.statusCode).toBe(403);
+    expect(response.body).toContain('did not come from this site');
+    const none = await app.inject({ method: 'POST', url: `/record-viewing/${SAMPLE_VIDEO_ID}` });
+    expect(none.statusCode).toBe(403);
+    expect(await test.store.read(viewingStreamName(SAMPLE_VIDEO_ID))).toEqual([]);
+  });
+
+  it('limits the size of a request body', async () => {
+    const browser = browserSession(app);
+    await browser.get('/register');
+    const response = await browser.post('/register', { email: 'x'.repeat(20_000) });
+    expect(response.statusCode).toBe(413);
+  });
+});
+
+describe('home and record-viewings', () => {
+  it('shows the count of videos watched and records a viewing with the request’s trace id', async () => {
+    const browser = browserSession(app);
+    const home = await browser.get('/');
+    expect(home.body).toMatch(/data-testid="videos-watched">0</);
+    const response = await browser.post(`/record-viewing/${SAMPLE_VIDEO_ID}`);
+    expect(response.statusCode).toBe(303);
+    const [viewed] = await test.store.read(viewingStreamName(SAMPLE_VIDEO_ID));
+    expect(viewed).toMatchObject({
+      type: 'VideoViewed',
+      data: { userId: 'anonymous', videoId: SAMPLE_VIDEO_ID },
+      metadata: { traceId: response.headers['x-trace-id'] },
+    });
+  });
+
+  it('answers 404 for a video id that is not one', async () => {
+    const browser = browserSession(app);
+    await browser.get('/');
+    expect((await browser.post('/record-viewing/not-a-uuid')).statusCode).toBe(404);
+  });
+});
+
+describe('register-users', () => {
+  const userIdOf = (body: string) => /name="userId" value="([^"]+)"/.exec(body)?.[1] ?? '';
+
+  it('writes Register with a hashed password and the trace id, once however often it is submitted', async () => {
+    const browser = browserSession(app);
+    const form = await browser.get('/register');
+    const userId = userIdOf(form.body);
+    const email = `${randomUUID()}@example.com`;
+    const first = await browser.post('/register', { userId, email, password: 'a good password' });
+    expect(first.statusCode).toBe(303);
+    expect(first.headers.location).toBe('/register/registration-complete');
+    expect((await browser.post('/register', { userId, email, password: 'a good password' })).statusCode).toBe(303);
+    const commands = await test.store.read(identityCommandStreamName(userId));
+    expect(commands).toHaveLength(1);
+    expect(commands[0]).toMatchObject({
+      type: 'Register',
+      data: { userId, email },
+      metadata: { traceId: first.headers['x-trace-id'], userId },
+    });
+    expect(String(commands[0]!.data.passwordHash)).toMatch(/^\$argon2id\$/);
+    expect((await browser.get('/register/registration-complete')).body).toContain('Welcome aboard');
+  });
+
+  it.each([
+    ['empty', { email: '', password: '' }, ['Enter your e-mail address.', 'Use at least 8 characters.']],
+    ['malformed e-mail', { email: 'not-an-address', password: 'long enough' }, ['Enter an e-mail address like']],
+    ['too long e-mail', { email: `${'a'.repeat(250)}@example.com`, password: 'long enough' }, ['too long']],
+    ['too long password', { email: 'someone@example.com', password: 'p'.repeat(129) }, ['at most 128']],
+    [
+      'script tags',
+      { email: '<script>alert(1)</script>@example.com', password: 'long enough' },
+      ['Enter an e-mail address like'],
+    ],
+  ])('refuses %s with a clear message, keeps what was typed escaped, stores nothing', async (_name, form, messages) => {
+    const browser = browserSession(app);
+    const page = await browser.get('/register');
+    const userId = userIdOf(page.body);
+    const response = await browser.post('/register', { userId, ...form });
+    expect(response.statusCode).toBe(400);
+    for (const message of messages) expect(response.body).toContain(message);
+    expect(response.body).not.toContain('<script>alert(1)</script>');
+    if (form.email.includes('<script>')) expect(response.body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(await test.store.read(identityCommandStreamName(userId))).toEqual([]);
+  });
+
+  it('refuses an address that is already registered', async () => {
+    const email = `${randomUUID()}@example.com`;
+    await addCredentials(email, await hashPassword('whatever1'));
+    const browser = browserSession(app);
+    const page = await browser.get('/register');
+    const response = await browser.post('/register', {
+      userId: userIdOf(page.body),
+      email: email.toUpperCase(),
+      password: 'a good password',
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.body).toContain('already registered');
+  });
+});
+
+describe('authenticate', () => {
+  it('logs in with our hashes and the book’s bcrypt hashes, recording UserLoggedIn', async () => {
+    for (const passwordHash of [await hashPassword('secret password'), await bcrypt.hash('secret password', 10)]) {
+      const email = `${randomUUID()}@example.com`;
+      const userId = await addCredentials(email, passwordHash);
+      const browser = browserSession(app);
+      await browser.get('/auth/log-in');
+      const response = await browser.post('/auth/log-in', { email, password: 'secret password' });
+      expect(response.statusCode).toBe(303);
+      const events = await test.store.read(authenticationStreamName(userId));
+      expect(events.map((event) => event.type)).toEqual(['UserLoggedIn']);
+      expect(events[0]!.metadata.traceId).toBe(response.headers['x-trace-id']);
+      const home = await browser.get('/');
+      expect(home.body).toContain(email);
+      await browser.post('/auth/log-out');
+      expect((await browser.get('/')).body).not.toContain(email);
+    }
+  });
+
+  it('does not tell an unknown address from a wrong password, and records the failure', async () => {
+    const email = `${randomUUID()}@example.com`;
+    const userId = await addCredentials(email, await hashPassword('the right one'));
+    const browser = browserSession(app);
+    await browser.get('/auth/log-in');
+    const wrong = await browser.post('/auth/log-in', { email, password: 'the wrong one' });
+    const unknown = await browser.post('/auth/log-in', { email: `nobody-${email}`, password: 'the wrong one' });
+    expect(wrong.statusCode).toBe(401);
+    expect(unknown.statusCode).toBe(401);
+    const messageOf = (body: string) => /role="alert">([^<]*)</.exec(body)?.[1];
+    expect(messageOf(wrong.body)).toBe(messageOf(unknown.body));
+    const events = await test.store.read(authenticationStreamName(userId));
+    expect(events).toMatchObject([{ type: 'UserLoginFailed', data: { userId, reason: 'Incorrect password' } }]);
+  });
+
+  it('tells only the owner that an account is locked', async () => {
+    const email = `${randomUUID()}@example.com`;
+    await addCredentials(email, await hashPassword('the right one'), true);
+    const browser = browserSession(app);
+    await browser.get('/auth/log-in');
+    expect((await browser.post('/auth/log-in', { email, password: 'the wrong one' })).body).not.toContain('locked');
+    const owner = await browser.post('/auth/log-in', { email, password: 'the right one' });
+    expect(owner.statusCode).toBe(403);
+    expect(owner.body).toContain('locked');
+    expect(owner.cookies.find((cookie) => cookie.name === 'session')).toBeUndefined();
+  });
+
+  it('refuses bad input without a 500 and never redirects off the site', async () => {
+    const email = `${randomUUID()}@example.com`;
+    await addCredentials(email, await hashPassword('the right one'));
+    const browser = browserSession(app);
+    await browser.get('/auth/log-in?returnTo=//evil.example.com');
+    expect((await browser.post('/auth/log-in', { email: '', password: '' })).statusCode).toBe(400);
+    const response = await browser.post('/auth/log-in', {
+      email,
+      password: 'the right one',
+      returnTo: '//evil.example.com',
+    });
+    expect(response.headers.location).toBe('/');
+  });
+
+  it('limits log-in attempts per client', async () => {
+    const browser = browserSession(app, { remoteAddress: '10.0.0.99' });
+    await browser.get('/auth/log-in');
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 22; attempt++)
+      statuses.push((await browser.post('/auth/log-in', { email: 'x@example.com', password: 'nope' })).statusCode);
+    expect(statuses).toContain(429);
+    expect(statuses).not.toContain(500);
+  });
+});

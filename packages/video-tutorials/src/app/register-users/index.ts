@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import type { MessageStore, Queryable } from '@vt/message-store';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { v5 as uuidV5 } from 'uuid';
+import { z } from 'zod';
+import { findCredentialsByEmail } from '../../aggregators/user-credentials/index.js';
+import { identityCommandStreamName, Register } from '../../contracts/identity.js';
+import { hashPassword } from '../../passwords.js';
+import { html } from '../../web/html.js';
+import { fieldError } from '../../web/layout.js';
+
+// Register's message id derives from the user id: submitting the form twice writes one command.
+const REGISTER_COMMAND_NAMESPACE = 'c1b0e1a4-5b0f-4d8a-9f55-6d2f1e7c3a90';
+
+const registration = z.object({
+  userId: z.uuid({ error: 'This form has expired. Please reload the page.' }),
+  email: z
+    .string()
+    .trim()
+    .min(1, { error: 'Enter your e-mail address.' })
+    .max(254, { error: 'That e-mail address is too long.' })
+    .pipe(z.email({ error: 'Enter an e-mail address like name@example.com.' })),
+  password: z
+    .string()
+    .min(8, { error: 'Use at least 8 characters.' })
+    .max(128, { error: 'Use at most 128 characters.' }),
+});
+
+interface FormState {
+  userId: string;
+  email: string;
+  errors: Record<string, string | undefined>;
+}
+
+/** The register-users application (the book's chapter 6). */
+export function createRegisterUsersApp({ store, viewData }: { store: MessageStore; viewData: Queryable }): FastifyPluginAsync {
+  return async (app) => {
+    app.get('/register', async (_request, reply) => renderForm(reply, { userId: randomUUID(), email: '', errors: {} }));
+
+    app.post('/register', async (request, reply) => {
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      const typed = { userId: text(body.userId), email: text(body.email), password: text(body.password) };
+      const parsed = registration.safeParse(typed);
+      const userId = parsed.success ? parsed.data.userId : z.uuid().safeParse(typed.userId).success ? typed.userId : randomUUID();
+      if (!parsed.success) {
+        const errors = Object.fromEntries(parsed.error.issues.map((issue) => [String(issue.path[0]), issue.message]));
+        return renderForm(reply, { userId, email: typed.email.slice(0, 254), errors }, 400);
+      }
+      const { email, password } = parsed.data;
+      const existing = await findCredentialsByEmail(viewData, email);
+      if (existing && existing.id !== userId)
+        return renderForm(reply, { userId, email, errors: { email: 'That e-mail address is already registered.' } }, 400);
+
+      const command = Register.create(
+        { userId, email, passwordHash: await hashPassword(password) },
+        { id: uuidV5(userId, REGISTER_COMMAND_NAMESPACE), metadata: { traceId: request.traceId, userId } },
+      );
+      await store.write(identityCommandStreamName(userId), command);
+      return reply.redirect('/register/registration-complete', 303);
+    });
+
+    app.get('/register/registration-complete', async (_request, reply) =>
+      reply.page(
+        'Registration complete',
+        html`<div class="card narrow">
+          <h1>Welcome aboard</h1>
+          <div class="alert ok">Your registration is on its way. We are sending you a confirmation e-mail.</div>
+          <a class="button" href="/auth/log-in">Log in</a>
+        </div>`,
+      ),
+    );
+  };
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+function renderForm(reply: FastifyReply, { userId, email, errors }: FormState, statusCode = 200) {
+  const invalid = (field: string) => (errors[field] ? 'true' : 'false');
+  return reply.page(
+    'Register',
+    html`<div class="card narrow">
+      <h1>Create your account</h1>
+      ${errors.userId ? html`<div class="alert error" role="alert">${errors.userId}</div>` : ''}
+      <form method="post" action="/register" class="stack" novalidate>
+        <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
+        <input type="hidden" name="userId" value="${userId}" />
+        <label
+          >E-mail
+          <input type="email" name="email" value="${email}" autocomplete="email" maxlength="254" required aria-invalid="${invalid('email')}" />
+        </label>
+        ${fieldError(errors, 'email')}
+        <label
+          >Password
+          <input type="password" name="password" autocomplete="new-password" minlength="8" maxlength="128" required aria-invalid="${invalid('password')}" />
+        </label>
+        ${fieldError(errors, 'password')}
+        <button type="submit">Register</button>
+      </form>
+      <p class="muted">Already have an account? <a href="/auth/log-in">Log in</a></p>
+    </div>`,
+    statusCode,
+  );
+}

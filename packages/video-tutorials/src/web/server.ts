@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
+import fastifyCsrf from '@fastify/csrf-protection';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
+import { html, type SafeHtml } from './html.js';
+import { layout, type PageContext } from './layout.js';
+
+export interface SessionUser {
+  userId: string;
+  email: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** One per request; copied into the metadata of every message the request writes. */
+    traceId: string;
+    /** The signed-in user, from the signed session cookie. */
+    user: SessionUser | null;
+  }
+  interface FastifyReply {
+    /** This response's CSRF token: made once, so every form on a page carries the same one. */
+    csrfToken(): string;
+    /** Renders a page in the shared layout. */
+    page(title: string, body: SafeHtml, statusCode?: number): FastifyReply;
+    signIn(user: SessionUser): FastifyReply;
+    signOut(): FastifyReply;
+  }
+}
+
+export interface WebServerOptions {
+  appName: string;
+  cookieSecret: string;
+  /** Secure cookies (HTTPS only) — on in production. */
+  secureCookies: boolean;
+  /** The applications, each a Fastify plugin. */
+  applications: FastifyPluginAsync[];
+  logger?: boolean | object;
+  /** Log-in attempts allowed per client address per minute. */
+  logInAttemptsPerMinute?: number;
+}
+
+const SESSION_COOKIE = 'session';
+const publicDirectory = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public');
+
+/** The one web server all applications mount on, with what every page needs. */
+export async function buildWebServer(options: WebServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: 64 * 1024,
+    trustProxy: true,
+    genReqId: () => randomUUID(),
+  });
+
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      directives: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'], mediaSrc: ["'self'"], formAction: ["'self'"] },
+    },
+  });
+  await app.register(fastifyCookie, { secret: options.cookieSecret });
+  await app.register(fastifyCsrf, {
+    cookieOpts: { signed: true, httpOnly: true, sameSite: 'lax', secure: options.secureCookies, path: '/' },
+  });
+  await app.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
+  await app.register(fastifyRateLimit, { global: false });
+  await app.register(fastifyStatic, { root: publicDirectory, prefix: '/assets/', maxAge: '1h' });
+
+  app.decorateRequest('traceId', '');
+  app.decorateRequest('user', null);
+  app.addHook('onRequest', async (request, reply) => {
+    request.traceId = String(request.id);
+    reply.header('x-trace-id', request.traceId);
+    request.user = readSession(request);
+  });
+  // Every state-changing request carries a valid CSRF token.
+  app.addHook('preHandler', (request, reply, done) => {
+    if (request.method === 'POST') return app.csrfProtection(request, reply, done);
+    done();
+  });
+
+  const tokens = new WeakMap<FastifyReply, string>();
+  app.decorateReply('csrfToken', function (this: FastifyReply) {
+    let token = tokens.get(this);
+    if (!token) tokens.set(this, (token = this.generateCsrf()));
+    return token;
+  });
+  app.decorateReply('page', function (this: FastifyReply, title: string, body: SafeHtml, statusCode = 200) {
+    const context: PageContext = {
+      appName: options.appName,
+      user: this.request.user,
+      csrfToken: this.csrfToken(),
+      currentPath: this.request.url.split('?')[0] ?? '/',
+    };
+    return this.code(statusCode).type('text/html; charset=utf-8').send(layout(context, { title, body }).toString());
+  });
+  app.decorateReply('signIn', function (this: FastifyReply, user: SessionUser) {
+    return this.setCookie(SESSION_COOKIE, JSON.stringify(user), {
+      signed: true,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: options.secureCookies,
+      path: '/',
+      maxAge: 7 * 24 * 3600,
+    });
+  });
+  app.decorateReply('signOut', function (this: FastifyReply) {
+    return this.clearCookie(SESSION_COOKIE, { path: '/' });
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.page(
+      'Not found',
+      html`<div class="card narrow">
+        <h1>Page not found</h1>
+        <p class="muted">There is nothing at ${request.url.split('?')[0]}.</p>
+        <a class="button" href="/">Go home</a>
+      </div>`,
+      404,
+    ),
+  );
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const statusCode = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (statusCode >= 500) request.log.error({ err: error, traceId: request.traceId }, 'request failed');
+    const message =
+      statusCode === 403 && error.code?.startsWith('FST_CSRF')
+        ? 'This form has expired or did not come from this site. Please go back, reload the page and try again.'
+        : statusCode === 413
+          ? 'What you sent is too large.'
+          : statusCode === 429
+            ? 'Too many attempts. Please wait a minute and try again.'
+            : statusCode < 500
+              ? 'The request could not be understood.'
+              : 'Something went wrong on our side. It has been logged.';
+    return reply.page(
+      statusCode >= 500 ? 'Error' : 'Cannot do that',
+      html`<div class="card narrow">
+        <h1>${statusCode >= 500 ? 'Something went wrong' : 'We could not do that'}</h1>
+        <div class="alert error" role="alert">${message}</div>
+        <p class="muted">Reference: ${request.traceId}</p>
+        <a class="button" href="/">Go home</a>
+      </div>`,
+      statusCode,
+    );
+  });
+
+  app.get('/health', async () => ({ status: 'ok' }));
+  for (const application of options.applications) await app.register(application);
+  return app;
+}
+
+function readSession(request: FastifyRequest): SessionUser | null {
+  const cookie = request.cookies[SESSION_COOKIE];
+  if (!cookie) return null;
+  const unsigned = request.unsignCookie(cookie);
+  if (!unsigned.valid || unsigned.value === null) return null;
+  try {
+    const value = JSON.parse(unsigned.value) as Partial<SessionUser>;
+    return typeof value.userId === 'string' && typeof value.email === 'string'
+      ? { userId: value.userId, email: value.email }
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A preHandler for routes that need a signed-in user: others go to the log-in page. */
+export async function requireUser(request: FastifyRequest, reply: FastifyReply) {
+  if (!request.user) return reply.redirect(`/auth/log-in?returnTo=${encodeURIComponent(request.url)}`);
+}
