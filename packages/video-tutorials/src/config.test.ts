@@ -19,7 +19,9 @@ describe('readConfig', () => {
   });
 
   it('demands a cookie secret in production and checks the other settings', () => {
-    expect(() => readConfig({ NODE_ENV: 'production' })).toThrow(/^COOKIE_SECRET is required when NODE_ENV=production$/);
+    expect(() => readConfig({ NODE_ENV: 'production' })).toThrow(
+      /^COOKIE_SECRET is required when NODE_ENV=production$/,
+    );
     expect(() => readConfig({ COOKIE_SECRET: 'short' })).toThrow(/^COOKIE_SECRET must be at least 32 characters/);
     expect(() => readConfig({ NODE_ENV: 'staging' })).toThrow(/^NODE_ENV must be/);
     expect(() => readConfig({ SMTP_URL: 'http://x' })).toThrow(/^SMTP_URL must start with smtp/);

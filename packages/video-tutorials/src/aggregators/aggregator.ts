@@ -1,4 +1,10 @@
-import { createSubscription, type Database, type MessageStore, type Queryable, type StoredMessage } from '@vt/message-store';
+import {
+  createSubscription,
+  type Database,
+  type MessageStore,
+  type Queryable,
+  type StoredMessage,
+} from '@vt/message-store';
 
 export interface AggregatorOptions {
   store: MessageStore;

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { MessageStore, Queryable, StoredMessage } from '@vt/message-store';
 import type { TestDatabase } from '@vt/message-store/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AccountLocked, AccountUnlocked, identityStreamName, Registered, RegistrationEmailSent } from '../contracts/identity.js';
+import {
+  AccountLocked,
+  AccountUnlocked,
+  identityStreamName,
+  Registered,
+  RegistrationEmailSent,
+} from '../contracts/identity.js';
 import { VideoViewed, viewingStreamName } from '../contracts/viewing.js';
 import { createSystemTestDatabase } from '../testing.js';
 import * as homePage from './home-page/index.js';
@@ -56,7 +62,10 @@ describe('user-credentials aggregator', () => {
     const email = `${userId}@example.com`;
     const stream = identityStreamName(userId);
     const registered = await written(stream, Registered.create({ userId, email, passwordHash: 'hash' }));
-    const locked = await written(stream, AccountLocked.create({ userId, reason: 'too many failures', failedLoginCount: 5 }));
+    const locked = await written(
+      stream,
+      AccountLocked.create({ userId, reason: 'too many failures', failedLoginCount: 5 }),
+    );
     await applyTwice(userCredentials.applyIdentityEvents, [registered, locked]);
     expect(await userCredentials.findCredentialsByEmail(test.db, email.toUpperCase())).toEqual({
       id: userId,
@@ -88,8 +97,14 @@ describe('registration monitor', () => {
     const slow = randomUUID();
     const quick = randomUUID();
     const messages = [
-      await written(identityStreamName(slow), Registered.create({ userId: slow, email: `${slow}@example.com`, passwordHash: 'h' })),
-      await written(identityStreamName(quick), Registered.create({ userId: quick, email: `${quick}@example.com`, passwordHash: 'h' })),
+      await written(
+        identityStreamName(slow),
+        Registered.create({ userId: slow, email: `${slow}@example.com`, passwordHash: 'h' }),
+      ),
+      await written(
+        identityStreamName(quick),
+        Registered.create({ userId: quick, email: `${quick}@example.com`, passwordHash: 'h' }),
+      ),
       await written(identityStreamName(quick), RegistrationEmailSent.create({ userId: quick, emailId: randomUUID() })),
     ];
     await applyTwice(registrationMonitor.applyRegistrationEvents, messages);

@@ -16,7 +16,10 @@ const email = {
 
 export const Send = defineMessage('Send', z.object(email));
 export const Sent = defineMessage('Sent', z.object({ ...email, from: z.string().min(1) }));
-export const Failed = defineMessage('Failed', z.object({ ...email, from: z.string().min(1), reason: z.string().min(1) }));
+export const Failed = defineMessage(
+  'Failed',
+  z.object({ ...email, from: z.string().min(1), reason: z.string().min(1) }),
+);
 
 export type Send = MessageOf<typeof Send>;
 export type Sent = MessageOf<typeof Sent>;

@@ -69,10 +69,10 @@ export async function applyRegistrationEvents(messages: StoredMessage[], tx: Que
       );
     } else if (RegistrationEmailSent.is(message)) {
       const { userId } = RegistrationEmailSent.parse(message).data;
-      await tx.query(
-        `UPDATE registration_emails SET email_sent_at = $2 WHERE user_id = $1 AND email_sent_at IS NULL`,
-        [userId, message.time.toISOString()],
-      );
+      await tx.query(`UPDATE registration_emails SET email_sent_at = $2 WHERE user_id = $1 AND email_sent_at IS NULL`, [
+        userId,
+        message.time.toISOString(),
+      ]);
     }
   }
 }

@@ -58,10 +58,17 @@ export function createAuthenticateApp({
         if (account.locked)
           return renderLogIn(
             reply,
-            { email, returnTo, error: 'This account is locked after too many failed log-ins. Ask an administrator to unlock it.' },
+            {
+              email,
+              returnTo,
+              error: 'This account is locked after too many failed log-ins. Ask an administrator to unlock it.',
+            },
             403,
           );
-        await store.write(authenticationStreamName(account.id), UserLoggedIn.create({ userId: account.id }, { metadata }));
+        await store.write(
+          authenticationStreamName(account.id),
+          UserLoggedIn.create({ userId: account.id }, { metadata }),
+        );
         return reply.signIn({ userId: account.id, email: account.email }).redirect(returnTo, 303);
       },
     );
@@ -88,8 +95,12 @@ function renderLogIn(
       <form method="post" action="/auth/log-in" class="stack">
         <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
         <input type="hidden" name="returnTo" value="${returnTo}" />
-        <label>E-mail <input type="email" name="email" value="${email}" autocomplete="email" maxlength="254" required /></label>
-        <label>Password <input type="password" name="password" autocomplete="current-password" maxlength="128" required /></label>
+        <label
+          >E-mail <input type="email" name="email" value="${email}" autocomplete="email" maxlength="254" required
+        /></label>
+        <label
+          >Password <input type="password" name="password" autocomplete="current-password" maxlength="128" required
+        /></label>
         <button type="submit">Log in</button>
       </form>
       <p class="muted">New here? <a href="/register">Create an account</a></p>

@@ -33,7 +33,13 @@ interface FormState {
 }
 
 /** The register-users application (the book's chapter 6). */
-export function createRegisterUsersApp({ store, viewData }: { store: MessageStore; viewData: Queryable }): FastifyPluginAsync {
+export function createRegisterUsersApp({
+  store,
+  viewData,
+}: {
+  store: MessageStore;
+  viewData: Queryable;
+}): FastifyPluginAsync {
   return async (app) => {
     app.get('/register', async (_request, reply) => renderForm(reply, { userId: randomUUID(), email: '', errors: {} }));
 
@@ -41,7 +47,11 @@ export function createRegisterUsersApp({ store, viewData }: { store: MessageStor
       const body = (request.body ?? {}) as Record<string, unknown>;
       const typed = { userId: text(body.userId), email: text(body.email), password: text(body.password) };
       const parsed = registration.safeParse(typed);
-      const userId = parsed.success ? parsed.data.userId : z.uuid().safeParse(typed.userId).success ? typed.userId : randomUUID();
+      const userId = parsed.success
+        ? parsed.data.userId
+        : z.uuid().safeParse(typed.userId).success
+          ? typed.userId
+          : randomUUID();
       if (!parsed.success) {
         const errors = Object.fromEntries(parsed.error.issues.map((issue) => [String(issue.path[0]), issue.message]));
         return renderForm(reply, { userId, email: typed.email.slice(0, 254), errors }, 400);
@@ -49,7 +59,11 @@ export function createRegisterUsersApp({ store, viewData }: { store: MessageStor
       const { email, password } = parsed.data;
       const existing = await findCredentialsByEmail(viewData, email);
       if (existing && existing.id !== userId)
-        return renderForm(reply, { userId, email, errors: { email: 'That e-mail address is already registered.' } }, 400);
+        return renderForm(
+          reply,
+          { userId, email, errors: { email: 'That e-mail address is already registered.' } },
+          400,
+        );
 
       const command = Register.create(
         { userId, email, passwordHash: await hashPassword(password) },
@@ -88,12 +102,28 @@ function renderForm(reply: FastifyReply, { userId, email, errors }: FormState, s
         <input type="hidden" name="userId" value="${userId}" />
         <label
           >E-mail
-          <input type="email" name="email" value="${email}" autocomplete="email" maxlength="254" required aria-invalid="${invalid('email')}" />
+          <input
+            type="email"
+            name="email"
+            value="${email}"
+            autocomplete="email"
+            maxlength="254"
+            required
+            aria-invalid="${invalid('email')}"
+          />
         </label>
         ${fieldError(errors, 'email')}
         <label
           >Password
-          <input type="password" name="password" autocomplete="new-password" minlength="8" maxlength="128" required aria-invalid="${invalid('password')}" />
+          <input
+            type="password"
+            name="password"
+            autocomplete="new-password"
+            minlength="8"
+            maxlength="128"
+            required
+            aria-invalid="${invalid('password')}"
+          />
         </label>
         ${fieldError(errors, 'password')}
         <button type="submit">Register</button>

@@ -1,0 +1,254 @@
+import type { StoredMessage } from '@vt/message-store';
+import { describe, expect, it } from 'vitest';
+import {
+  AccountUnlocked,
+  identityCommandStreamName,
+  identityStreamName,
+  Register,
+  Registered,
+  UnlockAccount,
+  type Register as RegisterMessage,
+} from '../../contracts/identity.js';
+import { sendEmailCommandStreamName, Sent } from '../../contracts/send-email.js';
+import {
+  exampleAccountLocked,
+  exampleRegister,
+  exampleRegistered,
+  exampleRegistrationEmailSent,
+  exampleSent,
+  exampleUnlockAccount,
+  exampleUser,
+  project,
+  stored,
+} from './controls.js';
+import {
+  decideRegistration,
+  decideRegistrationEmail,
+  decideRegistrationEmailSent,
+  decideUnlock,
+  registrationProblem,
+  type Decision,
+} from './decisions.js';
+import { identityProjection, type Identity } from './identity.js';
+import { REGISTRATION_EMAIL_NAMESPACE, registrationEmailId, sendCommandIdFor } from './ids.js';
+import { createEmailTemplates } from './templates.js';
+
+// Given/when/then over pure functions: the identity stream's events → the projected identity → a decision.
+
+const user = exampleUser();
+const identityStream = identityStreamName(user.userId);
+const commandStream = identityCommandStreamName(user.userId);
+const given = (events: StoredMessage[]): Identity => project(identityProjection, events);
+
+function registerAt(position: number, email = user.email): RegisterMessage {
+  return Register.parse(stored(exampleRegister({ ...user, email }), commandStream, position));
+}
+
+function writes(decision: Decision) {
+  if (decision.kind !== 'write') throw new Error(`expected a write, got nothing: ${decision.reason}`);
+  return decision;
+}
+
+describe('the identity projection', () => {
+  it('starts unregistered and follows registration, e-mail, locks and unlocks', () => {
+    expect(given([])).toMatchObject({ registered: false, locked: false, commandPosition: -1 });
+    const lockedAt = new Date('2026-01-01T12:00:00Z');
+    const unlockedAt = new Date('2026-01-01T13:00:00Z');
+    const history = [
+      stored(exampleRegistered(user), identityStream, 0),
+      stored(exampleRegistrationEmailSent(user), identityStream, 1),
+      stored(exampleAccountLocked(user), identityStream, 2, lockedAt),
+    ];
+    expect(given(history)).toEqual({
+      id: user.userId,
+      email: user.email,
+      registered: true,
+      registrationEmailSent: true,
+      locked: true,
+      lockedAt: lockedAt.getTime(),
+      unlockedAt: null,
+      commandPosition: -1,
+    });
+    const unlocked = stored(AccountUnlocked.create({ userId: user.userId }), identityStream, 3, unlockedAt);
+    expect(given([...history, unlocked])).toMatchObject({ locked: false, unlockedAt: unlockedAt.getTime() });
+  });
+
+  it('remembers the last command of its own command stream an event answered', () => {
+    const command = registerAt(4);
+    const rejected = writes(decideRegistration(given([]), registerAt(4, 'not an address')));
+    expect(given([stored(rejected.message, identityStream, 0)]).commandPosition).toBe(command.position);
+    // Caused by something else (another stream): no command recorded.
+    const unrelated = { ...rejected.message, metadata: { causationMessageStreamName: 'elsewhere-1' } };
+    expect(given([stored(unrelated, identityStream, 0)]).commandPosition).toBe(-1);
+  });
+});
+
+describe('Register', () => {
+  it('given nothing, registers with the command data and follows the command', () => {
+    const command = registerAt(0);
+    const decision = writes(decideRegistration(given([]), command));
+    expect(decision.streamName).toBe(identityStream);
+    expect(decision.message).toMatchObject({
+      type: 'Registered',
+      data: command.data,
+      metadata: {
+        traceId: command.metadata.traceId,
+        userId: user.userId,
+        causationMessageStreamName: commandStream,
+        causationMessagePosition: 0,
+        causationMessageGlobalPosition: command.globalPosition,
+      },
+    });
+  });
+
+  it('given Registered, does nothing', () => {
+    const registered = writes(decideRegistration(given([]), registerAt(0))).message;
+    expect(decideRegistration(given([stored(registered, identityStream, 0)]), registerAt(1))).toEqual({
+      kind: 'nothing',
+      reason: 'already registered',
+    });
+  });
+
+  it('rejects an address that breaks identity rules, with the reason', () => {
+    const decision = writes(decideRegistration(given([]), registerAt(0, 'someone at example.com')));
+    expect(decision.message).toMatchObject({
+      type: 'RegistrationRejected',
+      data: { ...user, email: 'someone at example.com', reason: 'email is not a well-formed address' },
+    });
+  });
+
+  it('given its own rejection, does not decide the same command again (a replay), but decides a later one', () => {
+    const rejection = writes(decideRegistration(given([]), registerAt(0, 'nope'))).message;
+    const identity = given([stored(rejection, identityStream, 0)]);
+    expect(decideRegistration(identity, registerAt(0, 'nope'))).toEqual({
+      kind: 'nothing',
+      reason: 'command already handled',
+    });
+    expect(writes(decideRegistration(identity, registerAt(1))).message.type).toBe('Registered');
+  });
+
+  it('has rules for blank, too long and malformed addresses', () => {
+    expect(registrationProblem({ email: 'someone@example.com' })).toBeNull();
+    expect(registrationProblem({ email: '   ' })).toBe('email is blank');
+    expect(registrationProblem({ email: `${'a'.repeat(250)}@example.com` })).toBe(
+      'email is longer than 254 characters',
+    );
+    expect(registrationProblem({ email: 'someone@' })).toBe('email is not a well-formed address');
+    expect(registrationProblem({ email: ' someone@example.com' })).toBe('email is not a well-formed address');
+  });
+});
+
+describe('UnlockAccount', () => {
+  const lockedAt = new Date('2026-01-01T12:00:00Z');
+  const lockedIdentity = () =>
+    given([
+      stored(exampleRegistered(user), identityStream, 0),
+      stored(exampleAccountLocked(user), identityStream, 1, lockedAt),
+    ]);
+  const unlockAt = (position: number, time: Date) =>
+    UnlockAccount.parse(stored(exampleUnlockAccount(user), commandStream, position, time));
+
+  it('unlocks a locked account', () => {
+    const command = unlockAt(1, new Date('2026-01-01T12:30:00Z'));
+    const decision = writes(decideUnlock(lockedIdentity(), command));
+    expect(decision.message).toMatchObject({ type: 'AccountUnlocked', data: { userId: user.userId } });
+    expect(decision.message.metadata).toMatchObject({
+      traceId: command.metadata.traceId,
+      userId: command.metadata.userId,
+    });
+  });
+
+  it('does nothing when not locked, for a command older than the lock, or once answered', () => {
+    const later = new Date('2026-01-01T12:30:00Z');
+    expect(decideUnlock(given([stored(exampleRegistered(user), identityStream, 0)]), unlockAt(1, later))).toEqual({
+      kind: 'nothing',
+      reason: 'account is not locked',
+    });
+    expect(decideUnlock(lockedIdentity(), unlockAt(1, new Date('2026-01-01T11:59:00Z')))).toEqual({
+      kind: 'nothing',
+      reason: 'command is older than the lock',
+    });
+    const command = unlockAt(1, later);
+    const unlocked = writes(decideUnlock(lockedIdentity(), command)).message;
+    const relocked = given([
+      stored(exampleRegistered(user), identityStream, 0),
+      stored(exampleAccountLocked(user), identityStream, 1, lockedAt),
+      stored(unlocked, identityStream, 2, later),
+      stored(exampleAccountLocked(user), identityStream, 3, new Date('2026-01-01T14:00:00Z')),
+    ]);
+    expect(decideUnlock(relocked, command)).toEqual({ kind: 'nothing', reason: 'command already handled' });
+  });
+});
+
+describe('Registered → Send', () => {
+  const templates = createEmailTemplates({ appName: 'Video Tutorials' });
+
+  it('asks send-email for the registration e-mail, on behalf of the identity stream', () => {
+    const registered = Registered.parse(stored(exampleRegistered(user), identityStream, 0));
+    const identity = given([registered]);
+    const decision = writes(decideRegistrationEmail(identity, registered, templates));
+    const emailId = registrationEmailId(user.email);
+    expect(decision.streamName).toBe(sendEmailCommandStreamName(emailId));
+    expect(decision.message).toMatchObject({
+      id: sendCommandIdFor(registered),
+      type: 'Send',
+      data: { emailId, to: user.email, subject: 'Welcome to Video Tutorials' },
+      metadata: {
+        originStreamName: identityStream,
+        correlationStreamName: identityStream,
+        traceId: registered.metadata.traceId,
+        causationMessageStreamName: identityStream,
+        causationMessagePosition: 0,
+      },
+    });
+    // The same event always asks with the same message id.
+    expect(writes(decideRegistrationEmail(identity, registered, templates)).message.id).toBe(decision.message.id);
+  });
+
+  it('derives emailId as the book does (UUID v5 of the address in its namespace)', () => {
+    expect(REGISTRATION_EMAIL_NAMESPACE).toBe('0c46e0b7-dfaf-443a-b150-053b67905cc2');
+    expect(registrationEmailId('someone@example.com')).toBe(registrationEmailId('someone@example.com'));
+    expect(registrationEmailId('someone@example.com')).not.toBe(registrationEmailId('someone.else@example.com'));
+  });
+
+  it('does nothing once the e-mail was sent', () => {
+    const registered = Registered.parse(stored(exampleRegistered(user), identityStream, 0));
+    const identity = given([registered, stored(exampleRegistrationEmailSent(user), identityStream, 1)]);
+    expect(decideRegistrationEmail(identity, registered, templates)).toEqual({
+      kind: 'nothing',
+      reason: 'registration e-mail already sent',
+    });
+  });
+});
+
+describe('Sent → RegistrationEmailSent', () => {
+  const sentFor = (email = user.email) =>
+    Sent.parse(stored(exampleSent({ ...user, email }), `sendEmail-${registrationEmailId(email)}`, 1));
+
+  it('records the registration e-mail as sent', () => {
+    const sent = sentFor();
+    const decision = writes(
+      decideRegistrationEmailSent(given([stored(exampleRegistered(user), identityStream, 0)]), sent),
+    );
+    expect(decision.streamName).toBe(identityStream);
+    expect(decision.message).toMatchObject({
+      type: 'RegistrationEmailSent',
+      data: { userId: user.userId, emailId: registrationEmailId(user.email) },
+      metadata: { traceId: sent.metadata.traceId, causationMessageStreamName: sent.streamName },
+    });
+  });
+
+  it('does nothing when recorded already, for another e-mail, or for an unregistered identity', () => {
+    const registered = stored(exampleRegistered(user), identityStream, 0);
+    const sent = stored(exampleRegistrationEmailSent(user), identityStream, 1);
+    expect(decideRegistrationEmailSent(given([registered, sent]), sentFor()).kind).toBe('nothing');
+    expect(decideRegistrationEmailSent(given([registered]), sentFor('other@example.com'))).toEqual({
+      kind: 'nothing',
+      reason: 'not the registration e-mail',
+    });
+    expect(decideRegistrationEmailSent(given([]), sentFor())).toEqual({
+      kind: 'nothing',
+      reason: 'identity is not registered',
+    });
+  });
+});

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { follow, type Message } from '@vt/message-store';
+import {
+  AccountUnlocked,
+  identityStreamName,
+  Registered,
+  RegistrationEmailSent,
+  RegistrationRejected,
+  type Register,
+  type UnlockAccount,
+} from '../../contracts/identity.js';
+import { Send, sendEmailCommandStreamName, type Sent } from '../../contracts/send-email.js';
+import { alreadyAnswered, type Identity } from './identity.js';
+import { registrationEmailId, sendCommandIdFor } from './ids.js';
+import type { EmailTemplates } from './templates.js';
+
+/**
+ * What a handler is to do: write one message to one stream, or nothing (and why, for logs and tests).
+ * Decisions are pure: they see the projected entity and the message handled, nothing else.
+ */
+export type Decision = Write | Nothing;
+export type Write = { kind: 'write'; streamName: string; message: Message };
+export type Nothing = { kind: 'nothing'; reason: string };
+
+export const write = (streamName: string, message: Message): Write => ({ kind: 'write', streamName, message });
+export const nothing = (reason: string): Nothing => ({ kind: 'nothing', reason });
+
+/** `Register` → `Registered`, or `RegistrationRejected` when it breaks one of identity's own rules. */
+export function decideRegistration(identity: Identity, command: Register): Decision {
+  if (alreadyAnswered(identity, command)) return nothing('command already handled');
+  if (identity.registered) return nothing('already registered');
+  const streamName = identityStreamName(command.data.userId);
+  const reason = registrationProblem(command.data);
+  if (reason) return write(streamName, follow(command, RegistrationRejected.create({ ...command.data, reason })));
+  return write(streamName, follow(command, Registered.create(command.data)));
+}
+
+const emailAddress = z.email();
+
+/**
+ * Identity's own rules for a registration. (Whether the address is already taken is the register-users
+ * application's check, against View Data: components never read View Data.)
+ */
+export function registrationProblem({ email }: { email: string }): string | null {
+  if (email.trim() === '') return 'email is blank';
+  if (email.length > 254) return 'email is longer than 254 characters';
+  if (!emailAddress.safeParse(email).success) return 'email is not a well-formed address';
+  return null;
+}
+
+/** `UnlockAccount` → `AccountUnlocked` when the account is locked, by a lock older than the command. */
+export function decideUnlock(identity: Identity, command: UnlockAccount): Decision {
+  if (alreadyAnswered(identity, command)) return nothing('command already handled');
+  if (!identity.locked) return nothing('account is not locked');
+  // On a replay, an unlock asked for before the current lock existed must not lift it.
+  if (identity.lockedAt !== null && command.time.getTime() < identity.lockedAt)
+    return nothing('command is older than the lock');
+  const { userId } = command.data;
+  return write(identityStreamName(userId), follow(command, AccountUnlocked.create({ userId })));
+}
+
+/**
+ * `Registered` → `Send` of the registration e-mail to `sendEmail:command-{emailId}`, on behalf of the
+ * identity stream (`originStreamName`). Its message id comes from the `Registered` event's, so asking twice
+ * writes one `Send`.
+ */
+export function decideRegistrationEmail(identity: Identity, event: Registered, templates: EmailTemplates): Decision {
+  if (identity.registrationEmailSent) return nothing('registration e-mail already sent');
+  const { userId, email } = event.data;
+  const emailId = registrationEmailId(email);
+  const originStreamName = identityStreamName(userId);
+  const send = Send.create(
+    { emailId, to: email, ...templates.registration({ email }) },
+    // Both names: `follow` may carry a correlation from the cause, and Message DB filters on this one.
+    { id: sendCommandIdFor(event), metadata: { originStreamName, correlationStreamName: originStreamName } },
+  );
+  return write(sendEmailCommandStreamName(emailId), follow(event, send));
+}
+
+/** `Sent` of the registration e-mail → `RegistrationEmailSent`, once. */
+export function decideRegistrationEmailSent(identity: Identity, sent: Sent): Decision {
+  if (!identity.registered || identity.id === null || identity.email === null)
+    return nothing('identity is not registered');
+  const { emailId } = sent.data;
+  if (emailId !== registrationEmailId(identity.email)) return nothing('not the registration e-mail');
+  if (identity.registrationEmailSent) return nothing('registration e-mail already recorded as sent');
+  const userId = identity.id;
+  return write(identityStreamName(userId), follow(sent, RegistrationEmailSent.create({ userId, emailId })));
+}

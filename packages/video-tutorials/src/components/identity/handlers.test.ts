@@ -1,0 +1,302 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createMessageStore, InvalidMessageError, type MessageStore, type StoredMessage } from '@vt/message-store';
+import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authenticationStreamName } from '../../contracts/authentication.js';
+import { identityCommandStreamName, identityStreamName } from '../../contracts/identity.js';
+import { sendEmailCommandStreamName, sendEmailStreamName } from '../../contracts/send-email.js';
+import {
+  exampleRegister,
+  exampleRegistered,
+  exampleRegistrationEmailSent,
+  exampleSent,
+  exampleUnlockAccount,
+  exampleUser,
+  exampleUserLoggedIn,
+  exampleUserLoginFailed,
+  written,
+} from './controls.js';
+import type { Handler, Outcome } from './handlers.js';
+import { registrationEmailId, sendCommandIdFor } from './ids.js';
+import { build, type LockPolicy } from './index.js';
+
+// Every handler is called twice with the same message: the second call must change nothing.
+
+let test: TestDatabase;
+let store: MessageStore;
+
+beforeAll(async () => {
+  test = await createTestDatabase();
+  store = createMessageStore({ db: test.db });
+});
+afterAll(() => test.drop());
+
+const handlers = (lockPolicy?: Partial<LockPolicy>) =>
+  build({ messageStore: store, ...(lockPolicy ? { lockPolicy } : {}) }).handlers;
+
+async function handleTwice(handler: Handler, message: StoredMessage): Promise<[Outcome, Outcome]> {
+  const first = await handler(message);
+  const second = await handler(message);
+  return [first, second];
+}
+
+const messagesIn = (streamName: string) => store.read(streamName);
+const typesIn = async (streamName: string) => (await messagesIn(streamName)).map((message) => message.type);
+
+describe('identity commands', () => {
+  it('Register → Registered, following the command, once', async () => {
+    const user = exampleUser();
+    const command = await written(store, identityCommandStreamName(user.userId), exampleRegister(user));
+
+    const [first, second] = await handleTwice(handlers().commands.Register, command);
+
+    const events = await messagesIn(identityStreamName(user.userId));
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      type: 'Registered',
+      data: command.data,
+      metadata: {
+        traceId: command.metadata.traceId,
+        userId: user.userId,
+        causationMessageStreamName: command.streamName,
+        causationMessagePosition: command.position,
+        causationMessageGlobalPosition: command.globalPosition,
+      },
+    });
+    expect(first).toMatchObject({ kind: 'written', type: 'Registered', position: 0 });
+    expect(second).toEqual({ kind: 'nothing', reason: 'command already handled' });
+  });
+
+  it('a second Register for a registered user writes nothing', async () => {
+    const user = exampleUser();
+    const commandStream = identityCommandStreamName(user.userId);
+    await handlers().commands.Register(await written(store, commandStream, exampleRegister(user)));
+    const again = await written(store, commandStream, exampleRegister(user));
+
+    const outcomes = await handleTwice(handlers().commands.Register, again);
+
+    expect(await typesIn(identityStreamName(user.userId))).toEqual(['Registered']);
+    expect(outcomes).toEqual([
+      { kind: 'nothing', reason: 'already registered' },
+      { kind: 'nothing', reason: 'already registered' },
+    ]);
+  });
+
+  it('a Register that breaks a rule → RegistrationRejected with the reason, once', async () => {
+    const user = exampleUser({ email: 'someone@' });
+    const command = await written(store, identityCommandStreamName(user.userId), exampleRegister(user));
+
+    await handleTwice(handlers().commands.Register, command);
+
+    const events = await messagesIn(identityStreamName(user.userId));
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      type: 'RegistrationRejected',
+      data: { ...command.data, reason: 'email is not a well-formed address' },
+    });
+  });
+
+  it('a malformed or misplaced command fails validation (the subscription parks it)', async () => {
+    const user = exampleUser();
+    const malformed = await written(store, identityCommandStreamName(user.userId), {
+      ...exampleRegister(user),
+      data: { userId: user.userId, email: user.email },
+    });
+    await expect(handlers().commands.Register(malformed)).rejects.toBeInstanceOf(InvalidMessageError);
+    const elsewhere = await written(store, identityCommandStreamName(exampleUser().userId), exampleRegister(user));
+    await expect(handlers().commands.Register(elsewhere)).rejects.toThrow(/expected identity:command-/);
+    expect(await messagesIn(identityStreamName(user.userId))).toHaveLength(0);
+  });
+
+  it('UnlockAccount of an account that is not locked writes nothing', async () => {
+    const user = exampleUser();
+    await written(store, identityStreamName(user.userId), exampleRegistered(user));
+    const command = await written(store, identityCommandStreamName(user.userId), exampleUnlockAccount(user));
+
+    const outcomes = await handleTwice(handlers().commands.UnlockAccount, command);
+
+    expect(await typesIn(identityStreamName(user.userId))).toEqual(['Registered']);
+    expect(outcomes[0]).toEqual({ kind: 'nothing', reason: 'account is not locked' });
+  });
+});
+
+describe('identity events', () => {
+  it('Registered → one Send of the registration e-mail, on behalf of the identity stream', async () => {
+    const user = exampleUser({ email: "o'brien@example.com" });
+    const registered = await written(store, identityStreamName(user.userId), exampleRegistered(user));
+
+    const [first, second] = await handleTwice(handlers().events.Registered, registered);
+
+    const emailId = registrationEmailId(user.email);
+    const commands = await messagesIn(sendEmailCommandStreamName(emailId));
+    expect(commands).toHaveLength(1);
+    expect(commands[0]).toMatchObject({
+      id: sendCommandIdFor(registered),
+      type: 'Send',
+      data: { emailId, to: user.email, subject: 'Welcome to Video Tutorials' },
+      metadata: {
+        originStreamName: identityStreamName(user.userId),
+        correlationStreamName: identityStreamName(user.userId),
+        traceId: registered.metadata.traceId,
+        userId: user.userId,
+        causationMessageStreamName: registered.streamName,
+        causationMessagePosition: registered.position,
+      },
+    });
+    expect(commands[0]?.data.html).toContain('o&#39;brien@example.com');
+    expect(first).toMatchObject({ kind: 'written', type: 'Send' });
+    expect(second).toEqual({ kind: 'nothing', reason: `Send ${sendCommandIdFor(registered)} already written` });
+  });
+
+  it('Registered after the e-mail was recorded as sent writes nothing', async () => {
+    const user = exampleUser();
+    const registered = await written(store, identityStreamName(user.userId), exampleRegistered(user));
+    await written(store, identityStreamName(user.userId), exampleRegistrationEmailSent(user));
+
+    await handleTwice(handlers().events.Registered, registered);
+
+    expect(await messagesIn(sendEmailCommandStreamName(registrationEmailId(user.email)))).toHaveLength(0);
+  });
+});
+
+describe('send-email events', () => {
+  it('Sent (origin identity) → RegistrationEmailSent, once', async () => {
+    const user = exampleUser();
+    await written(store, identityStreamName(user.userId), exampleRegistered(user));
+    const sent = await written(store, sendEmailStreamName(registrationEmailId(user.email)), exampleSent(user));
+
+    const [, second] = await handleTwice(handlers().sendEmailEvents.Sent, sent);
+
+    const events = await messagesIn(identityStreamName(user.userId));
+    expect(events.map((event) => event.type)).toEqual(['Registered', 'RegistrationEmailSent']);
+    expect(events[1]).toMatchObject({
+      data: { userId: user.userId, emailId: registrationEmailId(user.email) },
+      metadata: { traceId: sent.metadata.traceId, causationMessageStreamName: sent.streamName },
+    });
+    expect(second).toEqual({ kind: 'nothing', reason: 'registration e-mail already recorded as sent' });
+  });
+
+  it('a Sent asked for by another category is not identity’s; a broken identity origin fails validation', async () => {
+    const user = exampleUser();
+    await written(store, identityStreamName(user.userId), exampleRegistered(user));
+    const emailStream = sendEmailStreamName(registrationEmailId(user.email));
+    const foreign = await written(store, emailStream, exampleSent(user, `videoPublishing-${user.userId}`));
+    expect(await handleTwice(handlers().sendEmailEvents.Sent, foreign)).toEqual([
+      { kind: 'nothing', reason: 'not an e-mail identity asked for' },
+      { kind: 'nothing', reason: 'not an e-mail identity asked for' },
+    ]);
+    const broken = await written(store, emailStream, exampleSent(user, 'identity-not-a-uuid'));
+    await expect(handlers().sendEmailEvents.Sent(broken)).rejects.toBeInstanceOf(InvalidMessageError);
+    expect(await typesIn(identityStreamName(user.userId))).toEqual(['Registered']);
+  });
+});
+
+describe('authentication events: account locking', () => {
+  const policy = { maxFailures: 3, windowMs: 60_000 };
+
+  async function registeredUser() {
+    const user = exampleUser();
+    await written(store, identityStreamName(user.userId), exampleRegistered(user));
+    return user;
+  }
+
+  /** Writes a failed log-in and handles it twice. */
+  async function failLogIn(user: { userId: string; email: string }, lockPolicy: Partial<LockPolicy> = policy) {
+    const failure = await written(store, authenticationStreamName(user.userId), exampleUserLoginFailed(user));
+    return handleTwice(handlers(lockPolicy).authenticationEvents.UserLoginFailed, failure);
+  }
+
+  it('locks after maxFailures failures within the window, once', async () => {
+    const user = await registeredUser();
+    await failLogIn(user);
+    await failLogIn(user);
+    expect(await typesIn(identityStreamName(user.userId))).toEqual(['Registered']);
+
+    const [first, second] = await failLogIn(user);
+
+    const events = await messagesIn(identityStreamName(user.userId));
+    expect(events.map((event) => event.type)).toEqual(['Registered', 'AccountLocked']);
+    expect(events[1]?.data).toEqual({
+      userId: user.userId,
+      failedLoginCount: 3,
+      reason: '3 failed log-ins within 1 minute',
+    });
+    expect(first).toMatchObject({ kind: 'written', type: 'AccountLocked' });
+    expect(second).toEqual({ kind: 'nothing', reason: 'account already locked' });
+  });
+
+  it('does not lock when the failures are spread outside the window', async () => {
+    const user = await registeredUser();
+    const spread = { maxFailures: 3, windowMs: 100 };
+    for (let failures = 0; failures < 4; failures++) {
+      if (failures > 0) await sleep(150);
+      await failLogIn(user, spread);
+    }
+    expect(await typesIn(identityStreamName(user.userId))).toEqual(['Registered']);
+  });
+
+  it('a successful log-in resets the count', async () => {
+    const user = await registeredUser();
+    await failLogIn(user);
+    await failLogIn(user);
+    await written(store, authenticationStreamName(user.userId), exampleUserLoggedIn(user));
+    await failLogIn(user);
+    await failLogIn(user);
+    expect(await typesIn(identityStreamName(user.userId))).toEqual(['Registered']);
+  });
+
+  it('UnlockAccount → AccountUnlocked once; failures before the unlock do not lock again', async () => {
+    const user = await registeredUser();
+    const failures: StoredMessage[] = [];
+    for (let count = 0; count < 3; count++) {
+      failures.push(await written(store, authenticationStreamName(user.userId), exampleUserLoginFailed(user)));
+      await handleTwice(handlers(policy).authenticationEvents.UserLoginFailed, failures[count]!);
+    }
+    const unlock = await written(store, identityCommandStreamName(user.userId), exampleUnlockAccount(user));
+
+    const [first, second] = await handleTwice(handlers(policy).commands.UnlockAccount, unlock);
+
+    expect(await typesIn(identityStreamName(user.userId))).toEqual(['Registered', 'AccountLocked', 'AccountUnlocked']);
+    expect(first).toMatchObject({ kind: 'written', type: 'AccountUnlocked' });
+    expect(second).toEqual({ kind: 'nothing', reason: 'command already handled' });
+
+    // One more failure: the three before the unlock no longer count. Replaying the old ones changes nothing.
+    await failLogIn(user);
+    for (const failure of failures) await handleTwice(handlers(policy).authenticationEvents.UserLoginFailed, failure);
+    expect(await typesIn(identityStreamName(user.userId))).toEqual(['Registered', 'AccountLocked', 'AccountUnlocked']);
+
+    // Three failures after the unlock lock it again.
+    await failLogIn(user);
+    await failLogIn(user);
+    expect(await typesIn(identityStreamName(user.userId))).toEqual([
+      'Registered',
+      'AccountLocked',
+      'AccountUnlocked',
+      'AccountLocked',
+    ]);
+    // The old unlock, replayed, does not lift the new lock.
+    await handleTwice(handlers(policy).commands.UnlockAccount, unlock);
+    expect(await typesIn(identityStreamName(user.userId))).toHaveLength(4);
+  });
+});
+
+describe('replaying every command and event from the start', () => {
+  it('changes nothing', async () => {
+    const user = exampleUser();
+    const { commands, events, sendEmailEvents } = handlers();
+    const command = await written(store, identityCommandStreamName(user.userId), exampleRegister(user));
+    await commands.Register(command);
+    const [registered] = await messagesIn(identityStreamName(user.userId));
+    await events.Registered(registered!);
+    const emailId = registrationEmailId(user.email);
+    const sent = await written(store, sendEmailStreamName(emailId), exampleSent(user));
+    await sendEmailEvents.Sent(sent);
+    const before = await store.read('$all', 0, 100_000);
+
+    await commands.Register(command);
+    await events.Registered(registered!);
+    await sendEmailEvents.Sent(sent);
+
+    expect(await store.read('$all', 0, 100_000)).toEqual(before);
+  });
+});

@@ -1,0 +1,163 @@
+import { z } from 'zod';
+import {
+  category,
+  id as idOf,
+  InvalidMessageError,
+  VersionConflictError,
+  type Logger,
+  type MessageStore,
+  type StoredMessage,
+} from '@vt/message-store';
+import { authenticationStreamName, UserLoginFailed } from '../../contracts/authentication.js';
+import {
+  identityCategory,
+  identityCommandStreamName,
+  identityStreamName,
+  Register,
+  Registered,
+  UnlockAccount,
+} from '../../contracts/identity.js';
+import { Sent } from '../../contracts/send-email.js';
+import {
+  decideRegistration,
+  decideRegistrationEmail,
+  decideRegistrationEmailSent,
+  decideUnlock,
+  nothing,
+  type Decision,
+  type Nothing,
+} from './decisions.js';
+import { identityProjection } from './identity.js';
+import { decideLock, loginHistoryUpTo, type LockPolicy } from './locking.js';
+import type { EmailTemplates } from './templates.js';
+
+/** What handling a message did. */
+export type Outcome = { kind: 'written'; streamName: string; type: string; position: number } | Nothing;
+
+export type Handler = (message: StoredMessage) => Promise<Outcome>;
+
+export interface HandlerDependencies {
+  messageStore: MessageStore;
+  emailTemplates: EmailTemplates;
+  lockPolicy: LockPolicy;
+  logger: Logger;
+}
+
+/** Decisions made again after a version conflict before giving up (the subscription then retries or parks). */
+const DECISIONS_PER_MESSAGE = 3;
+
+/**
+ * The identity component's handlers: each one validates the message, loads what it decides from (its own
+ * streams), decides (pure, see decisions.ts and locking.ts) and writes — entity events with the expected
+ * version of the projection the decision saw.
+ */
+export function createHandlers({ messageStore, emailTemplates, lockPolicy, logger }: HandlerDependencies) {
+  const loadIdentity = (userId: string) => messageStore.fetch(identityStreamName(userId), identityProjection);
+
+  const loadLoginHistory = async (failure: UserLoginFailed) =>
+    (await messageStore.fetch(failure.streamName, loginHistoryUpTo(failure.position, lockPolicy.maxFailures))).entity;
+
+  /** Writes what was decided; `expectedVersion` for entity streams, none for another component's commands. */
+  const carryOut = async (decision: Decision, expectedVersion?: number): Promise<Outcome> => {
+    if (decision.kind === 'nothing') return decision;
+    const { streamName, message } = decision;
+    const { position, alreadyWritten } = await messageStore.write(streamName, message, expectedVersion);
+    if (alreadyWritten) return nothing(`${message.type} ${message.id} already written`);
+    return { kind: 'written', streamName, type: message.type, position };
+  };
+
+  /**
+   * Load → decide → write, decided again when the stream changed in between (`VersionConflictError`).
+   * When another instance handled the same message, the new decision sees its event and does nothing;
+   * when something else was written meanwhile, the new decision takes it into account.
+   */
+  const decidingAgainOnConflict = async (message: StoredMessage, attempt: () => Promise<Outcome>) => {
+    for (let decisions = 1; ; decisions++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof VersionConflictError) || decisions >= DECISIONS_PER_MESSAGE) throw error;
+        logger.info(
+          { messageId: message.id, type: message.type, streamName: error.streamName },
+          'identity: stream changed while deciding; deciding again',
+        );
+      }
+    }
+  };
+
+  const commands = {
+    Register: async (message: StoredMessage): Promise<Outcome> => {
+      const command = Register.parse(message);
+      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
+      return decidingAgainOnConflict(command, async () => {
+        const { entity: identity, version } = await loadIdentity(command.data.userId);
+        return carryOut(decideRegistration(identity, command), version);
+      });
+    },
+
+    UnlockAccount: async (message: StoredMessage): Promise<Outcome> => {
+      const command = UnlockAccount.parse(message);
+      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
+      return decidingAgainOnConflict(command, async () => {
+        const { entity: identity, version } = await loadIdentity(command.data.userId);
+        return carryOut(decideUnlock(identity, command), version);
+      });
+    },
+  };
+
+  const events = {
+    Registered: async (message: StoredMessage): Promise<Outcome> => {
+      const event = Registered.parse(message);
+      const { entity: identity } = await loadIdentity(event.data.userId);
+      // Another component's command stream: no expected version; the Send's derived id makes a repeat a no-op.
+      return carryOut(decideRegistrationEmail(identity, event, emailTemplates));
+    },
+  };
+
+  const sendEmailEvents = {
+    Sent: async (message: StoredMessage): Promise<Outcome> => {
+      const sent = Sent.parse(message);
+      const userId = requestingIdentity(sent);
+      if (userId === null) return nothing('not an e-mail identity asked for');
+      return decidingAgainOnConflict(sent, async () => {
+        const { entity: identity, version } = await loadIdentity(userId);
+        return carryOut(decideRegistrationEmailSent(identity, sent), version);
+      });
+    },
+  };
+
+  const authenticationEvents = {
+    UserLoginFailed: async (message: StoredMessage): Promise<Outcome> => {
+      const failure = UserLoginFailed.parse(message);
+      ensureWrittenTo(failure, authenticationStreamName(failure.data.userId));
+      return decidingAgainOnConflict(failure, async () => {
+        const { entity: identity, version } = await loadIdentity(failure.data.userId);
+        const history = await loadLoginHistory(failure);
+        return carryOut(decideLock(identity, history, failure, lockPolicy), version);
+      });
+    },
+    // UserLoggedIn needs no handler: it resets the count in the login history read when a failure is decided on.
+  };
+
+  return { commands, events, sendEmailEvents, authenticationEvents };
+}
+
+export type IdentityHandlers = ReturnType<typeof createHandlers>;
+
+/** A message about user X must be in X's stream; anything else is malformed and is parked, not guessed at. */
+function ensureWrittenTo(message: StoredMessage, streamName: string) {
+  if (message.streamName !== streamName)
+    throw new InvalidMessageError(message.type, [`written to ${message.streamName}, expected ${streamName}`]);
+}
+
+const uuid = z.uuid();
+
+/** The user whose identity stream asked for this e-mail (`originStreamName: identity-{userId}`), if any. */
+function requestingIdentity(sent: Sent): string | null {
+  const origin = sent.metadata.originStreamName ?? sent.metadata.correlationStreamName;
+  if (typeof origin !== 'string' || category(origin) !== identityCategory) return null;
+  const userId = idOf(origin);
+  if (!uuid.safeParse(userId).success)
+    throw new InvalidMessageError(sent.type, [`originStreamName ${origin} names no identity`]);
+  return userId;
+}

@@ -1,0 +1,70 @@
+import {
+  commandCategory,
+  createSubscription,
+  type Logger,
+  type MessageStore,
+  type SubscriptionOptions,
+} from '@vt/message-store';
+import { authenticationCategory } from '../../contracts/authentication.js';
+import { identityCategory } from '../../contracts/identity.js';
+import { sendEmailCategory } from '../../contracts/send-email.js';
+import { pieceOf } from '../../piece.js';
+import { createHandlers } from './handlers.js';
+import { lockPolicyFrom, type LockPolicy } from './locking.js';
+import { createEmailTemplates, type EmailTemplates } from './templates.js';
+
+export { createEmailTemplates, type EmailTemplates } from './templates.js';
+export { defaultLockPolicy, type LockPolicy } from './locking.js';
+export { registrationEmailId, REGISTRATION_EMAIL_NAMESPACE } from './ids.js';
+export type { Outcome } from './handlers.js';
+
+export interface IdentityOptions {
+  messageStore: MessageStore;
+  /** The application's name in the default e-mail templates (`APP_NAME`); unused when `emailTemplates` is given. */
+  appName?: string;
+  emailTemplates?: EmailTemplates;
+  /** Defaults: 5 failed log-ins within 15 minutes lock the account. */
+  lockPolicy?: Partial<LockPolicy>;
+  logger?: Logger;
+}
+
+const silent: Logger = { info() {}, warn() {}, error() {} };
+
+/**
+ * The identity component (the book's chapters 8–9 and its account-locking exercise): registers users, has
+ * their registration e-mail sent, and locks accounts after repeated failed log-ins. See contract.md.
+ */
+export function build({
+  messageStore,
+  appName,
+  emailTemplates = createEmailTemplates(appName ? { appName } : {}),
+  lockPolicy,
+  logger = silent,
+}: IdentityOptions) {
+  const handlers = createHandlers({ messageStore, emailTemplates, lockPolicy: lockPolicyFrom(lockPolicy), logger });
+  const subscribe = (options: Omit<SubscriptionOptions, 'store' | 'logger'>) =>
+    createSubscription({ store: messageStore, logger, ...options });
+
+  // The first three subscriber ids are the book's, so positions stored by the book's system are resumed.
+  const subscriptions = [
+    subscribe({
+      streamName: commandCategory(identityCategory),
+      subscriberId: 'components:identity:command',
+      handlers: handlers.commands,
+    }),
+    subscribe({ streamName: identityCategory, subscriberId: 'components:identity', handlers: handlers.events }),
+    subscribe({
+      streamName: sendEmailCategory,
+      originStreamName: identityCategory,
+      subscriberId: 'components:identity:sendEmailEvents',
+      handlers: handlers.sendEmailEvents,
+    }),
+    subscribe({
+      streamName: authenticationCategory,
+      subscriberId: 'components:identity:authenticationEvents',
+      handlers: handlers.authenticationEvents,
+    }),
+  ];
+
+  return { ...pieceOf('identity', subscriptions), handlers };
+}

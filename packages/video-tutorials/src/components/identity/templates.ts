@@ -1,0 +1,47 @@
+import { html } from '../../web/html.js';
+
+/** An e-mail ready for a `Send` command. */
+export interface RenderedEmail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** The e-mails identity asks send-email to send. Replaceable, e.g. to brand them or to test with. */
+export interface EmailTemplates {
+  registration(recipient: { email: string }): RenderedEmail;
+}
+
+/** The default templates: plain text and HTML, naming the application (`APP_NAME`) and greeting the user. */
+export function createEmailTemplates({ appName = 'Video Tutorials' }: { appName?: string } = {}): EmailTemplates {
+  return {
+    registration({ email }) {
+      const subject = `Welcome to ${appName}`;
+      const text = [
+        `Hello ${email},`,
+        '',
+        `welcome to ${appName}! Your account is ready: log in with this address and start watching.`,
+        '',
+        `The ${appName} team`,
+        '',
+      ].join('\n');
+      // `html` escapes every interpolated value.
+      const body = html`<!doctype html>
+        <html lang="en">
+          <head>
+            <meta charset="utf-8" />
+            <title>${subject}</title>
+          </head>
+          <body style="font-family: system-ui, sans-serif; line-height: 1.5">
+            <p>Hello ${email},</p>
+            <p>
+              welcome to <strong>${appName}</strong>! Your account is ready: log in with this address and start
+              watching.
+            </p>
+            <p>The ${appName} team</p>
+          </body>
+        </html> `;
+      return { subject, text, html: body.value };
+    },
+  };
+}

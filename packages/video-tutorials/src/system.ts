@@ -1,0 +1,189 @@
+/**
+ * The composition root: the whole wiring of Video Tutorials in one place.
+ * Everything else receives its dependencies from here.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  createMessageStore,
+  createPgliteDatabase,
+  createPostgresDatabase,
+  installMessageDb,
+  type Database,
+  type MessageStore,
+} from '@vt/message-store';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import * as homePageAggregator from './aggregators/home-page/index.js';
+import * as registrationMonitor from './aggregators/registration-monitor/index.js';
+import * as userCredentialsAggregator from './aggregators/user-credentials/index.js';
+import { createAuthenticateApp } from './app/authenticate/index.js';
+import { createHomeApp } from './app/home/index.js';
+import { createRecordViewingsApp } from './app/record-viewings/index.js';
+import { createRegisterUsersApp } from './app/register-users/index.js';
+import * as identityComponent from './components/identity/index.js';
+import * as sendEmailComponent from './components/send-email/index.js';
+import { createEmailTransport } from './components/send-email/transport.js';
+import { describePostgresUrl, type Config } from './config.js';
+import type { Piece } from './piece.js';
+import { migrateViewData } from './view-data/migrations.js';
+import { buildWebServer } from './web/server.js';
+
+export interface Selection {
+  /** Serve the web applications. */
+  web: boolean;
+  /** Run components and aggregators: all of them, or only the named ones. */
+  workers: boolean | string[];
+}
+
+export interface System {
+  store: MessageStore;
+  messageStoreDb: Database;
+  viewData: Database;
+  pieces: Piece[];
+  web: FastifyInstance | null;
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+/** Every piece a worker process can run, by name. */
+export const PIECE_NAMES = [
+  'identity',
+  'send-email',
+  'home-page-aggregator',
+  'user-credentials-aggregator',
+  'registration-monitor',
+] as const;
+
+export async function startSystem(
+  config: Config,
+  selection: Selection = { web: true, workers: true },
+  options: { logger?: Logger; registrationEmailLimitMs?: number; logInAttemptsPerMinute?: number } = {},
+): Promise<System> {
+  const logger = options.logger ?? pino({ level: config.environment === 'test' ? 'warn' : 'info' });
+  const messageStoreDb = await openMessageStoreDatabase(config);
+  const viewData = openViewData(config, messageStoreDb);
+  const installed = await installMessageDb(messageStoreDb);
+  const migrations = await migrateViewData(viewData);
+  logger.info(
+    {
+      messageDb: installed.version,
+      install: installed.action,
+      viewDataMigrations: migrations,
+      storage: describe(config),
+    },
+    'storage ready',
+  );
+  const store = createMessageStore({ db: messageStoreDb });
+
+  const pieces = selectPieces(selection.workers, {
+    identity: () => identityComponent.build({ messageStore: store, appName: config.appName, logger }),
+    'send-email': () =>
+      sendEmailComponent.build({
+        messageStore: store,
+        transport: createEmailTransport(
+          config.smtpUrl ? { smtpUrl: config.smtpUrl } : { emailDirectory: config.emailDirectory },
+        ),
+        systemSenderEmailAddress: config.systemSenderEmailAddress,
+        logger,
+      }),
+    'home-page-aggregator': () => homePageAggregator.build({ store, viewData }),
+    'user-credentials-aggregator': () => userCredentialsAggregator.build({ store, viewData }),
+    'registration-monitor': () =>
+      registrationMonitor.build({
+        store,
+        viewData,
+        logger,
+        ...(options.registrationEmailLimitMs ? { limitMs: options.registrationEmailLimitMs } : {}),
+      }),
+  });
+  for (const piece of pieces) await piece.start();
+  if (pieces.length > 0) logger.info({ pieces: pieces.map((piece) => piece.name) }, 'workers started');
+
+  const web = selection.web
+    ? await buildWebServer({
+        appName: config.appName,
+        cookieSecret: await cookieSecret(config),
+        secureCookies: config.environment === 'production',
+        logger: config.environment === 'test' ? false : { level: 'info' },
+        applications: [
+          createHomeApp({ viewData }),
+          createRecordViewingsApp({ store }),
+          createRegisterUsersApp({ store, viewData }),
+          createAuthenticateApp({
+            store,
+            viewData,
+            ...(options.logInAttemptsPerMinute ? { logInAttemptsPerMinute: options.logInAttemptsPerMinute } : {}),
+          }),
+        ],
+      })
+    : null;
+
+  return {
+    store,
+    messageStoreDb,
+    viewData,
+    pieces,
+    web,
+    logger,
+    async stop() {
+      await web?.close();
+      // Consumers finish the message in hand and record their positions before connections close.
+      await Promise.all(pieces.map((piece) => piece.stop()));
+      if (viewData !== messageStoreDb) await viewData.close();
+      await messageStoreDb.close();
+    },
+  };
+}
+
+function selectPieces(workers: Selection['workers'], builders: Record<(typeof PIECE_NAMES)[number], () => Piece>) {
+  if (workers === false) return [];
+  const names = workers === true ? [...PIECE_NAMES] : workers;
+  for (const name of names)
+    if (!(PIECE_NAMES as readonly string[]).includes(name))
+      throw new Error(`Unknown piece "${name}": choose from ${PIECE_NAMES.join(', ')}`);
+  return names.map((name) => builders[name as (typeof PIECE_NAMES)[number]]());
+}
+
+async function openMessageStoreDatabase(config: Config): Promise<Database> {
+  if (config.messageStoreConnectionString)
+    return createPostgresDatabase({ connectionString: config.messageStoreConnectionString });
+  const dataDir = path.join(config.dataDirectory, 'message-store');
+  await mkdir(dataDir, { recursive: true });
+  return createPgliteDatabase({ dataDir });
+}
+
+/**
+ * View Data lives in the message store's database unless `DATABASE_URL` names
+ * another one. PGlite cannot be opened twice, so embedded View Data always shares it.
+ */
+function openViewData(config: Config, messageStoreDb: Database): Database {
+  if (!config.databaseUrl || config.databaseUrl === config.messageStoreConnectionString) return messageStoreDb;
+  return createPostgresDatabase({ connectionString: config.databaseUrl });
+}
+
+function describe(config: Config) {
+  return {
+    messageStore: config.messageStoreConnectionString
+      ? `PostgreSQL at ${describePostgresUrl(config.messageStoreConnectionString)}`
+      : `PGlite in ${path.join(config.dataDirectory, 'message-store')}`,
+    viewData: config.databaseUrl
+      ? `PostgreSQL at ${describePostgresUrl(config.databaseUrl)}`
+      : 'with the message store',
+  };
+}
+
+/** `COOKIE_SECRET`, or in development one generated once and kept in the data directory. */
+async function cookieSecret(config: Config): Promise<string> {
+  if (config.cookieSecret) return config.cookieSecret;
+  const file = path.join(config.dataDirectory, 'development-cookie-secret');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const secret = randomBytes(32).toString('base64url');
+    await mkdir(config.dataDirectory, { recursive: true });
+    await writeFile(file, secret, { mode: 0o600 });
+    return secret;
+  }
+}
