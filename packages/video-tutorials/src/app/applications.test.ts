@@ -210,6 +210,26 @@ describe('authenticate', () => {
     expect(owner.cookies.find((cookie) => cookie.name === 'session')).toBeUndefined();
   });
 
+  it.each([
+    ['too long', { email: `${'a'.repeat(300)}@example.com`, password: 'x' }, 400],
+    ['too long password', { email: 'a@example.com', password: 'p'.repeat(200) }, 400],
+    ['script tags', { email: '<script>alert(1)</script>', password: 'whatever' }, 401],
+  ])('refuses a %s log-in with a clear page, escaping what was typed', async (_name, form, status) => {
+    const browser = browserSession(app);
+    await browser.get('/auth/log-in');
+    const response = await browser.post('/auth/log-in', form);
+    expect(response.statusCode).toBe(status);
+    expect(response.body).toContain('role="alert"');
+    expect(response.body).not.toContain('<script>alert(1)</script>');
+  });
+
+  it('refuses a log-in or log-out without a valid CSRF token', async () => {
+    const browser = browserSession(app);
+    await browser.get('/auth/log-in');
+    expect((await browser.post('/auth/log-in', { _csrf: 'forged', email: 'a@example.com', password: 'x' })).statusCode).toBe(403);
+    expect((await browser.post('/auth/log-out', { _csrf: '' })).statusCode).toBe(403);
+  });
+
   it('refuses bad input without a 500 and never redirects off the site', async () => {
     const email = `${randomUUID()}@example.com`;
     await addCredentials(email, await hashPassword('the right one'));
