@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { createFreshPostgresDatabase } from '../src/controls/database.js';
 import { createPgliteDatabase, createPostgresDatabase, installMessageDb, type Database } from '../src/index.js';
 
 export type BackendName = 'pglite' | 'postgres';
@@ -40,30 +40,16 @@ export async function openPglite(): Promise<Backend> {
 
 /** A fresh database on the server at `url`, with Message DB installed; dropped by `close()`. */
 export async function openPostgres(url: string): Promise<Backend> {
-  const name = `message_store_bench_${Date.now()}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const databaseUrl = new URL(url);
-  databaseUrl.pathname = `/${name}`;
-  const connectionString = databaseUrl.toString();
+  const fresh = await createFreshPostgresDatabase(url, 'message_store_bench');
+  const { name, connectionString } = fresh;
+  const databaseUrl = new URL(connectionString);
 
   let db: Database | undefined;
   let pool: pg.Pool | undefined;
   const close = async () => {
     await db?.close().catch(() => {});
     await pool?.end().catch(() => {});
-    const dropper = new pg.Client({ connectionString: url });
-    await dropper.connect();
-    try {
-      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    } finally {
-      await dropper.end();
-    }
+    await fresh.drop();
   };
   try {
     db = createPostgresDatabase({ connectionString });

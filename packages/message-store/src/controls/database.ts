@@ -36,17 +36,8 @@ export async function createTestDatabase(options: { install?: boolean } = {}): P
       drop: () => db.close(),
     };
   }
-  const name = `message_store_test_${Date.now()}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(TEST_POSTGRES_URL);
-  url.pathname = `/${name}`;
-  const connectionString = url.toString();
+  const fresh = await createFreshPostgresDatabase(TEST_POSTGRES_URL, 'message_store_test');
+  const { connectionString } = fresh;
   const opened: Database[] = [];
   const connectAgain = () => {
     const another = createPostgresDatabase({ connectionString });
@@ -61,13 +52,34 @@ export async function createTestDatabase(options: { install?: boolean } = {}): P
     connectAgain,
     async drop() {
       await Promise.all(opened.map((each) => each.close().catch(() => {})));
-      const dropper = new pg.Client({ connectionString: TEST_POSTGRES_URL });
-      await dropper.connect();
-      try {
-        await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await dropper.end();
-      }
+      await fresh.drop();
     },
   };
+}
+
+/**
+ * Creates a new, empty database named `{prefix}_{time}_{random}` on the server
+ * at `adminUrl` (whose role may create databases); `drop()` removes it, whoever
+ * is still connected.
+ */
+export async function createFreshPostgresDatabase(adminUrl: string, prefix: string) {
+  const name = `${prefix}_${Date.now()}_${randomBytes(4).toString('hex')}`;
+  await runAsAdmin(adminUrl, `CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    connectionString: url.toString(),
+    drop: () => runAsAdmin(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
+
+async function runAsAdmin(adminUrl: string, sql: string) {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(sql);
+  } finally {
+    await admin.end();
+  }
 }
