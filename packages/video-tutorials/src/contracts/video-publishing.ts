@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { commandStreamName, defineMessage, streamName, type MessageOf } from '@vt/message-store';
+
+/**
+ * The video-publishing component's messages (DESIGN.md §3). The book's events
+ * stay as they are; the process manager also copies the results of transcode
+ * and transcribe into its own stream (the workshop's cataloging process).
+ */
+export const videoPublishingCategory = 'videoPublishing';
+export const videoPublishingStreamName = (videoId: string) => streamName(videoPublishingCategory, videoId);
+export const videoPublishingCommandStreamName = (videoId: string) =>
+  commandStreamName(videoPublishingCategory, videoId);
+
+/** Limits the component enforces on names and descriptions. */
+export const VIDEO_NAME_MAX_LENGTH = 120;
+export const VIDEO_DESCRIPTION_MAX_LENGTH = 5_000;
+
+const publishing = { ownerId: z.uuid(), sourceUri: z.string().min(1), videoId: z.uuid() };
+
+// Commands (videoPublishing:command-{videoId})
+export const PublishVideo = defineMessage('PublishVideo', z.object(publishing));
+export const NameVideo = defineMessage('NameVideo', z.object({ videoId: z.uuid(), name: z.string() }));
+export const DescribeVideo = defineMessage('DescribeVideo', z.object({ videoId: z.uuid(), description: z.string() }));
+
+// Events (videoPublishing-{videoId}) — the book's
+export const VideoPublished = defineMessage(
+  'VideoPublished',
+  z.object({ ...publishing, transcodedUri: z.string().min(1) }),
+);
+export const VideoPublishingFailed = defineMessage(
+  'VideoPublishingFailed',
+  z.object({ ...publishing, reason: z.string().min(1) }),
+);
+export const VideoNamed = defineMessage('VideoNamed', z.object({ name: z.string().min(1) }));
+export const VideoNameRejected = defineMessage(
+  'VideoNameRejected',
+  z.object({ name: z.string(), reason: z.string().min(1) }),
+);
+export const VideoDescribed = defineMessage('VideoDescribed', z.object({ description: z.string().min(1) }));
+export const VideoDescriptionRejected = defineMessage(
+  'VideoDescriptionRejected',
+  z.object({ description: z.string(), reason: z.string().min(1) }),
+);
+
+// Events (videoPublishing-{videoId}) — the process's own record of each step
+export const PublishingStarted = defineMessage('PublishingStarted', z.object(publishing));
+export const VideoTranscoded = defineMessage(
+  'VideoTranscoded',
+  z.object({
+    videoId: z.uuid(),
+    transcodeId: z.uuid(),
+    transcodedUri: z.string().min(1),
+    posterUri: z.string().min(1),
+    durationSeconds: z.number().nonnegative(),
+  }),
+);
+export const VideoTranscribed = defineMessage(
+  'VideoTranscribed',
+  z.object({ videoId: z.uuid(), transcribeId: z.uuid(), transcription: z.string() }),
+);
+export const VideoTranscriptionFailed = defineMessage(
+  'VideoTranscriptionFailed',
+  z.object({ videoId: z.uuid(), transcribeId: z.uuid(), reason: z.string().min(1) }),
+);
+
+export type PublishVideo = MessageOf<typeof PublishVideo>;
+export type NameVideo = MessageOf<typeof NameVideo>;
+export type DescribeVideo = MessageOf<typeof DescribeVideo>;
+export type VideoPublished = MessageOf<typeof VideoPublished>;
+export type VideoPublishingFailed = MessageOf<typeof VideoPublishingFailed>;
+export type VideoNamed = MessageOf<typeof VideoNamed>;
+export type VideoNameRejected = MessageOf<typeof VideoNameRejected>;
+export type VideoDescribed = MessageOf<typeof VideoDescribed>;
+export type VideoDescriptionRejected = MessageOf<typeof VideoDescriptionRejected>;
+export type PublishingStarted = MessageOf<typeof PublishingStarted>;
+export type VideoTranscoded = MessageOf<typeof VideoTranscoded>;
+export type VideoTranscribed = MessageOf<typeof VideoTranscribed>;
+export type VideoTranscriptionFailed = MessageOf<typeof VideoTranscriptionFailed>;
