@@ -43,6 +43,61 @@ const MIGRATIONS: { name: string; up: string }[] = [
       CREATE INDEX registration_emails_waiting ON registration_emails (registered_at)
         WHERE email_sent_at IS NULL AND overdue_since IS NULL;`,
   },
+  {
+    name: '0004-videos',
+    up: `
+      -- The creators portal: every video of its owner, whatever its state (creators-videos aggregator).
+      CREATE TABLE creators_portal_videos (
+        id uuid PRIMARY KEY,
+        owner_id uuid NOT NULL,
+        status text NOT NULL DEFAULT 'processing' CHECK (status IN ('processing', 'published', 'failed')),
+        failure_reason text,
+        name text NOT NULL DEFAULT '',
+        description text NOT NULL DEFAULT '',
+        source_uri text NOT NULL,
+        transcoded_uri text,
+        poster_uri text,
+        transcription text,
+        transcription_failure text,
+        duration_seconds double precision,
+        uploaded_at timestamptz NOT NULL,
+        published_at timestamptz,
+        -- the videoPublishing stream position last applied; views are counted by viewing stream position
+        publishing_position bigint NOT NULL DEFAULT -1
+      );
+      CREATE INDEX creators_portal_videos_owner ON creators_portal_videos (owner_id, uploaded_at DESC);
+
+      -- The views of every video, counted from its viewing stream (video-views aggregator).
+      CREATE TABLE video_view_counts (
+        video_id uuid PRIMARY KEY,
+        view_count bigint NOT NULL
+      );
+
+      -- The public catalogue: shown once published_at is set (catalogue aggregator).
+      CREATE TABLE video_catalogue (
+        id uuid PRIMARY KEY,
+        owner_id uuid NOT NULL,
+        name text NOT NULL DEFAULT '',
+        description text NOT NULL DEFAULT '',
+        transcoded_uri text,
+        poster_uri text,
+        transcription text,
+        duration_seconds double precision,
+        published_at timestamptz,
+        publishing_position bigint NOT NULL DEFAULT -1
+      );
+      CREATE INDEX video_catalogue_published ON video_catalogue (published_at DESC) WHERE published_at IS NOT NULL;
+
+      -- The outcome of each naming/describing request, by the trace id of the request (video-operations aggregator).
+      CREATE TABLE video_operations (
+        trace_id text PRIMARY KEY,
+        video_id uuid NOT NULL,
+        user_id text,
+        succeeded boolean NOT NULL,
+        failure_reason text,
+        completed_at timestamptz NOT NULL
+      );`,
+  },
 ];
 
 // Concurrent starters: one migrates, the others wait and then find nothing to do.

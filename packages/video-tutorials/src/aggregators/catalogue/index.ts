@@ -1,0 +1,115 @@
+import type { Database, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import {
+  PublishingStarted,
+  VideoDescribed,
+  VideoNamed,
+  VideoPublished,
+  videoPublishingCategory,
+  VideoTranscoded,
+  VideoTranscribed,
+} from '../../contracts/video-publishing.js';
+import { pieceOf } from '../../piece.js';
+import { aggregatorSubscription } from '../aggregator.js';
+import { updateIfNewer } from '../creators-videos/index.js';
+
+/** Keeps `video_catalogue`, the public catalogue: a video shows once it is published. */
+export function build({ store, viewData }: { store: MessageStore; viewData: Database }) {
+  const subscription = aggregatorSubscription({
+    store,
+    viewData,
+    streamName: videoPublishingCategory,
+    subscriberId: 'aggregators:catalogue',
+    apply: applyCatalogueEvents,
+  });
+  return { ...pieceOf('catalogue-aggregator', [subscription]), apply: applyCatalogueEvents };
+}
+
+export async function applyCatalogueEvents(messages: StoredMessage[], tx: Queryable) {
+  for (const message of messages) {
+    if (PublishingStarted.is(message)) {
+      const { videoId, ownerId } = PublishingStarted.parse(message).data;
+      await tx.query(
+        `INSERT INTO video_catalogue (id, owner_id, publishing_position) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
+        [videoId, ownerId, message.position],
+      );
+    } else if (VideoTranscoded.is(message)) {
+      const { transcodedUri, posterUri, durationSeconds } = VideoTranscoded.parse(message).data;
+      await updateIfNewer(tx, 'video_catalogue', message, {
+        transcoded_uri: transcodedUri,
+        poster_uri: posterUri,
+        duration_seconds: durationSeconds,
+      });
+    } else if (VideoTranscribed.is(message)) {
+      await updateIfNewer(tx, 'video_catalogue', message, {
+        transcription: VideoTranscribed.parse(message).data.transcription,
+      });
+    } else if (VideoPublished.is(message)) {
+      const { transcodedUri } = VideoPublished.parse(message).data;
+      await updateIfNewer(tx, 'video_catalogue', message, {
+        transcoded_uri: transcodedUri,
+        published_at: message.time.toISOString(),
+      });
+    } else if (VideoNamed.is(message)) {
+      await updateIfNewer(tx, 'video_catalogue', message, { name: VideoNamed.parse(message).data.name });
+    } else if (VideoDescribed.is(message)) {
+      await updateIfNewer(tx, 'video_catalogue', message, {
+        description: VideoDescribed.parse(message).data.description,
+      });
+    }
+  }
+}
+
+export interface CatalogueVideo {
+  id: string;
+  ownerId: string;
+  name: string;
+  description: string;
+  transcodedUri: string;
+  posterUri: string | null;
+  transcription: string | null;
+  durationSeconds: number | null;
+  viewCount: number;
+  publishedAt: Date;
+}
+
+type CatalogueRow = {
+  id: string;
+  owner_id: string;
+  name: string;
+  description: string;
+  transcoded_uri: string;
+  poster_uri: string | null;
+  transcription: string | null;
+  duration_seconds: number | null;
+  view_count: string | number;
+  published_at: Date | string;
+};
+
+const SELECT_PUBLISHED = `
+  SELECT v.id, v.owner_id, v.name, v.description, v.transcoded_uri, v.poster_uri, v.transcription,
+         v.duration_seconds, COALESCE(c.view_count, 0) AS view_count, v.published_at
+    FROM video_catalogue v LEFT JOIN video_view_counts c ON c.video_id = v.id
+   WHERE v.published_at IS NOT NULL`;
+
+const toCatalogueVideo = (row: CatalogueRow): CatalogueVideo => ({
+  id: row.id,
+  ownerId: row.owner_id,
+  name: row.name,
+  description: row.description,
+  transcodedUri: row.transcoded_uri,
+  posterUri: row.poster_uri,
+  transcription: row.transcription,
+  durationSeconds: row.duration_seconds === null ? null : Number(row.duration_seconds),
+  viewCount: Number(row.view_count),
+  publishedAt: new Date(row.published_at),
+});
+
+export async function listPublishedVideos(viewData: Queryable, limit = 48): Promise<CatalogueVideo[]> {
+  const rows = await viewData.query<CatalogueRow>(`${SELECT_PUBLISHED} ORDER BY v.published_at DESC LIMIT $1`, [limit]);
+  return rows.map(toCatalogueVideo);
+}
+
+export async function findPublishedVideo(viewData: Queryable, videoId: string): Promise<CatalogueVideo | null> {
+  const [row] = await viewData.query<CatalogueRow>(`${SELECT_PUBLISHED} AND v.id = $1`, [videoId]);
+  return row ? toCatalogueVideo(row) : null;
+}

@@ -1,0 +1,154 @@
+import type { Database, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import {
+  PublishingStarted,
+  VideoDescribed,
+  VideoNamed,
+  VideoPublished,
+  VideoPublishingFailed,
+  videoPublishingCategory,
+  VideoTranscoded,
+  VideoTranscribed,
+  VideoTranscriptionFailed,
+} from '../../contracts/video-publishing.js';
+import { pieceOf } from '../../piece.js';
+import { aggregatorSubscription } from '../aggregator.js';
+
+/**
+ * Keeps `creators_portal_videos`: each owner's videos in every state, for the
+ * creators portal. Rows remember the videoPublishing stream position applied.
+ */
+export function build({ store, viewData }: { store: MessageStore; viewData: Database }) {
+  const subscription = aggregatorSubscription({
+    store,
+    viewData,
+    streamName: videoPublishingCategory,
+    subscriberId: 'aggregators:creators-videos',
+    apply: applyPublishingEvents,
+  });
+  return { ...pieceOf('creators-videos-aggregator', [subscription]), apply: applyPublishingEvents };
+}
+
+/** Column updates per event; each runs only if the row has not applied this position yet. */
+function changesOf(message: StoredMessage): Record<string, unknown> | null {
+  if (VideoTranscoded.is(message)) {
+    const { transcodedUri, posterUri, durationSeconds } = VideoTranscoded.parse(message).data;
+    return { transcoded_uri: transcodedUri, poster_uri: posterUri, duration_seconds: durationSeconds };
+  }
+  if (VideoTranscribed.is(message)) return { transcription: VideoTranscribed.parse(message).data.transcription };
+  if (VideoTranscriptionFailed.is(message))
+    return { transcription_failure: VideoTranscriptionFailed.parse(message).data.reason };
+  if (VideoPublished.is(message)) {
+    VideoPublished.parse(message);
+    return { status: 'published', published_at: message.time.toISOString() };
+  }
+  if (VideoPublishingFailed.is(message))
+    return { status: 'failed', failure_reason: VideoPublishingFailed.parse(message).data.reason };
+  if (VideoNamed.is(message)) return { name: VideoNamed.parse(message).data.name };
+  if (VideoDescribed.is(message)) return { description: VideoDescribed.parse(message).data.description };
+  return null;
+}
+
+export async function applyPublishingEvents(messages: StoredMessage[], tx: Queryable) {
+  for (const message of messages) {
+    if (PublishingStarted.is(message)) {
+      const { videoId, ownerId, sourceUri } = PublishingStarted.parse(message).data;
+      await tx.query(
+        `INSERT INTO creators_portal_videos (id, owner_id, source_uri, uploaded_at, publishing_position)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
+        [videoId, ownerId, sourceUri, message.time.toISOString(), message.position],
+      );
+      continue;
+    }
+    const changes = changesOf(message);
+    if (!changes) continue;
+    await updateIfNewer(tx, 'creators_portal_videos', message, changes);
+  }
+}
+
+/** Applies column changes to the row of the message's video unless it already applied that stream position. */
+export async function updateIfNewer(
+  tx: Queryable,
+  table: 'creators_portal_videos' | 'video_catalogue',
+  message: StoredMessage,
+  changes: Record<string, unknown>,
+) {
+  const columns = Object.keys(changes);
+  const assignments = columns.map((column, index) => `${column} = $${index + 3}`).join(', ');
+  await tx.query(
+    `UPDATE ${table} SET ${assignments}, publishing_position = $2
+      WHERE id = $1 AND publishing_position < $2`,
+    [videoIdOf(message), message.position, ...columns.map((column) => changes[column])],
+  );
+}
+
+/** `videoPublishing-{videoId}` → videoId. */
+export function videoIdOf(message: StoredMessage): string {
+  return message.streamName.slice(message.streamName.indexOf('-') + 1);
+}
+
+export interface CreatorVideo {
+  id: string;
+  ownerId: string;
+  status: 'processing' | 'published' | 'failed';
+  failureReason: string | null;
+  name: string;
+  description: string;
+  posterUri: string | null;
+  transcription: string | null;
+  transcriptionFailure: string | null;
+  durationSeconds: number | null;
+  viewCount: number;
+  uploadedAt: Date;
+}
+
+const SELECT_CREATOR_VIDEO = `
+  SELECT v.id, v.owner_id, v.status, v.failure_reason, v.name, v.description, v.poster_uri, v.transcription,
+         v.transcription_failure, v.duration_seconds, COALESCE(c.view_count, 0) AS view_count, v.uploaded_at
+    FROM creators_portal_videos v LEFT JOIN video_view_counts c ON c.video_id = v.id`;
+
+type CreatorVideoRow = {
+  id: string;
+  owner_id: string;
+  status: CreatorVideo['status'];
+  failure_reason: string | null;
+  name: string;
+  description: string;
+  poster_uri: string | null;
+  transcription: string | null;
+  transcription_failure: string | null;
+  duration_seconds: number | null;
+  view_count: string | number;
+  uploaded_at: Date | string;
+};
+
+const toCreatorVideo = (row: CreatorVideoRow): CreatorVideo => ({
+  id: row.id,
+  ownerId: row.owner_id,
+  status: row.status,
+  failureReason: row.failure_reason,
+  name: row.name,
+  description: row.description,
+  posterUri: row.poster_uri,
+  transcription: row.transcription,
+  transcriptionFailure: row.transcription_failure,
+  durationSeconds: row.duration_seconds === null ? null : Number(row.duration_seconds),
+  viewCount: Number(row.view_count),
+  uploadedAt: new Date(row.uploaded_at),
+});
+
+export async function listVideosOfOwner(viewData: Queryable, ownerId: string): Promise<CreatorVideo[]> {
+  const rows = await viewData.query<CreatorVideoRow>(
+    `${SELECT_CREATOR_VIDEO} WHERE v.owner_id = $1 ORDER BY v.uploaded_at DESC LIMIT 500`,
+    [ownerId],
+  );
+  return rows.map(toCreatorVideo);
+}
+
+/** The video, only if `ownerId` owns it: anyone else gets nothing. */
+export async function findVideoOfOwner(viewData: Queryable, ownerId: string, videoId: string) {
+  const [row] = await viewData.query<CreatorVideoRow>(`${SELECT_CREATOR_VIDEO} WHERE v.id = $1 AND v.owner_id = $2`, [
+    videoId,
+    ownerId,
+  ]);
+  return row ? toCreatorVideo(row) : null;
+}

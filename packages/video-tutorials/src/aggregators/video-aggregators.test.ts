@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import type { MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import type { TestDatabase } from '@vt/message-store/controls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  PublishingStarted,
+  VideoDescribed,
+  VideoNamed,
+  VideoNameRejected,
+  VideoPublished,
+  VideoPublishingFailed,
+  videoPublishingStreamName,
+  VideoTranscoded,
+  VideoTranscribed,
+} from '../contracts/video-publishing.js';
+import { VideoViewed, viewingStreamName } from '../contracts/viewing.js';
+import { createSystemTestDatabase } from '../testing.js';
+import * as catalogue from './catalogue/index.js';
+import * as creatorsVideos from './creators-videos/index.js';
+import * as videoOperations from './video-operations/index.js';
+import * as videoViews from './video-views/index.js';
+
+let test: TestDatabase & { store: MessageStore };
+beforeAll(async () => {
+  test = await createSystemTestDatabase();
+});
+afterAll(() => test.drop());
+
+async function written(streamName: string, message: Parameters<MessageStore['write']>[1]): Promise<StoredMessage> {
+  const { position } = await test.store.write(streamName, message);
+  const [stored] = await test.store.read(streamName, position, 1);
+  return stored!;
+}
+
+async function applyTwice(apply: (m: StoredMessage[], tx: Queryable) => Promise<void>, messages: StoredMessage[]) {
+  await test.db.transaction((tx) => apply(messages, tx));
+  await test.db.transaction((tx) => apply(messages, tx));
+}
+
+async function publishedVideo(ownerId = randomUUID()) {
+  const videoId = randomUUID();
+  const stream = videoPublishingStreamName(videoId);
+  const sourceUri = `storage:uploads/${videoId}.mp4`;
+  const transcodedUri = `storage:transcoded/${videoId}.mp4`;
+  const traceId = randomUUID();
+  const messages = [
+    await written(stream, PublishingStarted.create({ ownerId, sourceUri, videoId })),
+    await written(stream, VideoNamed.create({ name: 'First name' }, { metadata: { traceId, userId: ownerId } })),
+    await written(
+      stream,
+      VideoTranscoded.create({
+        videoId,
+        transcodeId: randomUUID(),
+        transcodedUri,
+        posterUri: `storage:posters/${videoId}.jpg`,
+        durationSeconds: 3,
+      }),
+    ),
+    await written(
+      stream,
+      VideoTranscribed.create({ videoId, transcribeId: randomUUID(), transcription: 'hello world' }),
+    ),
+    await written(stream, VideoPublished.create({ ownerId, sourceUri, transcodedUri, videoId })),
+    await written(stream, VideoDescribed.create({ description: 'About things' })),
+  ];
+  return { videoId, ownerId, traceId, messages };
+}
+
+describe('creators-videos aggregator', () => {
+  it('follows a video from upload to published, once', async () => {
+    const { videoId, ownerId, messages } = await publishedVideo();
+    await applyTwice(creatorsVideos.applyPublishingEvents, messages);
+    await applyTwice(creatorsVideos.applyPublishingEvents, messages.slice(1, 2)); // an old naming replayed
+    expect(await creatorsVideos.findVideoOfOwner(test.db, ownerId, videoId)).toMatchObject({
+      status: 'published',
+      name: 'First name',
+      description: 'About things',
+      posterUri: `storage:posters/${videoId}.jpg`,
+      transcription: 'hello world',
+      durationSeconds: 3,
+      viewCount: 0,
+    });
+    expect(await creatorsVideos.findVideoOfOwner(test.db, randomUUID(), videoId)).toBeNull();
+    expect((await creatorsVideos.listVideosOfOwner(test.db, ownerId)).map((video) => video.id)).toEqual([videoId]);
+  });
+
+  it('records a failure with its reason', async () => {
+    const videoId = randomUUID();
+    const ownerId = randomUUID();
+    const stream = videoPublishingStreamName(videoId);
+    const sourceUri = `storage:uploads/${videoId}.mp4`;
+    await applyTwice(creatorsVideos.applyPublishingEvents, [
+      await written(stream, PublishingStarted.create({ ownerId, sourceUri, videoId })),
+      await written(stream, VideoPublishingFailed.create({ ownerId, sourceUri, videoId, reason: 'Not a video' })),
+    ]);
+    expect(await creatorsVideos.findVideoOfOwner(test.db, ownerId, videoId)).toMatchObject({
+      status: 'failed',
+      failureReason: 'Not a video',
+    });
+  });
+});
+
+describe('catalogue aggregator', () => {
+  it('shows a video only once it is published', async () => {
+    const { videoId, messages } = await publishedVideo();
+    await applyTwice(catalogue.applyCatalogueEvents, messages.slice(0, 4));
+    expect(await catalogue.findPublishedVideo(test.db, videoId)).toBeNull();
+    await applyTwice(catalogue.applyCatalogueEvents, messages);
+    expect(await catalogue.findPublishedVideo(test.db, videoId)).toMatchObject({
+      name: 'First name',
+      description: 'About things',
+      transcription: 'hello world',
+      transcodedUri: `storage:transcoded/${videoId}.mp4`,
+    });
+    expect((await catalogue.listPublishedVideos(test.db)).map((video) => video.id)).toContain(videoId);
+  });
+});
+
+describe('video-operations aggregator', () => {
+  it('records the outcome of each request by its trace id, for its user only', async () => {
+    const { videoId, ownerId, traceId, messages } = await publishedVideo();
+    const rejectedTrace = randomUUID();
+    const rejected = await written(
+      videoPublishingStreamName(videoId),
+      VideoNameRejected.create(
+        { name: '', reason: 'A name cannot be blank' },
+        { metadata: { traceId: rejectedTrace, userId: ownerId } },
+      ),
+    );
+    await applyTwice(videoOperations.applyOperationOutcomes, [...messages, rejected]);
+    expect(await videoOperations.findOperation(test.db, traceId, ownerId)).toEqual({
+      traceId,
+      videoId,
+      succeeded: true,
+      failureReason: null,
+    });
+    expect(await videoOperations.findOperation(test.db, rejectedTrace, ownerId)).toMatchObject({
+      succeeded: false,
+      failureReason: 'A name cannot be blank',
+    });
+    expect(await videoOperations.findOperation(test.db, traceId, randomUUID())).toBeNull();
+  });
+});
+
+describe('video-views aggregator', () => {
+  it('counts a video’s views from its viewing stream, replays included', async () => {
+    const videoId = randomUUID();
+    const views = [];
+    for (let view = 0; view < 3; view++)
+      views.push(await written(viewingStreamName(videoId), VideoViewed.create({ userId: 'anonymous', videoId })));
+    await applyTwice(videoViews.applyViewCounts, views.slice(0, 2));
+    await applyTwice(videoViews.applyViewCounts, views);
+    await applyTwice(videoViews.applyViewCounts, views.slice(0, 1));
+    const [row] = await test.db.query<{ view_count: string | number }>(
+      'SELECT view_count FROM video_view_counts WHERE video_id = $1',
+      [videoId],
+    );
+    expect(Number(row?.view_count)).toBe(3);
+  });
+});

@@ -1,0 +1,82 @@
+import type { Database, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import {
+  VideoDescribed,
+  VideoDescriptionRejected,
+  VideoNamed,
+  VideoNameRejected,
+  videoPublishingCategory,
+} from '../../contracts/video-publishing.js';
+import { pieceOf } from '../../piece.js';
+import { aggregatorSubscription } from '../aggregator.js';
+import { videoIdOf } from '../creators-videos/index.js';
+
+/**
+ * Keeps `video_operations` (the book's chapter 11): the outcome of each naming
+ * or describing request, found by the trace id of the request that asked.
+ */
+export function build({ store, viewData }: { store: MessageStore; viewData: Database }) {
+  const subscription = aggregatorSubscription({
+    store,
+    viewData,
+    streamName: videoPublishingCategory,
+    subscriberId: 'aggregators:video-operations',
+    apply: applyOperationOutcomes,
+  });
+  return { ...pieceOf('video-operations-aggregator', [subscription]), apply: applyOperationOutcomes };
+}
+
+function outcomeOf(message: StoredMessage): { succeeded: boolean; failureReason: string | null } | null {
+  if (VideoNamed.is(message) || VideoDescribed.is(message)) return { succeeded: true, failureReason: null };
+  if (VideoNameRejected.is(message))
+    return { succeeded: false, failureReason: VideoNameRejected.parse(message).data.reason };
+  if (VideoDescriptionRejected.is(message))
+    return { succeeded: false, failureReason: VideoDescriptionRejected.parse(message).data.reason };
+  return null;
+}
+
+export async function applyOperationOutcomes(messages: StoredMessage[], tx: Queryable) {
+  for (const message of messages) {
+    const outcome = outcomeOf(message);
+    const traceId = message.metadata.traceId;
+    if (!outcome || !traceId) continue;
+    await tx.query(
+      `INSERT INTO video_operations (trace_id, video_id, user_id, succeeded, failure_reason, completed_at)
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (trace_id) DO NOTHING`,
+      [
+        traceId,
+        videoIdOf(message),
+        message.metadata.userId ?? null,
+        outcome.succeeded,
+        outcome.failureReason,
+        message.time.toISOString(),
+      ],
+    );
+  }
+}
+
+export interface VideoOperation {
+  traceId: string;
+  videoId: string;
+  succeeded: boolean;
+  failureReason: string | null;
+}
+
+/** The outcome of a request, if it has one yet; only for the user who asked. */
+export async function findOperation(
+  viewData: Queryable,
+  traceId: string,
+  userId: string,
+): Promise<VideoOperation | null> {
+  const [row] = await viewData.query<{
+    trace_id: string;
+    video_id: string;
+    succeeded: boolean;
+    failure_reason: string | null;
+  }>(
+    `SELECT trace_id, video_id, succeeded, failure_reason FROM video_operations WHERE trace_id = $1 AND user_id = $2`,
+    [traceId, userId],
+  );
+  return row
+    ? { traceId: row.trace_id, videoId: row.video_id, succeeded: row.succeeded, failureReason: row.failure_reason }
+    : null;
+}

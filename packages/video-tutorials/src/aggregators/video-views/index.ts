@@ -1,0 +1,34 @@
+import type { Database, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import { VideoViewed, viewingCategory } from '../../contracts/viewing.js';
+import { pieceOf } from '../../piece.js';
+import { aggregatorSubscription } from '../aggregator.js';
+
+/**
+ * Keeps `video_view_counts`: a video's views are the messages of its viewing
+ * stream, so its count is its last position + 1 — a replay cannot count twice.
+ */
+export function build({ store, viewData }: { store: MessageStore; viewData: Database }) {
+  const subscription = aggregatorSubscription({
+    store,
+    viewData,
+    streamName: viewingCategory,
+    subscriberId: 'aggregators:video-views',
+    apply: applyViewCounts,
+  });
+  return { ...pieceOf('video-views-aggregator', [subscription]), apply: applyViewCounts };
+}
+
+export async function applyViewCounts(messages: StoredMessage[], tx: Queryable) {
+  const counts = new Map<string, number>();
+  for (const message of messages) {
+    if (!VideoViewed.is(message)) continue;
+    const { videoId } = VideoViewed.parse(message).data;
+    counts.set(videoId, Math.max(counts.get(videoId) ?? 0, message.position + 1));
+  }
+  for (const [videoId, viewCount] of counts)
+    await tx.query(
+      `INSERT INTO video_view_counts (video_id, view_count) VALUES ($1, $2)
+       ON CONFLICT (video_id) DO UPDATE SET view_count = GREATEST(video_view_counts.view_count, EXCLUDED.view_count)`,
+      [videoId, viewCount],
+    );
+}
