@@ -1,0 +1,168 @@
+/**
+ * The transcribe component (contract.md): recognizes the speech in the audio
+ * track of the video a `Transcribe` command names, offline, and records
+ * `Transcribed` or `TranscribeFailed` in the transcription's own stream.
+ */
+import { access, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
+import { v5 as uuidV5 } from 'uuid';
+import {
+  commandCategory,
+  createSubscription,
+  follow,
+  VersionConflictError,
+  type ConsumerGroup,
+  type Logger,
+  type MessageStore,
+  type StoredMessage,
+} from '@vt/message-store';
+import {
+  Transcribe,
+  TranscribeFailed,
+  Transcribed,
+  transcribeCategory,
+  transcribeStreamName,
+} from '../../contracts/transcribe.js';
+import { pieceOf } from '../../piece.js';
+import type { Storage } from '../../storage.js';
+import { extractAudio } from './audio.js';
+import { createPocketsphinxRecognizer, type Recognition, type SpeechRecognizer } from './recognizer.js';
+import { isSettled, transcriptionProjection } from './transcription.js';
+
+export interface TranscribeOptions {
+  messageStore: MessageStore;
+  /** Where the videos the commands' URIs name are. */
+  storage: Storage;
+  /** Default: Debian's PocketSphinx with its US English model (recognizer.ts). */
+  recognizer?: SpeechRecognizer;
+  /** Default: the ffmpeg of the `@ffmpeg-installer/ffmpeg` package. */
+  ffmpegPath?: string;
+  /** How long each step (extracting the audio, recognizing it) may take; default 30 minutes. */
+  timeoutMs?: number;
+  /** To run several instances: each handles its share of the transcriptions. */
+  consumerGroup?: ConsumerGroup;
+  logger?: Logger;
+}
+
+type Video = { found: true; path: string } | { found: false; reason: string };
+
+const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+const OUTCOME_NAMESPACE = '8b415a2c-3011-4d27-bc3a-cd73b8bc2060';
+
+export function build({
+  messageStore,
+  storage,
+  ffmpegPath = ffmpegInstaller.path,
+  timeoutMs = 30 * 60_000,
+  consumerGroup,
+  logger = silentLogger,
+  recognizer = createPocketsphinxRecognizer({
+    onUnavailable: (detail) => logger.warn({ detail }, 'no speech recognizer is installed'),
+  }),
+}: TranscribeOptions) {
+  if (!(timeoutMs > 0)) throw new Error('transcribe needs a timeoutMs above 0');
+
+  const handlers = {
+    async Transcribe(message: StoredMessage): Promise<void> {
+      const command = Transcribe.parse(message);
+      const { entity: transcription, version } = await loadTranscription(command.data.transcribeId);
+      if (isSettled(transcription)) {
+        logger.info(
+          { transcribeId: command.data.transcribeId, status: transcription.status },
+          'transcription already settled; nothing to do',
+        );
+        return;
+      }
+      const recognition = await transcribeVideo(command.data.uri);
+      await writeOutcome(command, recognition, version);
+    },
+  };
+
+  function loadTranscription(transcribeId: string) {
+    return messageStore.fetch(transcribeStreamName(transcribeId), transcriptionProjection);
+  }
+
+  /** The video's audio, extracted into a temporary directory, then recognized. */
+  async function transcribeVideo(uri: string): Promise<Recognition> {
+    const video = await locateVideo(uri);
+    if (!video.found) return { recognized: false, reason: video.reason };
+    const workDirectory = await mkdtemp(path.join(tmpdir(), 'transcribe-'));
+    try {
+      const wavPath = path.join(workDirectory, 'audio.wav');
+      const audio = await extractAudio({ ffmpegPath, videoPath: video.path, wavPath, uri, timeoutMs });
+      if (!audio.extracted) return { recognized: false, reason: audio.reason };
+      return await recognizer.recognize(wavPath, { timeoutMs });
+    } finally {
+      await rm(workDirectory, { recursive: true, force: true });
+    }
+  }
+
+  async function locateVideo(uri: string): Promise<Video> {
+    let videoPath: string;
+    try {
+      videoPath = storage.pathOf(uri);
+    } catch (error) {
+      return { found: false, reason: error instanceof Error ? error.message : String(error) };
+    }
+    try {
+      await access(videoPath);
+    } catch {
+      return { found: false, reason: `The video ${uri} is not in storage` };
+    }
+    return { found: true, path: videoPath };
+  }
+
+  /**
+   * Written with the version the decision was made on, so of two instances
+   * handling the same transcription only the first records an outcome. The
+   * event's id comes from the command: the same write repeated is recognized,
+   * not rejected.
+   */
+  async function writeOutcome(command: Transcribe, recognition: Recognition, expectedVersion: number) {
+    const { transcribeId, uri } = command.data;
+    const event = recognition.recognized
+      ? Transcribed.create(
+          { transcribeId, uri, transcription: recognition.text },
+          { id: outcomeId(command, Transcribed.type) },
+        )
+      : TranscribeFailed.create(
+          { transcribeId, uri, reason: recognition.reason },
+          { id: outcomeId(command, TranscribeFailed.type) },
+        );
+    try {
+      const { alreadyWritten } = await messageStore.write(
+        transcribeStreamName(transcribeId),
+        follow(command, event),
+        expectedVersion,
+      );
+      if (alreadyWritten) {
+        logger.info({ transcribeId, outcome: event.type }, 'this outcome was already recorded');
+        return;
+      }
+    } catch (error) {
+      if (!(error instanceof VersionConflictError)) throw error;
+      logger.info({ transcribeId, outcome: event.type }, 'another instance recorded this transcription first');
+      return;
+    }
+    if (recognition.recognized) logger.info({ transcribeId, uri }, 'video transcribed');
+    else logger.warn({ transcribeId, uri, reason: recognition.reason }, 'video not transcribed');
+  }
+
+  const subscription = createSubscription({
+    store: messageStore,
+    streamName: commandCategory(transcribeCategory),
+    subscriberId: 'components:transcribe',
+    handlers,
+    ...(consumerGroup ? { consumerGroup } : {}),
+    logger,
+  });
+
+  return { ...pieceOf('transcribe', [subscription]), handlers };
+}
+
+const outcomeId = (command: Transcribe, type: string) => uuidV5(`${command.id}|${type}`, OUTCOME_NAMESPACE);
+
+export { createPocketsphinxRecognizer, NO_RECOGNIZER, type SpeechRecognizer } from './recognizer.js';
+export { NO_AUDIO_TRACK } from './audio.js';

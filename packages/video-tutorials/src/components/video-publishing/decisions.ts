@@ -1,0 +1,205 @@
+import { z } from 'zod';
+import {
+  follow,
+  type Message,
+  type MessageData,
+  type MessageDefinition,
+  type MessageMetadata,
+  type StoredMessage,
+} from '@vt/message-store';
+import {
+  Transcode,
+  transcodeCommandStreamName,
+  type TranscodeFailed,
+  type Transcoded,
+} from '../../contracts/transcode.js';
+import {
+  Transcribe,
+  transcribeCommandStreamName,
+  type TranscribeFailed,
+  type Transcribed,
+} from '../../contracts/transcribe.js';
+import {
+  PublishingStarted,
+  VIDEO_DESCRIPTION_MAX_LENGTH,
+  VIDEO_NAME_MAX_LENGTH,
+  VideoDescribed,
+  VideoDescriptionRejected,
+  VideoNamed,
+  VideoNameRejected,
+  VideoPublished,
+  VideoPublishingFailed,
+  videoPublishingStreamName,
+  VideoTranscoded,
+  VideoTranscribed,
+  VideoTranscriptionFailed,
+  type DescribeVideo,
+  type NameVideo,
+  type PublishVideo,
+} from '../../contracts/video-publishing.js';
+import { messageIdFor, transcodeIdFor, transcribeIdFor } from './ids.js';
+import { alreadyAnswered, transcriptionSettled, type Video } from './video.js';
+
+/**
+ * What a handler is to do: write one message to one stream, or nothing (and why, for logs and tests).
+ * Decisions are pure: they see the projected video and the message handled, nothing else. Every message
+ * written gets its id from the message handled (`messageIdFor`), so deciding the same again writes nothing new.
+ */
+export type Decision = Write | Nothing;
+export type Write = { kind: 'write'; streamName: string; message: Message };
+export type Nothing = { kind: 'nothing'; reason: string };
+
+export const write = (streamName: string, message: Message): Write => ({ kind: 'write', streamName, message });
+export const nothing = (reason: string): Nothing => ({ kind: 'nothing', reason });
+
+/** A new `definition` message with `data`, its id derived from `cause`, following `cause`. */
+function answer<Type extends string, Schema extends z.ZodType<MessageData>>(
+  cause: StoredMessage,
+  definition: MessageDefinition<Type, Schema>,
+  data: z.input<Schema>,
+  metadata?: MessageMetadata,
+) {
+  const id = messageIdFor(cause, definition.type);
+  return follow(cause, definition.create(data, metadata ? { id, metadata } : { id }));
+}
+
+// The process: each step is decided from the video's own stream.
+
+/** 1. `PublishVideo` → `PublishingStarted`, unless publishing has started (or finished) already. */
+export function decidePublishingStart(video: Video, command: PublishVideo): Decision {
+  if (video.status !== 'none') return nothing(`publishing already ${video.status}`);
+  return write(videoPublishingStreamName(command.data.videoId), answer(command, PublishingStarted, command.data));
+}
+
+/**
+ * 2. Own `PublishingStarted` → `Transcode` of the upload to `transcode:command-{transcodeId}`, on behalf of the
+ * video's stream (`originStreamName`), while the video waits for it.
+ */
+export function decideTranscode(video: Video, started: PublishingStarted): Decision {
+  if (video.status !== 'started') return nothing(`transcoding no longer needed: publishing ${video.status}`);
+  const { videoId, sourceUri } = started.data;
+  const transcodeId = transcodeIdFor(videoId);
+  const transcode = answer(started, Transcode, { transcodeId, uri: sourceUri }, onBehalfOf(videoId));
+  return write(transcodeCommandStreamName(transcodeId), transcode);
+}
+
+/** 3a. Transcode's `Transcoded` of this video's transcode → `VideoTranscoded`, copied into the video's stream. */
+export function decideVideoTranscoded(video: Video, videoId: string, transcoded: Transcoded): Decision {
+  const { transcodeId, transcodedUri, posterUri, durationSeconds } = transcoded.data;
+  if (transcodeId !== transcodeIdFor(videoId)) return nothing('not the transcode of this video');
+  if (video.status !== 'started') return nothing(`transcode result not needed: publishing ${video.status}`);
+  return write(
+    videoPublishingStreamName(videoId),
+    answer(transcoded, VideoTranscoded, { videoId, transcodeId, transcodedUri, posterUri, durationSeconds }),
+  );
+}
+
+/** 3b. Transcode's `TranscodeFailed` of this video's transcode → `VideoPublishingFailed`: it cannot be watched. */
+export function decidePublishingFailed(video: Video, videoId: string, failed: TranscodeFailed): Decision {
+  if (failed.data.transcodeId !== transcodeIdFor(videoId)) return nothing('not the transcode of this video');
+  if (video.status !== 'started') return nothing(`transcode result not needed: publishing ${video.status}`);
+  const { ownerId, sourceUri } = video;
+  if (ownerId === null || sourceUri === null) return nothing('publishing has no owner or source');
+  const reason = `transcoding failed: ${failed.data.reason}`;
+  return write(
+    videoPublishingStreamName(videoId),
+    answer(failed, VideoPublishingFailed, { ownerId, sourceUri, videoId, reason }),
+  );
+}
+
+/** 4. Own `VideoTranscoded` → `Transcribe` of the transcoded video to `transcribe:command-{transcribeId}`. */
+export function decideTranscribe(video: Video, transcoded: VideoTranscoded): Decision {
+  if (video.status !== 'transcoded') return nothing(`transcription no longer needed: publishing ${video.status}`);
+  if (transcriptionSettled(video)) return nothing('transcription already settled');
+  const { videoId, transcodedUri } = transcoded.data;
+  const transcribeId = transcribeIdFor(videoId);
+  const transcribe = answer(transcoded, Transcribe, { transcribeId, uri: transcodedUri }, onBehalfOf(videoId));
+  return write(transcribeCommandStreamName(transcribeId), transcribe);
+}
+
+/** 5a. Transcribe's `Transcribed` of this video's transcription → `VideoTranscribed`. */
+export function decideVideoTranscribed(video: Video, videoId: string, transcribed: Transcribed): Decision {
+  const { transcribeId, transcription } = transcribed.data;
+  const unwanted = transcriptionResultUnwanted(video, videoId, transcribeId);
+  if (unwanted) return unwanted;
+  return write(
+    videoPublishingStreamName(videoId),
+    answer(transcribed, VideoTranscribed, { videoId, transcribeId, transcription }),
+  );
+}
+
+/** 5b. Transcribe's `TranscribeFailed` → `VideoTranscriptionFailed`; publishing goes on without a transcription. */
+export function decideTranscriptionFailed(video: Video, videoId: string, failed: TranscribeFailed): Decision {
+  const { transcribeId, reason } = failed.data;
+  const unwanted = transcriptionResultUnwanted(video, videoId, transcribeId);
+  if (unwanted) return unwanted;
+  return write(
+    videoPublishingStreamName(videoId),
+    answer(failed, VideoTranscriptionFailed, { videoId, transcribeId, reason }),
+  );
+}
+
+function transcriptionResultUnwanted(video: Video, videoId: string, transcribeId: string): Nothing | null {
+  if (transcribeId !== transcribeIdFor(videoId)) return nothing('not the transcription of this video');
+  if (video.status !== 'transcoded') return nothing(`transcription result not needed: publishing ${video.status}`);
+  if (transcriptionSettled(video)) return nothing('transcription already settled');
+  return null;
+}
+
+/** 6. Own `VideoTranscribed` or `VideoTranscriptionFailed` → `VideoPublished`: the video can be watched. */
+export function decidePublished(video: Video, settled: VideoTranscribed | VideoTranscriptionFailed): Decision {
+  if (video.status !== 'transcoded') return nothing(`publishing already ${video.status}`);
+  if (!transcriptionSettled(video)) return nothing('transcription not settled');
+  const { ownerId, sourceUri, transcodedUri } = video;
+  if (ownerId === null || sourceUri === null || transcodedUri === null)
+    return nothing('publishing has no owner, source or transcoded video');
+  const { videoId } = settled.data;
+  return write(
+    videoPublishingStreamName(videoId),
+    answer(settled, VideoPublished, { ownerId, sourceUri, transcodedUri, videoId }),
+  );
+}
+
+/**
+ * The metadata of a command asking another component to work for this video: its results carry
+ * `originStreamName`, and Message DB filters on `correlationStreamName`. Both are set: `follow` may have carried
+ * an older correlation on from the cause.
+ */
+function onBehalfOf(videoId: string) {
+  const originStreamName = videoPublishingStreamName(videoId);
+  return { originStreamName, correlationStreamName: originStreamName };
+}
+
+// Naming and describing (the book's chapter 11): at any time, whatever publishing's status.
+
+/** `NameVideo` → `VideoNamed` with the trimmed name, or `VideoNameRejected` with the reason. */
+export function decideNaming(video: Video, command: NameVideo): Decision {
+  if (alreadyAnswered(video.namingPosition, command)) return nothing('command already handled');
+  const { videoId, name } = command.data;
+  const streamName = videoPublishingStreamName(videoId);
+  const reason = textProblem('name', name, video.name, VIDEO_NAME_MAX_LENGTH);
+  if (reason) return write(streamName, answer(command, VideoNameRejected, { name, reason }));
+  return write(streamName, answer(command, VideoNamed, { name: name.trim() }));
+}
+
+/** `DescribeVideo` → `VideoDescribed` with the trimmed description, or `VideoDescriptionRejected` with the reason. */
+export function decideDescribing(video: Video, command: DescribeVideo): Decision {
+  if (alreadyAnswered(video.describingPosition, command)) return nothing('command already handled');
+  const { videoId, description } = command.data;
+  const streamName = videoPublishingStreamName(videoId);
+  const reason = textProblem('description', description, video.description, VIDEO_DESCRIPTION_MAX_LENGTH);
+  if (reason) return write(streamName, answer(command, VideoDescriptionRejected, { description, reason }));
+  return write(streamName, answer(command, VideoDescribed, { description: description.trim() }));
+}
+
+/**
+ * Why a name or description cannot be taken, or null. Surrounding white space does not count: it is trimmed
+ * off, and the length is counted in characters (Unicode code points) of what remains.
+ */
+export function textProblem(what: string, text: string, current: string | null, maxLength: number): string | null {
+  const trimmed = text.trim();
+  if (trimmed === '') return `${what} is blank`;
+  if ([...trimmed].length > maxLength) return `${what} is longer than ${maxLength} characters`;
+  if (trimmed === current) return `${what} is the same as the current ${what}`;
+  return null;
+}

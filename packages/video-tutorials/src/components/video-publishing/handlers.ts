@@ -1,0 +1,205 @@
+import { z } from 'zod';
+import {
+  category,
+  id as idOf,
+  InvalidMessageError,
+  VersionConflictError,
+  type Logger,
+  type MessageStore,
+  type StoredMessage,
+} from '@vt/message-store';
+import { TranscodeFailed, Transcoded, transcodeStreamName } from '../../contracts/transcode.js';
+import { TranscribeFailed, Transcribed, transcribeStreamName } from '../../contracts/transcribe.js';
+import {
+  DescribeVideo,
+  NameVideo,
+  PublishingStarted,
+  PublishVideo,
+  videoPublishingCategory,
+  videoPublishingCommandStreamName,
+  videoPublishingStreamName,
+  VideoTranscoded,
+  VideoTranscribed,
+  VideoTranscriptionFailed,
+} from '../../contracts/video-publishing.js';
+import {
+  decideDescribing,
+  decideNaming,
+  decidePublished,
+  decidePublishingFailed,
+  decidePublishingStart,
+  decideTranscode,
+  decideTranscribe,
+  decideTranscriptionFailed,
+  decideVideoTranscoded,
+  decideVideoTranscribed,
+  nothing,
+  type Decision,
+  type Nothing,
+} from './decisions.js';
+import { videoProjection, type Video } from './video.js';
+
+/** What handling a message did. */
+export type Outcome = { kind: 'written'; streamName: string; type: string; position: number } | Nothing;
+
+export type Handler = (message: StoredMessage) => Promise<Outcome>;
+
+export interface HandlerDependencies {
+  messageStore: MessageStore;
+  logger: Logger;
+}
+
+/** Decisions made again after a version conflict before giving up (the subscription then retries or parks). */
+const DECISIONS_PER_MESSAGE = 3;
+
+/**
+ * The video-publishing component's handlers: each one validates the message, finds the video it is about, and
+ * hands it to `onVideo`, which loads the video's stream, decides (pure, see decisions.ts) and writes.
+ */
+export function createHandlers({ messageStore, logger }: HandlerDependencies) {
+  /**
+   * Load → decide → write, decided again when the video's stream changed in between (`VersionConflictError`).
+   * Events of the video's stream are written with the expected version of the projection decided on; commands
+   * to another component's stream without one (their id, derived from the message handled, makes a repeat a
+   * no-op). When another instance handled the same message, the new decision sees its event and does nothing.
+   */
+  async function onVideo(message: StoredMessage, videoId: string, decide: (video: Video) => Decision) {
+    const streamName = videoPublishingStreamName(videoId);
+    for (let decisions = 1; ; decisions++) {
+      try {
+        const { entity: video, version } = await messageStore.fetch(streamName, videoProjection);
+        const decision = decide(video);
+        return await carryOut(
+          decision,
+          decision.kind === 'write' && decision.streamName === streamName ? version : null,
+        );
+      } catch (error) {
+        if (!(error instanceof VersionConflictError) || decisions >= DECISIONS_PER_MESSAGE) throw error;
+        logger.info(
+          { messageId: message.id, type: message.type, streamName },
+          'video-publishing: stream changed while deciding; deciding again',
+        );
+      }
+    }
+  }
+
+  async function carryOut(decision: Decision, expectedVersion: number | null): Promise<Outcome> {
+    if (decision.kind === 'nothing') return decision;
+    const { streamName, message } = decision;
+    const { position, alreadyWritten } = await messageStore.write(streamName, message, expectedVersion);
+    if (alreadyWritten) return nothing(`${message.type} ${message.id} already written`);
+    return { kind: 'written', streamName, type: message.type, position };
+  }
+
+  const commands = {
+    PublishVideo: async (message: StoredMessage): Promise<Outcome> => {
+      const command = PublishVideo.parse(message);
+      const { videoId } = command.data;
+      ensureWrittenTo(command, videoPublishingCommandStreamName(videoId));
+      return onVideo(command, videoId, (video) => decidePublishingStart(video, command));
+    },
+
+    NameVideo: async (message: StoredMessage): Promise<Outcome> => {
+      const command = NameVideo.parse(message);
+      const { videoId } = command.data;
+      ensureWrittenTo(command, videoPublishingCommandStreamName(videoId));
+      return onVideo(command, videoId, (video) => decideNaming(video, command));
+    },
+
+    DescribeVideo: async (message: StoredMessage): Promise<Outcome> => {
+      const command = DescribeVideo.parse(message);
+      const { videoId } = command.data;
+      ensureWrittenTo(command, videoPublishingCommandStreamName(videoId));
+      return onVideo(command, videoId, (video) => decideDescribing(video, command));
+    },
+  };
+
+  // Each step of the process is driven by the event that recorded the step before it.
+  const events = {
+    PublishingStarted: async (message: StoredMessage): Promise<Outcome> => {
+      const event = PublishingStarted.parse(message);
+      const { videoId } = event.data;
+      ensureWrittenTo(event, videoPublishingStreamName(videoId));
+      return onVideo(event, videoId, (video) => decideTranscode(video, event));
+    },
+
+    VideoTranscoded: async (message: StoredMessage): Promise<Outcome> => {
+      const event = VideoTranscoded.parse(message);
+      const { videoId } = event.data;
+      ensureWrittenTo(event, videoPublishingStreamName(videoId));
+      return onVideo(event, videoId, (video) => decideTranscribe(video, event));
+    },
+
+    VideoTranscribed: async (message: StoredMessage): Promise<Outcome> => {
+      const event = VideoTranscribed.parse(message);
+      const { videoId } = event.data;
+      ensureWrittenTo(event, videoPublishingStreamName(videoId));
+      return onVideo(event, videoId, (video) => decidePublished(video, event));
+    },
+
+    VideoTranscriptionFailed: async (message: StoredMessage): Promise<Outcome> => {
+      const event = VideoTranscriptionFailed.parse(message);
+      const { videoId } = event.data;
+      ensureWrittenTo(event, videoPublishingStreamName(videoId));
+      return onVideo(event, videoId, (video) => decidePublished(video, event));
+    },
+  };
+
+  const transcodeEvents = {
+    Transcoded: async (message: StoredMessage): Promise<Outcome> => {
+      const transcoded = Transcoded.parse(message);
+      ensureWrittenTo(transcoded, transcodeStreamName(transcoded.data.transcodeId));
+      const videoId = requestingVideo(transcoded);
+      if (videoId === null) return nothing('not a transcode video-publishing asked for');
+      return onVideo(transcoded, videoId, (video) => decideVideoTranscoded(video, videoId, transcoded));
+    },
+
+    TranscodeFailed: async (message: StoredMessage): Promise<Outcome> => {
+      const failed = TranscodeFailed.parse(message);
+      ensureWrittenTo(failed, transcodeStreamName(failed.data.transcodeId));
+      const videoId = requestingVideo(failed);
+      if (videoId === null) return nothing('not a transcode video-publishing asked for');
+      return onVideo(failed, videoId, (video) => decidePublishingFailed(video, videoId, failed));
+    },
+  };
+
+  const transcribeEvents = {
+    Transcribed: async (message: StoredMessage): Promise<Outcome> => {
+      const transcribed = Transcribed.parse(message);
+      ensureWrittenTo(transcribed, transcribeStreamName(transcribed.data.transcribeId));
+      const videoId = requestingVideo(transcribed);
+      if (videoId === null) return nothing('not a transcription video-publishing asked for');
+      return onVideo(transcribed, videoId, (video) => decideVideoTranscribed(video, videoId, transcribed));
+    },
+
+    TranscribeFailed: async (message: StoredMessage): Promise<Outcome> => {
+      const failed = TranscribeFailed.parse(message);
+      ensureWrittenTo(failed, transcribeStreamName(failed.data.transcribeId));
+      const videoId = requestingVideo(failed);
+      if (videoId === null) return nothing('not a transcription video-publishing asked for');
+      return onVideo(failed, videoId, (video) => decideTranscriptionFailed(video, videoId, failed));
+    },
+  };
+
+  return { commands, events, transcodeEvents, transcribeEvents };
+}
+
+export type VideoPublishingHandlers = ReturnType<typeof createHandlers>;
+
+/** A message about video X (or transcode X) must be in X's stream; anything else is malformed and is parked. */
+function ensureWrittenTo(message: StoredMessage, streamName: string) {
+  if (message.streamName !== streamName)
+    throw new InvalidMessageError(message.type, [`written to ${message.streamName}, expected ${streamName}`]);
+}
+
+const uuid = z.uuid();
+
+/** The video whose stream asked for this work (`originStreamName: videoPublishing-{videoId}`), if any. */
+function requestingVideo(result: StoredMessage): string | null {
+  const origin = result.metadata.originStreamName ?? result.metadata.correlationStreamName;
+  if (typeof origin !== 'string' || category(origin) !== videoPublishingCategory) return null;
+  const videoId = idOf(origin);
+  if (videoId === null || !uuid.safeParse(videoId).success)
+    throw new InvalidMessageError(result.type, [`originStreamName ${origin} names no video`]);
+  return videoId;
+}

@@ -1,0 +1,64 @@
+import {
+  commandCategory,
+  createSubscription,
+  type ConsumerGroup,
+  type Logger,
+  type MessageStore,
+  type SubscriptionOptions,
+} from '@vt/message-store';
+import { transcodeCategory } from '../../contracts/transcode.js';
+import { transcribeCategory } from '../../contracts/transcribe.js';
+import { videoPublishingCategory } from '../../contracts/video-publishing.js';
+import { pieceOf } from '../../piece.js';
+import { createHandlers } from './handlers.js';
+
+export { transcodeIdFor, transcribeIdFor, TRANSCODE_ID_NAMESPACE, TRANSCRIBE_ID_NAMESPACE } from './ids.js';
+export type { Outcome } from './handlers.js';
+export type { PublishingStatus, Video } from './video.js';
+
+export interface VideoPublishingOptions {
+  messageStore: MessageStore;
+  logger?: Logger;
+  /** To run several instances: each handles its share of the videos (and of the transcodes and transcriptions). */
+  consumerGroup?: ConsumerGroup;
+}
+
+const silent: Logger = { info() {}, warn() {}, error() {} };
+
+/**
+ * The video-publishing component (the book's chapters 10–11, and the workshop's cataloging process): a process
+ * manager that has an upload transcoded and transcribed by their components, records each result in the video's
+ * own stream and publishes the video; and it names and describes videos. See contract.md.
+ */
+export function build({ messageStore, logger = silent, consumerGroup }: VideoPublishingOptions) {
+  const handlers = createHandlers({ messageStore, logger });
+  const subscribe = (options: Omit<SubscriptionOptions, 'store' | 'logger' | 'consumerGroup'>) =>
+    createSubscription({ store: messageStore, logger, ...options, ...(consumerGroup ? { consumerGroup } : {}) });
+
+  const subscriptions = [
+    subscribe({
+      streamName: commandCategory(videoPublishingCategory),
+      subscriberId: 'components:video-publishing:command',
+      handlers: handlers.commands,
+    }),
+    subscribe({
+      streamName: videoPublishingCategory,
+      subscriberId: 'components:video-publishing',
+      handlers: handlers.events,
+    }),
+    subscribe({
+      streamName: transcodeCategory,
+      originStreamName: videoPublishingCategory,
+      subscriberId: 'components:video-publishing:transcodeEvents',
+      handlers: handlers.transcodeEvents,
+    }),
+    subscribe({
+      streamName: transcribeCategory,
+      originStreamName: videoPublishingCategory,
+      subscriberId: 'components:video-publishing:transcribeEvents',
+      handlers: handlers.transcribeEvents,
+    }),
+  ];
+
+  return { ...pieceOf('video-publishing', subscriptions), handlers };
+}

@@ -1,0 +1,126 @@
+import { id as idOf, type Projection, type StoredMessage } from '@vt/message-store';
+import {
+  PublishingStarted,
+  VideoDescribed,
+  VideoNamed,
+  VideoPublished,
+  VideoPublishingFailed,
+  videoPublishingCommandStreamName,
+  VideoTranscoded,
+  VideoTranscribed,
+  VideoTranscriptionFailed,
+} from '../../contracts/video-publishing.js';
+
+/**
+ * How far publishing has come: `none` (never asked), `started` (transcoding asked for), `transcoded`
+ * (transcription asked for, or settled and publishing about to be recorded), `published` (watchable) or
+ * `failed` (it never will be).
+ */
+export type PublishingStatus = 'none' | 'started' | 'transcoded' | 'published' | 'failed';
+
+/** What the video-publishing component knows about one video, folded from `videoPublishing-{videoId}`. */
+export interface Video {
+  status: PublishingStatus;
+  ownerId: string | null;
+  sourceUri: string | null;
+  transcodedUri: string | null;
+  posterUri: string | null;
+  durationSeconds: number | null;
+  /** The text of the recording, once transcribed. */
+  transcription: string | null;
+  /** Why transcription failed (publishing goes on without a transcription). */
+  transcriptionFailure: string | null;
+  /** Why publishing failed. */
+  publishingFailure: string | null;
+  name: string | null;
+  description: string | null;
+  /**
+   * The global position of the last `NameVideo` of `videoPublishing:command-{videoId}` an event of this stream
+   * answered (-1: none). A naming command at or before it has been decided on already.
+   */
+  namingPosition: number;
+  /** The same for `DescribeVideo`. */
+  describingPosition: number;
+}
+
+export const initialVideo = (): Video => ({
+  status: 'none',
+  ownerId: null,
+  sourceUri: null,
+  transcodedUri: null,
+  posterUri: null,
+  durationSeconds: null,
+  transcription: null,
+  transcriptionFailure: null,
+  publishingFailure: null,
+  name: null,
+  description: null,
+  namingPosition: -1,
+  describingPosition: -1,
+});
+
+/** The video projection: pure reducers, one per event type of the video-publishing stream. */
+export const videoProjection: Projection<Video> = {
+  $init: initialVideo,
+  PublishingStarted: (video, event) => {
+    const { ownerId, sourceUri } = PublishingStarted.parse(event).data;
+    return { ...video, status: 'started', ownerId, sourceUri };
+  },
+  VideoTranscoded: (video, event) => {
+    const { transcodedUri, posterUri, durationSeconds } = VideoTranscoded.parse(event).data;
+    return { ...video, status: 'transcoded', transcodedUri, posterUri, durationSeconds };
+  },
+  VideoTranscribed: (video, event) => ({ ...video, transcription: VideoTranscribed.parse(event).data.transcription }),
+  VideoTranscriptionFailed: (video, event) => ({
+    ...video,
+    transcriptionFailure: VideoTranscriptionFailed.parse(event).data.reason,
+  }),
+  // The book's system wrote `VideoPublished` and `VideoPublishingFailed` without the steps before them.
+  VideoPublished: (video, event) => {
+    const { ownerId, sourceUri, transcodedUri } = VideoPublished.parse(event).data;
+    return { ...video, status: 'published', ownerId, sourceUri, transcodedUri };
+  },
+  VideoPublishingFailed: (video, event) => {
+    const { ownerId, sourceUri, reason } = VideoPublishingFailed.parse(event).data;
+    return { ...video, status: 'failed', ownerId, sourceUri, publishingFailure: reason };
+  },
+  VideoNamed: (video, event) => ({
+    ...video,
+    name: VideoNamed.parse(event).data.name,
+    namingPosition: answeredPosition(video.namingPosition, event),
+  }),
+  VideoNameRejected: (video, event) => ({ ...video, namingPosition: answeredPosition(video.namingPosition, event) }),
+  VideoDescribed: (video, event) => ({
+    ...video,
+    description: VideoDescribed.parse(event).data.description,
+    describingPosition: answeredPosition(video.describingPosition, event),
+  }),
+  VideoDescriptionRejected: (video, event) => ({
+    ...video,
+    describingPosition: answeredPosition(video.describingPosition, event),
+  }),
+};
+
+/** True when transcription has an outcome, either way. */
+export const transcriptionSettled = (video: Video): boolean =>
+  video.transcription !== null || video.transcriptionFailure !== null;
+
+/**
+ * The global position of the command `event` answered, if later than `position`: its causation, set by `follow`,
+ * when that is this video's command stream. The book's system recorded no causation; for its events the event's
+ * own global position stands in (the book's own rule: a command before it has been handled).
+ */
+function answeredPosition(position: number, event: StoredMessage): number {
+  const { causationMessageStreamName, causationMessageGlobalPosition } = event.metadata;
+  if (causationMessageStreamName === undefined && causationMessageGlobalPosition === undefined)
+    return Math.max(position, event.globalPosition);
+  const videoId = idOf(event.streamName);
+  if (videoId === null || causationMessageStreamName !== videoPublishingCommandStreamName(videoId)) return position;
+  if (typeof causationMessageGlobalPosition !== 'number') return position;
+  return Math.max(position, causationMessageGlobalPosition);
+}
+
+/** True when an event of the video stream already answers this naming or describing command. */
+export function alreadyAnswered(answered: number, command: StoredMessage): boolean {
+  return command.globalPosition <= answered;
+}
