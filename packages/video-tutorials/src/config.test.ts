@@ -15,6 +15,8 @@ describe('readConfig', () => {
       smtpUrl: undefined,
       systemSenderEmailAddress: 'Video Tutorials <no-reply@video-tutorials.localhost>',
       appName: 'Video Tutorials',
+      storageDirectory: path.join(repositoryRoot, 'data', 'storage'),
+      maxUploadBytes: 200 * 1024 * 1024,
     });
   });
 
@@ -26,6 +28,8 @@ describe('readConfig', () => {
     expect(() => readConfig({ NODE_ENV: 'staging' })).toThrow(/^NODE_ENV must be/);
     expect(() => readConfig({ SMTP_URL: 'http://x' })).toThrow(/^SMTP_URL must start with smtp/);
     expect(() => readConfig({ SYSTEM_SENDER_EMAIL_ADDRESS: 'nobody' })).toThrow(/^SYSTEM_SENDER_EMAIL_ADDRESS/);
+    expect(() => readConfig({ UPLOAD_MAX_MEGABYTES: '0' })).toThrow(/^UPLOAD_MAX_MEGABYTES must be/);
+    expect(readConfig({ UPLOAD_MAX_MEGABYTES: '5' }).maxUploadBytes).toBe(5 * 1024 * 1024);
     const secret = 'x'.repeat(40);
     expect(readConfig({ NODE_ENV: 'production', COOKIE_SECRET: secret }).cookieSecret).toBe(secret);
     expect(readConfig({ SYSTEM_SENDER_EMAIL_ADDRESS: 'Team <team@example.com>' }).systemSenderEmailAddress).toBe(

@@ -27,6 +27,10 @@ export interface Config {
   systemSenderEmailAddress: string;
   /** The name shown on pages and e-mails (`APP_NAME`). */
   appName: string;
+  /** Where uploaded, transcoded and poster files live (`STORAGE_DIRECTORY`, default `<data>/storage`). */
+  storageDirectory: string;
+  /** The largest video upload accepted (`UPLOAD_MAX_MEGABYTES`, default 200). */
+  maxUploadBytes: number;
 }
 
 /** A missing or malformed setting. Its message is one line, names the setting and never holds a secret. */
@@ -47,6 +51,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: readSmtpUrl(setting(env, 'SMTP_URL')),
     systemSenderEmailAddress: readSender(setting(env, 'SYSTEM_SENDER_EMAIL_ADDRESS')),
     appName: setting(env, 'APP_NAME') ?? 'Video Tutorials',
+    storageDirectory: path.resolve(
+      repositoryRoot,
+      setting(env, 'STORAGE_DIRECTORY') ?? path.join(dataDirectory, 'storage'),
+    ),
+    maxUploadBytes: readMegabytes('UPLOAD_MAX_MEGABYTES', setting(env, 'UPLOAD_MAX_MEGABYTES'), 200) * 1024 * 1024,
     port: readPort(setting(env, 'PORT')),
     databaseUrl: readPostgresUrl('DATABASE_URL', setting(env, 'DATABASE_URL')),
     messageStoreConnectionString: readPostgresUrl(
@@ -55,6 +64,16 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ),
     dataDirectory,
   };
+}
+
+function readMegabytes(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const megabytes = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(megabytes) || megabytes < 1 || megabytes > 100_000)
+    throw new ConfigError(
+      `${name} must be a whole number of megabytes from 1 to 100000, but is ${JSON.stringify(value)}`,
+    );
+  return megabytes;
 }
 
 function readEnvironment(value: string | undefined): Config['environment'] {

@@ -226,7 +226,9 @@ describe('authenticate', () => {
   it('refuses a log-in or log-out without a valid CSRF token', async () => {
     const browser = browserSession(app);
     await browser.get('/auth/log-in');
-    expect((await browser.post('/auth/log-in', { _csrf: 'forged', email: 'a@example.com', password: 'x' })).statusCode).toBe(403);
+    expect(
+      (await browser.post('/auth/log-in', { _csrf: 'forged', email: 'a@example.com', password: 'x' })).statusCode,
+    ).toBe(403);
     expect((await browser.post('/auth/log-out', { _csrf: '' })).statusCode).toBe(403);
   });
 

@@ -11,38 +11,70 @@ export interface PageContext {
 export interface PageOptions {
   title: string;
   body: SafeHtml;
+  /** Extra elements for the head, e.g. a page's script. */
+  head?: SafeHtml;
 }
 
 /** The shared layout: navigation, main content, footer. */
-export function layout(context: PageContext, { title, body }: PageOptions): SafeHtml {
-  const link = (href: string, label: string) =>
-    html`<a href="${href}" class="${context.currentPath === href ? 'active' : ''}">${label}</a>`;
+export function layout(context: PageContext, { title, body, head }: PageOptions): SafeHtml {
+  const link = (href: string, label: string, extraClass = '') => {
+    const current = context.currentPath === href;
+    return html`<a
+      href="${href}"
+      class="${['nav-link', extraClass, current ? 'active' : ''].filter(Boolean).join(' ')}"
+      ${current ? html` aria-current="page"` : ''}
+      >${label}</a
+    >`;
+  };
   return html`<!doctype html>
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="color-scheme" content="light" />
+        <meta name="theme-color" content="#ffffff" />
         <title>${title} · ${context.appName}</title>
         <link rel="stylesheet" href="/assets/site.css" />
+        ${head ?? ''}
       </head>
       <body>
+        <a class="skip-link" href="#main">Skip to main content</a>
         <header class="site-header">
-          <a class="brand" href="/">▶ ${context.appName}</a>
-          <nav>
-            ${link('/', 'Home')}
+          <div class="container site-header-inner">
+            <a class="brand" href="/"><span class="brand-mark" aria-hidden="true"></span>${context.appName}</a>
             ${
               context.user
-                ? html`<span class="who">${context.user.email}</span>
-                    <form method="post" action="/auth/log-out" class="inline">
-                      <input type="hidden" name="_csrf" value="${context.csrfToken}" />
-                      <button type="submit" class="link">Log out</button>
-                    </form>`
-                : html`${link('/auth/log-in', 'Log in')} <a class="button small" href="/register">Register</a>`
+                ? html`<p class="who" title="Signed in as ${context.user.email}">
+                    Signed in as <strong>${context.user.email}</strong>
+                  </p>`
+                : ''
             }
-          </nav>
+            <nav class="site-nav" aria-label="Main">
+              ${link('/', 'Home', 'nav-home')} ${link('/creators-portal', 'Creators')}
+              ${
+                context.user
+                  ? html`<form method="post" action="/auth/log-out" class="inline">
+                      <input type="hidden" name="_csrf" value="${context.csrfToken}" />
+                      <button type="submit" class="button small secondary">Log out</button>
+                    </form>`
+                  : html`${link('/auth/log-in', 'Log in')}
+                      <a
+                        class="button small"
+                        href="/register"
+                        ${context.currentPath === '/register' ? html` aria-current="page"` : ''}
+                        >Register</a
+                      >`
+              }
+            </nav>
+          </div>
         </header>
-        <main>${body}</main>
-        <footer class="site-footer">${context.appName} — built on Message DB, the book’s way.</footer>
+        <main id="main" class="container">${body}</main>
+        <footer class="site-footer">
+          <div class="container site-footer-inner">
+            <span class="footer-brand">${context.appName}</span>
+            <span>Built on Message DB, the book’s way.</span>
+          </div>
+        </footer>
       </body>
     </html>`;
 }

@@ -5,6 +5,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyHelmet from '@fastify/helmet';
+import fastifyMultipart from '@fastify/multipart';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import Fastify, {
@@ -32,7 +33,7 @@ declare module 'fastify' {
     /** This response's CSRF token: made once, so every form on a page carries the same one. */
     csrfToken(): string;
     /** Renders a page in the shared layout. */
-    page(title: string, body: SafeHtml, statusCode?: number): FastifyReply;
+    page(title: string, body: SafeHtml, statusCode?: number, options?: { head?: SafeHtml }): FastifyReply;
     signIn(user: SessionUser): FastifyReply;
     signOut(): FastifyReply;
   }
@@ -70,7 +71,17 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   await app.register(fastifyCookie, { secret: options.cookieSecret });
   await app.register(fastifyCsrf, {
     cookieOpts: { signed: true, httpOnly: true, sameSite: 'lax', secure: options.secureCookies, path: '/' },
+    // A form field, a header (background requests), or the query of a multipart upload,
+    // whose body is streamed to storage rather than parsed before this check.
+    getToken: (request) => {
+      const body = request.body as { _csrf?: unknown } | undefined;
+      const query = request.query as { _csrf?: unknown } | undefined;
+      const header = request.headers['x-csrf-token'];
+      const token = body?._csrf ?? header ?? query?._csrf;
+      return typeof token === 'string' ? token : '';
+    },
   });
+  await app.register(fastifyMultipart, { limits: { fields: 10, files: 1, fieldSize: 16 * 1024 } });
   await app.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
   await app.register(fastifyRateLimit, { global: false });
   await app.register(fastifyStatic, { root: publicDirectory, prefix: '/assets/', maxAge: '1h' });
@@ -94,15 +105,26 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
     if (!token) tokens.set(this, (token = this.generateCsrf()));
     return token;
   });
-  app.decorateReply('page', function (this: FastifyReply, title: string, body: SafeHtml, statusCode = 200) {
-    const context: PageContext = {
-      appName: options.appName,
-      user: this.request.user,
-      csrfToken: this.csrfToken(),
-      currentPath: this.request.url.split('?')[0] ?? '/',
-    };
-    return this.code(statusCode).type('text/html; charset=utf-8').send(layout(context, { title, body }).toString());
-  });
+  app.decorateReply(
+    'page',
+    function (
+      this: FastifyReply,
+      title: string,
+      body: SafeHtml,
+      statusCode = 200,
+      pageOptions: { head?: SafeHtml } = {},
+    ) {
+      const context: PageContext = {
+        appName: options.appName,
+        user: this.request.user,
+        csrfToken: this.csrfToken(),
+        currentPath: this.request.url.split('?')[0] ?? '/',
+      };
+      return this.code(statusCode)
+        .type('text/html; charset=utf-8')
+        .send(layout(context, { title, body, ...pageOptions }).toString());
+    },
+  );
   app.decorateReply('signIn', function (this: FastifyReply, user: SessionUser) {
     return this.setCookie(SESSION_COOKIE, JSON.stringify(user), {
       signed: true,
@@ -147,7 +169,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
       html`<div class="card narrow">
         <h1>${statusCode >= 500 ? 'Something went wrong' : 'We could not do that'}</h1>
         <div class="alert error" role="alert">${message}</div>
-        <p class="muted">Reference: ${request.traceId}</p>
+        <p class="muted">Reference: <code class="reference">${request.traceId}</code></p>
         <a class="button" href="/">Go home</a>
       </div>`,
       statusCode,

@@ -95,15 +95,34 @@ function renderLogIn(
       <form method="post" action="/auth/log-in" class="stack">
         <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
         <input type="hidden" name="returnTo" value="${returnTo}" />
-        <label
-          >E-mail <input type="email" name="email" value="${email}" autocomplete="email" maxlength="254" required
-        /></label>
-        <label
-          >Password <input type="password" name="password" autocomplete="current-password" maxlength="128" required
-        /></label>
-        <button type="submit">Log in</button>
+        <div class="field">
+          <label for="log-in-email">E-mail</label>
+          <input
+            id="log-in-email"
+            type="email"
+            name="email"
+            value="${email}"
+            autocomplete="email"
+            inputmode="email"
+            spellcheck="false"
+            maxlength="254"
+            required
+          />
+        </div>
+        <div class="field">
+          <label for="log-in-password">Password</label>
+          <input
+            id="log-in-password"
+            type="password"
+            name="password"
+            autocomplete="current-password"
+            maxlength="128"
+            required
+          />
+        </div>
+        <button type="submit" class="block">Log in</button>
       </form>
-      <p class="muted">New here? <a href="/register">Create an account</a></p>
+      <p class="muted form-footer">New here? <a href="/register">Create an account</a></p>
     </div>`,
     statusCode,
   );

@@ -1,31 +1,61 @@
 import type { Queryable } from '@vt/message-store';
 import type { FastifyPluginAsync } from 'fastify';
+import { listPublishedVideos } from '../../aggregators/catalogue/index.js';
 import { loadHomePage } from '../../aggregators/home-page/index.js';
 import { html } from '../../web/html.js';
 
-/** Until the catalogue exists, the book's sample video to record viewings of. */
+/** The book's sample video to record viewings of, shown while the catalogue is empty. */
 export const SAMPLE_VIDEO_ID = '8a1f2c3d-4b5e-4f60-8a71-92b3c4d5e6f7';
 
-/** The home application: the global count of videos watched, from View Data. */
+/** The home application: the global count of videos watched and the published videos, from View Data. */
 export function createHomeApp({ viewData }: { viewData: Queryable }): FastifyPluginAsync {
   return async (app) => {
     app.get('/', async (request, reply) => {
-      const { videosWatched } = await loadHomePage(viewData);
+      const [{ videosWatched }, videos] = await Promise.all([loadHomePage(viewData), listPublishedVideos(viewData)]);
       return reply.page(
         'Home',
-        html`<section class="card">
-            <h1>Learn by watching</h1>
-            <p class="muted">Short video tutorials. Every view counts.</p>
-            <p><span class="stat" data-testid="videos-watched">${videosWatched}</span><br />videos watched so far</p>
+        html`<section class="card hero">
+            <div class="hero-text">
+              <h1>Learn by watching</h1>
+              <p class="lead muted">Short video tutorials. Every view counts.</p>
+            </div>
+            <p class="stat-block">
+              <span class="stat" data-testid="videos-watched">${videosWatched}</span>
+              <span class="stat-label">videos watched so far</span>
+            </p>
           </section>
-          <section class="card">
-            <h2>Sample tutorial</h2>
-            <p class="muted">Recording a viewing sends a <code>VideoViewed</code> event; the count above follows.</p>
-            <form method="post" action="/record-viewing/${SAMPLE_VIDEO_ID}">
-              <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
-              <button type="submit">Record a viewing</button>
-            </form>
-          </section>`,
+          ${
+            videos.length > 0
+              ? html`<section>
+                  <h2>Latest tutorials</h2>
+                  <ul class="videos">
+                    ${videos.map(
+                      (video) =>
+                        html`<li class="card video-card">
+                          <a href="/videos/${video.id}"
+                            ><img class="thumb" src="/media/posters/${video.id}" alt="" loading="lazy"
+                          /></a>
+                          <h3><a href="/videos/${video.id}">${video.name || 'Untitled video'}</a></h3>
+                          <p class="muted">${video.viewCount} ${video.viewCount === 1 ? 'view' : 'views'}</p>
+                        </li>`,
+                    )}
+                  </ul>
+                </section>`
+              : html`<section class="card tutorial">
+                  <div class="tutorial-thumb" aria-hidden="true"><span class="tutorial-play"></span></div>
+                  <div class="tutorial-body">
+                    <h2>Sample tutorial</h2>
+                    <p class="muted">
+                      No videos are published yet — creators upload them in the creators portal. Meanwhile, recording a
+                      viewing sends a <code>VideoViewed</code> event; the count above follows.
+                    </p>
+                    <form method="post" action="/record-viewing/${SAMPLE_VIDEO_ID}">
+                      <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
+                      <button type="submit">Record a viewing</button>
+                    </form>
+                  </div>
+                </section>`
+          }`,
       );
     });
   };

@@ -17,6 +17,8 @@ export function createRecordViewingsApp({ store }: { store: MessageStore }): Fas
         viewingStreamName(videoId),
         VideoViewed.create({ userId, videoId }, { metadata: { traceId: request.traceId, userId } }),
       );
+      // The watch page records a viewing in the background; a plain form goes back home.
+      if (request.headers.accept?.includes('application/json')) return reply.code(204).send();
       return reply.redirect('/', 303);
     });
   };

@@ -79,7 +79,7 @@ export function createRegisterUsersApp({
         html`<div class="card narrow">
           <h1>Welcome aboard</h1>
           <div class="alert ok">Your registration is on its way. We are sending you a confirmation e-mail.</div>
-          <a class="button" href="/auth/log-in">Log in</a>
+          <div class="actions"><a class="button" href="/auth/log-in">Log in</a></div>
         </div>`,
       ),
     );
@@ -100,22 +100,27 @@ function renderForm(reply: FastifyReply, { userId, email, errors }: FormState, s
       <form method="post" action="/register" class="stack" novalidate>
         <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
         <input type="hidden" name="userId" value="${userId}" />
-        <label
-          >E-mail
+        <div class="field">
+          <label for="register-email">E-mail</label>
           <input
+            id="register-email"
             type="email"
             name="email"
             value="${email}"
             autocomplete="email"
+            inputmode="email"
+            spellcheck="false"
             maxlength="254"
             required
             aria-invalid="${invalid('email')}"
+            ${errors.email ? html`aria-describedby="email-error"` : ''}
           />
-        </label>
-        ${fieldError(errors, 'email')}
-        <label
-          >Password
+          ${fieldError(errors, 'email')}
+        </div>
+        <div class="field">
+          <label for="register-password">Password</label>
           <input
+            id="register-password"
             type="password"
             name="password"
             autocomplete="new-password"
@@ -123,12 +128,13 @@ function renderForm(reply: FastifyReply, { userId, email, errors }: FormState, s
             maxlength="128"
             required
             aria-invalid="${invalid('password')}"
+            aria-describedby="${errors.password ? 'password-error' : 'password-hint'}"
           />
-        </label>
-        ${fieldError(errors, 'password')}
-        <button type="submit">Register</button>
+          ${errors.password ? fieldError(errors, 'password') : html`<p class="field-hint" id="password-hint">At least 8 characters.</p>`}
+        </div>
+        <button type="submit" class="block">Register</button>
       </form>
-      <p class="muted">Already have an account? <a href="/auth/log-in">Log in</a></p>
+      <p class="muted form-footer">Already have an account? <a href="/auth/log-in">Log in</a></p>
     </div>`,
     statusCode,
   );

@@ -1,0 +1,63 @@
+import path from 'node:path';
+import type { Queryable } from '@vt/message-store';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { findPublishedVideo } from '../../aggregators/catalogue/index.js';
+import { findVideoOfOwner } from '../../aggregators/creators-videos/index.js';
+import type { Storage } from '../../storage.js';
+import { html } from '../../web/html.js';
+
+const params = z.object({ videoId: z.uuid() });
+
+/**
+ * Watching: the public page of a published video, and its media — the
+ * transcoded file (with HTTP range requests, so seeking works) and its poster —
+ * served to anyone once published, and to the owner before.
+ */
+export function createWatchApp({ viewData, storage }: { viewData: Queryable; storage: Storage }): FastifyPluginAsync {
+  return async (app) => {
+    app.get('/videos/:videoId', async (request, reply) => {
+      const parsed = params.safeParse(request.params);
+      const video = parsed.success ? await findPublishedVideo(viewData, parsed.data.videoId) : null;
+      if (!video) return reply.callNotFound();
+      return reply.page(
+        video.name || 'Untitled video',
+        html`<article class="card watch">
+          <video
+            class="player"
+            controls
+            preload="metadata"
+            poster="/media/posters/${video.id}"
+            src="/media/videos/${video.id}"
+            data-video-id="${video.id}"
+            data-csrf="${reply.csrfToken()}"
+          ></video>
+          <h1>${video.name || 'Untitled video'}</h1>
+          <p class="muted">
+            <span data-testid="view-count">${video.viewCount}</span> ${video.viewCount === 1 ? 'view' : 'views'}
+          </p>
+          ${video.description ? html`<p>${video.description}</p>` : ''}
+          <h2>Transcript</h2>
+          <p class="transcript">${video.transcription || 'No transcript for this video.'}</p>
+        </article>`,
+        200,
+        { head: html`<script src="/assets/watch.js" defer></script>` },
+      );
+    });
+
+    app.get('/media/videos/:videoId', async (request, reply) => sendMedia(request, reply, 'transcoded'));
+    app.get('/media/posters/:videoId', async (request, reply) => sendMedia(request, reply, 'poster'));
+  };
+
+  async function sendMedia(request: FastifyRequest, reply: FastifyReply, kind: 'transcoded' | 'poster') {
+    const parsed = params.safeParse(request.params);
+    if (!parsed.success) return reply.callNotFound();
+    const { videoId } = parsed.data;
+    const published = await findPublishedVideo(viewData, videoId);
+    const owned = !published && request.user ? await findVideoOfOwner(viewData, request.user.userId, videoId) : null;
+    const uri = kind === 'poster' ? (published?.posterUri ?? owned?.posterUri) : published?.transcodedUri;
+    if (!uri) return reply.callNotFound();
+    const file = path.relative(storage.directory, storage.pathOf(uri));
+    return reply.header('cache-control', 'private, max-age=3600').sendFile(file, storage.directory);
+  }
+}
