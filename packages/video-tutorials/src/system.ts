@@ -15,18 +15,28 @@ import {
 } from '@vt/message-store';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import * as catalogueAggregator from './aggregators/catalogue/index.js';
+import * as creatorsVideosAggregator from './aggregators/creators-videos/index.js';
 import * as homePageAggregator from './aggregators/home-page/index.js';
 import * as registrationMonitor from './aggregators/registration-monitor/index.js';
 import * as userCredentialsAggregator from './aggregators/user-credentials/index.js';
+import * as videoOperationsAggregator from './aggregators/video-operations/index.js';
+import * as videoViewsAggregator from './aggregators/video-views/index.js';
 import { createAuthenticateApp } from './app/authenticate/index.js';
+import { createCreatorsPortalApp } from './app/creators-portal/index.js';
 import { createHomeApp } from './app/home/index.js';
 import { createRecordViewingsApp } from './app/record-viewings/index.js';
 import { createRegisterUsersApp } from './app/register-users/index.js';
+import { createWatchApp } from './app/watch/index.js';
 import * as identityComponent from './components/identity/index.js';
 import * as sendEmailComponent from './components/send-email/index.js';
 import { createEmailTransport } from './components/send-email/transport.js';
+import * as transcodeComponent from './components/transcode/index.js';
+import * as transcribeComponent from './components/transcribe/index.js';
+import * as videoPublishingComponent from './components/video-publishing/index.js';
 import { describePostgresUrl, type Config } from './config.js';
 import type { Piece } from './piece.js';
+import { createStorage } from './storage.js';
 import { migrateViewData } from './view-data/migrations.js';
 import { buildWebServer } from './web/server.js';
 
@@ -54,6 +64,13 @@ export const PIECE_NAMES = [
   'home-page-aggregator',
   'user-credentials-aggregator',
   'registration-monitor',
+  'video-publishing',
+  'transcode',
+  'transcribe',
+  'creators-videos-aggregator',
+  'catalogue-aggregator',
+  'video-operations-aggregator',
+  'video-views-aggregator',
 ] as const;
 
 export async function startSystem(
@@ -76,6 +93,7 @@ export async function startSystem(
     'storage ready',
   );
   const store = createMessageStore({ db: messageStoreDb });
+  const storage = createStorage(config.storageDirectory);
 
   const pieces = selectPieces(selection.workers, {
     identity: () => identityComponent.build({ messageStore: store, appName: config.appName, logger }),
@@ -97,6 +115,13 @@ export async function startSystem(
         logger,
         ...(options.registrationEmailLimitMs ? { limitMs: options.registrationEmailLimitMs } : {}),
       }),
+    'video-publishing': () => videoPublishingComponent.build({ messageStore: store, logger }),
+    transcode: () => transcodeComponent.build({ messageStore: store, storage, logger }),
+    transcribe: () => transcribeComponent.build({ messageStore: store, storage, logger }),
+    'creators-videos-aggregator': () => creatorsVideosAggregator.build({ store, viewData }),
+    'catalogue-aggregator': () => catalogueAggregator.build({ store, viewData }),
+    'video-operations-aggregator': () => videoOperationsAggregator.build({ store, viewData }),
+    'video-views-aggregator': () => videoViewsAggregator.build({ store, viewData }),
   });
   for (const piece of pieces) await piece.start();
   if (pieces.length > 0) logger.info({ pieces: pieces.map((piece) => piece.name) }, 'workers started');
@@ -110,6 +135,8 @@ export async function startSystem(
         applications: [
           createHomeApp({ viewData }),
           createRecordViewingsApp({ store }),
+          createWatchApp({ viewData, storage }),
+          createCreatorsPortalApp({ store, viewData, storage, maxUploadBytes: config.maxUploadBytes }),
           createRegisterUsersApp({ store, viewData }),
           createAuthenticateApp({
             store,

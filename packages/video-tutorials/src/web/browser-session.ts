@@ -27,6 +27,28 @@ export function browserSession(app: FastifyInstance, { remoteAddress = '127.0.0.
     async get(url: string) {
       return remember(await app.inject({ method: 'GET', url, remoteAddress, headers: { cookie: cookieHeader() } }));
     },
+    /** Uploads a file as a browser's multipart form would, with the CSRF token in the action's query. */
+    async upload(url: string, file: { field: string; filename: string; contentType: string; content: Buffer }) {
+      const boundary = `----browser-session-${Date.now()}`;
+      const payload = Buffer.concat([
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="${file.field}"; filename="${file.filename}"\r\n` +
+            `Content-Type: ${file.contentType}\r\n\r\n`,
+        ),
+        file.content,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      const separator = url.includes('?') ? '&' : '?';
+      return remember(
+        await app.inject({
+          method: 'POST',
+          url: `${url}${separator}_csrf=${encodeURIComponent(csrfToken)}`,
+          payload,
+          remoteAddress,
+          headers: { cookie: cookieHeader(), 'content-type': `multipart/form-data; boundary=${boundary}` },
+        }),
+      );
+    },
     /** Posts a form; the CSRF token of the last page is added unless `_csrf` is given. */
     async post(url: string, form: Record<string, string> = {}) {
       const body = new URLSearchParams({ _csrf: csrfToken, ...form }).toString();

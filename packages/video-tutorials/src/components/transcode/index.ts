@@ -1,0 +1,131 @@
+/**
+ * The transcode component (contract.md): turns the uploaded video a
+ * `Transcode` command names into a web MP4 and a poster with ffmpeg, once,
+ * and records `Transcoded` or `TranscodeFailed` in the transcode's own stream.
+ */
+import { accessSync, constants } from 'node:fs';
+import { v5 as uuidV5 } from 'uuid';
+import {
+  commandCategory,
+  createSubscription,
+  follow,
+  VersionConflictError,
+  type ConsumerGroup,
+  type Logger,
+  type MessageStore,
+  type StoredMessage,
+} from '@vt/message-store';
+import {
+  Transcode,
+  transcodeCategory,
+  TranscodeFailed,
+  Transcoded,
+  transcodeStreamName,
+} from '../../contracts/transcode.js';
+import { pieceOf } from '../../piece.js';
+import type { Storage } from '../../storage.js';
+import { installedFfmpegPath } from './ffmpeg.js';
+import { isSettled, transcodeProjection } from './transcode.js';
+import { createTranscoder, type TranscodeResult } from './transcoder.js';
+
+export interface TranscodeOptions {
+  messageStore: MessageStore;
+  /** Where uploads are read and `transcoded/` and `posters/` are written. */
+  storage: Storage;
+  /** Default: the binary of `@ffmpeg-installer/ffmpeg`. */
+  ffmpegPath?: string;
+  /** The most one video may take (every ffmpeg run for it together) before it fails; default 1 hour. */
+  timeoutMs?: number;
+  /** To run several instances: each handles its share of the transcodes. */
+  consumerGroup?: ConsumerGroup;
+  logger?: Logger;
+}
+
+const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+const OUTCOME_NAMESPACE = '4f1d7a2e-8c3b-4e6f-9a05-b2d9c71e3a58';
+
+export function build({
+  messageStore,
+  storage,
+  ffmpegPath = installedFfmpegPath(),
+  timeoutMs = 60 * 60_000,
+  consumerGroup,
+  logger = silentLogger,
+}: TranscodeOptions) {
+  if (!(timeoutMs > 0)) throw new Error('transcode needs a timeoutMs above 0');
+  checkExecutable(ffmpegPath);
+  const transcoder = createTranscoder({ storage, ffmpegPath, timeoutMs, logger });
+
+  const handlers = {
+    async Transcode(message: StoredMessage): Promise<void> {
+      const command = Transcode.parse(message);
+      const { entity: transcode, version } = await loadTranscode(command.data.transcodeId);
+      if (isSettled(transcode)) {
+        logger.info(
+          { transcodeId: command.data.transcodeId, status: transcode.status },
+          'transcode already settled; nothing to do',
+        );
+        return;
+      }
+      const result = await transcoder.transcode(command.data);
+      await writeOutcome(command, result, version);
+    },
+  };
+
+  function loadTranscode(transcodeId: string) {
+    return messageStore.fetch(transcodeStreamName(transcodeId), transcodeProjection);
+  }
+
+  /**
+   * Written with the version the decision was made on, so of two instances
+   * transcoding the same video only the first records an outcome. The
+   * event's id comes from the command: the same write repeated is
+   * recognized, not rejected.
+   */
+  async function writeOutcome(command: Transcode, result: TranscodeResult, expectedVersion: number) {
+    const { transcodeId, uri } = command.data;
+    const event = result.transcoded
+      ? Transcoded.create(
+          {
+            transcodeId,
+            uri,
+            transcodedUri: result.transcodedUri,
+            posterUri: result.posterUri,
+            durationSeconds: result.durationSeconds,
+          },
+          { id: outcomeId(command, Transcoded.type) },
+        )
+      : TranscodeFailed.create(
+          { transcodeId, uri, reason: result.reason },
+          { id: outcomeId(command, TranscodeFailed.type) },
+        );
+    try {
+      await messageStore.write(transcodeStreamName(transcodeId), follow(command, event), expectedVersion);
+    } catch (error) {
+      if (!(error instanceof VersionConflictError)) throw error;
+      logger.info({ transcodeId, outcome: event.type }, 'another instance recorded this transcode first');
+    }
+  }
+
+  const subscription = createSubscription({
+    store: messageStore,
+    streamName: commandCategory(transcodeCategory),
+    subscriberId: 'components:transcode',
+    handlers,
+    ...(consumerGroup ? { consumerGroup } : {}),
+    logger,
+  });
+
+  return { ...pieceOf('transcode', [subscription]), handlers };
+}
+
+const outcomeId = (command: Transcode, type: string) => uuidV5(`${command.id}|${type}`, OUTCOME_NAMESPACE);
+
+/** A missing ffmpeg is the machine's fault, not the video's: it stops start-up instead of failing every video. */
+function checkExecutable(ffmpegPath: string) {
+  try {
+    accessSync(ffmpegPath, constants.X_OK);
+  } catch {
+    throw new Error(`transcode cannot run ffmpeg: no executable at ${ffmpegPath}`);
+  }
+}

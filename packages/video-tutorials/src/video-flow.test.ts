@@ -1,0 +1,274 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storeSpeakingVideo } from './components/transcribe/controls.js';
+import { videoPublishingCommandStreamName, videoPublishingStreamName } from './contracts/video-publishing.js';
+import { viewingStreamName } from './contracts/viewing.js';
+import { readConfig } from './config.js';
+import { createStorage } from './storage.js';
+import { startSystem, type System } from './system.js';
+import { hashPassword } from './passwords.js';
+import { browserSession } from './web/browser-session.js';
+
+/**
+ * The creators portal and publishing on the running system, every piece in
+ * one process: upload a real clip → transcoded, transcribed, published →
+ * watched with range requests; naming through the operation page; and what
+ * another user may not do.
+ */
+let system: System;
+let web: FastifyInstance;
+let database: TestDatabase | null = null;
+let directory: string;
+let clip: Buffer;
+
+beforeAll(async () => {
+  directory = await mkdtemp(path.join(tmpdir(), 'video-tutorials-videos-'));
+  const env: NodeJS.ProcessEnv = { NODE_ENV: 'test', DATA_DIRECTORY: directory, UPLOAD_MAX_MEGABYTES: '5' };
+  if (process.env.TEST_POSTGRES_URL) {
+    database = await createTestDatabase({ install: false });
+    env.MESSAGE_STORE_CONNECTION_STRING = database.connectionString!;
+    env.DATABASE_URL = database.connectionString!;
+  }
+  system = await startSystem(readConfig(env));
+  web = system.web!;
+  const clips = createStorage(path.join(directory, 'clips'));
+  clip = await readFile(clips.pathOf(await storeSpeakingVideo(clips)));
+}, 120_000);
+afterAll(async () => {
+  await system.stop();
+  await database?.drop();
+  await rm(directory, { recursive: true, force: true });
+});
+
+async function signedIn() {
+  const email = `creator-${randomUUID()}@example.com`;
+  const userId = randomUUID();
+  await system.viewData.query('INSERT INTO user_credentials (id, email, password_hash) VALUES ($1, $2, $3)', [
+    userId,
+    email,
+    await hashPassword('creator password'),
+  ]);
+  const browser = browserSession(web);
+  await browser.get('/auth/log-in');
+  expect((await browser.post('/auth/log-in', { email, password: 'creator password' })).statusCode).toBe(303);
+  return { browser, userId };
+}
+
+async function caughtUp() {
+  await Promise.all(
+    system.pieces
+      .flatMap((piece) => piece.subscriptions)
+      .map((subscription) => subscription.waitUntilCaughtUp({ timeoutMs: 120_000 })),
+  );
+}
+
+async function eventually<T>(find: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await find();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error('not found in time');
+    await sleep(100);
+  }
+}
+
+async function uploadClip(browser: Awaited<ReturnType<typeof signedIn>>['browser'], content = clip) {
+  await browser.get('/creators-portal');
+  return browser.upload('/creators-portal/videos', {
+    field: 'video',
+    filename: '../../etc/my clip.mp4',
+    contentType: 'video/mp4',
+    content,
+  });
+}
+
+async function uploadsOnDisk() {
+  return readdir(path.join(directory, 'storage', 'uploads')).catch(() => [] as string[]);
+}
+
+describe('publishing a video', () => {
+  it('goes from upload to published, and can be watched with seeking', async () => {
+    const { browser, userId } = await signedIn();
+    const started = Date.now();
+    const response = await uploadClip(browser);
+    expect(response.statusCode).toBe(303);
+    const videoId = /\/creators-portal\/videos\/([0-9a-f-]{36})$/.exec(response.headers.location as string)![1]!;
+    const [command] = await system.store.read(videoPublishingCommandStreamName(videoId));
+    expect(command).toMatchObject({
+      type: 'PublishVideo',
+      data: { ownerId: userId, videoId, sourceUri: expect.stringMatching(/^storage:uploads\/[0-9a-f-]{36}\.mp4$/) },
+    });
+    expect(await uploadsOnDisk()).toContain(`${videoId}.mp4`);
+
+    const published = await eventually(async () =>
+      (await system.store.read(videoPublishingStreamName(videoId))).find((event) => event.type === 'VideoPublished'),
+    );
+    console.log(`upload to published: ${Date.now() - started} ms`);
+    expect(String(published.data.transcodedUri)).toMatch(/^storage:transcoded\//);
+    await caughtUp();
+
+    const dashboard = await browser.get('/creators-portal');
+    expect(dashboard.body).toContain(`data-video-id="${videoId}"`);
+    expect(dashboard.body).toContain('Published');
+
+    const watch = await browser.get(`/videos/${videoId}`);
+    expect(watch.statusCode).toBe(200);
+    expect(watch.body).toContain(`src="/media/videos/${videoId}"`);
+    expect(watch.body).not.toContain('No transcript for this video.');
+
+    const whole = await web.inject({ url: `/media/videos/${videoId}` });
+    expect(whole.statusCode).toBe(200);
+    expect(whole.headers['accept-ranges']).toBe('bytes');
+    const part = await web.inject({ url: `/media/videos/${videoId}`, headers: { range: 'bytes=100-199' } });
+    expect(part.statusCode).toBe(206);
+    expect(part.rawPayload.length).toBe(100);
+    expect(part.rawPayload.equals(whole.rawPayload.subarray(100, 200))).toBe(true);
+    const poster = await web.inject({ url: `/media/posters/${videoId}` });
+    expect(poster.statusCode).toBe(200);
+    expect(poster.rawPayload.subarray(0, 2).equals(Buffer.from([0xff, 0xd8]))).toBe(true); // JPEG
+
+    // Starting playback records a viewing (the watch page's script posts it in the background).
+    const viewing = await web.inject({
+      method: 'POST',
+      url: `/record-viewing/${videoId}`,
+      headers: {
+        'x-csrf-token': /data-csrf="([^"]+)"/.exec(watch.body)![1]!,
+        accept: 'application/json',
+        cookie: [...browser.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+      },
+    });
+    expect(viewing.statusCode).toBe(204);
+    expect(await system.store.read(viewingStreamName(videoId))).toHaveLength(1);
+    await caughtUp();
+    expect((await browser.get(`/creators-portal/videos/${videoId}`)).body).toContain('1 view');
+  }, 240_000);
+
+  it('records a corrupt upload as failed, with the reason', async () => {
+    const { browser } = await signedIn();
+    const corrupt = Buffer.concat([clip.subarray(0, 64), Buffer.alloc(4096, 7)]);
+    const response = await uploadClip(browser, corrupt);
+    expect(response.statusCode).toBe(303);
+    const videoId = /([0-9a-f-]{36})$/.exec(response.headers.location as string)![1]!;
+    const failed = await eventually(async () =>
+      (await system.store.read(videoPublishingStreamName(videoId))).find(
+        (event) => event.type === 'VideoPublishingFailed',
+      ),
+    );
+    expect(String(failed.data.reason)).toMatch(/transcoding failed/);
+    await caughtUp();
+    const page = await browser.get(`/creators-portal/videos/${videoId}`);
+    expect(page.body).toContain('Failed');
+  }, 120_000);
+});
+
+describe('uploads that are refused', () => {
+  it.each([
+    ['not a video', () => Buffer.from('%PDF-1.7 this is a document, not a video'), 415, 'not a video'],
+    ['empty', () => Buffer.alloc(0), 400, 'empty'],
+    ['over the limit', () => Buffer.concat([clip.subarray(0, 32), Buffer.alloc(6 * 1024 * 1024)]), 413, 'larger than'],
+  ])('%s: a clear error and nothing half-made', async (_name, makeContent, status, message) => {
+    const content = makeContent();
+    const { browser, userId } = await signedIn();
+    const before = await uploadsOnDisk();
+    const response = await uploadClip(browser, content);
+    expect(response.statusCode).toBe(status);
+    expect(response.body).toContain(message);
+    expect(await uploadsOnDisk()).toEqual(before);
+    const commands = await system.store.read('videoPublishing:command', 0, 10_000);
+    expect(commands.filter((command) => command.data.ownerId === userId)).toEqual([]);
+  });
+
+  it('needs a signed-in user and a CSRF token', async () => {
+    const anonymous = await web.inject({ url: '/creators-portal' });
+    expect(anonymous.statusCode).toBe(302);
+    expect(anonymous.headers.location).toMatch(/^\/auth\/log-in\?returnTo=/);
+    const { browser } = await signedIn();
+    await browser.get('/creators-portal');
+    const forged = await web.inject({
+      method: 'POST',
+      url: '/creators-portal/videos?_csrf=forged',
+      headers: { cookie: [...browser.cookies].map(([name, value]) => `${name}=${value}`).join('; ') },
+    });
+    expect(forged.statusCode).toBe(403);
+  });
+});
+
+describe('naming and describing', () => {
+  it('lands on an operation page that the server updates when the outcome arrives', async () => {
+    const { browser } = await signedIn();
+    const upload = await uploadClip(browser);
+    const videoId = /([0-9a-f-]{36})$/.exec(upload.headers.location as string)![1]!;
+    await eventually(async () =>
+      (await browser.get(`/creators-portal/videos/${videoId}`)).statusCode === 200 ? true : undefined,
+    );
+
+    const named = await browser.post(`/creators-portal/videos/${videoId}/name`, {
+      name: 'Event sourcing in ten minutes',
+    });
+    expect(named.statusCode).toBe(303);
+    const operationUrl = named.headers.location as string;
+    expect(operationUrl).toMatch(/^\/creators-portal\/operations\/[0-9a-f-]{36}$/);
+    const cookie = [...browser.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    // The pushed update: the event stream answers once the aggregator has the outcome.
+    const pushed = await web.inject({ url: `${operationUrl}/events`, headers: { cookie } });
+    expect(pushed.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(pushed.body).toContain('event: result');
+    expect(pushed.body).toContain('"succeeded":true');
+    const done = await browser.get(operationUrl);
+    expect(done.body).toContain('Your change has been saved.');
+    await caughtUp();
+    expect((await browser.get(`/creators-portal/videos/${videoId}`)).body).toContain('Event sourcing in ten minutes');
+
+    const rejected = await browser.post(`/creators-portal/videos/${videoId}/name`, { name: '   ' });
+    const outcome = await eventually(async () => {
+      const page = await browser.get(rejected.headers.location as string);
+      return page.body.includes('role="alert"') ? page.body : undefined;
+    });
+    expect(outcome).toContain('That did not work');
+
+    const described = await browser.post(`/creators-portal/videos/${videoId}/describe`, {
+      description: 'How <b>events</b> become state.',
+    });
+    await eventually(async () =>
+      (await browser.get(described.headers.location as string)).body.includes('saved') ? true : undefined,
+    );
+    await caughtUp();
+    const page = await browser.get(`/creators-portal/videos/${videoId}`);
+    expect(page.body).toContain('How &lt;b&gt;events&lt;/b&gt; become state.');
+  }, 240_000);
+
+  it('shows the pending page with a no-script reload while the outcome is not there', async () => {
+    const { browser } = await signedIn();
+    const page = await browser.get(`/creators-portal/operations/${randomUUID()}`);
+    expect(page.body).toContain('Working on it');
+    expect(page.body).toContain('<noscript><meta http-equiv="refresh" content="2" /></noscript>');
+    expect(page.body).toContain('/assets/operation.js');
+  });
+
+  it('lets no other user see, name or describe my video', async () => {
+    const owner = await signedIn();
+    const upload = await uploadClip(owner.browser);
+    const videoId = /([0-9a-f-]{36})$/.exec(upload.headers.location as string)![1]!;
+    await eventually(async () =>
+      (await owner.browser.get(`/creators-portal/videos/${videoId}`)).statusCode === 200 ? true : undefined,
+    );
+    const other = await signedIn();
+    expect((await other.browser.get(`/creators-portal/videos/${videoId}`)).statusCode).toBe(404);
+    await other.browser.get('/creators-portal');
+    expect((await other.browser.post(`/creators-portal/videos/${videoId}/name`, { name: 'Mine now' })).statusCode).toBe(
+      404,
+    );
+    expect(
+      (await other.browser.post(`/creators-portal/videos/${videoId}/describe`, { description: 'Mine' })).statusCode,
+    ).toBe(404);
+    const commands = await system.store.read(videoPublishingCommandStreamName(videoId));
+    expect(commands.map((command) => command.type)).toEqual(['PublishVideo']);
+    expect((await other.browser.get('/creators-portal')).body).not.toContain(videoId);
+  }, 120_000);
+});
