@@ -48,6 +48,16 @@ export default defineConfig(
     },
   },
   {
+    // Scripts served to browsers.
+    files: ['packages/*/src/web/public/**/*.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['window', 'document', 'fetch', 'EventSource', 'setTimeout'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     // Plain JavaScript (this file, scripts/*.mjs) is not in any tsconfig: lint it without type information.
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     extends: [tseslint.configs.disableTypeChecked],

@@ -100,10 +100,8 @@ describe('publishing a video', () => {
     expect(response.statusCode).toBe(303);
     const videoId = /\/creators-portal\/videos\/([0-9a-f-]{36})$/.exec(response.headers.location as string)![1]!;
     const [command] = await system.store.read(videoPublishingCommandStreamName(videoId));
-    expect(command).toMatchObject({
-      type: 'PublishVideo',
-      data: { ownerId: userId, videoId, sourceUri: expect.stringMatching(/^storage:uploads\/[0-9a-f-]{36}\.mp4$/) },
-    });
+    expect(command).toMatchObject({ type: 'PublishVideo', data: { ownerId: userId, videoId } });
+    expect(String(command!.data.sourceUri)).toMatch(/^storage:uploads\/[0-9a-f-]{36}\.mp4$/);
     expect(await uploadsOnDisk()).toContain(`${videoId}.mp4`);
 
     const published = await eventually(async () =>
