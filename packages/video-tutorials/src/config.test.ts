@@ -17,6 +17,7 @@ describe('readConfig', () => {
       appName: 'Video Tutorials',
       storageDirectory: path.join(repositoryRoot, 'data', 'storage'),
       maxUploadBytes: 200 * 1024 * 1024,
+      adminEmails: [],
     });
   });
 
@@ -30,6 +31,11 @@ describe('readConfig', () => {
     expect(() => readConfig({ SYSTEM_SENDER_EMAIL_ADDRESS: 'nobody' })).toThrow(/^SYSTEM_SENDER_EMAIL_ADDRESS/);
     expect(() => readConfig({ UPLOAD_MAX_MEGABYTES: '0' })).toThrow(/^UPLOAD_MAX_MEGABYTES must be/);
     expect(readConfig({ UPLOAD_MAX_MEGABYTES: '5' }).maxUploadBytes).toBe(5 * 1024 * 1024);
+    expect(readConfig({ ADMIN_EMAILS: ' Ada@Example.com, bob@example.com ' }).adminEmails).toEqual([
+      'ada@example.com',
+      'bob@example.com',
+    ]);
+    expect(() => readConfig({ ADMIN_EMAILS: 'ada@example.com, nope' })).toThrow(/^ADMIN_EMAILS must be/);
     const secret = 'x'.repeat(40);
     expect(readConfig({ NODE_ENV: 'production', COOKIE_SECRET: secret }).cookieSecret).toBe(secret);
     expect(readConfig({ SYSTEM_SENDER_EMAIL_ADDRESS: 'Team <team@example.com>' }).systemSenderEmailAddress).toBe(

@@ -31,6 +31,8 @@ export interface Config {
   storageDirectory: string;
   /** The largest video upload accepted (`UPLOAD_MAX_MEGABYTES`, default 200). */
   maxUploadBytes: number;
+  /** Users with the admin role, by e-mail address (`ADMIN_EMAILS`, comma-separated, lower-cased). */
+  adminEmails: string[];
 }
 
 /** A missing or malformed setting. Its message is one line, names the setting and never holds a secret. */
@@ -55,6 +57,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       repositoryRoot,
       setting(env, 'STORAGE_DIRECTORY') ?? path.join(dataDirectory, 'storage'),
     ),
+    adminEmails: readEmailList('ADMIN_EMAILS', setting(env, 'ADMIN_EMAILS')),
     maxUploadBytes: readMegabytes('UPLOAD_MAX_MEGABYTES', setting(env, 'UPLOAD_MAX_MEGABYTES'), 200) * 1024 * 1024,
     port: readPort(setting(env, 'PORT')),
     databaseUrl: readPostgresUrl('DATABASE_URL', setting(env, 'DATABASE_URL')),
@@ -64,6 +67,20 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ),
     dataDirectory,
   };
+}
+
+function readEmailList(name: string, value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const emails = value
+    .split(',')
+    .map((email) => email.trim().toLowerCase())
+    .filter(Boolean);
+  for (const email of emails)
+    if (!/^[^@\s]+@[^@\s]+$/.test(email))
+      throw new ConfigError(
+        `${name} must be e-mail addresses separated by commas; ${JSON.stringify(email)} is not one`,
+      );
+  return emails;
 }
 
 function readMegabytes(name: string, value: string | undefined, fallback: number): number {
