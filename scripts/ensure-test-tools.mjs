@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// The test suite speaks test clips with espeak-ng and recognizes them with Debian's
-// PocketSphinx. On a fresh Debian machine where we are root, install them; anywhere
-// else, say exactly what to install. Runs before `npm test` (the `pretest` script).
+// The test suite speaks test clips with espeak-ng, recognizes them with Debian's
+// PocketSphinx, and drives Debian's Chromium in the browser test. On a fresh Debian
+// machine where we are root, install them; anywhere else, say exactly what to install.
+// Runs before `npm test` (the `pretest` script) and `npm run test:postgres`.
 import { execFileSync, spawnSync } from 'node:child_process';
 
-const PACKAGES = ['espeak-ng', 'pocketsphinx', 'pocketsphinx-en-us'];
+const PACKAGES = ['espeak-ng', 'pocketsphinx', 'pocketsphinx-en-us', 'chromium'];
 
 const installed = (name) =>
   spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' }).stdout?.includes('install ok installed');

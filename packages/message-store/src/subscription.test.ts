@@ -474,6 +474,26 @@ describe('$all', () => {
     },
   );
 
+  it('in batch mode, does not feed on its own position records', async () => {
+    const subscriberId = randomUUID();
+    const batches: number[] = [];
+    const subscription = subscribe({
+      streamName: '$all',
+      subscriberId,
+      handleBatch: async (messages) => void batches.push(messages.length),
+    });
+    await subscription.start();
+    await subscription.waitUntilCaughtUp();
+    await store.write(`${uniqueCategory()}-1`, exampleMessage());
+    await subscription.waitUntilCaughtUp();
+    const handled = batches.length;
+    await sleep(300);
+    // Idle: no batch since, and at most one position record per real batch.
+    expect(batches.length).toBe(handled);
+    expect((await store.read(positionStreamName(subscriberId))).length).toBeLessThanOrEqual(2);
+    await subscription.stop();
+  });
+
   it('passes a hole left by a rolled-back write', async () => {
     const subscriberId = randomUUID();
     const [head] = await test.db.query<{ head: string | null }>(

@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { v5 as uuidV5 } from 'uuid';
 import type { Claim, Queryable } from './database/port.js';
@@ -25,6 +27,72 @@ export interface Logger {
 }
 
 const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+/** One consumer: a subscription's member slot (`member` null without a consumer group). */
+export interface ConsumerInfo {
+  subscriberId: string;
+  /** The category or `$all` the consumer reads. */
+  streamName: string;
+  member: number | null;
+}
+
+export interface HandledInfo extends ConsumerInfo {
+  messageId: string;
+  type: string;
+  traceId: string | undefined;
+  /**
+   * `handled`: a handler ran and succeeded. `failed`: an attempt failed and will be retried (a message
+   * can have several). `parked`: the last attempt failed and the message was parked.
+   */
+  outcome: 'handled' | 'parked' | 'failed';
+  /** This attempt's time; in batch mode the batch's time shared out evenly over its messages. */
+  durationMs: number;
+  /** How many messages were applied together (1 outside batch mode). */
+  batchSize: number;
+}
+
+export interface PositionInfo extends ConsumerInfo {
+  /** The global position of the last message read past (handled, parked or without a handler). */
+  position: number;
+}
+
+/**
+ * Told what a subscription does, e.g. to keep metrics. Calls are synchronous, in the consumer's loop:
+ * keep them quick. An observer that throws is logged and otherwise ignored.
+ */
+export interface SubscriptionObserver {
+  /**
+   * After each message a handler ran for (messages without a handler are passed over, unreported):
+   * once per attempt that failed and will be retried, then once `handled` or `parked`. Transient
+   * database failures are not the message's and are not reported.
+   */
+  handled(info: HandledInfo): void;
+  /** The position was loaded at start or moved on (after each message, or after a batch). */
+  position(info: PositionInfo): void;
+  /** A read found nothing new: the consumer was caught up when that read started. */
+  idle?(info: PositionInfo): void;
+  /** The consumer stopped running here: the subscription stopped, or a group slot was given up. */
+  stopped?(info: ConsumerInfo): void;
+}
+
+/** What a consumer is handling now, for log lines written while it does (see `messageInHand`). */
+export interface MessageInHand {
+  subscriberId: string;
+  member: number | null;
+  messageId: string;
+  type: string;
+  traceId: string | undefined;
+}
+
+const inHand = new AsyncLocalStorage<MessageInHand>();
+
+/**
+ * The message the current handler call is handling, or undefined outside a handler (and in batch mode,
+ * outside the one-message retries). A logger can add its `traceId` to every line, e.g. pino's `mixin`.
+ */
+export function messageInHand(): MessageInHand | undefined {
+  return inHand.getStore();
+}
 
 export type ConsumerGroup =
   /** This instance is one fixed member of a group of `size`. */
@@ -54,6 +122,8 @@ export interface SubscriptionOptions {
   maxAttempts?: number;
   retryDelayMs?: number;
   logger?: Logger;
+  /** Told of every handled message and position change (e.g. for metrics); more via `observe`. */
+  observer?: SubscriptionObserver;
 }
 
 export interface Subscription {
@@ -64,10 +134,17 @@ export interface Subscription {
   waitUntilCaughtUp(options?: { timeoutMs?: number }): Promise<void>;
   /** Member slots this instance runs now (all of them `[null]` without a group). */
   members(): (number | null)[];
+  /** Adds an observer (e.g. from a composition root that did not build the subscription); returns its removal. */
+  observe(observer: SubscriptionObserver): () => void;
   readonly parkingLot: ParkingLot;
 }
 
 const POSITION_NAMESPACE = '0e2d8f4c-7a43-4c55-9a63-3f0b6a1c2d7e';
+
+/** A `Read` record of some consumer's position. */
+export function isPositionRecord(message: StoredMessage): boolean {
+  return categoryOf(message.streamName) === 'subscriberPosition';
+}
 
 export function positionStreamName(subscriberId: string, member?: { member: number; size: number }): string {
   const suffix = member ? `+${member.member}of${member.size}` : '';
@@ -105,6 +182,17 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
   if (originStreamName && isAll) throw new Error('Origin filtering needs a category, not $all');
   const correlation = originStreamName ? categoryOf(originStreamName) : undefined;
   const parkingLot = createParkingLot(store, subscriberId);
+  const observers = new Set<SubscriptionObserver>(options.observer ? [options.observer] : []);
+  /** Tells every observer; one that throws is logged, never allowed to stop the consumer. */
+  const notify = (tell: (observer: SubscriptionObserver) => void) => {
+    for (const observer of observers) {
+      try {
+        tell(observer);
+      } catch (error) {
+        logger.warn({ subscriberId, error: String(error) }, 'subscription observer failed');
+      }
+    }
+  };
 
   let running = false;
   const runners = new Map<number | null, MemberRunner>();
@@ -152,6 +240,31 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       },
     };
     let unsavedMessages = 0;
+    const consumer: ConsumerInfo = { subscriberId, streamName, member: key };
+    const reportPosition = () => notify((observer) => observer.position({ ...consumer, position: runner.position }));
+    const reportHandled = (
+      message: StoredMessage,
+      outcome: HandledInfo['outcome'],
+      durationMs: number,
+      batchSize = 1,
+    ) =>
+      notify((observer) =>
+        observer.handled({
+          ...consumer,
+          messageId: message.id,
+          type: message.type,
+          traceId: traceIdOf(message),
+          outcome,
+          durationMs,
+          batchSize,
+        }),
+      );
+    /** Runs `work` with `message` as the message in hand, for the log lines written meanwhile. */
+    const withMessageInHand = <T>(message: StoredMessage, work: () => Promise<T>): Promise<T> =>
+      inHand.run(
+        { subscriberId, member: key, messageId: message.id, type: message.type, traceId: traceIdOf(message) },
+        work,
+      );
 
     const waitForWork = async (ms: number) => {
       if (woken) {
@@ -190,28 +303,38 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       return { messages, complete: true };
     };
 
-    const handleOne = async (message: StoredMessage) => {
+    /** Handles one message; false when it has no handler (passed over). */
+    const handleOne = async (message: StoredMessage): Promise<boolean> => {
       if (handleBatch) {
         await db.transaction(async (tx) => {
           await handleBatch([message], tx);
           await writePosition(message.globalPosition, tx);
         });
-        return;
+        return true;
       }
       const handler = handlers[message.type] ?? handlers.$any;
-      if (handler) await handler(message);
+      if (!handler) return false;
+      await handler(message);
+      return true;
     };
 
     /** Handles a message with retries; parks it when it keeps failing. Transient failures never park. */
     const handleWithRetries = async (message: StoredMessage) => {
       let outages = 0;
+      const traceId = traceIdOf(message);
       for (let attempt = 1; ; attempt++) {
+        const started = performance.now();
         try {
-          await handleOne(message);
+          const ran = await withMessageInHand(message, () => handleOne(message));
+          if (ran) reportHandled(message, 'handled', performance.now() - started);
           return;
         } catch (error) {
+          const durationMs = performance.now() - started;
           if (isTransientDatabaseError(error)) {
-            logger.warn({ subscriberId, error: String(error) }, 'database unreachable; retrying');
+            logger.warn(
+              { subscriberId, member: key, messageId: message.id, traceId, error: String(error) },
+              'database unreachable; retrying',
+            );
             if (stopped) throw error;
             await backoff(++outages);
             attempt--; // an outage is not the message's fault
@@ -220,7 +343,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
           const permanent = error instanceof InvalidMessageError;
           if (permanent || attempt >= maxAttempts) {
             logger.error(
-              { subscriberId, messageId: message.id, type: message.type, error: String(error) },
+              { subscriberId, member: key, messageId: message.id, type: message.type, traceId, error: String(error) },
               'message parked',
             );
             await retryTransient(() =>
@@ -231,8 +354,10 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
               }),
             );
             if (handleBatch) await retryTransient(() => writePosition(message.globalPosition));
+            reportHandled(message, 'parked', durationMs);
             return;
           }
+          reportHandled(message, 'failed', durationMs);
           await sleep(retryDelayMs * 2 ** (attempt - 1));
         }
       }
@@ -255,12 +380,21 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       if (handleBatch) {
         const last = messages[messages.length - 1];
         if (!last) return;
+        const started = performance.now();
+        // On $all, a batch of nothing but position records (ours or other consumers') must not record
+        // a position of its own: that record would be the next batch, for ever. It is kept in memory
+        // and recorded with the next real batch or at stop.
+        const onlyPositions = isAll && messages.every((message) => isPositionRecord(message));
         try {
           await db.transaction(async (tx) => {
             await handleBatch(messages, tx);
-            await writePosition(last.globalPosition, tx);
+            if (!onlyPositions) await writePosition(last.globalPosition, tx);
           });
           runner.position = last.globalPosition;
+          unsavedMessages = onlyPositions ? unsavedMessages + messages.length : 0;
+          const share = (performance.now() - started) / messages.length;
+          for (const message of messages) reportHandled(message, 'handled', share, messages.length);
+          reportPosition();
           return;
         } catch (error) {
           if (isTransientDatabaseError(error)) throw error;
@@ -272,6 +406,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
         if (stopped) return;
         await handleWithRetries(message);
         runner.position = message.globalPosition;
+        reportPosition();
         if (!handleBatch && ++unsavedMessages >= positionUpdateInterval)
           await retryTransient(() => writePosition(runner.position));
       }
@@ -285,12 +420,16 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
             const last = await store.readLastMessage(positionStream);
             runner.position = last ? Number(last.data.position) : 0;
             runner.positionLoaded = true;
+            reportPosition();
           }
           const readNumber = ++runner.readsStarted;
           const { messages, complete } = await readBatch();
           failures = 0;
           if (messages.length === 0) {
-            if (complete) runner.caughtUpAtRead = readNumber;
+            if (complete) {
+              runner.caughtUpAtRead = readNumber;
+              notify((observer) => observer.idle?.({ ...consumer, position: runner.position }));
+            }
             if (key === null || key === 0) await retryParked();
             if (!stopped) await waitForWork(tickIntervalMs);
             continue;
@@ -309,16 +448,25 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     /** Handles retries that someone asked for (see ParkingLot.retry); member 0 only. */
     const retryParked = async () => {
       await parkingLot.processRetryRequests(async (message) => {
-        if (handleBatch) {
-          await db.transaction((tx) => handleBatch([message], tx));
-          return;
+        const handler = handleBatch
+          ? () => db.transaction((tx) => handleBatch([message], tx))
+          : (handlers[message.type] ?? handlers.$any);
+        if (!handler) return;
+        const started = performance.now();
+        try {
+          await withMessageInHand(message, async () => {
+            await handler(message);
+          });
+        } catch (error) {
+          reportHandled(message, 'parked', performance.now() - started); // parked again
+          throw error;
         }
-        const handler = handlers[message.type] ?? handlers.$any;
-        if (handler) await handler(message);
+        reportHandled(message, 'handled', performance.now() - started);
       });
     };
 
     runner.done = loop().finally(async () => {
+      notify((observer) => observer.stopped?.(consumer));
       await runner.claim?.release();
     });
     runners.set(key, runner);
@@ -365,6 +513,10 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
   return {
     parkingLot,
     members: () => [...runners.keys()],
+    observe(observer) {
+      observers.add(observer);
+      return () => void observers.delete(observer);
+    },
     async start() {
       if (running) return;
       running = true;
@@ -416,4 +568,9 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       }
     },
   };
+}
+
+function traceIdOf(message: StoredMessage): string | undefined {
+  const traceId = message.metadata?.traceId;
+  return typeof traceId === 'string' ? traceId : undefined;
 }

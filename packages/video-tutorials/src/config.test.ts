@@ -18,7 +18,21 @@ describe('readConfig', () => {
       storageDirectory: path.join(repositoryRoot, 'data', 'storage'),
       maxUploadBytes: 200 * 1024 * 1024,
       adminEmails: [],
+      logLevel: 'info',
+      metricsToken: undefined,
     });
+  });
+
+  it('reads LOG_LEVEL (warn by default under test) and METRICS_TOKEN without printing it', () => {
+    expect(readConfig({ NODE_ENV: 'test' }).logLevel).toBe('warn');
+    expect(readConfig({ LOG_LEVEL: 'Debug' }).logLevel).toBe('debug');
+    expect(readConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' }).logLevel).toBe('silent');
+    expect(() => readConfig({ LOG_LEVEL: 'verbose' })).toThrow(/^LOG_LEVEL must be one of fatal, error, warn, info/);
+    const token = 'scrape-me-7f3a9c2e41';
+    expect(readConfig({ METRICS_TOKEN: token }).metricsToken).toBe(token);
+    const attempt = () => readConfig({ METRICS_TOKEN: 'hunter2' });
+    expect(attempt).toThrow(/^METRICS_TOKEN must be at least 16 characters/);
+    expect(attempt).not.toThrow(/hunter2/);
   });
 
   it('demands a cookie secret in production and checks the other settings', () => {

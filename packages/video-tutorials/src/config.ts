@@ -33,7 +33,14 @@ export interface Config {
   maxUploadBytes: number;
   /** Users with the admin role, by e-mail address (`ADMIN_EMAILS`, comma-separated, lower-cased). */
   adminEmails: string[];
+  /** `LOG_LEVEL`: fatal, error, warn, info, debug, trace or silent; default info (warn when NODE_ENV=test). */
+  logLevel: LogLevel;
+  /** `METRICS_TOKEN`: when set, `GET /metrics` wants `Authorization: Bearer <token>`; unset, it is open. */
+  metricsToken: string | undefined;
 }
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** A missing or malformed setting. Its message is one line, names the setting and never holds a secret. */
 export class ConfigError extends Error {
@@ -58,6 +65,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       setting(env, 'STORAGE_DIRECTORY') ?? path.join(dataDirectory, 'storage'),
     ),
     adminEmails: readEmailList('ADMIN_EMAILS', setting(env, 'ADMIN_EMAILS')),
+    logLevel: readLogLevel(setting(env, 'LOG_LEVEL'), environment),
+    metricsToken: readMetricsToken(setting(env, 'METRICS_TOKEN')),
     maxUploadBytes: readMegabytes('UPLOAD_MAX_MEGABYTES', setting(env, 'UPLOAD_MAX_MEGABYTES'), 200) * 1024 * 1024,
     port: readPort(setting(env, 'PORT')),
     databaseUrl: readPostgresUrl('DATABASE_URL', setting(env, 'DATABASE_URL')),
@@ -67,6 +76,21 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ),
     dataDirectory,
   };
+}
+
+function readLogLevel(value: string | undefined, environment: Config['environment']): LogLevel {
+  if (value === undefined) return environment === 'test' ? 'warn' : 'info';
+  const level = LOG_LEVELS.find((known) => known === value.toLowerCase());
+  if (!level)
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, but is ${JSON.stringify(value)}`);
+  return level;
+}
+
+function readMetricsToken(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.length < 16 || /\s/.test(value))
+    throw new ConfigError('METRICS_TOKEN must be at least 16 characters without spaces (value not shown)');
+  return value;
 }
 
 function readEmailList(name: string, value: string | undefined): string[] {

@@ -14,7 +14,11 @@ import {
   type MessageStore,
 } from '@vt/message-store';
 import type { FastifyInstance } from 'fastify';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import * as adminMessageIndexAggregator from './aggregators/admin-message-index/index.js';
+import * as adminStreamsAggregator from './aggregators/admin-streams/index.js';
+import * as adminSubscriberPositionsAggregator from './aggregators/admin-subscriber-positions/index.js';
+import * as adminUsersAggregator from './aggregators/admin-users/index.js';
 import * as catalogueAggregator from './aggregators/catalogue/index.js';
 import * as creatorsVideosAggregator from './aggregators/creators-videos/index.js';
 import * as homePageAggregator from './aggregators/home-page/index.js';
@@ -22,6 +26,7 @@ import * as registrationMonitor from './aggregators/registration-monitor/index.j
 import * as userCredentialsAggregator from './aggregators/user-credentials/index.js';
 import * as videoOperationsAggregator from './aggregators/video-operations/index.js';
 import * as videoViewsAggregator from './aggregators/video-views/index.js';
+import { createAdminApp } from './app/admin/index.js';
 import { createAuthenticateApp } from './app/authenticate/index.js';
 import { createCreatorsPortalApp } from './app/creators-portal/index.js';
 import { createHomeApp } from './app/home/index.js';
@@ -34,7 +39,9 @@ import { createEmailTransport } from './components/send-email/transport.js';
 import * as transcodeComponent from './components/transcode/index.js';
 import * as transcribeComponent from './components/transcribe/index.js';
 import * as videoPublishingComponent from './components/video-publishing/index.js';
+import { lockDataDirectory } from './cli/data-directory-lock.js';
 import { describePostgresUrl, type Config } from './config.js';
+import { createLogger, createObservability, type Observability } from './observability/index.js';
 import type { Piece } from './piece.js';
 import { createStorage } from './storage.js';
 import { migrateViewData } from './view-data/migrations.js';
@@ -54,6 +61,8 @@ export interface System {
   pieces: Piece[];
   web: FastifyInstance | null;
   logger: Logger;
+  /** This system's metrics registry and readiness (served at /metrics, /health/ready). */
+  observability: Observability;
   stop(): Promise<void>;
 }
 
@@ -71,6 +80,10 @@ export const PIECE_NAMES = [
   'catalogue-aggregator',
   'video-operations-aggregator',
   'video-views-aggregator',
+  'admin-users-aggregator',
+  'admin-streams-aggregator',
+  'admin-subscriber-positions-aggregator',
+  'admin-message-index-aggregator',
 ] as const;
 
 export async function startSystem(
@@ -78,7 +91,7 @@ export async function startSystem(
   selection: Selection = { web: true, workers: true },
   options: { logger?: Logger; registrationEmailLimitMs?: number; logInAttemptsPerMinute?: number } = {},
 ): Promise<System> {
-  const logger = options.logger ?? pino({ level: config.environment === 'test' ? 'warn' : 'info' });
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
   const messageStoreDb = await openMessageStoreDatabase(config);
   const viewData = openViewData(config, messageStoreDb);
   const installed = await installMessageDb(messageStoreDb);
@@ -93,6 +106,12 @@ export async function startSystem(
     'storage ready',
   );
   const store = createMessageStore({ db: messageStoreDb });
+  const observability = createObservability({
+    messageStoreDb,
+    viewData,
+    logger,
+    metricsToken: config.metricsToken,
+  });
   const storage = createStorage(config.storageDirectory);
 
   const pieces = selectPieces(selection.workers, {
@@ -122,8 +141,14 @@ export async function startSystem(
     'catalogue-aggregator': () => catalogueAggregator.build({ store, viewData }),
     'video-operations-aggregator': () => videoOperationsAggregator.build({ store, viewData }),
     'video-views-aggregator': () => videoViewsAggregator.build({ store, viewData }),
+    'admin-users-aggregator': () => adminUsersAggregator.build({ store, viewData }),
+    'admin-streams-aggregator': () => adminStreamsAggregator.build({ store, viewData }),
+    'admin-subscriber-positions-aggregator': () => adminSubscriberPositionsAggregator.build({ store, viewData }),
+    'admin-message-index-aggregator': () => adminMessageIndexAggregator.build({ store, viewData }),
   });
+  observability.observe(pieces);
   for (const piece of pieces) await piece.start();
+  observability.started();
   if (pieces.length > 0) logger.info({ pieces: pieces.map((piece) => piece.name) }, 'workers started');
 
   const web = selection.web
@@ -131,7 +156,8 @@ export async function startSystem(
         appName: config.appName,
         cookieSecret: await cookieSecret(config),
         secureCookies: config.environment === 'production',
-        logger: config.environment === 'test' ? false : { level: 'info' },
+        loggerInstance: logger,
+        operations: observability.mount,
         applications: [
           createHomeApp({ viewData }),
           createRecordViewingsApp({ store }),
@@ -143,9 +169,12 @@ export async function startSystem(
             viewData,
             ...(options.logInAttemptsPerMinute ? { logInAttemptsPerMinute: options.logInAttemptsPerMinute } : {}),
           }),
+          createAdminApp({ store, viewData, adminEmails: config.adminEmails }),
         ],
       })
     : null;
+  if (web && !config.metricsToken && config.environment === 'production')
+    logger.warn('METRICS_TOKEN is not set: /metrics is open to anyone who can reach this server');
 
   return {
     store,
@@ -154,7 +183,9 @@ export async function startSystem(
     pieces,
     web,
     logger,
+    observability,
     async stop() {
+      observability.stopping();
       await web?.close();
       // Consumers finish the message in hand and record their positions before connections close.
       await Promise.all(pieces.map((piece) => piece.stop()));
@@ -173,19 +204,35 @@ function selectPieces(workers: Selection['workers'], builders: Record<(typeof PI
   return names.map((name) => builders[name as (typeof PIECE_NAMES)[number]]());
 }
 
-async function openMessageStoreDatabase(config: Config): Promise<Database> {
+/**
+ * The message store's database. PGlite takes no lock on its directory and a
+ * second process would corrupt it, so the embedded one is opened under a lock
+ * file: a second `start`, `populate` or `rebuild` stops with a clear error.
+ */
+export async function openMessageStoreDatabase(config: Config): Promise<Database> {
   if (config.messageStoreConnectionString)
     return createPostgresDatabase({ connectionString: config.messageStoreConnectionString });
   const dataDir = path.join(config.dataDirectory, 'message-store');
   await mkdir(dataDir, { recursive: true });
-  return createPgliteDatabase({ dataDir });
+  const lock = await lockDataDirectory(dataDir);
+  const db = await createPgliteDatabase({ dataDir }).catch(async (error: unknown) => {
+    await lock.release();
+    throw error;
+  });
+  return {
+    ...db,
+    async close() {
+      await db.close();
+      await lock.release();
+    },
+  };
 }
 
 /**
  * View Data lives in the message store's database unless `DATABASE_URL` names
  * another one. PGlite cannot be opened twice, so embedded View Data always shares it.
  */
-function openViewData(config: Config, messageStoreDb: Database): Database {
+export function openViewData(config: Config, messageStoreDb: Database): Database {
   if (!config.databaseUrl || config.databaseUrl === config.messageStoreConnectionString) return messageStoreDb;
   return createPostgresDatabase({ connectionString: config.databaseUrl });
 }

@@ -98,7 +98,9 @@ describe('publishing a video', () => {
     const started = Date.now();
     const response = await uploadClip(browser);
     expect(response.statusCode).toBe(303);
-    const videoId = /\/creators-portal\/videos\/([0-9a-f-]{36})$/.exec(response.headers.location as string)![1]!;
+    const videoId = /\/creators-portal\/videos\/([0-9a-f-]{36})\?uploaded=1$/.exec(
+      response.headers.location as string,
+    )![1]!;
     const [command] = await system.store.read(videoPublishingCommandStreamName(videoId));
     expect(command).toMatchObject({ type: 'PublishVideo', data: { ownerId: userId, videoId } });
     expect(String(command!.data.sourceUri)).toMatch(/^storage:uploads\/[0-9a-f-]{36}\.mp4$/);
@@ -152,7 +154,7 @@ describe('publishing a video', () => {
     const corrupt = Buffer.concat([clip.subarray(0, 64), Buffer.alloc(4096, 7)]);
     const response = await uploadClip(browser, corrupt);
     expect(response.statusCode).toBe(303);
-    const videoId = /([0-9a-f-]{36})$/.exec(response.headers.location as string)![1]!;
+    const videoId = /([0-9a-f-]{36})\?uploaded=1$/.exec(response.headers.location as string)![1]!;
     const failed = await eventually(async () =>
       (await system.store.read(videoPublishingStreamName(videoId))).find(
         (event) => event.type === 'VideoPublishingFailed',
@@ -201,7 +203,7 @@ describe('naming and describing', () => {
   it('lands on an operation page that the server updates when the outcome arrives', async () => {
     const { browser } = await signedIn();
     const upload = await uploadClip(browser);
-    const videoId = /([0-9a-f-]{36})$/.exec(upload.headers.location as string)![1]!;
+    const videoId = /([0-9a-f-]{36})\?uploaded=1$/.exec(upload.headers.location as string)![1]!;
     await eventually(async () =>
       (await browser.get(`/creators-portal/videos/${videoId}`)).statusCode === 200 ? true : undefined,
     );
@@ -252,7 +254,7 @@ describe('naming and describing', () => {
   it('lets no other user see, name or describe my video', async () => {
     const owner = await signedIn();
     const upload = await uploadClip(owner.browser);
-    const videoId = /([0-9a-f-]{36})$/.exec(upload.headers.location as string)![1]!;
+    const videoId = /([0-9a-f-]{36})\?uploaded=1$/.exec(upload.headers.location as string)![1]!;
     await eventually(async () =>
       (await owner.browser.get(`/creators-portal/videos/${videoId}`)).statusCode === 200 ? true : undefined,
     );

@@ -98,6 +98,92 @@ const MIGRATIONS: { name: string; up: string }[] = [
         completed_at timestamptz NOT NULL
       );`,
   },
+  {
+    name: '0005-admin',
+    up: `
+      -- The admin portal's View Data, kept by the admin aggregators from $all. Each table records the
+      -- global position it has applied (per row or by key), so replays change nothing.
+
+      -- Each user as the admin portal lists them (admin-users aggregator).
+      CREATE TABLE admin_users (
+        id uuid PRIMARY KEY,
+        email text,
+        -- lower-cased e-mail ('~' while unknown), for paging in e-mail order
+        email_key text COLLATE "C" NOT NULL DEFAULT '~',
+        registered_at timestamptz,
+        registration_email_sent_at timestamptz,
+        -- null: never locked or unlocked
+        locked boolean,
+        locked_at timestamptz,
+        login_count bigint NOT NULL DEFAULT 0,
+        failed_login_count bigint NOT NULL DEFAULT 0,
+        last_logged_in_at timestamptz,
+        view_count bigint NOT NULL DEFAULT 0,
+        last_viewed_at timestamptz,
+        last_global_position bigint NOT NULL
+      );
+      CREATE INDEX admin_users_by_email ON admin_users (email_key, id);
+
+      -- Every stream: a stream's message count is its last position + 1 (admin-streams aggregator).
+      CREATE TABLE admin_streams (
+        stream_name text PRIMARY KEY,
+        category text NOT NULL,
+        message_count bigint NOT NULL,
+        last_position bigint NOT NULL,
+        last_global_position bigint NOT NULL,
+        last_type text NOT NULL,
+        last_time timestamptz NOT NULL
+      );
+      CREATE INDEX admin_streams_recent ON admin_streams (last_global_position DESC);
+      CREATE INDEX admin_streams_by_category ON admin_streams (category, last_global_position DESC);
+
+      -- Messages and streams (first messages) per category and type (admin-streams aggregator).
+      CREATE TABLE admin_categories (
+        category text NOT NULL,
+        type text NOT NULL,
+        message_count bigint NOT NULL,
+        stream_count bigint NOT NULL,
+        last_global_position bigint NOT NULL,
+        last_time timestamptz NOT NULL,
+        PRIMARY KEY (category, type)
+      );
+
+      -- The last Read of every position stream (admin-subscriber-positions aggregator).
+      CREATE TABLE admin_subscriber_positions (
+        stream_name text PRIMARY KEY,
+        subscriber_id text NOT NULL,
+        member integer,
+        group_size integer,
+        position bigint NOT NULL,
+        last_global_position bigint NOT NULL,
+        updated_at timestamptz NOT NULL
+      );
+
+      -- Indexes into the message store, by trace, by user and by type (admin-message-index aggregator).
+      CREATE TABLE admin_messages_by_trace (
+        trace_id text NOT NULL,
+        global_position bigint NOT NULL,
+        PRIMARY KEY (trace_id, global_position)
+      );
+      CREATE TABLE admin_messages_by_user (
+        user_id text NOT NULL,
+        global_position bigint NOT NULL,
+        type text NOT NULL,
+        PRIMARY KEY (user_id, global_position)
+      );
+      CREATE INDEX admin_messages_by_user_and_type ON admin_messages_by_user (user_id, type, global_position);
+      CREATE TABLE admin_messages_by_type (
+        type text NOT NULL,
+        global_position bigint NOT NULL,
+        category text NOT NULL,
+        PRIMARY KEY (type, global_position)
+      );
+      CREATE INDEX admin_messages_by_category_and_type ON admin_messages_by_type (category, type, global_position);
+
+      -- The health page's list of registrations the registration monitor flagged.
+      CREATE INDEX registration_emails_overdue ON registration_emails (registered_at)
+        WHERE overdue_since IS NOT NULL AND email_sent_at IS NULL;`,
+  },
 ];
 
 // Concurrent starters: one migrates, the others wait and then find nothing to do.

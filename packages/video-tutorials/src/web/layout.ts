@@ -51,6 +51,7 @@ export function layout(context: PageContext, { title, body, head }: PageOptions)
             }
             <nav class="site-nav" aria-label="Main">
               ${link('/', 'Home', 'nav-home')} ${link('/creators-portal', 'Creators')}
+              ${context.user ? link('/admin', 'Admin') /* the admin routes refuse non-admins */ : ''}
               ${
                 context.user
                   ? html`<form method="post" action="/auth/log-out" class="inline">

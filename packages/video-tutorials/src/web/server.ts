@@ -9,6 +9,8 @@ import fastifyMultipart from '@fastify/multipart';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyPluginAsync,
   type FastifyReply,
@@ -47,6 +49,10 @@ export interface WebServerOptions {
   /** The applications, each a Fastify plugin. */
   applications: FastifyPluginAsync[];
   logger?: boolean | object;
+  /** The system's logger (instead of `logger`): request lines carry the request's `traceId`. */
+  loggerInstance?: FastifyBaseLogger;
+  /** Set up first, before any hook or route: HTTP metrics and the operational routes (/metrics, /health/*). */
+  operations?: (app: FastifyInstance) => void;
   /** Log-in attempts allowed per client address per minute. */
   logInAttemptsPerMinute?: number;
 }
@@ -57,11 +63,14 @@ const publicDirectory = path.join(path.dirname(fileURLToPath(import.meta.url)), 
 /** The one web server all applications mount on, with what every page needs. */
 export async function buildWebServer(options: WebServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? false,
+    ...(options.loggerInstance ? { loggerInstance: options.loggerInstance } : { logger: options.logger ?? false }),
+    // Request log lines name the request id `traceId`, as the messages it writes do.
+    logController: new LogController({ requestIdLogLabel: 'traceId' }),
     bodyLimit: 64 * 1024,
     trustProxy: true,
     genReqId: () => randomUUID(),
   });
+  options.operations?.(app);
 
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
@@ -153,7 +162,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const statusCode = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    if (statusCode >= 500) request.log.error({ err: error, traceId: request.traceId }, 'request failed');
+    if (statusCode >= 500) request.log.error({ err: error }, 'request failed'); // request.log carries traceId
     const message =
       statusCode === 403 && error.code?.startsWith('FST_CSRF')
         ? 'This form has expired or did not come from this site. Please go back, reload the page and try again.'

@@ -59,13 +59,25 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
           { metadata: { traceId: request.traceId, userId } },
         ),
       );
-      return reply.redirect(`/creators-portal/videos/${upload.videoId}`, 303);
+      return reply.redirect(`/creators-portal/videos/${upload.videoId}?uploaded=1`, 303);
     });
 
     app.get('/creators-portal/videos/:videoId', async (request, reply) => {
       const video = await ownedVideo(request);
-      if (!video) return reply.callNotFound();
-      return renderVideo(reply, video);
+      if (video) return renderVideo(reply, video);
+      // Just uploaded: the portal's View Data may not have the video yet. Wait for it, reloading.
+      if ((request.query as { uploaded?: string }).uploaded === '1' && videoParams.safeParse(request.params).success)
+        return reply.page(
+          'Upload received',
+          html`<div class="card narrow">
+            <h1>Upload received</h1>
+            <p class="muted" role="status">We are preparing your video. This page reloads until it is ready.</p>
+            <a href="/creators-portal">Back to my videos</a>
+          </div>`,
+          200,
+          { head: html`<meta http-equiv="refresh" content="2" />` },
+        );
+      return reply.callNotFound();
     });
 
     for (const [action, field, maxLength] of [
@@ -271,6 +283,9 @@ function renderDashboard(
 
 function renderVideo(reply: FastifyReply, video: CreatorVideo) {
   const csrf = reply.csrfToken();
+  // While processing, reload now and then to show the outcome (a form being typed in would be lost, so
+  // only until the video is published or failed; naming forms are most useful after that anyway).
+  const head = video.status === 'processing' ? html`<meta http-equiv="refresh" content="5" />` : undefined;
   return reply.page(
     video.name || 'Untitled video',
     html`<section class="card">
@@ -292,7 +307,9 @@ function renderVideo(reply: FastifyReply, video: CreatorVideo) {
                 ></video>
                 <p><a href="/videos/${video.id}">Open the public page</a></p>`
             : video.status === 'processing'
-              ? html`<p class="muted">We are transcoding your video. This page shows it once it can be watched.</p>`
+              ? html`<p class="muted" role="status">
+                  We are transcoding your video. This page reloads by itself and shows it once it can be watched.
+                </p>`
               : ''
         }
         ${video.description ? html`<p>${video.description}</p>` : ''}
@@ -322,5 +339,7 @@ function renderVideo(reply: FastifyReply, video: CreatorVideo) {
           <button type="submit">Save the description</button>
         </form>
       </section>`,
+    200,
+    head ? { head } : {},
   );
 }

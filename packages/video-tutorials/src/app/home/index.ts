@@ -21,7 +21,7 @@ export function createHomeApp({ viewData }: { viewData: Queryable }): FastifyPlu
             </div>
             <p class="stat-block">
               <span class="stat" data-testid="videos-watched">${videosWatched}</span>
-              <span class="stat-label">videos watched so far</span>
+              <span class="stat-label">${videosWatched === 1 ? 'video' : 'videos'} watched so far</span>
             </p>
           </section>
           ${

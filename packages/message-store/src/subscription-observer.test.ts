@@ -1,0 +1,231 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, exampleMessage, uniqueCategory, type TestDatabase } from './controls/index.js';
+import { createMessageStore, type MessageStore } from './store.js';
+import {
+  createSubscription,
+  messageInHand,
+  type HandledInfo,
+  type Logger,
+  type MessageInHand,
+  type PositionInfo,
+  type Subscription,
+  type SubscriptionObserver,
+  type SubscriptionOptions,
+} from './subscription.js';
+
+let test: TestDatabase;
+let store: MessageStore;
+const running: Subscription[] = [];
+
+beforeAll(async () => {
+  test = await createTestDatabase();
+  store = createMessageStore({ db: test.db });
+});
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((subscription) => subscription.stop()));
+});
+afterAll(() => test.drop());
+
+function subscribe(options: Partial<SubscriptionOptions> & Pick<SubscriptionOptions, 'streamName'>) {
+  const subscription = createSubscription({
+    store,
+    subscriberId: randomUUID(),
+    tickIntervalMs: 50,
+    retryDelayMs: 1,
+    ...options,
+  });
+  running.push(subscription);
+  return subscription;
+}
+
+/** An observer that keeps everything it is told. */
+function recordingObserver() {
+  const handled: HandledInfo[] = [];
+  const positions: PositionInfo[] = [];
+  const idle: PositionInfo[] = [];
+  const stopped: string[] = [];
+  const observer: SubscriptionObserver = {
+    handled: (info) => void handled.push(info),
+    position: (info) => void positions.push(info),
+    idle: (info) => void idle.push(info),
+    stopped: (info) => void stopped.push(info.subscriberId),
+  };
+  return { observer, handled, positions, idle, stopped };
+}
+
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+describe('a subscription observer', () => {
+  it('is told of every handled message, each position and when the consumer is idle', async () => {
+    const category = uniqueCategory();
+    const messages = [exampleMessage({ type: 'Handled' }), exampleMessage({ type: 'Other' }), exampleMessage()];
+    for (const message of messages) await store.write(`${category}-${randomUUID()}`, message);
+    const globalPositions = (await store.read(category)).map((stored) => stored.globalPosition);
+    const subscriberId = randomUUID();
+    const recorded = recordingObserver();
+    const subscription = subscribe({
+      streamName: category,
+      subscriberId,
+      observer: recorded.observer,
+      // `SomethingHappened` has no handler: passed over, unreported, but the position moves past it.
+      handlers: { Handled: () => {}, Other: () => {} },
+    });
+    await subscription.start();
+    await subscription.waitUntilCaughtUp();
+
+    expect(recorded.handled.map(({ type, outcome, batchSize }) => ({ type, outcome, batchSize }))).toEqual([
+      { type: 'Handled', outcome: 'handled', batchSize: 1 },
+      { type: 'Other', outcome: 'handled', batchSize: 1 },
+    ]);
+    expect(recorded.handled[0]).toMatchObject({
+      subscriberId,
+      streamName: category,
+      member: null,
+      messageId: messages[0]!.id,
+      traceId: messages[0]!.metadata!.traceId,
+    });
+    expect(recorded.handled.every((info) => info.durationMs >= 0)).toBe(true);
+    const last = globalPositions.at(-1)!;
+    // Loaded (0) at start, then one per message.
+    expect(recorded.positions.map((info) => info.position)).toEqual([0, ...globalPositions]);
+    expect(recorded.positions.at(-1)).toEqual({ subscriberId, streamName: category, member: null, position: last });
+    expect(recorded.idle.at(-1)?.position).toBe(last);
+
+    await subscription.stop();
+    expect(recorded.stopped).toEqual([subscriberId]);
+  });
+
+  it('reports failed attempts, then the parked outcome, and a retry that succeeds', async () => {
+    const category = uniqueCategory();
+    const poison = exampleMessage({ type: 'Poison' });
+    await store.write(`${category}-1`, poison);
+    await store.write(`${category}-2`, exampleMessage());
+    let cured = false;
+    const recorded = recordingObserver();
+    const subscription = subscribe({
+      streamName: category,
+      maxAttempts: 3,
+      handlers: {
+        $any: (m) => {
+          if (m.type === 'Poison' && !cured) throw new Error('cannot handle this');
+        },
+      },
+    });
+    // Added after creation, as a composition root does.
+    const removeObserver = subscription.observe(recorded.observer);
+    await subscription.start();
+    await subscription.waitUntilCaughtUp();
+    expect(recorded.handled.map(({ type, outcome }) => `${type}:${outcome}`)).toEqual([
+      'Poison:failed',
+      'Poison:failed',
+      'Poison:parked',
+      'SomethingHappened:handled',
+    ]);
+
+    cured = true;
+    await subscription.parkingLot.retry(poison.id);
+    await waitFor(() => recorded.handled.length === 5);
+    expect(recorded.handled[4]).toMatchObject({ messageId: poison.id, outcome: 'handled' });
+
+    removeObserver();
+    await store.write(`${category}-3`, exampleMessage());
+    await subscription.waitUntilCaughtUp();
+    expect(recorded.handled).toHaveLength(5);
+  });
+
+  it('reports each message of a batch with the batch size, and a parked one of a failing batch', async () => {
+    const category = uniqueCategory();
+    for (let index = 0; index < 4; index++) await store.write(`${category}-${index}`, exampleMessage());
+    await store.write(`${category}-x`, exampleMessage({ type: 'Poison' }));
+    const recorded = recordingObserver();
+    const subscription = subscribe({
+      streamName: category,
+      observer: recorded.observer,
+      handleBatch: async (messages) => {
+        if (messages.some((message) => message.type === 'Poison')) throw new Error('not this one');
+      },
+      maxAttempts: 1,
+    });
+    await subscription.start();
+    await subscription.waitUntilCaughtUp();
+    // The batch of five fails as a whole, so each is applied alone and only the poison is parked.
+    expect(recorded.handled.map(({ type, outcome, batchSize }) => `${type}:${outcome}:${batchSize}`)).toEqual([
+      'SomethingHappened:handled:1',
+      'SomethingHappened:handled:1',
+      'SomethingHappened:handled:1',
+      'SomethingHappened:handled:1',
+      'Poison:parked:1',
+    ]);
+
+    await store.writeBatch(`${category}-more`, [exampleMessage(), exampleMessage(), exampleMessage()]);
+    await subscription.waitUntilCaughtUp();
+    expect(recorded.handled.slice(5).map(({ outcome, batchSize }) => `${outcome}:${batchSize}`)).toEqual([
+      'handled:3',
+      'handled:3',
+      'handled:3',
+    ]);
+  });
+
+  it('keeps consuming when an observer throws', async () => {
+    const category = uniqueCategory();
+    await store.write(`${category}-1`, exampleMessage());
+    const warnings: string[] = [];
+    const logger: Logger = { info() {}, warn: (_details, message) => void warnings.push(message), error() {} };
+    let handled = 0;
+    const subscription = subscribe({
+      streamName: category,
+      logger,
+      observer: {
+        handled() {
+          throw new Error('broken observer');
+        },
+        position() {},
+      },
+      handlers: { $any: () => void handled++ },
+    });
+    await subscription.start();
+    await subscription.waitUntilCaughtUp();
+    expect(handled).toBe(1);
+    expect(warnings).toContain('subscription observer failed');
+  });
+});
+
+describe('the message in hand', () => {
+  it('is known to code a handler runs, with the message’s traceId, and logged with a parked message', async () => {
+    const category = uniqueCategory();
+    const message = exampleMessage({ type: 'Poison' });
+    await store.write(`${category}-1`, message);
+    const seen: (MessageInHand | undefined)[] = [];
+    const errors: object[] = [];
+    const logger: Logger = { info() {}, warn() {}, error: (details) => void errors.push(details) };
+    const subscriberId = randomUUID();
+    const subscription = subscribe({
+      streamName: category,
+      subscriberId,
+      logger,
+      maxAttempts: 1,
+      handlers: {
+        $any: async () => {
+          await sleep(1);
+          seen.push(messageInHand());
+          throw new Error('no');
+        },
+      },
+    });
+    await subscription.start();
+    await subscription.waitUntilCaughtUp();
+    expect(seen).toEqual([
+      { subscriberId, member: null, messageId: message.id, type: 'Poison', traceId: message.metadata!.traceId },
+    ]);
+    expect(messageInHand()).toBeUndefined();
+    expect(errors).toEqual([expect.objectContaining({ messageId: message.id, traceId: message.metadata!.traceId })]);
+  });
+});

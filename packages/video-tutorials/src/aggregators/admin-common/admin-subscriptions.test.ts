@@ -1,0 +1,79 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { positionStreamName, type MessageStore } from '@vt/message-store';
+import { exampleMessage, uniqueCategory, type TestDatabase } from '@vt/message-store/controls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Piece } from '../../piece.js';
+import { createSystemTestDatabase } from '../../testing.js';
+import * as adminMessageIndex from '../admin-message-index/index.js';
+import * as adminStreams from '../admin-streams/index.js';
+import * as adminSubscriberPositions from '../admin-subscriber-positions/index.js';
+import * as adminUsers from '../admin-users/index.js';
+
+let test: TestDatabase & { store: MessageStore };
+beforeAll(async () => {
+  test = await createSystemTestDatabase();
+});
+afterAll(() => test.drop());
+
+const buildAll = (): Piece[] =>
+  [adminUsers, adminStreams, adminSubscriberPositions, adminMessageIndex].map((aggregator) =>
+    aggregator.build({ store: test.store, viewData: test.db }),
+  );
+const caughtUp = (pieces: Piece[]) =>
+  Promise.all(pieces.flatMap((piece) => piece.subscriptions).map((subscription) => subscription.waitUntilCaughtUp()));
+
+async function messageCount() {
+  const [row] = await test.db.query<{ count: string | number }>('SELECT count(*) AS count FROM message_store.messages');
+  return Number(row?.count);
+}
+
+async function positionRecordCount() {
+  const [row] = await test.db.query<{ count: string | number }>(
+    `SELECT count(*) AS count FROM message_store.messages WHERE stream_name LIKE 'subscriberPosition-aggregators:admin-%'`,
+  );
+  return Number(row?.count);
+}
+
+describe('the admin aggregators’ $all subscriptions', () => {
+  it('catch up, record their positions now and then, and fall quiet instead of reading each other’s positions for ever', async () => {
+    const category = uniqueCategory();
+    for (let index = 0; index < 5; index++) await test.store.write(`${category}-${index}`, exampleMessage());
+    const pieces = buildAll();
+    for (const piece of pieces) await piece.start();
+    await caughtUp(pieces);
+    await sleep(300);
+    const settled = await messageCount();
+    await sleep(500);
+    expect(await messageCount()).toBe(settled);
+
+    const recorded = await test.store.readLastMessage(positionStreamName(adminStreams.ADMIN_STREAMS_SUBSCRIBER_ID));
+    const [lastOfCategory] = await test.store.read(`${category}-4`);
+    expect(Number(recorded?.data.position)).toBeGreaterThanOrEqual(lastOfCategory!.globalPosition);
+    expect(await adminStreams.findStream(test.db, `${category}-4`)).toMatchObject({ messageCount: 1 });
+
+    // Messages written one at a time do not bring a position record per aggregator with each of them.
+    const recordsBefore = await positionRecordCount();
+    for (let index = 0; index < 10; index++) {
+      await test.store.write(`${category}-${index}`, exampleMessage());
+      await caughtUp(pieces);
+    }
+    expect(await positionRecordCount()).toBeLessThanOrEqual(recordsBefore + pieces.length);
+    expect(await adminStreams.findStream(test.db, `${category}-9`)).toMatchObject({ messageCount: 1 });
+    for (const piece of pieces) await piece.stop();
+
+    // Started again, they go on from their positions and apply what is new.
+    await test.store.write(`${category}-4`, exampleMessage());
+    const again = buildAll();
+    for (const piece of again) await piece.start();
+    await caughtUp(again);
+    for (const piece of again) await piece.stop();
+    expect(await adminStreams.findStream(test.db, `${category}-4`)).toMatchObject({ messageCount: 3 });
+    const consumers = await adminSubscriberPositions.listSubscriberPositions(test.db);
+    expect(consumers.map((consumer) => consumer.subscriberId)).toEqual(
+      expect.arrayContaining([
+        adminUsers.ADMIN_USERS_SUBSCRIBER_ID,
+        adminMessageIndex.ADMIN_MESSAGE_INDEX_SUBSCRIBER_ID,
+      ]),
+    );
+  });
+});

@@ -1,0 +1,131 @@
+import { category, type Database, type MessageStore, type Queryable, type StoredMessage } from '@vt/message-store';
+import { pieceOf } from '../../piece.js';
+import { adminAllSubscription } from '../admin-common/index.js';
+
+export const ADMIN_MESSAGE_INDEX_SUBSCRIBER_ID = 'aggregators:admin-message-index';
+
+/**
+ * Keeps three indexes into the message store for the admin portal — messages by trace id, by user
+ * and by type — each a list of global positions, so a page reads the messages themselves by primary
+ * key. Rows are keys: inserting one twice changes nothing.
+ */
+export function build({ store, viewData }: { store: MessageStore; viewData: Database }) {
+  const subscription = adminAllSubscription({
+    store,
+    viewData,
+    subscriberId: ADMIN_MESSAGE_INDEX_SUBSCRIBER_ID,
+    apply: applyMessageIndex,
+  });
+  return { ...pieceOf('admin-message-index-aggregator', [subscription]), apply: applyMessageIndex };
+}
+
+const text = (value: unknown) => (typeof value === 'string' && value.length > 0 && value.length <= 200 ? value : null);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The users a message is about: the acting user of its metadata and, when another, the user its
+ * data names (an admin's `UnlockAccount` is about the account it unlocks). User ids are UUIDs;
+ * `anonymous` viewers are nobody in particular.
+ */
+export function usersOf(message: StoredMessage): string[] {
+  const users = new Set<string>();
+  for (const value of [message.metadata.userId, message.data.userId])
+    if (typeof value === 'string' && UUID.test(value)) users.add(value.toLowerCase());
+  return [...users];
+}
+
+export async function applyMessageIndex(messages: StoredMessage[], tx: Queryable) {
+  if (messages.length === 0) return;
+  const traced = messages.filter((message) => text(message.metadata.traceId));
+  if (traced.length > 0)
+    await tx.query(
+      `INSERT INTO admin_messages_by_trace (trace_id, global_position)
+       SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING`,
+      [traced.map((message) => message.metadata.traceId), traced.map((message) => message.globalPosition)],
+    );
+
+  const byUser = messages.flatMap((message) => usersOf(message).map((userId) => ({ userId, message })));
+  if (byUser.length > 0)
+    await tx.query(
+      `INSERT INTO admin_messages_by_user (user_id, global_position, type)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) ON CONFLICT DO NOTHING`,
+      [
+        byUser.map((entry) => entry.userId),
+        byUser.map((entry) => entry.message.globalPosition),
+        byUser.map((entry) => entry.message.type),
+      ],
+    );
+
+  await tx.query(
+    `INSERT INTO admin_messages_by_type (type, global_position, category)
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) ON CONFLICT DO NOTHING`,
+    [
+      messages.map((message) => message.type),
+      messages.map((message) => message.globalPosition),
+      messages.map((message) => category(message.streamName)),
+    ],
+  );
+}
+
+type PositionRow = { global_position: string | number };
+const positionsOf = (rows: PositionRow[]) => rows.map((row) => Number(row.global_position));
+
+/** The global positions of a trace's messages, oldest first. */
+export async function tracePositions(viewData: Queryable, traceId: string, limit: number): Promise<number[]> {
+  return positionsOf(
+    await viewData.query<PositionRow>(
+      `SELECT global_position FROM admin_messages_by_trace WHERE trace_id = $1 ORDER BY global_position LIMIT $2`,
+      [traceId, limit],
+    ),
+  );
+}
+
+/** The global positions of the messages about a user, newest first; optionally only of one type. */
+export async function userPositions(
+  viewData: Queryable,
+  userId: string,
+  { before, type, limit }: { before?: number; type?: string; limit: number },
+): Promise<number[]> {
+  const params: unknown[] = [userId];
+  const conditions = ['user_id = $1'];
+  if (type) conditions.push(`type = $${params.push(type)}`);
+  if (before !== undefined) conditions.push(`global_position < $${params.push(before)}`);
+  return positionsOf(
+    await viewData.query<PositionRow>(
+      `SELECT global_position FROM admin_messages_by_user WHERE ${conditions.join(' AND ')}
+        ORDER BY global_position DESC LIMIT $${params.push(limit)}`,
+      params,
+    ),
+  );
+}
+
+/**
+ * The global positions of messages of a type (and category), newest first: before `before`, or —
+ * given `after` — the page just after it. An index range either way: (type, global_position), or
+ * (category, type, global_position) with a category.
+ */
+export async function typePositions(
+  viewData: Queryable,
+  { type, category: categoryName, before, after, limit }: MessagePage & { type: string },
+): Promise<number[]> {
+  const params: unknown[] = [type];
+  const conditions = ['type = $1'];
+  if (categoryName) conditions.push(`category = $${params.push(categoryName)}`);
+  if (before !== undefined) conditions.push(`global_position < $${params.push(before)}`);
+  if (after !== undefined) conditions.push(`global_position > $${params.push(after)}`);
+  const rows = await viewData.query<PositionRow>(
+    `SELECT global_position FROM admin_messages_by_type WHERE ${conditions.join(' AND ')}
+      ORDER BY global_position ${after !== undefined ? 'ASC' : 'DESC'} LIMIT $${params.push(limit)}`,
+    params,
+  );
+  const positions = positionsOf(rows);
+  return after !== undefined ? positions.reverse() : positions;
+}
+
+export interface MessagePage {
+  category?: string;
+  before?: number;
+  after?: number;
+  limit: number;
+}

@@ -1,0 +1,94 @@
+import { id, type Database, type MessageStore, type Queryable, type StoredMessage } from '@vt/message-store';
+import { pieceOf } from '../../piece.js';
+import { adminAllSubscription, isPositionMessage, timeOf } from '../admin-common/index.js';
+
+export const ADMIN_SUBSCRIBER_POSITIONS_SUBSCRIBER_ID = 'aggregators:admin-subscriber-positions';
+
+/**
+ * Keeps `admin_subscriber_positions`: the last position every consumer (and every member of a
+ * consumer group) recorded, from the `Read` messages of `subscriberPosition-{subscriberId}` and
+ * `subscriberPosition-{subscriberId}+{member}of{size}`.
+ */
+export function build({ store, viewData }: { store: MessageStore; viewData: Database }) {
+  const subscription = adminAllSubscription({
+    store,
+    viewData,
+    subscriberId: ADMIN_SUBSCRIBER_POSITIONS_SUBSCRIBER_ID,
+    apply: applyPositions,
+  });
+  return { ...pieceOf('admin-subscriber-positions-aggregator', [subscription]), apply: applyPositions };
+}
+
+/** `subscriberPosition-identity+1of3` → the subscriber `identity`, member 1 of a group of 3. */
+export function parsePositionStreamName(streamName: string) {
+  const streamId = id(streamName) ?? '';
+  const grouped = /^(.+)\+(\d+)of(\d+)$/.exec(streamId);
+  return grouped
+    ? { subscriberId: grouped[1]!, member: Number(grouped[2]), groupSize: Number(grouped[3]) }
+    : { subscriberId: streamId, member: null, groupSize: null };
+}
+
+export async function applyPositions(messages: StoredMessage[], tx: Queryable) {
+  const lastOfStream = new Map<string, StoredMessage>();
+  for (const message of messages) {
+    if (!isPositionMessage(message) || message.type !== 'Read') continue;
+    if (!Number.isFinite(Number(message.data.position))) continue; // not a position: nothing to show
+    lastOfStream.set(message.streamName, message);
+  }
+  const reads = [...lastOfStream.values()];
+  if (reads.length === 0) return;
+  const streams = reads.map((message) => parsePositionStreamName(message.streamName));
+  await tx.query(
+    `INSERT INTO admin_subscriber_positions AS p
+            (stream_name, subscriber_id, member, group_size, position, last_global_position, updated_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::integer[], $5::bigint[], $6::bigint[],
+                          $7::timestamptz[])
+     ON CONFLICT (stream_name) DO UPDATE
+        SET position = EXCLUDED.position,
+            last_global_position = EXCLUDED.last_global_position,
+            updated_at = EXCLUDED.updated_at
+      WHERE p.last_global_position < EXCLUDED.last_global_position`,
+    [
+      reads.map((message) => message.streamName),
+      streams.map((stream) => stream.subscriberId),
+      streams.map((stream) => stream.member),
+      streams.map((stream) => stream.groupSize),
+      reads.map((message) => Number(message.data.position)),
+      reads.map((message) => message.globalPosition),
+      reads.map(timeOf),
+    ],
+  );
+}
+
+export interface SubscriberPosition {
+  streamName: string;
+  subscriberId: string;
+  member: number | null;
+  groupSize: number | null;
+  position: number;
+  updatedAt: Date;
+}
+
+/** Every consumer's position, by subscriber and member (a few hundred at most in any system). */
+export async function listSubscriberPositions(viewData: Queryable, limit = 1000): Promise<SubscriberPosition[]> {
+  const rows = await viewData.query<{
+    stream_name: string;
+    subscriber_id: string;
+    member: number | null;
+    group_size: number | null;
+    position: string | number;
+    updated_at: Date | string;
+  }>(
+    `SELECT stream_name, subscriber_id, member, group_size, position, updated_at
+       FROM admin_subscriber_positions ORDER BY subscriber_id, member NULLS FIRST LIMIT $1`,
+    [limit],
+  );
+  return rows.map((row) => ({
+    streamName: row.stream_name,
+    subscriberId: row.subscriber_id,
+    member: row.member,
+    groupSize: row.group_size,
+    position: Number(row.position),
+    updatedAt: new Date(row.updated_at),
+  }));
+}

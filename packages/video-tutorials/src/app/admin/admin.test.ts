@@ -1,0 +1,396 @@
+import { randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  createParkingLot,
+  createSubscription,
+  follow,
+  type Message,
+  type MessageStore,
+  type StoredMessage,
+} from '@vt/message-store';
+import { exampleMessage, uniqueCategory, type TestDatabase } from '@vt/message-store/controls';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as adminMessageIndex from '../../aggregators/admin-message-index/index.js';
+import * as adminStreams from '../../aggregators/admin-streams/index.js';
+import * as adminSubscriberPositions from '../../aggregators/admin-subscriber-positions/index.js';
+import * as adminUsers from '../../aggregators/admin-users/index.js';
+import { authenticationStreamName, UserLoggedIn } from '../../contracts/authentication.js';
+import { AccountLocked, identityCommandStreamName, identityStreamName, Registered } from '../../contracts/identity.js';
+import { VideoViewed, viewingStreamName } from '../../contracts/viewing.js';
+import { hashPassword } from '../../passwords.js';
+import type { Piece } from '../../piece.js';
+import { createSystemTestDatabase } from '../../testing.js';
+import { browserSession } from '../../web/browser-session.js';
+import { buildWebServer } from '../../web/server.js';
+import { createAuthenticateApp } from '../authenticate/index.js';
+import { CONSUMER_READS } from './consumers.js';
+import { createAdminApp } from './index.js';
+
+let test: TestDatabase & { store: MessageStore };
+let store: MessageStore;
+let app: FastifyInstance;
+let pieces: Piece[];
+let passwordHash: string;
+const PASSWORD = 'a password for tests';
+const adminEmail = `Admin-${randomUUID().slice(0, 8)}@Example.com`;
+
+beforeAll(async () => {
+  test = await createSystemTestDatabase();
+  store = test.store;
+  passwordHash = await hashPassword(PASSWORD);
+  app = await buildWebServer({
+    appName: 'Video Tutorials',
+    cookieSecret: 'a-test-cookie-secret-of-at-least-32-chars',
+    secureCookies: false,
+    applications: [
+      createAuthenticateApp({ store, viewData: test.db, logInAttemptsPerMinute: 1000 }),
+      // ADMIN_EMAILS arrive lower-cased; the admin signs in with capitals.
+      createAdminApp({ store, viewData: test.db, adminEmails: [adminEmail.toLowerCase()] }),
+    ],
+  });
+  pieces = [adminUsers, adminStreams, adminSubscriberPositions, adminMessageIndex].map((aggregator) =>
+    aggregator.build({ store, viewData: test.db }),
+  );
+  for (const piece of pieces) await piece.start();
+});
+afterAll(async () => {
+  for (const piece of pieces) await piece.stop();
+  await app.close();
+  await test.drop();
+});
+
+const caughtUp = () =>
+  Promise.all(pieces.flatMap((piece) => piece.subscriptions).map((subscription) => subscription.waitUntilCaughtUp()));
+
+async function eventually<T>(find: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await find();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error('not found in time');
+    await sleep(50);
+  }
+}
+
+async function written(streamName: string, message: Message): Promise<StoredMessage> {
+  const { position } = await store.write(streamName, message);
+  const [stored] = await store.read(streamName, position, 1);
+  return stored!;
+}
+
+const accounts = new Map<string, string>();
+
+/** A browser signed in as `email`, whose credentials are made the first time. */
+async function signedIn(email: string) {
+  let userId = accounts.get(email);
+  if (!userId) {
+    userId = randomUUID();
+    await test.db.query('INSERT INTO user_credentials (id, email, password_hash) VALUES ($1, $2, $3)', [
+      userId,
+      email,
+      passwordHash,
+    ]);
+    accounts.set(email, userId);
+  }
+  const browser = browserSession(app);
+  await browser.get('/auth/log-in');
+  expect((await browser.post('/auth/log-in', { email, password: PASSWORD })).statusCode).toBe(303);
+  return { browser, userId };
+}
+
+/** A registered user whose account got locked, who logged in once and watched a video. */
+async function lockedUser(email = `user-${randomUUID().slice(0, 8)}@example.com`) {
+  const userId = randomUUID();
+  const videoId = randomUUID();
+  const metadata = { traceId: randomUUID(), userId };
+  await written(identityStreamName(userId), Registered.create({ userId, email, passwordHash: 'x' }, { metadata }));
+  await written(authenticationStreamName(userId), UserLoggedIn.create({ userId }, { metadata }));
+  await written(viewingStreamName(videoId), VideoViewed.create({ userId, videoId }, { metadata }));
+  await written(
+    identityStreamName(userId),
+    AccountLocked.create({ userId, reason: 'too many failed log-ins', failedLoginCount: 5 }, { metadata }),
+  );
+  return { userId, email, videoId };
+}
+
+/** A request: one message, what it caused, and what that caused, all under one trace id. */
+async function tracedRequest() {
+  const traceId = randomUUID();
+  const category = uniqueCategory('traced');
+  const asked = await written(`${category}-1`, exampleMessage({ type: 'Asked', metadata: { traceId } }));
+  const accepted = await written(`${category}-2`, follow(asked, exampleMessage({ type: 'Accepted', metadata: {} })));
+  const done = await written(`${category}-2`, follow(accepted, exampleMessage({ type: 'Done', metadata: {} })));
+  const noted = await written(`${category}-3`, follow(asked, exampleMessage({ type: 'Noted', metadata: {} })));
+  return { traceId, asked, accepted, done, noted };
+}
+
+const SCRIPT = '<script>alert(1)</script>';
+
+describe('who may use the admin portal', () => {
+  it('lets nobody but an admin reach any admin page or action', async () => {
+    const user = await lockedUser();
+    const { traceId, asked } = await tracedRequest();
+    await caughtUp();
+    const streamName = asked.streamName;
+    const pages = [
+      '/admin',
+      '/admin/users',
+      `/admin/users/${user.userId}`,
+      '/admin/messages',
+      `/admin/messages?category=${asked.streamName.split('-')[0]}&type=Asked`,
+      `/admin/messages/${asked.id}`,
+      `/admin/traces/${traceId}`,
+      '/admin/streams',
+      `/admin/streams/${encodeURIComponent(streamName)}`,
+      '/admin/categories',
+      '/admin/subscriber-positions',
+    ];
+    const actions = [`/admin/users/${user.userId}/unlock`, '/admin/parked-messages/retry'];
+
+    const anonymous = browserSession(app);
+    const plain = (await signedIn(`plain-${randomUUID().slice(0, 8)}@example.com`)).browser;
+    const admin = (await signedIn(adminEmail)).browser;
+    for (const url of pages) {
+      const refused = await anonymous.get(url);
+      expect({ url, status: refused.statusCode }).toEqual({ url, status: 302 });
+      expect(refused.headers.location).toBe(`/auth/log-in?returnTo=${encodeURIComponent(url)}`);
+      const forbidden = await plain.get(url);
+      expect({ url, status: forbidden.statusCode }).toEqual({ url, status: 403 });
+      expect(forbidden.body).toContain('Admins only');
+      const allowed = await admin.get(url);
+      expect({ url, status: allowed.statusCode }).toEqual({ url, status: 200 });
+    }
+    await anonymous.get('/auth/log-in'); // a valid CSRF token, so only the admin check can refuse
+    for (const url of actions) {
+      expect({ url, status: (await anonymous.post(url)).statusCode }).toEqual({ url, status: 302 });
+      expect({ url, status: (await plain.post(url)).statusCode }).toEqual({ url, status: 403 });
+    }
+    expect(await store.read(identityCommandStreamName(user.userId))).toEqual([]);
+  });
+
+  it('shows the Admin link to signed-in users only', async () => {
+    expect((await app.inject({ url: '/auth/log-in' })).body).not.toContain('href="/admin"');
+    const { browser } = await signedIn(`someone-${randomUUID().slice(0, 8)}@example.com`);
+    expect((await browser.get('/auth/log-in')).body).toContain('href="/admin"');
+  });
+});
+
+describe('users', () => {
+  it('lists users with their log-ins, registration e-mail and lock, and shows one user’s activity', async () => {
+    const user = await lockedUser(`${randomUUID().slice(0, 8)}-listed@example.com`);
+    await caughtUp();
+    const { browser } = await signedIn(adminEmail);
+    const list = await browser.get(`/admin/users?search=${user.email.slice(0, 8)}`);
+    expect(list.body).toContain(`data-user-id="${user.userId}"`);
+    expect(list.body).toContain('Locked');
+    expect(list.body).toContain('Not sent');
+
+    const page = await browser.get(`/admin/users/${user.userId}`);
+    expect(page.body).toContain(user.email);
+    expect(page.body).toContain('UserLoggedIn');
+    expect(page.body).toContain(user.videoId); // the viewing, with its data
+    expect(page.body).toContain('AccountLocked');
+    expect(page.body).toContain('Unlock the account');
+    expect((await browser.get(`/admin/users/${randomUUID()}`)).statusCode).toBe(404);
+  });
+
+  it('unlocks an account by writing UnlockAccount with the request’s trace id — only with a CSRF token', async () => {
+    const user = await lockedUser();
+    await caughtUp();
+    const { browser, userId: adminId } = await signedIn(adminEmail);
+    await browser.get(`/admin/users/${user.userId}`);
+
+    const forged = await browser.post(`/admin/users/${user.userId}/unlock`, { _csrf: 'forged' });
+    expect(forged.statusCode).toBe(403);
+    expect(await store.read(identityCommandStreamName(user.userId))).toEqual([]);
+
+    const response = await browser.post(`/admin/users/${user.userId}/unlock`);
+    expect(response.statusCode).toBe(303);
+    const traceId = response.headers['x-trace-id'] as string;
+    expect(response.headers.location).toBe(`/admin/users/${user.userId}?unlockRequested=${traceId}`);
+    const commands = await store.read(identityCommandStreamName(user.userId));
+    expect(commands).toMatchObject([
+      { type: 'UnlockAccount', data: { userId: user.userId }, metadata: { traceId, userId: adminId } },
+    ]);
+    const after = await browser.get(response.headers.location as string);
+    expect(after.body).toContain('Unlock requested');
+    expect(after.body).toContain(`/admin/traces/${traceId}`);
+  });
+});
+
+describe('parked messages', () => {
+  it('are listed on the health page and can be retried', async () => {
+    const category = uniqueCategory('fragile');
+    const subscriberId = `test:fragile-${randomUUID().slice(0, 8)}`;
+    const { id: messageId } = await written(`${category}-1`, exampleMessage({ type: 'Fragile' }));
+    let broken = true;
+    const fragileConsumer = () =>
+      createSubscription({
+        store,
+        streamName: category,
+        subscriberId,
+        maxAttempts: 1,
+        handlers: {
+          Fragile: () => {
+            if (broken) throw new Error('cannot handle this yet');
+          },
+        },
+      });
+    const consumer = fragileConsumer();
+    await consumer.start();
+    await consumer.waitUntilCaughtUp();
+    await consumer.stop();
+    await caughtUp();
+
+    const { browser } = await signedIn(adminEmail);
+    const health = await browser.get('/admin');
+    expect(health.body).toContain(`data-parked-message="${messageId}"`);
+    expect(health.body).toContain('cannot handle this yet');
+
+    const retried = await browser.post('/admin/parked-messages/retry', { subscriberId, messageId });
+    expect(retried.statusCode).toBe(303);
+    expect(retried.headers.location).toBe(`/admin?retryRequested=${messageId}`);
+    expect((await createParkingLot(store, subscriberId).list())[0]?.state).toBe('retry-requested');
+    const requested = await browser.get(retried.headers.location as string);
+    expect(requested.body).toContain('Retry requested');
+
+    // The consumer, fixed and running again, handles it when idle.
+    broken = false;
+    const fixed = fragileConsumer();
+    await fixed.start();
+    await eventually(async () =>
+      (await createParkingLot(store, subscriberId).list()).length === 0 ? true : undefined,
+    );
+    await fixed.stop();
+    expect((await browser.get('/admin')).body).not.toContain(`data-parked-message="${messageId}"`);
+
+    await browser.get('/admin');
+    const unknown = await browser.post('/admin/parked-messages/retry', { subscriberId, messageId: randomUUID() });
+    expect(unknown.statusCode).toBe(404);
+  });
+});
+
+describe('traces', () => {
+  it('show the request’s messages as a timeline, each effect after and under its cause', async () => {
+    const { traceId, asked, accepted, done, noted } = await tracedRequest();
+    await caughtUp();
+    const { browser } = await signedIn(adminEmail);
+    const page = await browser.get(`/admin/traces/${traceId}`);
+    expect(page.statusCode).toBe(200);
+    const at = (message: StoredMessage) => page.body.indexOf(`id="m-${message.globalPosition}"`);
+    expect(at(asked)).toBeGreaterThan(-1);
+    expect(at(asked)).toBeLessThan(at(accepted));
+    expect(at(accepted)).toBeLessThan(at(done));
+    expect(at(done)).toBeLessThan(at(noted));
+    const entry = (message: StoredMessage) => page.body.slice(at(message), page.body.indexOf('</div>', at(message)));
+    expect(entry(asked)).not.toContain('caused by');
+    expect(entry(accepted)).toContain(
+      `caused by <a href="#m-${asked.globalPosition}">Asked #${asked.globalPosition}</a>`,
+    );
+    expect(entry(done)).toContain(`href="#m-${accepted.globalPosition}"`);
+    expect(entry(noted)).toContain(`href="#m-${asked.globalPosition}"`);
+    // Nested: the effect's list sits inside its cause's item.
+    const askedItem = page.body.slice(at(asked), at(noted));
+    expect(askedItem).toContain(`id="m-${done.globalPosition}"`);
+
+    const detail = await browser.get(`/admin/messages/${accepted.id}`);
+    expect(detail.body).toContain(`href="/admin/messages/${asked.id}"`); // caused by
+    expect(detail.body).toContain(`href="/admin/messages/${done.id}"`); // what it caused
+    expect((await browser.get(`/admin/traces/${randomUUID()}`)).statusCode).toBe(404);
+  });
+});
+
+describe('messages, streams and categories', () => {
+  it('escape what messages hold', async () => {
+    const category = uniqueCategory('hostile');
+    const hostile = await written(
+      `${category}-1`,
+      exampleMessage({ type: 'Said', data: { note: SCRIPT }, metadata: { traceId: SCRIPT } }),
+    );
+    const user = await lockedUser(`${SCRIPT}@example.com`);
+    await caughtUp();
+    const { browser } = await signedIn(adminEmail);
+    for (const url of [
+      '/admin/messages',
+      `/admin/messages?category=${category}`,
+      `/admin/messages?type=Said&category=${category}`,
+      `/admin/messages/${hostile.id}`,
+      `/admin/streams/${encodeURIComponent(hostile.streamName)}`,
+      `/admin/traces/${encodeURIComponent(SCRIPT)}`,
+      `/admin/users?search=${encodeURIComponent('<script>')}`,
+      `/admin/users/${user.userId}`,
+    ]) {
+      const page = await browser.get(url);
+      expect({ url, status: page.statusCode }).toEqual({ url, status: 200 });
+      expect(page.body).not.toContain(SCRIPT);
+      expect(page.body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    }
+    expect((await browser.get(`/admin/messages/${hostile.id}`)).body).toContain(
+      '&quot;note&quot;: &quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;',
+    );
+  });
+
+  it('pages through messages newest first, by category and by type', async () => {
+    const category = uniqueCategory('paged');
+    const messages: StoredMessage[] = [];
+    for (let index = 0; index < 55; index++)
+      messages.push(await written(`${category}-${index % 3}`, exampleMessage({ type: index % 2 ? 'Odd' : 'Even' })));
+    await caughtUp();
+    const { browser } = await signedIn(adminEmail);
+    const positionsOn = (body: string) =>
+      [...body.matchAll(/<td class="number"><a href="\/admin\/messages\/[^"]+">(\d+)<\/a>/g)].map((match) =>
+        Number(match[1]),
+      );
+    const newestFirst = messages.map((message) => message.globalPosition).reverse();
+
+    const first = await browser.get(`/admin/messages?category=${category}`);
+    expect(positionsOn(first.body)).toEqual(newestFirst.slice(0, 50));
+    const older = /href="([^"]+)" rel="next"/.exec(first.body)![1]!.replaceAll('&amp;', '&');
+    expect(older).toBe(`/admin/messages?category=${category}&before=${newestFirst[49]}`);
+    const second = await browser.get(older);
+    expect(positionsOn(second.body)).toEqual(newestFirst.slice(50));
+    const newer = /href="([^"]+)" rel="prev"/.exec(second.body)![1]!.replaceAll('&amp;', '&');
+    expect(positionsOn((await browser.get(newer)).body)).toEqual(newestFirst.slice(0, 50));
+
+    const odd = newestFirst.filter((position) => messages.find((m) => m.globalPosition === position)!.type === 'Odd');
+    expect(positionsOn((await browser.get(`/admin/messages?category=${category}&type=Odd`)).body)).toEqual(odd);
+
+    const streams = await browser.get(`/admin/streams?category=${category}`);
+    expect(streams.body).toContain(`${category}-0`);
+    expect(streams.body).toContain('>19<'); // 55 messages over 3 streams: 19, 18, 18
+    const categories = await browser.get('/admin/categories');
+    expect(categories.body).toContain(`/admin/messages?category=${category}&amp;type=Odd`);
+
+    const stream = await browser.get(`/admin/streams/${encodeURIComponent(`${category}-1`)}`);
+    expect(stream.body).toContain('18 messages');
+    expect((await browser.get('/admin/messages?before=not-a-number')).statusCode).toBe(400);
+    expect((await browser.get(`/admin/streams/${encodeURIComponent('noSuchCategory-1')}`)).statusCode).toBe(404);
+  });
+
+  it('shows every consumer’s position and lag against what it reads', async () => {
+    await caughtUp();
+    const { browser } = await signedIn(adminEmail);
+    const page = await browser.get('/admin/subscriber-positions');
+    expect(page.body).toContain(adminUsers.ADMIN_USERS_SUBSCRIBER_ID);
+    expect(page.body).toContain('$all');
+  });
+});
+
+describe('the map of what each consumer reads', () => {
+  it('knows every consumer of the system', async () => {
+    const source = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+    const subscriberIds: string[] = [];
+    for (const folder of ['components', 'aggregators'])
+      for (const piece of await readdir(path.join(source, folder))) {
+        const code = await readFile(path.join(source, folder, piece, 'index.ts'), 'utf8').catch(() => '');
+        for (const match of code.matchAll(/subscriberId: '([^']+)'/g)) subscriberIds.push(match[1]!);
+        for (const match of code.matchAll(/_SUBSCRIBER_ID = '([^']+)'/g)) subscriberIds.push(match[1]!);
+      }
+    expect(subscriberIds.length).toBeGreaterThan(10);
+    expect(subscriberIds.filter((subscriberId) => !(subscriberId in CONSUMER_READS))).toEqual([]);
+  });
+});

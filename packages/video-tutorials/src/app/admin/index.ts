@@ -1,0 +1,390 @@
+import { createParkingLot, type MessageStore, type ParkedMessage, type Queryable } from '@vt/message-store';
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { tracePositions, typePositions, userPositions } from '../../aggregators/admin-message-index/index.js';
+import {
+  findStream,
+  listCategories,
+  listStreamNamesOfCategory,
+  listStreams,
+} from '../../aggregators/admin-streams/index.js';
+import {
+  listSubscriberPositions,
+  type SubscriberPosition,
+} from '../../aggregators/admin-subscriber-positions/index.js';
+import { findAdminUser, listUsers } from '../../aggregators/admin-users/index.js';
+import { listOverdueRegistrations } from '../../aggregators/registration-monitor/index.js';
+import { authenticationStreamName } from '../../contracts/authentication.js';
+import { identityCommandStreamName, UnlockAccount } from '../../contracts/identity.js';
+import { VideoViewed } from '../../contracts/viewing.js';
+import { requireUser } from '../../web/server.js';
+import { readsOf } from './consumers.js';
+import {
+  headOfAll,
+  latestMessages,
+  messageAt,
+  messageById,
+  messagesAt,
+  readProgress,
+  streamMessages,
+} from './message-store-queries.js';
+import {
+  badRequestPage,
+  categoriesPage,
+  consumersPage,
+  healthPage,
+  messagePage,
+  messagesPage,
+  notAllowedPage,
+  notFoundPage,
+  query,
+  streamPage,
+  streamsPage,
+  tracePage,
+  userHref,
+  userPage,
+  usersPage,
+  type ConsumerStatus,
+} from './pages.js';
+
+export interface AdminOptions {
+  store: MessageStore;
+  viewData: Queryable;
+  /** The e-mail addresses of the users with the admin role, lower-cased (`ADMIN_EMAILS`). */
+  adminEmails: string[];
+}
+
+const PAGE_SIZE = 50;
+const ACTIVITY_SIZE = 20;
+const TRACE_LIMIT = 1000;
+/** Consumers record their position every 100 messages: fewer unread is not lag. */
+const LAGGING_AT = 100;
+/** Unread messages are counted up to this many, so a consumer far behind costs no more to show. */
+const UNREAD_COUNTED_UP_TO = 1000;
+const PARKING_CATEGORY = 'parkedMessages';
+/** The health page lists this many parked messages and flagged registrations, newest first. */
+const LISTED = 50;
+
+/** Any UUID: messages written by other systems need not be RFC 4122 ones. */
+const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'not a UUID');
+const position = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const name = z
+  .string()
+  .trim()
+  .max(200)
+  .optional()
+  .transform((value) => value || undefined);
+const messagesQuery = z.object({ before: position.optional(), after: position.optional(), category: name, type: name });
+const streamsQuery = z.object({ before: position.optional(), category: name });
+const usersQuery = z.object({
+  search: z.string().trim().max(254).optional(),
+  afterEmail: z.string().max(300).optional(),
+  afterId: uuid.optional(),
+});
+const userParams = z.object({ userId: uuid.transform((value) => value.toLowerCase()) });
+// The trace id of the unlock request: whatever the server made it, shown escaped and linked encoded.
+const userQuery = z.object({ before: position.optional(), unlockRequested: z.string().min(1).max(200).optional() });
+const messageParams = z.object({ messageId: uuid });
+const traceParams = z.object({ traceId: z.string().min(1).max(200) });
+const streamParams = z.object({ streamName: z.string().min(1).max(500) });
+const streamQuery = z.object({ before: position.optional() });
+const healthQuery = z.object({ retryRequested: uuid.optional() });
+const retryForm = z.object({ subscriberId: z.string().min(1).max(200), messageId: uuid });
+
+/**
+ * The admin portal (the book's chapter 13 and its exercises): system health, users, messages,
+ * traces, streams, categories and consumers, for users with the admin role only. Every page reads
+ * the admin View Data or an index of the message store: none scans the messages.
+ */
+export function createAdminApp({ store, viewData, adminEmails }: AdminOptions): FastifyPluginAsync {
+  const admins = new Set(adminEmails.map((email) => email.toLowerCase()));
+  const db = store.db;
+
+  return async (app) => {
+    // Encapsulated: this hook guards exactly the routes below, every one of them under /admin.
+    app.addHook('preHandler', async (request, reply) => {
+      if (!request.user) {
+        await requireUser(request, reply);
+        return reply;
+      }
+      if (!admins.has(request.user.email.toLowerCase())) return notAllowedPage(reply, request.user.email);
+    });
+
+    app.get('/admin', async (request, reply) => {
+      const parsed = healthQuery.safeParse(request.query);
+      const positions = await listSubscriberPositions(viewData);
+      const [consumers, parked, overdue, categories, headPosition] = await Promise.all([
+        consumerStatuses(positions),
+        parkedMessages(positions),
+        listOverdueRegistrations(viewData),
+        listCategories(viewData),
+        headOfAll(db),
+      ]);
+      return healthPage(reply, {
+        headPosition,
+        messageCount: categories.reduce((sum, category) => sum + category.messageCount, 0),
+        streamCount: categories.reduce((sum, category) => sum + category.streamCount, 0),
+        categoryCount: categories.length,
+        consumers,
+        lagging: consumers.filter((consumer) => (consumer.unread ?? 0) >= LAGGING_AT),
+        laggingAt: LAGGING_AT,
+        unreadCountedUpTo: UNREAD_COUNTED_UP_TO,
+        parked: parked.slice(0, LISTED),
+        parkedCount: parked.length,
+        overdue: overdue.slice(-LISTED).reverse(),
+        overdueCount: overdue.length,
+        notice:
+          parsed.success && parsed.data.retryRequested
+            ? 'Retry requested: the consumer handles the message again when it is next idle.'
+            : undefined,
+        csrfToken: reply.csrfToken(),
+      });
+    });
+
+    app.post('/admin/parked-messages/retry', async (request, reply) => {
+      const parsed = retryForm.safeParse(request.body ?? {});
+      if (!parsed.success) return notFoundPage(reply, 'There is no such parked message.');
+      const { subscriberId, messageId } = parsed.data;
+      const lot = createParkingLot(store, subscriberId);
+      const parked = (await lot.list()).find((message) => message.messageId === messageId);
+      if (!parked) return notFoundPage(reply, 'There is no such parked message.');
+      if (parked.state === 'parked') await lot.retry(messageId);
+      return reply.redirect(`/admin${query({ retryRequested: messageId })}`, 303);
+    });
+
+    app.get('/admin/subscriber-positions', async (_request, reply) =>
+      consumersPage(reply, await consumerStatuses(await listSubscriberPositions(viewData)), UNREAD_COUNTED_UP_TO),
+    );
+
+    app.get('/admin/users', async (request, reply) => {
+      const parsed = usersQuery.safeParse(request.query);
+      if (!parsed.success) return badRequestPage(reply);
+      const { search = '', afterEmail, afterId } = parsed.data;
+      const after = afterEmail !== undefined && afterId ? { emailKey: afterEmail, id: afterId } : undefined;
+      const { users, next } = await listUsers(viewData, {
+        ...(search ? { search } : {}),
+        ...(after ? { after } : {}),
+        limit: PAGE_SIZE,
+      });
+      return usersPage(reply, {
+        users,
+        search,
+        next: next ? `/admin/users${query({ search, afterEmail: next.emailKey, afterId: next.id })}` : null,
+        first: after ? `/admin/users${query({ search })}` : null,
+      });
+    });
+
+    app.get('/admin/users/:userId', async (request, reply) => {
+      const params = userParams.safeParse(request.params);
+      const parsed = userQuery.safeParse(request.query);
+      if (!params.success) return notFoundPage(reply, 'There is no such user.');
+      if (!parsed.success) return badRequestPage(reply);
+      const { userId } = params.data;
+      const { before, unlockRequested } = parsed.data;
+      const user = await findAdminUser(viewData, userId);
+      if (!user) return notFoundPage(reply, 'There is no such user (or the admin portal has not seen them yet).');
+      const [logIns, viewingPositions, messagePositions] = await Promise.all([
+        streamMessages(db, authenticationStreamName(userId), { limit: ACTIVITY_SIZE }),
+        userPositions(viewData, userId, { type: VideoViewed.type, limit: ACTIVITY_SIZE }),
+        userPositions(viewData, userId, { ...(before !== undefined ? { before } : {}), limit: PAGE_SIZE + 1 }),
+      ]);
+      const [viewings, messages] = await Promise.all([
+        messagesAt(db, viewingPositions),
+        messagesAt(db, messagePositions.slice(0, PAGE_SIZE)),
+      ]);
+      const last = messages.at(-1);
+      return userPage(reply, {
+        user,
+        logIns,
+        viewings,
+        messages,
+        pages: {
+          newest: before !== undefined ? `${userHref(userId)}#messages` : undefined,
+          older:
+            messagePositions.length > PAGE_SIZE && last
+              ? `${userHref(userId)}${query({ before: last.globalPosition })}#messages`
+              : undefined,
+        },
+        unlockRequested,
+        csrfToken: reply.csrfToken(),
+      });
+    });
+
+    // The book's account-locking exercise: an admin asks identity to unlock; identity decides.
+    app.post('/admin/users/:userId/unlock', async (request, reply) => {
+      const params = userParams.safeParse(request.params);
+      if (!params.success || !UnlockAccount.schema.safeParse({ userId: params.data.userId }).success)
+        return notFoundPage(reply, 'There is no such user.');
+      const { userId } = params.data;
+      await store.write(
+        identityCommandStreamName(userId),
+        UnlockAccount.create({ userId }, { metadata: { traceId: request.traceId, userId: request.user!.userId } }),
+      );
+      return reply.redirect(`${userHref(userId)}${query({ unlockRequested: request.traceId })}`, 303);
+    });
+
+    app.get('/admin/messages', async (request, reply) => {
+      const parsed = messagesQuery.safeParse(request.query);
+      if (!parsed.success) return badRequestPage(reply);
+      const { before, after, category, type } = parsed.data;
+      const page = {
+        ...(category ? { category } : {}),
+        ...(before !== undefined ? { before } : {}),
+        ...(after !== undefined && before === undefined ? { after } : {}),
+        limit: PAGE_SIZE + 1,
+      };
+      // Without a type: $all or Message DB's category index. With one: the admin index by type.
+      const [found, categories] = await Promise.all([
+        type
+          ? typePositions(viewData, { ...page, type }).then((positions) => messagesAt(db, positions))
+          : latestMessages(db, page),
+        listCategories(viewData),
+      ]);
+      const more = found.length > PAGE_SIZE;
+      // The extra message read tells whether there is another page: it is the oldest, or (paging newer) the newest.
+      const messages = more ? (page.after !== undefined ? found.slice(1) : found.slice(0, PAGE_SIZE)) : found;
+      const filters = { category, type };
+      const newest = messages[0];
+      const oldest = messages.at(-1);
+      const paged = before !== undefined || after !== undefined;
+      return messagesPage(reply, {
+        messages,
+        category: category ?? '',
+        type: type ?? '',
+        categories,
+        pages: {
+          newest: paged ? `/admin/messages${query(filters)}` : undefined,
+          newer:
+            paged && newest && (page.after === undefined || more)
+              ? `/admin/messages${query({ ...filters, after: newest.globalPosition })}`
+              : undefined,
+          older:
+            oldest && (page.after !== undefined || more)
+              ? `/admin/messages${query({ ...filters, before: oldest.globalPosition })}`
+              : undefined,
+        },
+      });
+    });
+
+    app.get('/admin/messages/:messageId', async (request, reply) => {
+      const params = messageParams.safeParse(request.params);
+      const message = params.success ? await messageById(db, params.data.messageId) : null;
+      if (!message) return notFoundPage(reply, 'There is no message with that id.');
+      const causePosition = message.metadata.causationMessageGlobalPosition;
+      const traceId = message.metadata.traceId;
+      const [cause, traced] = await Promise.all([
+        typeof causePosition === 'number' ? messageAt(db, causePosition) : null,
+        typeof traceId === 'string' ? tracePositions(viewData, traceId, TRACE_LIMIT) : [],
+      ]);
+      // Its effects are in its trace, after it.
+      const later = traced.filter((position) => position > message.globalPosition);
+      const effects = (await messagesAt(db, later))
+        .filter((effect) => effect.metadata.causationMessageGlobalPosition === message.globalPosition)
+        .reverse();
+      return messagePage(reply, { message, cause, effects });
+    });
+
+    app.get('/admin/traces/:traceId', async (request, reply) => {
+      const params = traceParams.safeParse(request.params);
+      if (!params.success) return notFoundPage(reply, 'There is no such trace.');
+      const { traceId } = params.data;
+      const positions = await tracePositions(viewData, traceId, TRACE_LIMIT + 1);
+      if (positions.length === 0) return notFoundPage(reply, 'No message has that trace id (yet).');
+      const messages = await messagesAt(db, positions.slice(0, TRACE_LIMIT));
+      return tracePage(reply, traceId, messages, positions.length > TRACE_LIMIT);
+    });
+
+    app.get('/admin/streams', async (request, reply) => {
+      const parsed = streamsQuery.safeParse(request.query);
+      if (!parsed.success) return badRequestPage(reply);
+      const { before, category } = parsed.data;
+      const [streams, categories] = await Promise.all([
+        listStreams(viewData, {
+          ...(category ? { category } : {}),
+          ...(before !== undefined ? { before } : {}),
+          limit: PAGE_SIZE + 1,
+        }),
+        listCategories(viewData),
+      ]);
+      const page = streams.slice(0, PAGE_SIZE);
+      const last = page.at(-1);
+      return streamsPage(reply, {
+        streams: page,
+        category: category ?? '',
+        categories,
+        newest: before !== undefined ? `/admin/streams${query({ category })}` : undefined,
+        older:
+          streams.length > PAGE_SIZE && last
+            ? `/admin/streams${query({ category, before: last.lastGlobalPosition })}`
+            : undefined,
+      });
+    });
+
+    app.get('/admin/streams/:streamName', async (request, reply) => {
+      const params = streamParams.safeParse(request.params);
+      const parsed = streamQuery.safeParse(request.query);
+      if (!params.success) return notFoundPage(reply, 'There is no such stream.');
+      if (!parsed.success) return badRequestPage(reply);
+      const { streamName } = params.data;
+      const { before } = parsed.data;
+      const [summary, found] = await Promise.all([
+        findStream(viewData, streamName),
+        streamMessages(db, streamName, { ...(before !== undefined ? { before } : {}), limit: PAGE_SIZE + 1 }),
+      ]);
+      if (!summary && found.length === 0 && before === undefined)
+        return notFoundPage(reply, 'There is no stream with that name.');
+      const messages = found.slice(0, PAGE_SIZE);
+      const last = messages.at(-1);
+      const href = `/admin/streams/${encodeURIComponent(streamName)}`;
+      return streamPage(reply, {
+        streamName,
+        summary,
+        messages,
+        pages: {
+          newest: before !== undefined ? href : undefined,
+          older: found.length > PAGE_SIZE && last ? `${href}${query({ before: last.position })}` : undefined,
+        },
+      });
+    });
+
+    app.get('/admin/categories', async (_request, reply) => categoriesPage(reply, await listCategories(viewData)));
+  };
+
+  /** Every consumer's recorded position, with the head of what it reads and how much it has not read. */
+  async function consumerStatuses(positions: SubscriberPosition[]): Promise<ConsumerStatus[]> {
+    const known = positions
+      .map((position) => ({ position, reads: readsOf(position.subscriberId) }))
+      .filter((entry): entry is { position: SubscriberPosition; reads: string } => entry.reads !== null);
+    const progress = await readProgress(
+      db,
+      known.map(({ position, reads }) => ({ reads, position: position.position })),
+      UNREAD_COUNTED_UP_TO,
+    );
+    const progressOf = new Map(known.map((entry, index) => [entry.position.streamName, progress[index]]));
+    return positions.map((position) => {
+      const found = progressOf.get(position.streamName);
+      return {
+        ...position,
+        reads: readsOf(position.subscriberId),
+        head: found ? found.head : null,
+        unread: found ? found.unread : null,
+      };
+    });
+  }
+
+  /**
+   * The parked messages of every consumer known: those that recorded a position, and those with a
+   * parking lot.
+   */
+  async function parkedMessages(positions: SubscriberPosition[]): Promise<ParkedMessage[]> {
+    const lots = await listStreamNamesOfCategory(viewData, PARKING_CATEGORY);
+    const subscriberIds = new Set([
+      ...positions.map((position) => position.subscriberId),
+      ...lots.map((lot) => lot.slice(PARKING_CATEGORY.length + 1)),
+    ]);
+    const parked = await Promise.all(
+      [...subscriberIds].map((subscriberId) => createParkingLot(store, subscriberId).list()),
+    );
+    return parked.flat().sort((a, b) => b.parkedAt.localeCompare(a.parkedAt));
+  }
+}

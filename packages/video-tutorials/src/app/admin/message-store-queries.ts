@@ -1,0 +1,119 @@
+import {
+  MESSAGE_COLUMNS,
+  toStoredMessage,
+  type MessageRow,
+  type Queryable,
+  type StoredMessage,
+} from '@vt/message-store';
+
+/**
+ * The admin portal's reads of the message store itself. Each one is an index lookup or a
+ * bounded index range — by global position (the primary key), by id, by stream (Message DB's
+ * `messages_stream`) or by category (`messages_category`) — so it stays as fast with millions of
+ * messages as with a hundred.
+ */
+
+const select = `SELECT ${MESSAGE_COLUMNS} FROM message_store.messages`;
+
+/** The messages at these global positions, newest first (a primary-key lookup). */
+export async function messagesAt(db: Queryable, positions: number[]): Promise<StoredMessage[]> {
+  if (positions.length === 0) return [];
+  const rows = await db.query<MessageRow>(
+    `${select} WHERE global_position = ANY($1::bigint[]) ORDER BY global_position DESC`,
+    [positions],
+  );
+  return rows.map(toStoredMessage);
+}
+
+export async function messageById(db: Queryable, messageId: string): Promise<StoredMessage | null> {
+  const [row] = await db.query<MessageRow>(`${select} WHERE id = $1::uuid`, [messageId]);
+  return row ? toStoredMessage(row) : null;
+}
+
+export async function messageAt(db: Queryable, globalPosition: number): Promise<StoredMessage | null> {
+  const [message] = await messagesAt(db, [globalPosition]);
+  return message ?? null;
+}
+
+/**
+ * A page of `$all` or of one category, newest first: before a global position, or — given `after`
+ * — the page just after it. Keyset paging on the primary key (or on Message DB's category index),
+ * never OFFSET.
+ */
+export async function latestMessages(
+  db: Queryable,
+  { category, before, after, limit }: { category?: string; before?: number; after?: number; limit: number },
+): Promise<StoredMessage[]> {
+  const params: unknown[] = [];
+  const conditions: string[] = [];
+  // The very expression of Message DB's `messages_category` index.
+  if (category) conditions.push(`message_store.category(stream_name) = $${params.push(category)}`);
+  if (before !== undefined) conditions.push(`global_position < $${params.push(before)}`);
+  if (after !== undefined) conditions.push(`global_position > $${params.push(after)}`);
+  const rows = await db.query<MessageRow>(
+    `${select} ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
+      ORDER BY global_position ${after !== undefined ? 'ASC' : 'DESC'} LIMIT $${params.push(limit)}`,
+    params,
+  );
+  const messages = rows.map(toStoredMessage);
+  return after !== undefined ? messages.reverse() : messages;
+}
+
+/** A page of a stream, newest first, before a stream position (Message DB's `messages_stream` index). */
+export async function streamMessages(
+  db: Queryable,
+  streamName: string,
+  { before, limit }: { before?: number; limit: number },
+): Promise<StoredMessage[]> {
+  const params: unknown[] = [streamName];
+  const beforeCondition = before !== undefined ? `AND position < $${params.push(before)}` : '';
+  const rows = await db.query<MessageRow>(
+    `${select} WHERE stream_name = $1 ${beforeCondition} ORDER BY position DESC LIMIT $${params.push(limit)}`,
+    params,
+  );
+  return rows.map(toStoredMessage);
+}
+
+/** The newest global position of all messages. */
+export async function headOfAll(db: Queryable): Promise<number> {
+  const [row] = await db.query<{ head: string | number | null }>(
+    'SELECT max(global_position) AS head FROM message_store.messages',
+  );
+  return Number(row?.head ?? 0);
+}
+
+export interface ReadProgress {
+  /** The newest global position of what the consumer reads (a category or `$all`); 0 when empty. */
+  head: number;
+  /** Messages it has not read yet, counted up to `countUpTo`. */
+  unread: number;
+}
+
+/**
+ * Where consumers stand against what they read: for each (category or `$all`, position), the head
+ * of that category and how many of its messages come after the position, counted no further than
+ * `countUpTo` so that a consumer far behind costs no more than one near the head.
+ */
+export async function readProgress(
+  db: Queryable,
+  consumers: { reads: string; position: number }[],
+  countUpTo: number,
+): Promise<ReadProgress[]> {
+  if (consumers.length === 0) return [];
+  const rows = await db.query<{ head: string | number | null; unread: string | number }>(
+    `SELECT CASE WHEN c.reads = '$all'
+                 THEN (SELECT max(global_position) FROM message_store.messages)
+                 ELSE (SELECT max(global_position) FROM message_store.messages
+                        WHERE message_store.category(stream_name) = c.reads) END AS head,
+            CASE WHEN c.reads = '$all'
+                 THEN (SELECT count(*) FROM (SELECT 1 FROM message_store.messages
+                                              WHERE global_position > c.position LIMIT $3) AS unread)
+                 ELSE (SELECT count(*) FROM (SELECT 1 FROM message_store.messages
+                                              WHERE message_store.category(stream_name) = c.reads
+                                                AND global_position > c.position LIMIT $3) AS unread) END AS unread
+       FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS c(reads, position, n)
+      ORDER BY c.n`,
+    [consumers.map((consumer) => consumer.reads), consumers.map((consumer) => consumer.position), countUpTo],
+  );
+  return rows.map((row) => ({ head: Number(row.head ?? 0), unread: Number(row.unread) }));
+}

@@ -1,0 +1,335 @@
+import { randomUUID } from 'node:crypto';
+import { access, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { findCredentialsByEmail } from './aggregators/user-credentials/index.js';
+import * as videoOperationsAggregator from './aggregators/video-operations/index.js';
+import { storeSpeakingVideo } from './components/transcribe/controls.js';
+import { readConfig, repositoryRoot } from './config.js';
+import { createStorage } from './storage.js';
+import type { Piece } from './piece.js';
+import { PIECE_NAMES, startSystem, type System } from './system.js';
+
+/**
+ * The whole system through a real browser — Debian's Chromium, headless,
+ * driven by playwright-core — against the system listening on a real port:
+ * register → the e-mail is written → log in → upload a clip in the creators
+ * portal → published → named through the form, the operation page updating
+ * itself (server-sent events) → watched on the public page, the view counted →
+ * the admin follows the upload's trace through the whole flow.
+ *
+ * Each step leaves a screenshot in test-output/screenshots/browser/.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOTS = path.join(repositoryRoot, 'test-output', 'screenshots', 'browser');
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const SLOW = 240_000; // two busy cores: transcoding and transcribing take their time
+
+let system: System;
+let database: TestDatabase | null = null;
+let directory: string;
+let baseUrl: string;
+let browser: Browser | null = null;
+let clip: Buffer;
+let context: BrowserContext | null = null;
+let page: Page;
+/** What went wrong in the browser during the current test: script errors, CSP violations, failed requests. */
+let problems: string[] = [];
+/** The trace id of the upload request, for the admin's trace page. */
+let uploadTraceId: string | undefined;
+/**
+ * The video-operations aggregator, run by the test rather than the system, so
+ * that it can be held back while the operation page first renders: the page
+ * then has to learn the outcome by itself, over server-sent events.
+ */
+let videoOperations: Piece | null = null;
+const startVideoOperations = async () => {
+  videoOperations = videoOperationsAggregator.build({ store: system.store, viewData: system.viewData });
+  await videoOperations.start();
+};
+const email = `creator-${randomUUID().slice(0, 8)}@example.com`;
+const password = 'correct horse battery staple';
+
+beforeAll(async () => {
+  await access(CHROMIUM).catch(() => {
+    throw new Error(`The browser test needs Chromium at ${CHROMIUM}. Install it: apt-get install chromium`);
+  });
+  directory = await mkdtemp(path.join(tmpdir(), 'video-tutorials-browser-'));
+  const env: NodeJS.ProcessEnv = { NODE_ENV: 'test', DATA_DIRECTORY: directory, ADMIN_EMAILS: email };
+  if (process.env.TEST_POSTGRES_URL) {
+    database = await createTestDatabase({ install: false });
+    env.MESSAGE_STORE_CONNECTION_STRING = database.connectionString!;
+    env.DATABASE_URL = database.connectionString!;
+  }
+  const workers = PIECE_NAMES.filter((piece) => piece !== 'video-operations-aggregator');
+  system = await startSystem(readConfig(env), { web: true, workers });
+  await startVideoOperations();
+  await system.web!.listen({ port: 0, host: '127.0.0.1' });
+  baseUrl = `http://127.0.0.1:${(system.web!.server.address() as AddressInfo).port}`;
+
+  const clips = createStorage(path.join(directory, 'clips'));
+  clip = await readFile(clips.pathOf(await storeSpeakingVideo(clips)));
+
+  await rm(SCREENSHOTS, { recursive: true, force: true });
+  await mkdir(SCREENSHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: 120_000,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  context = await browser.newContext({ baseURL: baseUrl, viewport: DESKTOP });
+  context.setDefaultTimeout(60_000);
+  context.setDefaultNavigationTimeout(90_000);
+  page = await context.newPage();
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    // Resources that fail to load are reported with their address below; this catches everything else (CSP…).
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
+      problems.push(`console error on ${page.url()}: ${message.text()}`);
+  });
+  page.on('response', (response) => {
+    const { pathname } = new URL(response.url());
+    // Browsers ask for /favicon.ico by themselves; the site has none.
+    if (response.status() >= 400 && pathname !== '/favicon.ico')
+      problems.push(`${response.status()} for ${response.request().method()} ${pathname}`);
+  });
+}, 180_000);
+
+beforeEach(() => {
+  problems = [];
+});
+
+/** On failure: a screenshot of where the browser stood, and what it complained about. */
+afterEach(async (test) => {
+  if (test.task.result?.state !== 'fail') return;
+  const name = `failure-${test.task.name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, 40)}.png`;
+  await page?.screenshot({ path: path.join(SCREENSHOTS, name), fullPage: true }).catch(() => {});
+  if (problems.length > 0) console.log(`browser problems:\n${problems.join('\n')}`);
+});
+
+afterAll(async () => {
+  await context?.close();
+  await browser?.close();
+  await videoOperations?.stop();
+  await system?.stop();
+  await database?.drop();
+  if (directory) await rm(directory, { recursive: true, force: true });
+}, 120_000);
+
+/** A full-page screenshot at each size asked for: `NN-step-desktop.png`, `NN-step-phone.png`. */
+async function screenshot(page: Page, name: string, sizes: ('desktop' | 'phone')[] = ['desktop']) {
+  for (const size of sizes) {
+    await page.setViewportSize(size === 'phone' ? PHONE : DESKTOP);
+    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${size}.png`), fullPage: true });
+  }
+  await page.setViewportSize(DESKTOP);
+}
+
+async function eventually<T>(find: () => Promise<T | undefined>, what: string, timeoutMs = SLOW): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await find();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`Not in time: ${what}`);
+    await sleep(250);
+  }
+}
+
+/** Reloads the page until `selector` is on it: for pages that show what the aggregators have caught up with. */
+async function reloadUntil(page: Page, selector: string, what: string) {
+  await eventually(async () => {
+    if ((await page.locator(selector).count()) > 0) return true;
+    await sleep(1_000);
+    await page.reload();
+    return undefined;
+  }, what);
+}
+
+describe('in a browser', () => {
+  it('registers, logs in, publishes a video, names it and watches it', async () => {
+    // 01 The home page, not signed in.
+    await page.goto('/');
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Learn by watching');
+    await screenshot(page, '01-home', ['desktop', 'phone']);
+
+    // 02–03 Register through the form.
+    await page.getByRole('link', { name: 'Register' }).click();
+    await page.waitForURL('**/register');
+    await page.getByLabel('E-mail').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await screenshot(page, '02-register', ['phone']);
+    await page.getByRole('button', { name: 'Register', exact: true }).click();
+    await page.waitForURL('**/register/registration-complete');
+    expect(await page.locator('h1').textContent()).toBe('Welcome aboard');
+    await screenshot(page, '03-registration-complete', ['phone']);
+
+    // The registration e-mail is written to <DATA_DIRECTORY>/emails by send-email.
+    const emailDirectory = path.join(directory, 'emails');
+    const registrationEmail = await eventually(async () => {
+      for (const file of await readdir(emailDirectory).catch(() => [] as string[])) {
+        if (!file.endsWith('.eml')) continue;
+        const raw = await readFile(path.join(emailDirectory, file), 'utf8');
+        if (raw.includes(`To: ${email}`)) return raw;
+      }
+      return undefined;
+    }, 'the registration e-mail');
+    expect(registrationEmail).toMatch(/^Subject: .+/m);
+
+    // 04–05 Log in through the form, once the credentials have reached View Data.
+    await eventually(
+      async () => ((await findCredentialsByEmail(system.viewData, email)) ? true : undefined),
+      'the credentials in View Data',
+    );
+    await page.getByRole('link', { name: 'Log in' }).first().click();
+    await page.waitForURL('**/auth/log-in**');
+    await page.getByLabel('E-mail').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await screenshot(page, '04-log-in', ['phone']);
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await page.waitForURL(`${baseUrl}/`);
+    expect(await page.locator('.who').textContent()).toContain(email);
+    await screenshot(page, '05-home-signed-in', ['desktop', 'phone']);
+
+    // 06–07 Upload a clip in the creators portal; the upload's trace id is kept for the admin.
+    await page.getByRole('link', { name: 'Creators' }).click();
+    await page.waitForURL('**/creators-portal');
+    expect(await page.locator('h1').textContent()).toBe('My videos');
+    await page.setInputFiles('input[type="file"][name="video"]', {
+      name: 'my first tutorial.mp4',
+      mimeType: 'video/mp4',
+      buffer: clip,
+    });
+    await screenshot(page, '06-creators-portal', ['desktop', 'phone']);
+    const [uploaded] = await Promise.all([
+      page.waitForResponse(
+        (response) =>
+          response.request().method() === 'POST' && new URL(response.url()).pathname === '/creators-portal/videos',
+        { timeout: 120_000 },
+      ),
+      page.getByRole('button', { name: 'Upload', exact: true }).click(),
+    ]);
+    expect(uploaded.status()).toBe(303);
+    uploadTraceId = (await uploaded.allHeaders())['x-trace-id'];
+    expect(uploadTraceId).toMatch(/^[0-9a-f-]{36}$/);
+    await page.waitForURL(/\/creators-portal\/videos\/[0-9a-f-]{36}\?uploaded=1$/);
+    const videoId = /([0-9a-f-]{36})\?uploaded=1$/.exec(page.url())![1]!;
+    // Until the creators' view has the video, the page says the upload was received and reloads itself.
+    await page.locator('.badge').waitFor({ timeout: 120_000 });
+    await screenshot(page, '07-video-uploaded');
+
+    // 08 Published: reload until the badge says so.
+    const started = Date.now();
+    await reloadUntil(page, '.badge.published', 'the video published');
+    console.log(`browser test: upload to published on the page in ${Date.now() - started} ms`);
+    expect(await page.locator('.badge').first().textContent()).toBe('Published');
+    await expect
+      .poll(() => page.locator('video').evaluate((video) => (video as unknown as { readyState: number }).readyState))
+      .toBeGreaterThanOrEqual(1); // HAVE_METADATA
+    await screenshot(page, '08-video-published', ['desktop', 'phone']);
+
+    // 09 Name it. The outcome is held back until the operation page has rendered "Working on it…";
+    // the page then updates by itself (server-sent events), no reload by us.
+    const name = 'Event sourcing in ten minutes';
+    await page.getByLabel('Name').fill(name);
+    const isOperationPage = (url: URL) => /^\/creators-portal\/operations\/[0-9a-f-]{36}$/.test(url.pathname);
+    const listening = page.waitForRequest((request) => /\/operations\/[0-9a-f-]{36}\/events$/.test(request.url()));
+    await videoOperations!.stop();
+    await page.getByRole('button', { name: 'Save the name' }).click();
+    await page.waitForURL(isOperationPage);
+    await page.getByText('Working on it').waitFor();
+    await listening; // the page's EventSource
+    await screenshot(page, '09-operation-pending', ['phone']);
+    await startVideoOperations();
+    await page.getByText('Your change has been saved.').waitFor({ timeout: 120_000 });
+    expect(await page.locator('h1').textContent()).toBe('Done');
+    await screenshot(page, '10-operation-done', ['phone']);
+
+    // 11 Back on the video page, with its name (once the creators' view has it).
+    await page.getByRole('link', { name: 'Back to the video' }).click();
+    await page.waitForURL(`**/creators-portal/videos/${videoId}`);
+    await reloadUntil(page, `h1:text-is("${name}")`, 'the new name on the video page');
+    await screenshot(page, '11-video-named');
+
+    // 12–13 The public watch page: playing it records a viewing (the page's script), the count follows.
+    await page.getByRole('link', { name: 'Open the public page' }).click();
+    await page.waitForURL(`**/videos/${videoId}`);
+    await reloadUntil(page, `h1:text-is("${name}")`, 'the new name on the public page');
+    expect(await page.getByTestId('view-count').textContent()).toBe('0');
+    await screenshot(page, '12-watch', ['desktop', 'phone']);
+
+    const src = await page.locator('video').getAttribute('src');
+    expect(src).toBe(`/media/videos/${videoId}`);
+    const range = await page.request.get(src!, { headers: { range: 'bytes=0-1023' } });
+    expect(range.status()).toBe(206);
+    expect((await range.body()).length).toBe(1024);
+
+    const [viewing] = await Promise.all([
+      page.waitForResponse(
+        (response) =>
+          response.request().method() === 'POST' && new URL(response.url()).pathname === `/record-viewing/${videoId}`,
+      ),
+      page
+        .locator('video')
+        .evaluate((video) => (video as unknown as { play(): Promise<void> }).play())
+        .catch((error: unknown) => {
+          const message = error instanceof Error ? error.message : String(error);
+          throw new Error(
+            /NotSupportedError|no supported source/i.test(message)
+              ? `This Chromium cannot play the transcoded video (H.264/AAC in MP4): ${message}`
+              : message,
+          );
+        }),
+    ]);
+    expect(viewing.status()).toBe(204);
+    await expect
+      .poll(() => page.locator('video').evaluate((video) => (video as unknown as { currentTime: number }).currentTime))
+      .toBeGreaterThan(0.5);
+    await page.locator('video').evaluate((video) => (video as unknown as { pause(): void }).pause());
+    await reloadUntil(page, '[data-testid="view-count"]:text-is("1")', 'the view counted on the watch page');
+    expect(await page.locator('.watch .muted').first().textContent()).toMatch(/1\s+view\b/);
+    await screenshot(page, '13-watched', ['desktop', 'phone']);
+
+    // 14 The home page lists the video and counts the viewing.
+    await page.goto('/');
+    await reloadUntil(page, `.video-card a[href="/videos/${videoId}"]`, 'the video on the home page');
+    expect(await page.getByTestId('videos-watched').textContent()).toBe('1');
+    await screenshot(page, '14-home-with-video', ['desktop', 'phone']);
+
+    expect(problems).toEqual([]);
+  }, 600_000);
+
+  it('admin: the trace of the upload shows the whole correlated flow', async () => {
+    expect(uploadTraceId, 'the upload of the test before').toBeDefined();
+    // 15 The admin (this user is in ADMIN_EMAILS) sees the upload's whole correlated flow.
+    // Until the admin's message index has the trace, the page says so (404, "…(yet)"): reload until it is there.
+    const traceUrl = `/admin/traces/${uploadTraceId}`;
+    await page.goto(traceUrl);
+    await reloadUntil(page, 'text=VideoPublished', 'VideoPublished on the admin trace page');
+    problems = problems.filter((problem) => problem !== `404 for GET ${traceUrl}`);
+    expect((await page.reload())?.status(), `GET ${traceUrl}`).toBe(200);
+    const tracePage = await page.locator('main').innerText();
+    expect(tracePage).toContain('PublishVideo');
+    expect(tracePage).toContain('VideoPublished');
+    await screenshot(page, '15-admin-trace', ['desktop', 'phone']);
+
+    expect(problems).toEqual([]);
+  }, 300_000);
+});

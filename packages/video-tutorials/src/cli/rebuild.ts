@@ -1,0 +1,451 @@
+/**
+ * `rebuild <aggregator>`: replays one aggregator's View Data from position 0
+ * into new tables and swaps them in, without downtime.
+ *
+ * 1. Create the aggregator's tables in a schema of their own,
+ *    `rebuild_<aggregator>_<time>`, as `LIKE <live table> INCLUDING ALL`
+ *    (indexes renamed to the live ones' names, grants copied, seed rows
+ *    inserted as the migration did).
+ * 2. Replay the aggregator's category in batches, each in a transaction whose
+ *    search_path puts the new schema first: the aggregator's own `apply`, with
+ *    its unqualified SQL, writes into the new tables. The live tables keep
+ *    serving, and the running aggregator keeps updating them.
+ * 3. Caught up, in one short transaction: lock the live tables, apply what
+ *    arrived since, check the live and new tables still have the same shape (no
+ *    migration ran meanwhile), move the live tables out to
+ *    `replaced_<aggregator>_<time>` and the new ones into the live tables'
+ *    schema, and record
+ *    the aggregator's position (`Read` in `subscriberPosition-<id>`). Readers
+ *    wait for that transaction only; statements that were waiting then find
+ *    the new tables by name.
+ * 4. Drop the replaced tables (kept with `keepOld`).
+ *
+ * A running aggregator carries on from its own in-memory position, into the
+ * new tables: every apply is idempotent, so whatever it applies again changes
+ * nothing. Works on PostgreSQL and on PGlite (one process).
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ALL_STREAMS,
+  claimKey,
+  positionStreamName,
+  readAllInCommitOrder,
+  type Database,
+  type MessageStore,
+  type Queryable,
+  type StoredMessage,
+} from '@vt/message-store';
+import {
+  findRebuildableAggregator,
+  REBUILDABLE_AGGREGATORS,
+  type OwnedTable,
+  type RebuildableAggregator,
+} from './rebuildable-aggregators.js';
+
+export interface RebuildProgress {
+  aggregator: string;
+  /** `replaying` between batches (the live tables are untouched); `swapping` just before the swap. */
+  phase: 'replaying' | 'swapping';
+  /** Messages replayed so far. */
+  messages: number;
+  /** Messages in the category (grows if more arrive while replaying). */
+  total: number;
+  /** The global position replayed up to. */
+  position: number;
+}
+
+export interface RebuildOptions {
+  store: MessageStore;
+  /** Where the aggregator's View Data lives (the message store's database, or another one). */
+  viewData: Database;
+  /** Its name (or piece name), or the aggregator itself. */
+  aggregator: string | RebuildableAggregator;
+  registry?: readonly RebuildableAggregator[];
+  /** Keep the replaced tables in `replaced_<aggregator>_<time>` instead of dropping them. */
+  keepOld?: boolean;
+  /** Messages per read and per transaction; default 1000. */
+  batchSize?: number;
+  /** Called between batches, outside any transaction: the live tables can be queried from here. */
+  onProgress?: (progress: RebuildProgress) => void | Promise<void>;
+  /** Stops the replay between batches; the new tables are dropped and the live ones stay. */
+  signal?: AbortSignal;
+  /** How long the swap waits for the live tables' lock before giving way to readers and trying again. */
+  lockTimeoutMs?: number;
+  /** Attempts at the swap before giving up (the live tables are busy, or a migration changed them). */
+  swapAttempts?: number;
+}
+
+export interface RebuildResult {
+  aggregator: string;
+  tables: string[];
+  /** Messages replayed (all of the category, whether the aggregator uses them or not). */
+  messages: number;
+  /** The global position recorded for the aggregator's subscription. */
+  position: number;
+  positionStream: string;
+  /** Where the replaced tables are kept, or null when they were dropped. */
+  keptIn: string | null;
+  /** Set when the replaced tables should have been dropped but could not be (e.g. a view depends on one). */
+  dropFailure: string | null;
+  durationMs: number;
+  /** How long the swap held the live tables: what readers may have waited. */
+  swapMs: number;
+}
+
+export class RebuildInProgressError extends Error {
+  override name = 'RebuildInProgressError';
+}
+
+/** Advisory-lock namespace of rebuilds: one rebuild per aggregator at a time. */
+const REBUILD_CLAIM_KEY = 0x7eb1_1d;
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+const LOCK_NOT_AVAILABLE = '55P03';
+const DEADLOCK_DETECTED = '40P01';
+
+export async function rebuildAggregator(options: RebuildOptions): Promise<RebuildResult> {
+  const { store, viewData, keepOld = false, batchSize = 1000, onProgress, signal } = options;
+  const lockTimeoutMs = options.lockTimeoutMs ?? 2_000;
+  const swapAttempts = options.swapAttempts ?? 5;
+  const aggregator =
+    typeof options.aggregator === 'string'
+      ? findRebuildableAggregator(options.aggregator, options.registry ?? REBUILDABLE_AGGREGATORS)
+      : options.aggregator;
+  for (const table of aggregator.tables)
+    if (!IDENTIFIER.test(table.name))
+      throw new Error(`Table name "${table.name}" is not a plain lower-case identifier`);
+  const started = Date.now();
+  const slug = aggregator.name.replace(/[^a-z0-9]+/g, '_');
+  const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 17);
+  const newSchema = `rebuild_${slug}_${stamp}`;
+  const oldSchema = `replaced_${slug}_${stamp}`;
+  if (oldSchema.length > 63) throw new Error(`The aggregator name "${aggregator.name}" is too long for schema names`);
+  const positionStream = positionStreamName(aggregator.subscriberId);
+  const tables = aggregator.tables.map((table) => table.name);
+
+  const claim = await viewData.tryClaim(REBUILD_CLAIM_KEY, claimKey(aggregator.name));
+  if (!claim) throw new RebuildInProgressError(`A rebuild of ${aggregator.name} is already running`);
+  let swapped = false;
+  try {
+    await dropAbandonedSchemas(viewData, slug);
+    const live = await findLiveTables(viewData, aggregator.tables);
+    await createNewTables(viewData, newSchema, live);
+
+    const { apply } = aggregator.build({ store, viewData });
+    const reader = messageReader(store, viewData, aggregator.streamName);
+    let total = await countMessages(store, aggregator.streamName);
+    let position = 0;
+    let messages = 0;
+    const report = async (phase: RebuildProgress['phase']) => {
+      total = Math.max(total, messages);
+      await onProgress?.({ aggregator: aggregator.name, phase, messages, total, position });
+    };
+
+    /** Applies batches into the new tables until a read comes back short of a batch: near the head. */
+    const catchUp = async () => {
+      for (;;) {
+        signal?.throwIfAborted();
+        const { batch, complete } = await viewData.transaction(async (tx) => {
+          await useNewTablesIn(tx, newSchema);
+          const read = await reader.read(tx, position + 1, batchSize);
+          if (read.messages.length > 0) await apply(read.messages, tx);
+          return { batch: read.messages, complete: read.complete };
+        });
+        const last = batch.at(-1);
+        if (last) {
+          position = last.globalPosition;
+          messages += batch.length;
+          await report('replaying');
+        }
+        if (!complete && !last)
+          await sleep(20); // $all: a write in progress holds a gap open
+        else if (batch.length < batchSize && complete) return;
+      }
+    };
+
+    await report('replaying');
+    await catchUp();
+    await viewData.exec(`ANALYZE ${tables.map((table) => `${newSchema}.${table}`).join(', ')}`);
+
+    let swapMs = 0;
+    for (let attempt = 1; ; attempt++) {
+      await report('swapping');
+      try {
+        let locked = 0;
+        const done = await viewData.transaction(async (tx) => {
+          await tx.exec(`SET LOCAL lock_timeout = '${Math.max(1, Math.round(lockTimeoutMs))}ms'`);
+          // From here readers of the live tables wait until this transaction ends: keep it short.
+          await tx.exec(`LOCK TABLE ${live.map(qualified).join(', ')} IN ACCESS EXCLUSIVE MODE`);
+          locked = performance.now();
+          for (const table of live) await assertSameShape(tx, table, newSchema);
+          await useNewTablesIn(tx, newSchema);
+          let at = position;
+          let count = messages;
+          for (;;) {
+            const read = await reader.read(tx, at + 1, batchSize);
+            if (!read.complete) throw new NotCaughtUp();
+            const last = read.messages.at(-1);
+            if (!last) break;
+            await apply(read.messages, tx);
+            at = last.globalPosition;
+            count += read.messages.length;
+          }
+          await tx.exec(`CREATE SCHEMA ${oldSchema}`);
+          for (const table of live) {
+            await tx.exec(`ALTER TABLE ${qualified(table)} SET SCHEMA ${oldSchema}`);
+            await tx.exec(`ALTER TABLE ${newSchema}.${table.name} SET SCHEMA ${quoteIdentifier(table.schema)}`);
+          }
+          if (viewData === store.db) await store.writeInTransaction(tx, positionStream, readMessage(at, newSchema));
+          return { at, count };
+        });
+        swapMs = Math.round(performance.now() - locked);
+        position = done.at;
+        messages = done.count;
+        swapped = true;
+        break;
+      } catch (error) {
+        // Busy live tables or a write in progress: give way, catch up outside the lock, try again.
+        // A changed shape (a migration ran) is not retried: the new tables have the old shape.
+        const retryable = error instanceof NotCaughtUp || isBusy(error);
+        if (!retryable || attempt >= swapAttempts) throw error;
+        await sleep(100 * attempt);
+        await catchUp();
+      }
+    }
+    // View Data in another database: the position follows the swap (replaying a little again is harmless).
+    if (viewData !== store.db) await store.write(positionStream, readMessage(position, newSchema));
+    await viewData.exec(`DROP SCHEMA IF EXISTS ${newSchema}`);
+
+    let dropFailure: string | null = null;
+    if (!keepOld) {
+      try {
+        await viewData.transaction(async (tx) => {
+          for (const table of tables) await tx.exec(`DROP TABLE ${oldSchema}.${table}`);
+          await tx.exec(`DROP SCHEMA ${oldSchema}`);
+        });
+      } catch (error) {
+        dropFailure = error instanceof Error ? error.message : String(error);
+      }
+    }
+    return {
+      aggregator: aggregator.name,
+      tables,
+      messages,
+      position,
+      positionStream,
+      keptIn: keepOld || dropFailure ? oldSchema : null,
+      dropFailure,
+      durationMs: Date.now() - started,
+      swapMs,
+    };
+  } finally {
+    if (!swapped) await viewData.exec(`DROP SCHEMA IF EXISTS ${newSchema} CASCADE`).catch(() => {});
+    await claim.release();
+  }
+}
+
+class NotCaughtUp extends Error {
+  constructor() {
+    super('A write to $all was still in progress at the swap');
+  }
+}
+
+class ShapeChanged extends Error {
+  override name = 'ShapeChanged';
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === LOCK_NOT_AVAILABLE || code === DEADLOCK_DETECTED;
+}
+
+const readMessage = (position: number, rebuild: string) => ({
+  id: randomUUID(),
+  type: 'Read',
+  data: { position },
+  metadata: { rebuild },
+});
+
+async function useNewTablesIn(tx: Queryable, schema: string) {
+  // The aggregator's SQL names tables unqualified: these resolve to the new ones.
+  await tx.exec(`SET LOCAL search_path = ${schema}, message_store, public`);
+}
+
+/** Reads the aggregator's stream inside a transaction of View Data when it shares the message store's database. */
+function messageReader(store: MessageStore, viewData: Database, streamName: string) {
+  const shared = viewData === store.db;
+  if (streamName !== ALL_STREAMS)
+    return {
+      read: async (tx: Queryable, from: number, size: number) => ({
+        messages: await store.read(streamName, from, size, {}, shared ? tx : store.db),
+        complete: true,
+      }),
+    };
+  // $all in commit order, as its subscription reads it: a gap left by a write in progress is waited for.
+  let target: Queryable = store.db;
+  const via: Database = { ...store.db, query: (sql, params) => target.query(sql, params) };
+  const all = readAllInCommitOrder(via);
+  return {
+    async read(tx: Queryable, from: number, size: number): Promise<{ messages: StoredMessage[]; complete: boolean }> {
+      target = shared ? tx : store.db;
+      try {
+        return await all.read(from, size);
+      } finally {
+        target = store.db;
+      }
+    },
+  };
+}
+
+async function countMessages(store: MessageStore, streamName: string): Promise<number> {
+  const [row] =
+    streamName === ALL_STREAMS
+      ? await store.db.query<{ count: string | number }>('SELECT count(*) AS count FROM message_store.messages')
+      : await store.db.query<{ count: string | number }>(
+          'SELECT count(*) AS count FROM message_store.messages WHERE message_store.category(stream_name) = $1',
+          [streamName],
+        );
+  return Number(row?.count ?? 0);
+}
+
+/** Schemas of rebuilds of this aggregator that were killed (we hold its claim: none is running). */
+async function dropAbandonedSchemas(viewData: Database, slug: string) {
+  const pattern = new RegExp(`^rebuild_${slug}_\\d{17}$`);
+  const schemas = await viewData.query<{ name: string }>(
+    `SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE 'rebuild\\_%'`,
+  );
+  for (const { name } of schemas) if (pattern.test(name)) await viewData.exec(`DROP SCHEMA ${name} CASCADE`);
+}
+
+/** A table the aggregator owns, and the schema its unqualified name resolves to (View Data's search path). */
+interface LiveTable extends OwnedTable {
+  schema: string;
+}
+
+const qualified = (table: LiveTable) => `${quoteIdentifier(table.schema)}.${table.name}`;
+
+/**
+ * Where the live tables are. Not necessarily `public`: migrations create them
+ * unqualified, on the search path `message_store, public`, so in the message
+ * store's database they are in `message_store`.
+ */
+async function findLiveTables(viewData: Database, tables: readonly OwnedTable[]): Promise<LiveTable[]> {
+  const live: LiveTable[] = [];
+  for (const table of tables) {
+    const [row] = await viewData.query<{ schema: string }>(
+      `SELECT n.nspname AS schema FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.oid = to_regclass($1) AND c.relkind = 'r'`,
+      [table.name],
+    );
+    if (!row) throw new Error(`Table ${table.name} does not exist: are View Data's migrations applied?`);
+    live.push({ ...table, schema: row.schema });
+  }
+  return live;
+}
+
+/** The new tables, empty but for seed rows, shaped as the live ones: columns, defaults, constraints, indexes, grants. */
+async function createNewTables(viewData: Database, schema: string, tables: readonly LiveTable[]) {
+  await viewData.transaction(async (tx) => {
+    await tx.exec(`CREATE SCHEMA ${schema}`);
+    for (const table of tables) {
+      await tx.exec(`CREATE TABLE ${schema}.${table.name} (LIKE ${qualified(table)} INCLUDING ALL)`);
+      await renameIndexesAsLive(tx, table, schema);
+      await copyGrants(tx, table, schema);
+    }
+    await useNewTablesIn(tx, schema);
+    for (const { seed } of tables) if (seed) await tx.exec(seed);
+  });
+}
+
+interface IndexRow {
+  name: string;
+  definition: string;
+  [key: string]: unknown;
+}
+
+const indexesOf = (tx: Queryable, schema: string, table: string) =>
+  tx.query<IndexRow>(
+    `SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS definition
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+      WHERE i.indrelid = format('%I.%I', $1::text, $2::text)::regclass
+      ORDER BY c.relname`,
+    [schema, table],
+  );
+
+/** An index definition without its name and table: `CREATE UNIQUE INDEX ON t USING btree (lower(email))`. */
+const indexShape = (definition: string) =>
+  definition.replace(/^CREATE (UNIQUE )?INDEX \S+ ON (ONLY )?\S+/, 'CREATE $1INDEX ON t');
+
+/**
+ * `LIKE … INCLUDING ALL` names indexes afresh (`user_credentials_lower_idx`);
+ * give them the live ones' names (`user_credentials_email`), which later
+ * migrations may refer to. Renaming a constraint's index renames the constraint.
+ */
+async function renameIndexesAsLive(tx: Queryable, table: LiveTable, schema: string) {
+  const liveIndexes = await indexesOf(tx, table.schema, table.name);
+  const newIndexes = await indexesOf(tx, schema, table.name);
+  const unmatched = [...newIndexes];
+  const renames: { from: string; to: string }[] = [];
+  for (const liveIndex of liveIndexes) {
+    const at = unmatched.findIndex((index) => indexShape(index.definition) === indexShape(liveIndex.definition));
+    if (at < 0) throw new Error(`No copy of index ${liveIndex.name} on ${schema}.${table.name}`);
+    const [match] = unmatched.splice(at, 1);
+    if (match && match.name !== liveIndex.name) renames.push({ from: match.name, to: liveIndex.name });
+  }
+  // Through temporary names, so that no rename collides with a name about to be freed.
+  for (const [n, { from }] of renames.entries())
+    await tx.exec(`ALTER INDEX ${schema}.${quoteIdentifier(from)} RENAME TO rebuild_index_${n}`);
+  for (const [n, { to }] of renames.entries())
+    await tx.exec(`ALTER INDEX ${schema}.rebuild_index_${n} RENAME TO ${quoteIdentifier(to)}`);
+}
+
+/** Privileges granted on the live table to other roles (`LIKE` copies none); the owner is the one rebuilding. */
+async function copyGrants(tx: Queryable, table: LiveTable, schema: string) {
+  const grants = await tx.query<{ grantee: string | null; privilege: string; grantable: boolean }>(
+    `SELECT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END AS grantee,
+            a.privilege_type AS privilege, a.is_grantable AS grantable
+       FROM pg_class c, aclexplode(c.relacl) a
+      WHERE c.oid = format('%I.%I', $1::text, $2::text)::regclass AND a.grantee <> c.relowner`,
+    [table.schema, table.name],
+  );
+  for (const { grantee, privilege, grantable } of grants)
+    await tx.exec(
+      `GRANT ${privilege} ON ${schema}.${table.name} TO ${grantee === null ? 'PUBLIC' : quoteIdentifier(grantee)}` +
+        (grantable ? ' WITH GRANT OPTION' : ''),
+    );
+}
+
+/** Columns, constraints and indexes of a table, without its schema: equal when the new table can replace the live one. */
+async function shapeOf(tx: Queryable, schema: string, table: string): Promise<string> {
+  const columns = await tx.query<{ column: string }>(
+    `SELECT format('%s %s%s%s', a.attname, format_type(a.atttypid, a.atttypmod),
+                   CASE WHEN a.attnotnull THEN ' not null' ELSE '' END,
+                   coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')) AS column
+       FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE a.attrelid = format('%I.%I', $1::text, $2::text)::regclass AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attnum`,
+    [schema, table],
+  );
+  const constraints = await tx.query<{ constraint: string }>(
+    `SELECT conname || ' ' || pg_get_constraintdef(oid) AS constraint FROM pg_constraint
+      WHERE conrelid = format('%I.%I', $1::text, $2::text)::regclass ORDER BY conname`,
+    [schema, table],
+  );
+  const indexes = await indexesOf(tx, schema, table);
+  return JSON.stringify([
+    columns.map((row) => row.column),
+    constraints.map((row) => row.constraint),
+    indexes.map((row) => `${row.name}: ${indexShape(row.definition)}`),
+  ]);
+}
+
+async function assertSameShape(tx: Queryable, table: LiveTable, newSchema: string) {
+  if ((await shapeOf(tx, table.schema, table.name)) !== (await shapeOf(tx, newSchema, table.name)))
+    throw new ShapeChanged(
+      `${table.schema}.${table.name} changed shape during the rebuild (a migration ran?): nothing was swapped; run the rebuild again`,
+    );
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}

@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import { createMessageStore, createSubscription } from '@vt/message-store';
+import { createTestDatabase, exampleMessage, uniqueCategory, type TestDatabase } from '@vt/message-store/controls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logLines } from './log-lines.js';
+import { createLogger } from './logging.js';
+
+let test: TestDatabase;
+beforeAll(async () => {
+  test = await createTestDatabase();
+});
+afterAll(() => test.drop());
+
+describe('the system logger', () => {
+  it('adds the traceId of the message in hand to what a handler logs, and nothing outside handlers', async () => {
+    const destination = logLines();
+    const logger = createLogger({ level: 'info', destination });
+    const store = createMessageStore({ db: test.db });
+    const category = uniqueCategory();
+    const message = exampleMessage({ type: 'Noted' });
+    await store.write(`${category}-1`, message);
+    const subscriberId = `components:${randomUUID()}`;
+    const subscription = createSubscription({
+      store,
+      streamName: category,
+      subscriberId,
+      logger,
+      handlers: {
+        Noted: async () => {
+          await Promise.resolve();
+          logger.info({ detail: 1 }, 'noting it');
+        },
+      },
+    });
+    await subscription.start();
+    await subscription.waitUntilCaughtUp();
+    await subscription.stop();
+    logger.info('outside any handler');
+
+    expect(destination.lines.find((line) => line.msg === 'noting it')).toMatchObject({
+      level: 30,
+      detail: 1,
+      traceId: message.metadata!.traceId,
+      subscriberId,
+      messageId: message.id,
+    });
+    expect(destination.lines.find((line) => line.msg === 'outside any handler')).not.toHaveProperty('traceId');
+  });
+
+  it('logs at the level it is given', () => {
+    const destination = logLines();
+    const logger = createLogger({ level: 'warn', destination });
+    logger.info('not written');
+    logger.warn('written');
+    expect(destination.lines.map((line) => line.msg)).toEqual(['written']);
+  });
+});
