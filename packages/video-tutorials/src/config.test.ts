@@ -18,6 +18,7 @@ describe('readConfig', () => {
       storageDirectory: path.join(repositoryRoot, 'data', 'storage'),
       maxUploadBytes: 200 * 1024 * 1024,
       adminEmails: [],
+      consumerGroupSize: undefined,
       logLevel: 'info',
       metricsToken: undefined,
     });
@@ -50,6 +51,8 @@ describe('readConfig', () => {
       'bob@example.com',
     ]);
     expect(() => readConfig({ ADMIN_EMAILS: 'ada@example.com, nope' })).toThrow(/^ADMIN_EMAILS must be/);
+    expect(readConfig({ CONSUMER_GROUP_SIZE: '3' }).consumerGroupSize).toBe(3);
+    expect(() => readConfig({ CONSUMER_GROUP_SIZE: '0' })).toThrow(/^CONSUMER_GROUP_SIZE must be/);
     const secret = 'x'.repeat(40);
     expect(readConfig({ NODE_ENV: 'production', COOKIE_SECRET: secret }).cookieSecret).toBe(secret);
     expect(readConfig({ SYSTEM_SENDER_EMAIL_ADDRESS: 'Team <team@example.com>' }).systemSenderEmailAddress).toBe(

@@ -31,6 +31,11 @@ export interface Config {
   storageDirectory: string;
   /** The largest video upload accepted (`UPLOAD_MAX_MEGABYTES`, default 200). */
   maxUploadBytes: number;
+  /**
+   * Run each component as one member of a consumer group of this size, claiming free member slots by
+   * itself (`CONSUMER_GROUP_SIZE`): start up to that many worker processes of a component to scale it out.
+   */
+  consumerGroupSize: number | undefined;
   /** Users with the admin role, by e-mail address (`ADMIN_EMAILS`, comma-separated, lower-cased). */
   adminEmails: string[];
   /** `LOG_LEVEL`: fatal, error, warn, info, debug, trace or silent; default info (warn when NODE_ENV=test). */
@@ -64,6 +69,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       repositoryRoot,
       setting(env, 'STORAGE_DIRECTORY') ?? path.join(dataDirectory, 'storage'),
     ),
+    consumerGroupSize: readGroupSize(setting(env, 'CONSUMER_GROUP_SIZE')),
     adminEmails: readEmailList('ADMIN_EMAILS', setting(env, 'ADMIN_EMAILS')),
     logLevel: readLogLevel(setting(env, 'LOG_LEVEL'), environment),
     metricsToken: readMetricsToken(setting(env, 'METRICS_TOKEN')),
@@ -91,6 +97,14 @@ function readMetricsToken(value: string | undefined): string | undefined {
   if (value.length < 16 || /\s/.test(value))
     throw new ConfigError('METRICS_TOKEN must be at least 16 characters without spaces (value not shown)');
   return value;
+}
+
+function readGroupSize(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const size = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(size) || size < 1 || size > 64)
+    throw new ConfigError(`CONSUMER_GROUP_SIZE must be a whole number from 1 to 64, but is ${JSON.stringify(value)}`);
+  return size;
 }
 
 function readEmailList(name: string, value: string | undefined): string[] {

@@ -113,9 +113,13 @@ export async function startSystem(
     metricsToken: config.metricsToken,
   });
   const storage = createStorage(config.storageDirectory);
+  // Components scale out as consumer groups whose members each process claims by itself.
+  const group = config.consumerGroupSize
+    ? { consumerGroup: { size: config.consumerGroupSize, claim: 'auto' as const } }
+    : {};
 
   const pieces = selectPieces(selection.workers, {
-    identity: () => identityComponent.build({ messageStore: store, appName: config.appName, logger }),
+    identity: () => identityComponent.build({ messageStore: store, appName: config.appName, logger, ...group }),
     'send-email': () =>
       sendEmailComponent.build({
         messageStore: store,
@@ -124,6 +128,7 @@ export async function startSystem(
         ),
         systemSenderEmailAddress: config.systemSenderEmailAddress,
         logger,
+        ...group,
       }),
     'home-page-aggregator': () => homePageAggregator.build({ store, viewData }),
     'user-credentials-aggregator': () => userCredentialsAggregator.build({ store, viewData }),
@@ -134,9 +139,9 @@ export async function startSystem(
         logger,
         ...(options.registrationEmailLimitMs ? { limitMs: options.registrationEmailLimitMs } : {}),
       }),
-    'video-publishing': () => videoPublishingComponent.build({ messageStore: store, logger }),
-    transcode: () => transcodeComponent.build({ messageStore: store, storage, logger }),
-    transcribe: () => transcribeComponent.build({ messageStore: store, storage, logger }),
+    'video-publishing': () => videoPublishingComponent.build({ messageStore: store, logger, ...group }),
+    transcode: () => transcodeComponent.build({ messageStore: store, storage, logger, ...group }),
+    transcribe: () => transcribeComponent.build({ messageStore: store, storage, logger, ...group }),
     'creators-videos-aggregator': () => creatorsVideosAggregator.build({ store, viewData }),
     'catalogue-aggregator': () => catalogueAggregator.build({ store, viewData }),
     'video-operations-aggregator': () => videoOperationsAggregator.build({ store, viewData }),

@@ -1,6 +1,7 @@
 import {
   commandCategory,
   createSubscription,
+  type ConsumerGroup,
   type Logger,
   type MessageStore,
   type SubscriptionOptions,
@@ -26,6 +27,8 @@ export interface IdentityOptions {
   /** Defaults: 5 failed log-ins within 15 minutes lock the account. */
   lockPolicy?: Partial<LockPolicy>;
   logger?: Logger;
+  /** To run several instances: each handles its share of users (and of e-mails' outcomes). */
+  consumerGroup?: ConsumerGroup;
 }
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
@@ -40,10 +43,11 @@ export function build({
   emailTemplates = createEmailTemplates(appName ? { appName } : {}),
   lockPolicy,
   logger = silent,
+  consumerGroup,
 }: IdentityOptions) {
   const handlers = createHandlers({ messageStore, emailTemplates, lockPolicy: lockPolicyFrom(lockPolicy), logger });
   const subscribe = (options: Omit<SubscriptionOptions, 'store' | 'logger'>) =>
-    createSubscription({ store: messageStore, logger, ...options });
+    createSubscription({ store: messageStore, logger, ...options, ...(consumerGroup ? { consumerGroup } : {}) });
 
   // The first three subscriber ids are the book's, so positions stored by the book's system are resumed.
   const subscriptions = [
