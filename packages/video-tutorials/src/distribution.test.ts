@@ -27,7 +27,7 @@ describe.runIf(Boolean(process.env.TEST_POSTGRES_URL))('distributed over process
   const processes: { name: string; child: ChildProcess; output: string[] }[] = [];
   let port = 0;
 
-  function startProcess(name: string, args: string[]) {
+  function startProcess(name: string, args: string[], ownPort = port) {
     const output: string[] = [];
     // node itself with tsx's loader, not the tsx wrapper: a SIGKILL must reach the process that does the work.
     const child = spawn(process.execPath, ['--import', 'tsx', main, 'start', ...args], {
@@ -36,7 +36,7 @@ describe.runIf(Boolean(process.env.TEST_POSTGRES_URL))('distributed over process
         ...process.env,
         NODE_ENV: 'test',
         LOG_LEVEL: 'warn',
-        PORT: String(port),
+        PORT: String(ownPort),
         DATA_DIRECTORY: directory,
         MESSAGE_STORE_CONNECTION_STRING: database.connectionString!,
         DATABASE_URL: database.connectionString!,
@@ -67,10 +67,18 @@ describe.runIf(Boolean(process.env.TEST_POSTGRES_URL))('distributed over process
 
   it('converges with no duplicates after a worker is killed mid-run', async () => {
     startProcess('web', ['--web']);
-    const identities = [1, 2, 3].map((n) => startProcess(`identity-${n}`, ['--only', 'identity']));
-    startProcess('others', ['--only', 'send-email,user-credentials-aggregator,home-page-aggregator']);
+    const workerPort = await freePort();
+    const identities = [1, 2, 3].map((n) =>
+      startProcess(`identity-${n}`, ['--only', 'identity'], n === 1 ? workerPort : 0),
+    );
+    startProcess('others', ['--only', 'send-email,user-credentials-aggregator,home-page-aggregator'], 0);
     await waitUntil(
       async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok === true,
+      90_000,
+    );
+    // A worker serves its own metrics and health.
+    await waitUntil(
+      async () => (await fetch(`http://127.0.0.1:${workerPort}/health/live`).catch(() => null))?.ok === true,
       90_000,
     );
     // Let the three identity processes share out the group's slots.

@@ -13,7 +13,7 @@ import {
   type Database,
   type MessageStore,
 } from '@vt/message-store';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import * as adminMessageIndexAggregator from './aggregators/admin-message-index/index.js';
 import * as adminStreamsAggregator from './aggregators/admin-streams/index.js';
@@ -60,6 +60,8 @@ export interface System {
   viewData: Database;
   pieces: Piece[];
   web: FastifyInstance | null;
+  /** In a process without the web applications: a server of only /metrics and /health, so workers can be watched. */
+  operations: FastifyInstance | null;
   logger: Logger;
   /** This system's metrics registry and readiness (served at /metrics, /health/ready). */
   observability: Observability;
@@ -181,17 +183,26 @@ export async function startSystem(
   if (web && !config.metricsToken && config.environment === 'production')
     logger.warn('METRICS_TOKEN is not set: /metrics is open to anyone who can reach this server');
 
+  let operations: FastifyInstance | null = null;
+  if (!web) {
+    const operationsLogger: FastifyBaseLogger = logger;
+    operations = Fastify({ loggerInstance: operationsLogger });
+    observability.mount(operations);
+  }
+
   return {
     store,
     messageStoreDb,
     viewData,
     pieces,
     web,
+    operations,
     logger,
     observability,
     async stop() {
       observability.stopping();
       await web?.close();
+      await operations?.close();
       // Consumers finish the message in hand and record their positions before connections close.
       await Promise.all(pieces.map((piece) => piece.stop()));
       if (viewData !== messageStoreDb) await viewData.close();

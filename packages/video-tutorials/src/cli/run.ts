@@ -71,6 +71,12 @@ async function start(config: Config, selection: Selection): Promise<undefined> {
   if (system.web) {
     await system.web.listen({ port: config.port, host: '0.0.0.0' });
     system.logger.info(`Video Tutorials is at http://localhost:${config.port}`);
+  } else if (system.operations) {
+    // The work goes on without it: a port already taken only costs this worker its metrics endpoint.
+    await system.operations.listen({ port: config.port, host: '0.0.0.0' }).then(
+      () => system.logger.info(`metrics and health of this worker at http://localhost:${config.port}/metrics`),
+      (error: unknown) => system.logger.error({ err: error, port: config.port }, 'metrics and health not served'),
+    );
   }
   return undefined;
 }
