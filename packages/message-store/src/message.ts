@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { InvalidMessageError } from './errors.js';
+import { category as streamCategory, id as streamId } from './stream-name.js';
 
 /**
  * Metadata as the book and Message DB use it. `correlationStreamName` is
@@ -132,4 +133,20 @@ export function metadataForWrite(metadata: MessageMetadata | undefined): Message
   if (metadata.originStreamName && !metadata.correlationStreamName)
     return { ...metadata, correlationStreamName: metadata.originStreamName };
   return metadata;
+}
+
+/** A message about entity X must be in X's stream; anything else is malformed (parked by a consumer, not guessed at). */
+export function ensureWrittenTo(message: StoredMessage, streamName: string): void {
+  if (message.streamName !== streamName)
+    throw new InvalidMessageError(message.type, [`written to ${message.streamName}, expected ${streamName}`]);
+}
+
+/**
+ * The id of the stream that asked for this message's work (`originStreamName`, else
+ * `correlationStreamName`), when that stream is in `categoryName`; null otherwise.
+ */
+export function originIdIn(message: StoredMessage, categoryName: string): string | null {
+  const origin = message.metadata.originStreamName ?? message.metadata.correlationStreamName;
+  if (typeof origin !== 'string' || streamCategory(origin) !== categoryName) return null;
+  return streamId(origin) ?? '';
 }

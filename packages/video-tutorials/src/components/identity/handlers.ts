@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import {
-  category,
-  id as idOf,
+  ensureWrittenTo,
   InvalidMessageError,
+  originIdIn,
   VersionConflictError,
   type Logger,
   type MessageStore,
@@ -144,20 +144,15 @@ export function createHandlers({ messageStore, emailTemplates, lockPolicy, logge
 
 export type IdentityHandlers = ReturnType<typeof createHandlers>;
 
-/** A message about user X must be in X's stream; anything else is malformed and is parked, not guessed at. */
-function ensureWrittenTo(message: StoredMessage, streamName: string) {
-  if (message.streamName !== streamName)
-    throw new InvalidMessageError(message.type, [`written to ${message.streamName}, expected ${streamName}`]);
-}
-
 const uuid = z.uuid();
 
 /** The user whose identity stream asked for this e-mail (`originStreamName: identity-{userId}`), if any. */
 function requestingIdentity(sent: Sent): string | null {
-  const origin = sent.metadata.originStreamName ?? sent.metadata.correlationStreamName;
-  if (typeof origin !== 'string' || category(origin) !== identityCategory) return null;
-  const userId = idOf(origin);
-  if (!uuid.safeParse(userId).success)
-    throw new InvalidMessageError(sent.type, [`originStreamName ${origin} names no identity`]);
-  return userId;
+  const requester = originIdIn(sent, identityCategory);
+  if (requester === null) return null;
+  if (!uuid.safeParse(requester).success)
+    throw new InvalidMessageError(sent.type, [
+      `originStreamName ${String(sent.metadata.originStreamName ?? sent.metadata.correlationStreamName)} names no identity`,
+    ]);
+  return requester;
 }

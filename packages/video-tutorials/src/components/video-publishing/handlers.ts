@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import {
-  category,
-  id as idOf,
+  ensureWrittenTo,
   InvalidMessageError,
+  originIdIn,
   VersionConflictError,
   type Logger,
   type MessageStore,
@@ -186,20 +186,15 @@ export function createHandlers({ messageStore, logger }: HandlerDependencies) {
 
 export type VideoPublishingHandlers = ReturnType<typeof createHandlers>;
 
-/** A message about video X (or transcode X) must be in X's stream; anything else is malformed and is parked. */
-function ensureWrittenTo(message: StoredMessage, streamName: string) {
-  if (message.streamName !== streamName)
-    throw new InvalidMessageError(message.type, [`written to ${message.streamName}, expected ${streamName}`]);
-}
-
 const uuid = z.uuid();
 
 /** The video whose stream asked for this work (`originStreamName: videoPublishing-{videoId}`), if any. */
 function requestingVideo(result: StoredMessage): string | null {
-  const origin = result.metadata.originStreamName ?? result.metadata.correlationStreamName;
-  if (typeof origin !== 'string' || category(origin) !== videoPublishingCategory) return null;
-  const videoId = idOf(origin);
-  if (videoId === null || !uuid.safeParse(videoId).success)
-    throw new InvalidMessageError(result.type, [`originStreamName ${origin} names no video`]);
-  return videoId;
+  const requester = originIdIn(result, videoPublishingCategory);
+  if (requester === null) return null;
+  if (!uuid.safeParse(requester).success)
+    throw new InvalidMessageError(result.type, [
+      `originStreamName ${String(result.metadata.originStreamName ?? result.metadata.correlationStreamName)} names no video`,
+    ]);
+  return requester;
 }
