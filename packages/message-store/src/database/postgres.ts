@@ -30,13 +30,20 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
     },
     async transaction(work) {
       const client = await pool.connect();
+      let broken: Error | undefined;
+      // A checked-out client has no listener of the pool's: a connection lost while it is busy or between
+      // statements would emit an unhandled 'error' and end the process. The statement in flight (or the next
+      // one) fails instead, with a transient error its caller retries; the client is discarded on release.
+      const onLost = (error: Error) => {
+        broken ??= error;
+      };
+      client.on('error', onLost);
       const tx: Queryable = {
         query: (sql, params) => run(client, sql, params),
         exec: async (sql) => {
           await client.query(sql);
         },
       };
-      let broken: Error | undefined;
       try {
         await client.query('BEGIN');
         const result = await work(tx);
@@ -48,6 +55,7 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
         });
         throw error;
       } finally {
+        client.removeListener('error', onLost);
         client.release(broken);
       }
     },
