@@ -21,6 +21,7 @@ interface Worker {
   child: ChildProcess;
   facts: Record<string, unknown>[];
   output: string[];
+  errors: string[];
 }
 
 describe.runIf(testDatabaseKind === 'postgres')(
@@ -49,7 +50,7 @@ describe.runIf(testDatabaseKind === 'postgres')(
         env: { ...process.env, WORKER_MODE: mode, WORKER_DATABASE_URL: test.connectionString!, ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      const started: Worker = { child, facts: [], output: [] };
+      const started: Worker = { child, facts: [], output: [], errors: [] };
       let partial = '';
       child.stdout?.on('data', (chunk: Buffer) => {
         const lines = (partial + chunk.toString()).split('\n');
@@ -63,14 +64,14 @@ describe.runIf(testDatabaseKind === 'postgres')(
           }
         }
       });
-      child.stderr?.on('data', (chunk: Buffer) => started.output.push(chunk.toString()));
+      child.stderr?.on('data', (chunk: Buffer) => started.errors.push(chunk.toString()));
       workers.push(started);
       return started;
     }
 
     const alive = (each: Worker) => each.child.exitCode === null && each.child.signalCode === null;
     const dump = (each: Worker) =>
-      `exit ${each.child.exitCode ?? each.child.signalCode}:\n${each.output.join('\n').slice(-4000)}`;
+      `exit ${each.child.exitCode ?? each.child.signalCode}:\n${each.output.join('\n').slice(-1500)}\n${each.errors.join('').slice(-4000)}`;
 
     /** Terminates every other connection of the test database; returns how many there were. */
     async function terminateAll(): Promise<number> {
@@ -186,6 +187,70 @@ describe.runIf(testDatabaseKind === 'postgres')(
       expect(rows).toHaveLength(ENTITIES);
       for (const row of rows) expect(row).toEqual({ entity: row.entity, count: PER_ENTITY });
     }, 90_000);
+
+    it('(c) a consumer group of 3 processes keeps running, one member per slot, each command once', async () => {
+      const category = uniqueCategory('lostC');
+      const group = [1, 2, 3].map(() => startWorker('group', { WORKER_CATEGORY: category, WORKER_HANDLER_MS: '10' }));
+      const slotsHeld = () =>
+        group.map((each) => {
+          const last = each.facts.filter((fact) => Array.isArray(fact.members)).at(-1);
+          return (last?.members as number[] | undefined) ?? [];
+        });
+      // Each process holds one slot (its fair share) before the work starts.
+      await waitFor(() => slotsHeld().every((members) => members.length === 1), 30_000, 'slots shared out').catch(
+        (error: unknown) => {
+          throw new Error(`${String(error)}: ${JSON.stringify(slotsHeld())}\n${group.map(dump).join('\n')}`);
+        },
+      );
+      const commands = await writeCommands(category, 30, 10);
+      await waitFor(async () => (await countEvents(category)) > 30, 30_000, 'first commands handled');
+
+      const terminated = await terminateRepeatedly();
+      for (const each of group) expect(alive(each), dump(each)).toBe(true);
+      expect(Math.min(...terminated)).toBeGreaterThan(0);
+      await waitFor(
+        async () => !group.every(alive) || (await countEvents(category)) >= 300,
+        45_000,
+        'every command handled',
+      ).catch(() => {});
+      for (const each of group) expect(alive(each), dump(each)).toBe(true);
+      await sleep(500);
+      await expectHandledOnce(category, commands);
+
+      // No two processes ever ran a handler for the same slot at the same time.
+      const calls = group.flatMap((each) =>
+        each.facts
+          .filter((fact) => typeof fact.attempt === 'string')
+          .map((fact) => ({
+            pid: Number(fact.pid),
+            member: Number(fact.member),
+            started: Number(fact.started),
+            ended: Number(fact.ended),
+          })),
+      );
+      const overlaps: string[] = [];
+      for (const call of calls)
+        for (const other of calls)
+          if (
+            call.member === other.member &&
+            call.pid < other.pid &&
+            call.started < other.ended &&
+            other.started < call.ended
+          )
+            overlaps.push(`member ${call.member}: ${call.pid} and ${other.pid}`);
+      console.log(
+        group
+          .map((each) =>
+            each.facts
+              .filter((f) => f.members)
+              .map((f) => JSON.stringify(f.members))
+              .join(' '),
+          )
+          .join('\n'),
+      );
+      expect(overlaps).toEqual([]);
+      expect(new Set(calls.map((call) => call.member))).toEqual(new Set([0, 1, 2]));
+    }, 120_000);
   },
 );
 

@@ -8,7 +8,7 @@
  * - `batch`: an aggregator in batch mode — counts every message of `{category}` into `{table}` (deliberately
  *   not idempotent: a batch applied twice shows), in the transaction that records the position.
  * - `group`: like `commands`, as one process of a consumer group of 3 with auto-claimed slots; reports the
- *   time each handler call ran, by member slot.
+ *   time each handler call ran (also the ones that failed), by member slot.
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,6 +35,15 @@ async function handleCommand(command: StoredMessage) {
   const started = now();
   const streamName = `${category}-${idOf(command.streamName)}`;
   const eventId = (type: string) => uuidV5(`${command.id}|${type}`, NAMESPACE);
+  try {
+    await handleInTransaction(command, streamName, eventId);
+  } finally {
+    // Every attempt, also one that failed: none may overlap another process's on the same slot.
+    if (mode === 'group') say({ attempt: command.id, member: messageInHand()?.member, started, ended: now() });
+  }
+}
+
+async function handleInTransaction(command: StoredMessage, streamName: string, eventId: (type: string) => string) {
   await db.transaction(async (tx) => {
     const [done] = await tx.query('SELECT 1 FROM message_store.messages WHERE id = $1::uuid', [eventId('Done')]);
     if (done) return;
@@ -51,7 +60,6 @@ async function handleCommand(command: StoredMessage) {
         version++,
       );
   });
-  if (mode === 'group') say({ handled: command.id, member: messageInHand()?.member, started, ended: now() });
 }
 
 let subscription: Subscription;
