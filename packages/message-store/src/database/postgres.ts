@@ -7,6 +7,9 @@ export interface PostgresOptions {
   max?: number;
 }
 
+/** How often a claim's session is asked whether it is still there, and how long it may take to answer. */
+const CLAIM_HEARTBEAT_MS = 1_000;
+
 // Message DB's functions call each other unqualified, so every session needs this path.
 const SEARCH_PATH_OPTION = '-c search_path=message_store,public';
 
@@ -62,9 +65,10 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
     listen: (channel, onNotification) => listener.listen(channel, onNotification),
     async tryClaim(key1, key2) {
       // A dedicated connection: session advisory locks live as long as it does.
-      const client = new pg.Client(clientConfig);
+      const client = new pg.Client({ ...clientConfig, keepAlive: true });
+      let heartbeat: NodeJS.Timeout | undefined;
       let markLost: () => void = () => {};
-      const lost = new Promise<void>((resolve) => (markLost = resolve));
+      const lost = new Promise<void>((resolve) => (markLost = resolve)).finally(() => clearInterval(heartbeat));
       client.on('error', () => markLost());
       client.on('end', () => markLost());
       await client.connect();
@@ -80,6 +84,23 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
         await client.end().catch(() => {});
         throw error;
       }
+      // A session that stops answering (a network that went away) counts as lost before the server frees the
+      // lock, so that its holder stops first.
+      let beating = false;
+      heartbeat = setInterval(() => {
+        if (beating) return;
+        beating = true;
+        const timeout = new Promise((_, reject) =>
+          setTimeout(reject, CLAIM_HEARTBEAT_MS, new Error('no answer')).unref(),
+        );
+        Promise.race([client.query('SELECT 1'), timeout])
+          .catch(() => {
+            markLost();
+            void client.end().catch(() => {});
+          })
+          .finally(() => (beating = false));
+      }, CLAIM_HEARTBEAT_MS);
+      heartbeat.unref();
       const claim: Claim = {
         lost,
         async release() {
