@@ -7,6 +7,7 @@ export interface PostgresOptions {
   max?: number;
 }
 
+const CONNECTION_TIMEOUT_MS = 10_000;
 /** How often a claim's session is asked whether it is still there, and how long it may take to answer. */
 const CLAIM_HEARTBEAT_MS = 1_000;
 
@@ -15,7 +16,13 @@ const SEARCH_PATH_OPTION = '-c search_path=message_store,public';
 
 /** The PostgreSQL adapter: a `pg` pool whose every connection uses Message DB's search path. */
 export function createPostgresDatabase(options: PostgresOptions): Database {
-  const clientConfig = { connectionString: options.connectionString, options: SEARCH_PATH_OPTION };
+  // A database that does not answer fails a connection attempt in time (retried, or 503 on the web) instead of
+  // leaving callers waiting with no end.
+  const clientConfig = {
+    connectionString: options.connectionString,
+    options: SEARCH_PATH_OPTION,
+    connectionTimeoutMillis: CONNECTION_TIMEOUT_MS,
+  };
   const pool = new pg.Pool({ ...clientConfig, max: options.max ?? 10 });
   // An idle client that loses its connection must not crash the process; the pool drops it.
   pool.on('error', () => {});
@@ -66,9 +73,8 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
     async tryClaim(key1, key2) {
       // A dedicated connection: session advisory locks live as long as it does.
       const client = new pg.Client({ ...clientConfig, keepAlive: true });
-      let heartbeat: NodeJS.Timeout | undefined;
       let markLost: () => void = () => {};
-      const lost = new Promise<void>((resolve) => (markLost = resolve)).finally(() => clearInterval(heartbeat));
+      const lost = new Promise<void>((resolve) => (markLost = resolve));
       client.on('error', () => markLost());
       client.on('end', () => markLost());
       await client.connect();
@@ -87,7 +93,7 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
       // A session that stops answering (a network that went away) counts as lost before the server frees the
       // lock, so that its holder stops first.
       let beating = false;
-      heartbeat = setInterval(() => {
+      const heartbeat = setInterval(() => {
         if (beating) return;
         beating = true;
         const timeout = new Promise((_, reject) =>
@@ -101,6 +107,7 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
           .finally(() => (beating = false));
       }, CLAIM_HEARTBEAT_MS);
       heartbeat.unref();
+      void lost.then(() => clearInterval(heartbeat));
       const claim: Claim = {
         lost,
         async release() {
