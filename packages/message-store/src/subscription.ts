@@ -370,6 +370,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
           }
           reportHandled(message, 'failed', durationMs);
           await sleep(retryDelayMs * 2 ** (attempt - 1));
+          if (stopped) throw error; // left for whoever runs this consumer next
         }
       }
     };
