@@ -1,6 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, exampleMessage, uniqueCategory, type TestDatabase } from './controls/index.js';
@@ -19,9 +21,9 @@ function restartServer() {
   execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart'], { stdio: 'inherit' });
 }
 
-async function waitFor(condition: () => boolean, timeoutMs: number) {
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await sleep(20);
   }
@@ -61,4 +63,63 @@ describe.runIf(enabled)('after the PostgreSQL server restarts', () => {
     await subscription.stop();
     expect(new Set(handled).size).toBe(3);
   }, 90_000);
+
+  it('busy consumer processes live through the restart and handle every message once', async () => {
+    // The worker processes of lost-connections.test.ts: a crash shows as an exit.
+    const worker = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lost-connections.worker.ts');
+    const children: { child: ChildProcess; output: string[] }[] = [];
+    const start = (env: Record<string, string>) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', worker], {
+        env: { ...process.env, WORKER_DATABASE_URL: test.connectionString!, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const output: string[] = [];
+      child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+      child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+      children.push({ child, output });
+      return { child, output };
+    };
+    const alive = ({ child }: { child: ChildProcess }) => child.exitCode === null && child.signalCode === null;
+    const store = createMessageStore({ db: test.db, reconnectAttempts: 30 });
+    const commands = uniqueCategory('restartCommands');
+    const counted = uniqueCategory('restartCounted');
+    const table = `tally_${counted.toLowerCase()}`;
+    await test.db.exec(`CREATE TABLE ${table} (entity text PRIMARY KEY, count integer NOT NULL)`);
+    try {
+      const consumer = start({ WORKER_MODE: 'commands', WORKER_CATEGORY: commands, WORKER_HANDLER_MS: '5' });
+      const aggregator = start({ WORKER_MODE: 'batch', WORKER_CATEGORY: counted, WORKER_TABLE: table });
+      await waitFor(() => [consumer, aggregator].every((each) => each.output.join('').includes('"ready"')), 30_000);
+      const written: string[] = [];
+      const writeLoad = async (count: number) => {
+        for (let n = 0; n < count; n++) {
+          const id = randomUUID();
+          await store.write(`${commands}:command-e${n % 10}`, { id, type: 'Do', data: {} });
+          written.push(id);
+          await store.write(`${counted}-e${n % 10}`, { id: randomUUID(), type: 'Counted', data: {} });
+        }
+      };
+      await writeLoad(300);
+      const doneCount = async () =>
+        (await store.read(commands, 0, 100_000)).filter((event) => event.type === 'Done').length;
+      await waitFor(async () => (await doneCount()) > 20, 30_000);
+
+      restartServer(); // while both are in the middle of their backlogs
+
+      await writeLoad(100); // carried over the restart by the store's reconnecting retries
+      const tally = async () =>
+        (await test.db.query<{ total: number }>(`SELECT coalesce(sum(count), 0)::int AS total FROM ${table}`))[0]!
+          .total;
+      await waitFor(
+        async () => !children.every(alive) || ((await doneCount()) >= 400 && (await tally()) >= 400),
+        60_000,
+      );
+      await sleep(1_000);
+      for (const each of children) expect(alive(each), each.output.join('').slice(-3000)).toBe(true);
+      const done = (await store.read(commands, 0, 100_000)).filter((event) => event.type === 'Done');
+      expect(done.map((event) => event.data.commandId).sort()).toEqual([...written].sort());
+      expect(await tally()).toBe(400);
+    } finally {
+      for (const { child } of children) if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 150_000);
 });

@@ -98,7 +98,16 @@ export type ConsumerGroup =
   /** This instance is one fixed member of a group of `size`. */
   | { member: number; size: number }
   /** This instance claims free member slots by itself (advisory locks on PostgreSQL). */
-  | { size: number; claim: 'auto'; claimIntervalMs?: number };
+  | {
+      size: number;
+      claim: 'auto';
+      claimIntervalMs?: number;
+      /**
+       * How long a newly claimed slot waits before its consumer starts, so that an instance that has just
+       * lost the slot's lock session has stopped handling it. Default 3,000 ms on PostgreSQL, 0 on PGlite.
+       */
+      handoverMs?: number;
+    };
 
 export interface SubscriptionOptions {
   store: MessageStore;
@@ -215,7 +224,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     stop: () => void;
   }
 
-  function startRunner(member: { member: number; size: number } | undefined, claim: Claim | null) {
+  function startRunner(member: { member: number; size: number } | undefined, claim: Claim | null, handoverMs = 0) {
     const key = member?.member ?? null;
     const positionStream = positionStreamName(subscriberId, member);
     const allReader: AllStreamReader | null = isAll ? readAllInCommitOrder(db) : null;
@@ -337,6 +346,8 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
             );
             if (stopped) throw error;
             await backoff(++outages);
+            // Stopped meanwhile (e.g. the slot's lock session went with the outage): the slot may be another's.
+            if (stopped) throw error;
             attempt--; // an outage is not the message's fault
             continue;
           }
@@ -359,6 +370,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
           }
           reportHandled(message, 'failed', durationMs);
           await sleep(retryDelayMs * 2 ** (attempt - 1));
+          if (stopped) throw error; // left for whoever runs this consumer next
         }
       }
     };
@@ -414,6 +426,8 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
 
     const loop = async () => {
       let failures = 0;
+      const handoverEnds = Date.now() + handoverMs;
+      while (!stopped && Date.now() < handoverEnds) await waitForWork(handoverEnds - Date.now());
       while (!stopped) {
         try {
           if (!runner.positionLoaded) {
@@ -478,16 +492,24 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     if (!runner) return;
     runner.stop();
     await runner.done;
-    runners.delete(key);
+    // Not a runner started for this slot since (a lost claim and a give-back may both stop one).
+    if (runners.get(key) === runner) runners.delete(key);
   }
 
   /** Auto-claim: hold a fair share of the member slots; take over slots whose holder died. */
-  async function claimSlots(size: number, intervalMs: number) {
+  async function claimSlots(size: number, intervalMs: number, handoverMs: number) {
     const slotKey = claimKey(`subscription:${subscriberId}`);
     const presenceKey = claimKey(`subscription-presence:${subscriberId}`);
-    presence = await db.tryClaim(presenceKey, Math.floor(Math.random() * 2 ** 31));
+    const presenceId = Math.floor(Math.random() * 2 ** 31);
     while (running) {
       try {
+        // Being counted among the live instances; taken again after its session was lost.
+        if (!presence) {
+          const claimed = (presence = await db.tryClaim(presenceKey, presenceId));
+          void claimed?.lost.then(() => {
+            if (presence === claimed) presence = null;
+          });
+        }
         const instances = Math.max(1, await db.countClaims(presenceKey));
         const fairShare = Math.ceil(size / instances);
         // Give back slots above the fair share so a newly started instance gets work.
@@ -497,7 +519,8 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
           if (runners.has(member)) continue;
           const claim = await db.tryClaim(slotKey, member);
           if (!claim) continue;
-          const runner = startRunner({ member, size }, claim);
+          const runner = startRunner({ member, size }, claim, handoverMs);
+          // A lost lock session: the server has freed the slot for others, so stop handling it at once.
           void claim.lost.then(() => {
             if (runners.get(member) === runner) void stopRunner(member);
           });
@@ -533,7 +556,11 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
           });
       }
       if (consumerGroup && 'claim' in consumerGroup) {
-        claimLoop = claimSlots(consumerGroup.size, consumerGroup.claimIntervalMs ?? 2_000);
+        claimLoop = claimSlots(
+          consumerGroup.size,
+          consumerGroup.claimIntervalMs ?? 2_000,
+          consumerGroup.handoverMs ?? (db.kind === 'postgres' ? 3_000 : 0),
+        );
       } else {
         startRunner(consumerGroup, null);
       }
@@ -546,6 +573,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       await Promise.all([...runners.keys()].map((key) => stopRunner(key)));
       await unsubscribe?.();
       await presence?.release();
+      presence = null;
     },
     async waitUntilCaughtUp({ timeoutMs = 30_000 } = {}) {
       const deadline = Date.now() + timeoutMs;

@@ -58,7 +58,7 @@ export function isTransientDatabaseError(error: unknown): boolean {
     if (code.startsWith('08') || code.startsWith('57P0') || code === '53300') return true;
     if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
   }
-  return /Connection terminated|connection.*(closed|ended|lost)|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
+  return /Connection terminated|connection.*(closed|ended|lost)|Client has encountered a connection error|Client was closed and is not queryable|timeout exceeded when trying to connect/i.test(
     error.message,
   );
 }

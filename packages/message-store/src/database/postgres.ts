@@ -7,12 +7,22 @@ export interface PostgresOptions {
   max?: number;
 }
 
+const CONNECTION_TIMEOUT_MS = 10_000;
+/** How often a claim's session is asked whether it is still there, and how long it may take to answer. */
+const CLAIM_HEARTBEAT_MS = 1_000;
+
 // Message DB's functions call each other unqualified, so every session needs this path.
 const SEARCH_PATH_OPTION = '-c search_path=message_store,public';
 
 /** The PostgreSQL adapter: a `pg` pool whose every connection uses Message DB's search path. */
 export function createPostgresDatabase(options: PostgresOptions): Database {
-  const clientConfig = { connectionString: options.connectionString, options: SEARCH_PATH_OPTION };
+  // A database that does not answer fails a connection attempt in time (retried, or 503 on the web) instead of
+  // leaving callers waiting with no end.
+  const clientConfig = {
+    connectionString: options.connectionString,
+    options: SEARCH_PATH_OPTION,
+    connectionTimeoutMillis: CONNECTION_TIMEOUT_MS,
+  };
   const pool = new pg.Pool({ ...clientConfig, max: options.max ?? 10 });
   // An idle client that loses its connection must not crash the process; the pool drops it.
   pool.on('error', () => {});
@@ -30,13 +40,20 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
     },
     async transaction(work) {
       const client = await pool.connect();
+      let broken: Error | undefined;
+      // A checked-out client has no listener of the pool's: a connection lost while it is busy or between
+      // statements would emit an unhandled 'error' and end the process. The statement in flight (or the next
+      // one) fails instead, with a transient error its caller retries; the client is discarded on release.
+      const onLost = (error: Error) => {
+        broken ??= error;
+      };
+      client.on('error', onLost);
       const tx: Queryable = {
         query: (sql, params) => run(client, sql, params),
         exec: async (sql) => {
           await client.query(sql);
         },
       };
-      let broken: Error | undefined;
       try {
         await client.query('BEGIN');
         const result = await work(tx);
@@ -48,13 +65,14 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
         });
         throw error;
       } finally {
+        client.removeListener('error', onLost);
         client.release(broken);
       }
     },
     listen: (channel, onNotification) => listener.listen(channel, onNotification),
     async tryClaim(key1, key2) {
       // A dedicated connection: session advisory locks live as long as it does.
-      const client = new pg.Client(clientConfig);
+      const client = new pg.Client({ ...clientConfig, keepAlive: true });
       let markLost: () => void = () => {};
       const lost = new Promise<void>((resolve) => (markLost = resolve));
       client.on('error', () => markLost());
@@ -72,6 +90,24 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
         await client.end().catch(() => {});
         throw error;
       }
+      // A session that stops answering (a network that went away) counts as lost before the server frees the
+      // lock, so that its holder stops first.
+      let beating = false;
+      const heartbeat = setInterval(() => {
+        if (beating) return;
+        beating = true;
+        const timeout = new Promise((_, reject) =>
+          setTimeout(reject, CLAIM_HEARTBEAT_MS, new Error('no answer')).unref(),
+        );
+        Promise.race([client.query('SELECT 1'), timeout])
+          .catch(() => {
+            markLost();
+            void client.end().catch(() => {});
+          })
+          .finally(() => (beating = false));
+      }, CLAIM_HEARTBEAT_MS);
+      heartbeat.unref();
+      void lost.then(() => clearInterval(heartbeat));
       const claim: Claim = {
         lost,
         async release() {

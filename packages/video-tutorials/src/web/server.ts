@@ -16,6 +16,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import { isTransientDatabaseError } from '@vt/message-store';
 import { html, type SafeHtml } from './html.js';
 import { layout, type PageContext } from './layout.js';
 
@@ -58,6 +59,8 @@ export interface WebServerOptions {
 }
 
 const SESSION_COOKIE = 'session';
+/** What a response says to come back after while the database cannot be reached. */
+export const RETRY_AFTER_SECONDS = 5;
 const publicDirectory = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public');
 
 /** The one web server all applications mount on, with what every page needs. */
@@ -161,6 +164,28 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   );
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    // The database is unreachable (an outage, a failover, a restart): a temporary state, not a fault of ours.
+    if (causedByLostDatabase(error)) {
+      request.log.warn({ err: error }, 'database unreachable; answered 503');
+      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+      const message = 'We cannot reach our database at the moment. Please try again in a few seconds.';
+      if (!acceptsHtml(request))
+        return reply.code(503).send({ error: 'Service Unavailable', message, retryAfterSeconds: RETRY_AFTER_SECONDS });
+      return reply.page(
+        'Back in a moment',
+        html`<div class="card narrow">
+          <h1>Back in a moment</h1>
+          <div class="alert error" role="alert">${message}</div>
+          <p class="muted">Reference: <code class="reference">${request.traceId}</code></p>
+          ${
+            request.method === 'GET'
+              ? html`<a class="button" href="">Try again</a>`
+              : html`<a class="button" href="/">Go home</a>`
+          }
+        </div>`,
+        503,
+      );
+    }
     const statusCode = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (statusCode >= 500) request.log.error({ err: error }, 'request failed'); // request.log carries traceId
     const message =
@@ -188,6 +213,21 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   app.get('/health', async () => ({ status: 'ok' }));
   for (const application of options.applications) await app.register(application);
   return app;
+}
+
+/** A lost or refused database connection, here or as the cause of the error. */
+function causedByLostDatabase(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    if (isTransientDatabaseError(current)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** Pages for browsers; JSON for background requests (fetch, server-sent events). */
+function acceptsHtml(request: FastifyRequest): boolean {
+  const accept = request.headers.accept ?? '';
+  return accept === '' || accept.includes('text/html') || (accept.includes('*/*') && !accept.includes('json'));
 }
 
 function readSession(request: FastifyRequest): SessionUser | null {

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { MessageStore, Queryable } from '@vt/message-store';
+import { isTransientDatabaseError, type MessageStore, type Queryable } from '@vt/message-store';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { findVideoOfOwner, listVideosOfOwner, type CreatorVideo } from '../../aggregators/creators-videos/index.js';
@@ -139,6 +139,8 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
       if (!parsed.success) return reply.callNotFound();
       const { traceId } = parsed.data;
       const userId = request.user!.userId;
+      // Asked once before the stream opens, so that an unreachable database still answers 503 + Retry-After.
+      let operation = await findOperation(viewData, traceId, userId);
       reply.hijack();
       reply.raw.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
@@ -149,7 +151,11 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
       request.raw.on('close', () => (closed = true));
       const deadline = Date.now() + 60_000;
       while (!closed && Date.now() < deadline) {
-        const operation = await findOperation(viewData, traceId, userId);
+        // A database lost meanwhile: keep the stream open and ask again.
+        operation ??= await findOperation(viewData, traceId, userId).catch((error: unknown) => {
+          if (isTransientDatabaseError(error)) return null;
+          throw error;
+        });
         if (operation) {
           reply.raw.write(`event: result\ndata: ${JSON.stringify(operation)}\n\n`);
           break;
