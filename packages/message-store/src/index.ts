@@ -2,6 +2,7 @@ export * from './database/index.js';
 export * from './errors.js';
 export * from './install.js';
 export * from './message.js';
+export * from './own-key.js';
 export * from './parking.js';
 export * from './read-all.js';
 export * from './store.js';

@@ -6,6 +6,7 @@ import type { Claim, Queryable } from './database/port.js';
 import { isTransientDatabaseError } from './database/port.js';
 import { InvalidMessageError } from './errors.js';
 import type { StoredMessage } from './message.js';
+import { ownValue } from './own-key.js';
 import { createParkingLot, type ParkingLot } from './parking.js';
 import { readAllInCommitOrder, type AllStreamReader } from './read-all.js';
 import type { MessageStore } from './store.js';
@@ -16,6 +17,11 @@ export type MessageHandler = (message: StoredMessage) => unknown;
 
 /** Handlers by message type; `$any` handles every type without its own handler. */
 export type Handlers = { $any?: MessageHandler } & Record<string, MessageHandler | undefined>;
+
+/** The handler for messages of `type`: an own property of `handlers` (never one of Object.prototype's), else `$any`. */
+export function handlerFor(handlers: Handlers, type: string): MessageHandler | undefined {
+  return ownValue(handlers, type) ?? ownValue(handlers, '$any');
+}
 
 /** Applies a whole batch inside the transaction that also records the position. */
 export type BatchHandler = (messages: StoredMessage[], tx: Queryable) => Promise<unknown>;
@@ -312,7 +318,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
         });
         return true;
       }
-      const handler = handlers[message.type] ?? handlers.$any;
+      const handler = handlerFor(handlers, message.type);
       if (!handler) return false;
       await handler(message);
       return true;
@@ -450,7 +456,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       await parkingLot.processRetryRequests(async (message) => {
         const handler = handleBatch
           ? () => db.transaction((tx) => handleBatch([message], tx))
-          : (handlers[message.type] ?? handlers.$any);
+          : handlerFor(handlers, message.type);
         if (!handler) return;
         const started = performance.now();
         try {
