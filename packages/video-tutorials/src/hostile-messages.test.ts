@@ -242,18 +242,26 @@ describe('hostile messages written with write_message', () => {
       'Send',
     ]);
 
+    const expectRegisteredOnce = async () => {
+      const types = (await system.store.read(identityStreamName(userId))).map((message) => message.type);
+      expect(types.filter((type) => type === 'Registered')).toEqual(['Registered']);
+      expect(types.filter((type) => type === 'RegistrationEmailSent')).toEqual(['RegistrationEmailSent']);
+      expect((await system.store.read(sendEmailCommandStreamName(emailId))).map((message) => message.type)).toEqual([
+        'Send',
+      ]);
+      const emails = await readdir(path.join(directory, 'emails'));
+      expect(emails.filter((file) => file.endsWith('.eml'))).toHaveLength(1);
+    };
+    // The exploit: toString (Object.prototype's) as the identity's reducer turned it into a string.
+    await writeMessage(identityStreamName(userId), 'toString', '{}', null);
+    await system.store.write(identityCommandStreamName(userId), register());
+    await caughtUp();
+    await expectRegisteredOnce();
+
     for (const type of HOSTILE_TYPES) await writeMessage(identityStreamName(userId), type, '{}', null);
     await system.store.write(identityCommandStreamName(userId), register());
     await caughtUp();
-
-    const types = (await system.store.read(identityStreamName(userId))).map((message) => message.type);
-    expect(types.filter((type) => type === 'Registered')).toEqual(['Registered']);
-    expect(types.filter((type) => type === 'RegistrationEmailSent')).toEqual(['RegistrationEmailSent']);
-    expect((await system.store.read(sendEmailCommandStreamName(emailId))).map((message) => message.type)).toEqual([
-      'Send',
-    ]);
-    const emails = await readdir(path.join(directory, 'emails'));
-    expect(emails.filter((file) => file.endsWith('.eml'))).toHaveLength(1);
+    await expectRegisteredOnce();
     const lot = await parked();
     expect(lot.filter((message) => message.streamName.endsWith(userId))).toEqual([]);
   });
