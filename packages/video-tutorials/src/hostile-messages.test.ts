@@ -95,29 +95,34 @@ const RECORDED_TABLES = [
 ];
 
 let system: System;
-let database: TestDatabase | null = null;
+let databases: TestDatabase[] = [];
 let directory: string;
-const log = logLines();
+let log = logLines();
 
-beforeAll(async () => {
+/** Starts every piece; on PostgreSQL also with View Data in a database of its own (aggregators then apply one message at a time). */
+async function startAllPieces({ viewDataApart }: { viewDataApart: boolean }) {
   directory = await mkdtemp(path.join(tmpdir(), 'video-tutorials-hostile-'));
+  log = logLines();
   const env: NodeJS.ProcessEnv = { NODE_ENV: 'test', DATA_DIRECTORY: directory };
   if (process.env.TEST_POSTGRES_URL) {
-    database = await createTestDatabase({ install: false });
-    env.MESSAGE_STORE_CONNECTION_STRING = database.connectionString!;
-    env.DATABASE_URL = database.connectionString!;
+    const messageStore = await createTestDatabase({ install: false });
+    const viewData = viewDataApart ? await createTestDatabase({ install: false }) : messageStore;
+    databases = viewDataApart ? [messageStore, viewData] : [messageStore];
+    env.MESSAGE_STORE_CONNECTION_STRING = messageStore.connectionString!;
+    env.DATABASE_URL = viewData.connectionString!;
   }
   system = await startSystem(
     readConfig(env),
     { web: false, workers: true },
     { logger: createLogger({ level: 'warn', destination: log }) },
   );
-});
-afterAll(async () => {
+}
+
+async function stopAllPieces() {
   await system?.stop();
-  await database?.drop();
+  await Promise.all(databases.splice(0).map((database) => database.drop()));
   await rm(directory, { recursive: true, force: true });
-});
+}
 
 const subscriptions = () => system.pieces.flatMap((piece) => piece.subscriptions);
 
@@ -150,7 +155,14 @@ async function writeMessage(streamName: string, type: string, data: string | nul
   return id;
 }
 
-describe('hostile messages written with write_message', () => {
+const setups = process.env.TEST_POSTGRES_URL
+  ? [{ viewDataApart: false }, { viewDataApart: true }]
+  : [{ viewDataApart: false }];
+
+describe.each(setups)('hostile messages written with write_message (View Data apart: $viewDataApart)', (setup) => {
+  beforeAll(() => startAllPieces(setup));
+  afterAll(() => stopAllPieces());
+
   const hostile = new Map<string, { type: string; category: string }>();
   const invalid = new Map<string, { type: string; category: string }>();
   const streamNames: string[] = [];
@@ -216,10 +228,13 @@ describe('hostile messages written with write_message', () => {
 
     // The admin indexes list every message, whatever it holds.
     const written = [...hostile.keys(), ...invalid.keys()];
-    const [indexed] = await system.viewData.query<{ count: string | number }>(
-      `SELECT count(*) AS count FROM admin_messages_by_type t JOIN message_store.messages m
-           ON m.global_position = t.global_position WHERE m.id::text = ANY($1::text[])`,
+    const positions = await system.messageStoreDb.query<{ global_position: string | number }>(
+      'SELECT global_position FROM message_store.messages WHERE id = ANY($1::uuid[])',
       [written],
+    );
+    const [indexed] = await system.viewData.query<{ count: string | number }>(
+      'SELECT count(*) AS count FROM admin_messages_by_type WHERE global_position = ANY($1::bigint[])',
+      [positions.map((row) => Number(row.global_position))],
     );
     expect(Number(indexed?.count)).toBe(written.length);
     const [streams] = await system.viewData.query<{ count: string | number }>(
