@@ -196,3 +196,36 @@ describe('stored data and metadata that are not JSON objects', () => {
     expect(outcomes.every((outcome) => outcome.outcome === 'handled')).toBe(true);
   });
 });
+
+describe("a stray record in a consumer's position stream", () => {
+  it('neither stops the consumer nor sends it back to the beginning', async () => {
+    const category = uniqueCategory();
+    const subscriberId = randomUUID();
+    await writeMessage(`${category}-1`, 'Noted', '{}');
+    await writeMessage(`${category}-1`, 'Noted', '{}');
+    const [, second] = await store.read(category, 0, 10);
+    await store.write(`subscriberPosition-${subscriberId}`, { id: randomUUID(), type: 'Read', data: { position: 1 } });
+    await store.write(`subscriberPosition-${subscriberId}`, {
+      id: randomUUID(),
+      type: 'Read',
+      data: { position: second!.globalPosition },
+    });
+    for (const data of [null, 'null', '{"position": "abc"}', '{"position": -1}', '{"position": 1.5}'])
+      await writeMessage(`subscriberPosition-${subscriberId}`, 'Read', data);
+    await writeMessage(`subscriberPosition-${subscriberId}`, 'toString', '{"position": 0}');
+    const third = await writeMessage(`${category}-1`, 'Noted', '{}');
+    const warnings: string[] = [];
+    const logger: Logger = { info() {}, warn: (_details, message) => void warnings.push(message), error() {} };
+    const handled: string[] = [];
+    const { subscription } = subscribe({
+      streamName: category,
+      subscriberId,
+      logger,
+      handlers: { Noted: (message) => void handled.push(message.id) },
+    });
+    await subscription.start();
+    await subscription.waitUntilCaughtUp();
+    expect(handled).toEqual([third]);
+    expect(warnings).toEqual([]);
+  });
+});

@@ -4,6 +4,7 @@ export * from './install.js';
 export * from './message.js';
 export * from './own-key.js';
 export * from './parking.js';
+export * from './positions.js';
 export * from './read-all.js';
 export * from './store.js';
 export * as streamNames from './stream-name.js';

@@ -8,6 +8,7 @@ import { InvalidMessageError } from './errors.js';
 import type { StoredMessage } from './message.js';
 import { ownValue } from './own-key.js';
 import { createParkingLot, type ParkingLot } from './parking.js';
+import { lastRecordedPosition } from './positions.js';
 import { readAllInCommitOrder, type AllStreamReader } from './read-all.js';
 import type { MessageStore } from './store.js';
 import { ALL_STREAMS, category as categoryOf, isCategory } from './stream-name.js';
@@ -423,8 +424,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       while (!stopped) {
         try {
           if (!runner.positionLoaded) {
-            const last = await store.readLastMessage(positionStream);
-            runner.position = last ? Number(last.data.position) : 0;
+            runner.position = await lastRecordedPosition(store, positionStream);
             runner.positionLoaded = true;
             reportPosition();
           }

@@ -31,6 +31,9 @@ const HOSTILE_METADATA = ['null', '42', '"text"', '[]', '{"traceId": 7, "userId"
 /** Data of a known type that is not an object, or that lacks every field. */
 const INVALID_DATA = ['null', '42', '"text"', '[]', '{}'];
 
+/** Position records that hold no position a consumer could resume from. */
+const INVALID_POSITIONS = ['{"position": 1.5}', '{"position": -1}', '{"position": "abc"}', '{"position": 1e300}'];
+
 /** Every category a piece reads, with the types written to it. */
 const CATEGORIES: { category: string; types: string[] }[] = [
   { category: commandCategory(identityCategory), types: ['Register', 'UnlockAccount'] },
@@ -181,6 +184,9 @@ describe.each(setups)('hostile messages written with write_message (View Data ap
           const metadata = JSON.stringify({ traceId: randomUUID(), userId: randomUUID() });
           invalid.set(await writeMessage(streamName, type, data, metadata), { type, category: categoryName });
         }
+      if (categoryName === 'subscriberPosition')
+        for (const data of INVALID_POSITIONS)
+          invalid.set(await writeMessage(streamName, 'Read', data, null), { type: 'Read', category: categoryName });
     }
     await caughtUp();
 
