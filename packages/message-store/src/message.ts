@@ -36,6 +36,11 @@ export interface StoredMessage<Type extends string = string, Data = MessageData>
   position: number;
   globalPosition: number;
   time: Date;
+  /**
+   * Set when the stored row is no message of ours: its `data` (or its `metadata`, when not null) was JSON
+   * null, a number, a string or an array, read as `{}` instead. Every `parse` of it fails with these reasons.
+   */
+  malformed?: string[];
 }
 
 /**
@@ -96,6 +101,7 @@ export function defineMessage<const Type extends string, Schema extends z.ZodTyp
     safeParse(message) {
       if (message.type !== type)
         return { success: false, error: new InvalidMessageError(type, [`type is ${message.type}, not ${type}`]) };
+      if (message.malformed?.length) return { success: false, error: new InvalidMessageError(type, message.malformed) };
       const result = validate(message.data);
       if (!result.success) return result;
       return { success: true, message: { ...message, type, data: result.data } };

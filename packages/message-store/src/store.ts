@@ -4,6 +4,7 @@ import type { Database, Queryable, Row } from './database/port.js';
 import { isTransientDatabaseError } from './database/port.js';
 import { DuplicateMessageIdError, isUniqueViolation, versionConflictFrom } from './errors.js';
 import { metadataForWrite, type Message, type MessageMetadata, type StoredMessage } from './message.js';
+import { ownValue } from './own-key.js';
 import { ALL_STREAMS, categoryTypes, category as categoryOf, id as idOf, isCategory } from './stream-name.js';
 
 export interface WriteResult {
@@ -62,17 +63,48 @@ export const MESSAGE_COLUMNS = `id::text AS id, stream_name, type, position, glo
   data::text AS data, metadata::text AS metadata,
   to_char(time, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS time`;
 
+/**
+ * A stored row as a message. Anyone can write any JSON through `write_message`, so `data` and `metadata`
+ * that are not objects are read as `{}` and the message is marked `malformed` with why: consumers never
+ * meet `null.userId`, and every `parse` of the message fails (it is parked, not guessed at). Null
+ * metadata (SQL or JSON) is the usual "none" and is not malformed.
+ */
 export function toStoredMessage(row: MessageRow): StoredMessage {
+  const malformed: string[] = [];
+  const data = jsonObject(row.data, 'data', malformed);
+  const metadata: MessageMetadata = jsonObject(row.metadata, 'metadata', malformed, { nullAllowed: true });
   return {
     id: row.id,
     streamName: row.stream_name,
     type: row.type,
     position: Number(row.position),
     globalPosition: Number(row.global_position),
-    data: row.data ? (JSON.parse(row.data) as StoredMessage['data']) : {},
-    metadata: row.metadata ? (JSON.parse(row.metadata) as MessageMetadata) : {},
+    data,
+    metadata,
     time: new Date(row.time),
+    ...(malformed.length > 0 ? { malformed } : {}),
   };
+}
+
+function jsonObject(
+  text: string | null,
+  field: string,
+  malformed: string[],
+  { nullAllowed = false } = {},
+): Record<string, unknown> {
+  const value: unknown = text === null ? null : JSON.parse(text);
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  if (value === null && nullAllowed) return {};
+  const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+  malformed.push(`${field}: ${kind}, not an object`);
+  return {};
+}
+
+/** The reducer of `projection` for events of `type`: its own property only, never `$init` or `$snapshot`. */
+export function reducerFor<Entity>(projection: Projection<Entity>, type: string): Reducer<Entity> | undefined {
+  if (type.startsWith('$')) return undefined;
+  const reducer = ownValue(projection, type);
+  return typeof reducer === 'function' ? reducer : undefined;
 }
 
 export type MessageStore = ReturnType<typeof createMessageStore>;
@@ -265,8 +297,8 @@ export function createMessageStore({ db, reconnectAttempts = 5 }: { db: Database
     for (;;) {
       const messages = await read(streamName, version + 1, DEFAULT_BATCH_SIZE);
       for (const message of messages) {
-        const reducer = message.type.startsWith('$') ? undefined : projection[message.type];
-        if (typeof reducer === 'function') entity = reducer(entity, message);
+        const reducer = reducerFor(projection, message.type);
+        if (reducer) entity = reducer(entity, message);
         version = message.position;
       }
       if (messages.length < DEFAULT_BATCH_SIZE) break;

@@ -6,7 +6,9 @@ import type { Claim, Queryable } from './database/port.js';
 import { isTransientDatabaseError } from './database/port.js';
 import { InvalidMessageError } from './errors.js';
 import type { StoredMessage } from './message.js';
+import { ownValue } from './own-key.js';
 import { createParkingLot, type ParkingLot } from './parking.js';
+import { lastRecordedPosition } from './positions.js';
 import { readAllInCommitOrder, type AllStreamReader } from './read-all.js';
 import type { MessageStore } from './store.js';
 import { ALL_STREAMS, category as categoryOf, isCategory } from './stream-name.js';
@@ -16,6 +18,11 @@ export type MessageHandler = (message: StoredMessage) => unknown;
 
 /** Handlers by message type; `$any` handles every type without its own handler. */
 export type Handlers = { $any?: MessageHandler } & Record<string, MessageHandler | undefined>;
+
+/** The handler for messages of `type`: an own property of `handlers` (never one of Object.prototype's), else `$any`. */
+export function handlerFor(handlers: Handlers, type: string): MessageHandler | undefined {
+  return ownValue(handlers, type) ?? ownValue(handlers, '$any');
+}
 
 /** Applies a whole batch inside the transaction that also records the position. */
 export type BatchHandler = (messages: StoredMessage[], tx: Queryable) => Promise<unknown>;
@@ -321,7 +328,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
         });
         return true;
       }
-      const handler = handlers[message.type] ?? handlers.$any;
+      const handler = handlerFor(handlers, message.type);
       if (!handler) return false;
       await handler(message);
       return true;
@@ -431,8 +438,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       while (!stopped) {
         try {
           if (!runner.positionLoaded) {
-            const last = await store.readLastMessage(positionStream);
-            runner.position = last ? Number(last.data.position) : 0;
+            runner.position = await lastRecordedPosition(store, positionStream);
             runner.positionLoaded = true;
             reportPosition();
           }
@@ -464,7 +470,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       await parkingLot.processRetryRequests(async (message) => {
         const handler = handleBatch
           ? () => db.transaction((tx) => handleBatch([message], tx))
-          : (handlers[message.type] ?? handlers.$any);
+          : handlerFor(handlers, message.type);
         if (!handler) return;
         const started = performance.now();
         try {

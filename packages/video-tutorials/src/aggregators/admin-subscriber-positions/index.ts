@@ -1,4 +1,11 @@
-import { id, type Database, type MessageStore, type Queryable, type StoredMessage } from '@vt/message-store';
+import {
+  id,
+  recordedPosition,
+  type Database,
+  type MessageStore,
+  type Queryable,
+  type StoredMessage,
+} from '@vt/message-store';
 import { pieceOf } from '../../piece.js';
 import { adminAllSubscription, isPositionMessage, timeOf } from '../admin-common/index.js';
 
@@ -31,8 +38,7 @@ export function parsePositionStreamName(streamName: string) {
 export async function applyPositions(messages: StoredMessage[], tx: Queryable) {
   const lastOfStream = new Map<string, StoredMessage>();
   for (const message of messages) {
-    if (!isPositionMessage(message) || message.type !== 'Read') continue;
-    if (!Number.isFinite(Number(message.data.position))) continue; // not a position: nothing to show
+    if (!isPositionMessage(message) || recordedPosition(message) === null) continue; // not a position: nothing to show
     lastOfStream.set(message.streamName, message);
   }
   const reads = [...lastOfStream.values()];
@@ -53,7 +59,7 @@ export async function applyPositions(messages: StoredMessage[], tx: Queryable) {
       streams.map((stream) => stream.subscriberId),
       streams.map((stream) => stream.member),
       streams.map((stream) => stream.groupSize),
-      reads.map((message) => Number(message.data.position)),
+      reads.map(recordedPosition),
       reads.map((message) => message.globalPosition),
       reads.map(timeOf),
     ],

@@ -24,7 +24,10 @@ export async function applyViewings(messages: StoredMessage[], tx: Queryable) {
   const unapplied = messages.filter((message) => message.globalPosition > applied);
   const last = unapplied.at(-1);
   if (!last) return;
-  const viewings = unapplied.filter((message) => VideoViewed.is(message)).length;
+  const viewed = unapplied.filter((message) => VideoViewed.is(message));
+  // Parsed, so an invalid viewing is parked rather than counted.
+  for (const viewing of viewed) VideoViewed.parse(viewing);
+  const viewings = viewed.length;
   await tx.query(
     `UPDATE pages
         SET page_data = jsonb_set(page_data, '{videosWatched}', to_jsonb(COALESCE((page_data->>'videosWatched')::bigint, 0) + $1)),

@@ -25,8 +25,16 @@ export function build({ store, viewData }: { store: MessageStore; viewData: Data
   return { ...pieceOf('video-operations-aggregator', [subscription]), apply: applyOperationOutcomes };
 }
 
+/** The outcome a message records, parsed: an invalid one of these types throws (and is parked), never succeeds. */
 function outcomeOf(message: StoredMessage): { succeeded: boolean; failureReason: string | null } | null {
-  if (VideoNamed.is(message) || VideoDescribed.is(message)) return { succeeded: true, failureReason: null };
+  if (VideoNamed.is(message)) {
+    VideoNamed.parse(message);
+    return { succeeded: true, failureReason: null };
+  }
+  if (VideoDescribed.is(message)) {
+    VideoDescribed.parse(message);
+    return { succeeded: true, failureReason: null };
+  }
   if (VideoNameRejected.is(message))
     return { succeeded: false, failureReason: VideoNameRejected.parse(message).data.reason };
   if (VideoDescriptionRejected.is(message))
@@ -37,15 +45,15 @@ function outcomeOf(message: StoredMessage): { succeeded: boolean; failureReason:
 export async function applyOperationOutcomes(messages: StoredMessage[], tx: Queryable) {
   for (const message of messages) {
     const outcome = outcomeOf(message);
-    const traceId = message.metadata.traceId;
-    if (!outcome || !traceId) continue;
+    const { traceId, userId } = message.metadata;
+    if (!outcome || typeof traceId !== 'string' || !traceId) continue;
     await tx.query(
       `INSERT INTO video_operations (trace_id, video_id, user_id, succeeded, failure_reason, completed_at)
        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (trace_id) DO NOTHING`,
       [
         traceId,
         videoIdOf(message),
-        message.metadata.userId ?? null,
+        typeof userId === 'string' ? userId : null,
         outcome.succeeded,
         outcome.failureReason,
         message.time.toISOString(),

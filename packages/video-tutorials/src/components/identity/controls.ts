@@ -2,7 +2,14 @@
  * Controls, in Eventide's sense: the canonical example messages and entities the identity tests build from.
  */
 import { randomUUID } from 'node:crypto';
-import type { Message, MessageMetadata, MessageStore, Projection, StoredMessage } from '@vt/message-store';
+import {
+  reducerFor,
+  type Message,
+  type MessageMetadata,
+  type MessageStore,
+  type Projection,
+  type StoredMessage,
+} from '@vt/message-store';
 import { UserLoggedIn, UserLoginFailed } from '../../contracts/authentication.js';
 import {
   AccountLocked,
@@ -90,8 +97,8 @@ export const storedStream = (streamName: string, messages: Message[]) =>
 /** The entity a projection folds from `events` (as `store.fetch` does). */
 export function project<Entity>(projection: Projection<Entity>, events: StoredMessage[]): Entity {
   return events.reduce((entity, event) => {
-    const reducer = projection[event.type];
-    return typeof reducer === 'function' ? reducer(entity, event) : entity;
+    const reducer = reducerFor(projection, event.type);
+    return reducer ? reducer(entity, event) : entity;
   }, projection.$init());
 }
 

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   follow,
+  reducerFor,
   type Message,
   type MessageMetadata,
   type MessageStore,
@@ -146,8 +147,8 @@ export function stored<M extends Message>(
 /** The entity a projection folds from `events` (as `store.fetch` does). */
 export function project<Entity>(projection: Projection<Entity>, events: StoredMessage[]): Entity {
   return events.reduce((entity, event) => {
-    const reducer = projection[event.type];
-    return typeof reducer === 'function' ? reducer(entity, event) : entity;
+    const reducer = reducerFor(projection, event.type);
+    return reducer ? reducer(entity, event) : entity;
   }, projection.$init());
 }
 
