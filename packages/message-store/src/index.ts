@@ -3,6 +3,7 @@ export * from './errors.js';
 export * from './install.js';
 export * from './message.js';
 export * from './parking.js';
+export * from './positions.js';
 export * from './read-all.js';
 export * from './store.js';
 export * as streamNames from './stream-name.js';
