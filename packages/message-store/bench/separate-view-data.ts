@@ -137,6 +137,11 @@ async function main() {
   const viewDataDatabase = await createFreshPostgresDatabase(postgresUrl, 'view_data_bench');
   const messageStoreDb = createPostgresDatabase({ connectionString: messageStoreDatabase.connectionString, max: 4 });
   const viewData = createPostgresDatabase({ connectionString: viewDataDatabase.connectionString, max: 4 });
+  // Interrupted: drop the two databases all the same.
+  const dropOnSignal = () => {
+    void Promise.allSettled([messageStoreDatabase.drop(), viewDataDatabase.drop()]).then(() => process.exit(130));
+  };
+  process.once('SIGINT', dropOnSignal).once('SIGTERM', dropOnSignal);
   try {
     await installMessageDb(messageStoreDb);
     const store = createMessageStore({ db: messageStoreDb });
