@@ -180,12 +180,8 @@ describe('an aggregator whose View Data is in another database', () => {
     await subscription.start();
     await subscription.waitUntilCaughtUp();
     await subscription.stop();
-    expect(lines).toEqual([
-      {
-        message: 'message parked',
-        details: expect.objectContaining({ messageId: poison!.id, subscriberId: SUBSCRIBER_ID }),
-      },
-    ]);
+    expect(lines.map((line) => line.message)).toEqual(['message parked']);
+    expect(lines[0]?.details).toMatchObject({ messageId: poison!.id, subscriberId: SUBSCRIBER_ID });
     expect(await recordedPosition()).toBe(poison!.globalPosition);
   });
 });
