@@ -10,9 +10,9 @@ import { isPositionRecord, messageStorePositions, type PositionStore } from './p
 import { readAllInCommitOrder, type AllStreamReader } from './read-all.js';
 import type { MessageStore } from './store.js';
 import { ALL_STREAMS, category as categoryOf, isCategory } from './stream-name.js';
+import { wakeUpsFor } from './wake-ups.js';
 
 export { isPositionRecord, positionStreamName } from './positions.js';
-import { wakeUpsFor } from './wake-ups.js';
 
 export type MessageHandler = (message: StoredMessage) => unknown;
 
