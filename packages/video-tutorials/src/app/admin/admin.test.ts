@@ -391,12 +391,13 @@ describe('messages, streams and categories', () => {
       type: 'Read',
       data: { position: 7 },
     });
+    // Signed in first: logging in writes a message the aggregator then applies.
+    const { browser } = await signedIn(adminEmail);
     await caughtUp();
     const [recorded] = await test.db.query<{ position: string }>(
       'SELECT position FROM consumer_positions WHERE subscriber_id = $1',
       [adminUsers.ADMIN_USERS_SUBSCRIBER_ID],
     );
-    const { browser } = await signedIn(adminEmail);
     const page = await browser.get('/admin/subscriber-positions');
     const rowsOf = (subscriberId: string) =>
       page.body
