@@ -1,18 +1,19 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { v5 as uuidV5 } from 'uuid';
 import type { Claim, Queryable } from './database/port.js';
 import { isTransientDatabaseError } from './database/port.js';
 import { InvalidMessageError } from './errors.js';
 import type { StoredMessage } from './message.js';
 import { ownValue } from './own-key.js';
 import { createParkingLot, type ParkingLot } from './parking.js';
-import { lastRecordedPosition } from './positions.js';
+import { isPositionRecord, messageStorePositions, type PositionStore } from './positions.js';
 import { readAllInCommitOrder, type AllStreamReader } from './read-all.js';
 import type { MessageStore } from './store.js';
 import { ALL_STREAMS, category as categoryOf, isCategory } from './stream-name.js';
 import { wakeUpsFor } from './wake-ups.js';
+
+export { isPositionRecord, positionStreamName } from './positions.js';
 
 export type MessageHandler = (message: StoredMessage) => unknown;
 
@@ -122,8 +123,13 @@ export interface SubscriptionOptions {
   streamName: string;
   subscriberId: string;
   handlers?: Handlers;
-  /** Batch mode, for aggregators whose View Data shares the message store's database. */
+  /** Batch mode: each batch applied in one transaction of the position store's database, with the position. */
   handleBatch?: BatchHandler;
+  /**
+   * Where the position is kept; default `messageStorePositions(store)` (`subscriberPosition-…` streams).
+   * An aggregator keeps it with its View Data (`tablePositions(viewData)`), so batches commit with it.
+   */
+  positions?: PositionStore;
   messagesPerTick?: number;
   /** Record the position after this many messages (and on stop). */
   positionUpdateInterval?: number;
@@ -155,18 +161,6 @@ export interface Subscription {
   readonly parkingLot: ParkingLot;
 }
 
-const POSITION_NAMESPACE = '0e2d8f4c-7a43-4c55-9a63-3f0b6a1c2d7e';
-
-/** A `Read` record of some consumer's position. */
-export function isPositionRecord(message: StoredMessage): boolean {
-  return categoryOf(message.streamName) === 'subscriberPosition';
-}
-
-export function positionStreamName(subscriberId: string, member?: { member: number; size: number }): string {
-  const suffix = member ? `+${member.member}of${member.size}` : '';
-  return `subscriberPosition-${subscriberId}${suffix}`;
-}
-
 /** A 32-bit key from a name, for advisory-lock claims. */
 export function claimKey(name: string): number {
   let hash = 0x811c9dc5;
@@ -189,10 +183,13 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     maxAttempts = 3,
     retryDelayMs = 50,
     logger = silentLogger,
+    positions = messageStorePositions(options.store),
   } = options;
   // With wake-ups the poll is only a fallback, so it can be slow.
   const tickIntervalMs = options.tickIntervalMs ?? (wakeUps ? 1000 : 100);
   const db = store.db;
+  // Batches, and the one-message transactions of batch mode, run where the position is kept.
+  const positionDb = positions.db;
   const isAll = streamName === ALL_STREAMS;
   if (!isAll && !isCategory(streamName)) throw new Error(`A subscription reads a category or $all, not ${streamName}`);
   if (originStreamName && isAll) throw new Error('Origin filtering needs a category, not $all');
@@ -233,7 +230,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
 
   function startRunner(member: { member: number; size: number } | undefined, claim: Claim | null, handoverMs = 0) {
     const key = member?.member ?? null;
-    const positionStream = positionStreamName(subscriberId, member);
+    const owner = { subscriberId, member };
     const allReader: AllStreamReader | null = isAll ? readAllInCommitOrder(db) : null;
     let wakeResolver: (() => void) | undefined;
     let woken = false;
@@ -299,13 +296,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     };
 
     const writePosition = async (position: number, target?: Queryable) => {
-      const message = {
-        id: uuidV5(`${positionStream}|${position}`, POSITION_NAMESPACE),
-        type: 'Read',
-        data: { position },
-      };
-      if (target) await store.writeInTransaction(target, positionStream, message);
-      else await store.write(positionStream, message);
+      await positions.write(owner, position, target);
       unsavedMessages = 0;
     };
 
@@ -322,7 +313,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     /** Handles one message; false when it has no handler (passed over). */
     const handleOne = async (message: StoredMessage): Promise<boolean> => {
       if (handleBatch) {
-        await db.transaction(async (tx) => {
+        await positionDb.transaction(async (tx) => {
           await handleBatch([message], tx);
           await writePosition(message.globalPosition, tx);
         });
@@ -400,12 +391,13 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
         const last = messages[messages.length - 1];
         if (!last) return;
         const started = performance.now();
-        // On $all, a batch of nothing but position records (ours or other consumers') must not record
-        // a position of its own: that record would be the next batch, for ever. It is kept in memory
-        // and recorded with the next real batch or at stop.
-        const onlyPositions = isAll && messages.every((message) => isPositionRecord(message));
+        // On $all, with positions kept as messages, a batch of nothing but position records (ours or
+        // other consumers') must not record a position of its own: that record would be the next batch,
+        // for ever. It is kept in memory and recorded with the next real batch or at stop.
+        const onlyPositions =
+          positions.writesMessages && isAll && messages.every((message) => isPositionRecord(message));
         try {
-          await db.transaction(async (tx) => {
+          await positionDb.transaction(async (tx) => {
             await handleBatch(messages, tx);
             if (!onlyPositions) await writePosition(last.globalPosition, tx);
           });
@@ -438,7 +430,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       while (!stopped) {
         try {
           if (!runner.positionLoaded) {
-            runner.position = await lastRecordedPosition(store, positionStream);
+            runner.position = await positions.read(owner);
             runner.positionLoaded = true;
             reportPosition();
           }
@@ -469,7 +461,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     const retryParked = async () => {
       await parkingLot.processRetryRequests(async (message) => {
         const handler = handleBatch
-          ? () => db.transaction((tx) => handleBatch([message], tx))
+          ? () => positionDb.transaction((tx) => handleBatch([message], tx))
           : handlerFor(handlers, message.type);
         if (!handler) return;
         const started = performance.now();

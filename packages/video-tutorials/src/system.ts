@@ -132,8 +132,8 @@ export async function startSystem(
         logger,
         ...group,
       }),
-    'home-page-aggregator': () => homePageAggregator.build({ store, viewData }),
-    'user-credentials-aggregator': () => userCredentialsAggregator.build({ store, viewData }),
+    'home-page-aggregator': () => homePageAggregator.build({ store, viewData, logger }),
+    'user-credentials-aggregator': () => userCredentialsAggregator.build({ store, viewData, logger }),
     'registration-monitor': () =>
       registrationMonitor.build({
         store,
@@ -144,14 +144,15 @@ export async function startSystem(
     'video-publishing': () => videoPublishingComponent.build({ messageStore: store, logger, ...group }),
     transcode: () => transcodeComponent.build({ messageStore: store, storage, logger, ...group }),
     transcribe: () => transcribeComponent.build({ messageStore: store, storage, logger, ...group }),
-    'creators-videos-aggregator': () => creatorsVideosAggregator.build({ store, viewData }),
-    'catalogue-aggregator': () => catalogueAggregator.build({ store, viewData }),
-    'video-operations-aggregator': () => videoOperationsAggregator.build({ store, viewData }),
-    'video-views-aggregator': () => videoViewsAggregator.build({ store, viewData }),
-    'admin-users-aggregator': () => adminUsersAggregator.build({ store, viewData }),
-    'admin-streams-aggregator': () => adminStreamsAggregator.build({ store, viewData }),
-    'admin-subscriber-positions-aggregator': () => adminSubscriberPositionsAggregator.build({ store, viewData }),
-    'admin-message-index-aggregator': () => adminMessageIndexAggregator.build({ store, viewData }),
+    'creators-videos-aggregator': () => creatorsVideosAggregator.build({ store, viewData, logger }),
+    'catalogue-aggregator': () => catalogueAggregator.build({ store, viewData, logger }),
+    'video-operations-aggregator': () => videoOperationsAggregator.build({ store, viewData, logger }),
+    'video-views-aggregator': () => videoViewsAggregator.build({ store, viewData, logger }),
+    'admin-users-aggregator': () => adminUsersAggregator.build({ store, viewData, logger }),
+    'admin-streams-aggregator': () => adminStreamsAggregator.build({ store, viewData, logger }),
+    'admin-subscriber-positions-aggregator': () =>
+      adminSubscriberPositionsAggregator.build({ store, viewData, logger }),
+    'admin-message-index-aggregator': () => adminMessageIndexAggregator.build({ store, viewData, logger }),
   });
   observability.observe(pieces);
   for (const piece of pieces) await piece.start();

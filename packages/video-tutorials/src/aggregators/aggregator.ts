@@ -1,10 +1,18 @@
 import {
   createSubscription,
+  tablePositions,
   type Database,
+  type Logger,
   type MessageStore,
   type Queryable,
   type StoredMessage,
 } from '@vt/message-store';
+
+/** The View Data table where every aggregator keeps its position (migration 0006-consumer-positions). */
+export const POSITIONS_TABLE = 'consumer_positions';
+
+/** Aggregators' positions, kept in View Data next to the rows they describe. */
+export const viewDataPositions = (viewData: Database) => tablePositions(viewData, { table: POSITIONS_TABLE });
 
 export interface AggregatorOptions {
   store: MessageStore;
@@ -14,20 +22,30 @@ export interface AggregatorOptions {
   subscriberId: string;
   /** Applies messages to View Data, idempotently; `tx` is the transaction to use. */
   apply: (messages: StoredMessage[], tx: Queryable) => Promise<void>;
+  /** Where parked messages and retries are logged. */
+  logger?: Logger | undefined;
 }
 
 /**
- * An aggregator's subscription. When View Data shares the message store's
- * database, a whole batch is applied in the transaction that records the
- * position (exactly-once in effect, fast catch-up); otherwise one transaction
- * per message, made safe by the positions each table keeps.
+ * An aggregator's subscription. Its position is kept in View Data (`consumer_positions`) and each
+ * batch is applied in the View Data transaction that records it, whichever database the message
+ * store is in: rows and position commit together, an empty View Data database is built from
+ * position 0, and a restored backup resumes from the position it holds.
  */
-export function aggregatorSubscription({ store, viewData, streamName, subscriberId, apply }: AggregatorOptions) {
-  if (viewData === store.db) return createSubscription({ store, streamName, subscriberId, handleBatch: apply });
+export function aggregatorSubscription({
+  store,
+  viewData,
+  streamName,
+  subscriberId,
+  apply,
+  logger,
+}: AggregatorOptions) {
   return createSubscription({
     store,
     streamName,
     subscriberId,
-    handlers: { $any: (message) => viewData.transaction((tx) => apply([message], tx)) },
+    handleBatch: apply,
+    positions: viewDataPositions(viewData),
+    ...(logger ? { logger } : {}),
   });
 }

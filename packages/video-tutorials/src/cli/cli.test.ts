@@ -63,7 +63,7 @@ describe('populate and rebuild, run as commands', { timeout: 120_000 }, () => {
     const { code, stdout, stderr } = await runCli(['rebuild', 'video-views'], env);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     expect(stdout).toMatch(
-      /^Rebuilding video-views \(video_view_counts\) from viewing…\nRebuilt video-views: 7 messages replayed in [\d.]+ s; video_view_counts swapped in \(live tables locked for \d+ ms\); position \d+ recorded in subscriberPosition-aggregators:video-views\.\nThe replaced tables were dropped\.\n$/,
+      /^Rebuilding video-views \(video_view_counts\) from viewing…\nRebuilt video-views: 7 messages replayed in [\d.]+ s; video_view_counts swapped in \(live tables locked for \d+ ms\); position \d+ recorded in consumer_positions\/aggregators:video-views\.\nThe replaced tables were dropped\.\n$/,
     );
     await openWritten(async (db) => {
       const counts = await db.query<{ total: number }>('SELECT sum(view_count)::int AS total FROM video_view_counts');

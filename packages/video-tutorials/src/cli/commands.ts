@@ -118,7 +118,7 @@ Rebuilds one aggregator's View Data from the message store, without downtime:
      the live tables keep serving (a progress bar shows messages replayed);
   3. caught up, in one short transaction: locks the live tables, applies what
      arrived meanwhile, swaps the new tables in and records the aggregator's
-     position (Read in subscriberPosition-<subscriberId>);
+     position (in View Data's consumer_positions);
   4. drops the replaced tables (--keep-old keeps them, in a schema
      replaced_<aggregator>_<time>).
 Readers wait only for that last transaction. A running aggregator carries on

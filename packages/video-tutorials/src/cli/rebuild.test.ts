@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { positionStreamName, type Message, type MessageStore, type Row } from '@vt/message-store';
+import { type Message, type MessageStore, type Row } from '@vt/message-store';
 import { testDatabaseKind, type TestDatabase } from '@vt/message-store/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityStreamName, Registered } from '../contracts/identity.js';
@@ -71,7 +71,23 @@ const indexNames = async (table: string) =>
       [table],
     )
   ).map((row) => row.name);
+
+/** The aggregator's position as View Data records it. */
+const recordedPosition = async (subscriberId: string) => {
+  const [row] = await test.db.query<{ position: string | number }>(
+    'SELECT position FROM consumer_positions WHERE subscriber_id = $1',
+    [subscriberId],
+  );
+  return row ? Number(row.position) : null;
+};
+
 const lastGlobalPosition = async (category: string) => {
+  if (category === '$all') {
+    const [row] = await test.db.query<{ last: string | number }>(
+      'SELECT max(global_position) AS last FROM message_store.messages',
+    );
+    return Number(row?.last);
+  }
   const [row] = await test.db.query<{ last: string | number }>(
     `SELECT max(global_position) AS last FROM message_store.messages WHERE message_store.category(stream_name) = $1`,
     [category],
@@ -110,8 +126,9 @@ describe('the registry of rebuildable aggregators', () => {
           data: {},
         });
       await catchUp(aggregator);
-      const position = await test.store.readLastMessage(positionStreamName(aggregator.subscriberId));
-      expect(position?.type, `${aggregator.name}: subscriberPosition-${aggregator.subscriberId}`).toBe('Read');
+      expect(await recordedPosition(aggregator.subscriberId), `${aggregator.name}: ${aggregator.subscriberId}`).toBe(
+        await lastGlobalPosition(aggregator.streamName),
+      );
       for (const table of aggregator.tables)
         expect(await rows(`SELECT to_regclass('${table.name}') IS NOT NULL AS exists`)).toEqual([{ exists: true }]);
     }
@@ -156,9 +173,10 @@ describe('rebuild', () => {
 
     const last = await lastGlobalPosition(viewingCategory);
     expect(result).toMatchObject({ aggregator: 'video-views', messages: inCategory, position: last, keptIn: null });
-    const read = await test.store.readLastMessage('subscriberPosition-aggregators:video-views');
-    expect(read).toMatchObject({ type: 'Read', data: { position: last } });
-    expect(String(read?.metadata.rebuild)).toMatch(/^rebuild_video_views_\d{17}$/);
+    // The position is recorded in View Data, with the swapped tables; the message store gets no Read.
+    expect(await recordedPosition('aggregators:video-views')).toBe(last);
+    expect(result.positionRecordedIn).toBe('consumer_positions/aggregators:video-views');
+    expect(await test.store.readLastMessage('subscriberPosition-aggregators:video-views')).toBeNull();
 
     expect(await indexNames('video_view_counts')).toEqual(indexesBefore);
     expect(await schemasLeft()).toEqual([]);
@@ -331,7 +349,7 @@ describe('rebuild', () => {
   );
 
   it.runIf(testDatabaseKind === 'postgres')(
-    'works with View Data in another database (DATABASE_URL): the position is written after the swap',
+    'works with View Data in another database (DATABASE_URL): the position is written with the swap',
     async () => {
       const viewData = test.connectAgain(); // not the message store's Database: the path of a separate one
       const expected = await rows(VIEW_COUNTS);
@@ -343,14 +361,15 @@ describe('rebuild', () => {
         batchSize: 700,
       });
       expect(await rows(VIEW_COUNTS)).toEqual(expected);
-      const read = await test.store.readLastMessage('subscriberPosition-aggregators:video-views');
-      expect(read?.data).toEqual({ position: result.position });
+      expect(await recordedPosition('aggregators:video-views')).toBe(result.position);
       expect(result.position).toBe(await lastGlobalPosition(viewingCategory));
     },
   );
 
-  it('swaps nothing when a migration changed the live table meanwhile', async () => {
+  it('swaps nothing when a migration changed the live table meanwhile, and leaves the position as it was', async () => {
     const before = await rows(VIEW_COUNTS);
+    const positionBefore = await recordedPosition('aggregators:video-views');
+    await test.db.query(`UPDATE consumer_positions SET position = 1 WHERE subscriber_id = 'aggregators:video-views'`);
     await expect(
       rebuildAggregator({
         store: test.store,
@@ -366,6 +385,10 @@ describe('rebuild', () => {
     expect(
       await rows('SELECT video_id, view_count::int AS view_count FROM video_view_counts ORDER BY video_id'),
     ).toEqual(before);
+    expect(await recordedPosition('aggregators:video-views')).toBe(1);
+    await test.db.query(`UPDATE consumer_positions SET position = $1 WHERE subscriber_id = 'aggregators:video-views'`, [
+      positionBefore,
+    ]);
     await test.db.exec('ALTER TABLE video_view_counts DROP COLUMN note');
     expect(await schemasLeft()).toEqual([]);
   });

@@ -14,8 +14,9 @@
  *    arrived since, check the live and new tables still have the same shape (no
  *    migration ran meanwhile), move the live tables out to
  *    `replaced_<aggregator>_<time>` and the new ones into the live tables'
- *    schema, and record
- *    the aggregator's position (`Read` in `subscriberPosition-<id>`). Readers
+ *    schema, and record the aggregator's position in View Data's
+ *    `consumer_positions`, in that same transaction: the position travels
+ *    with the tables it describes, wherever the message store is. Readers
  *    wait for that transaction only; statements that were waiting then find
  *    the new tables by name.
  * 4. Drop the replaced tables (kept with `keepOld`).
@@ -24,18 +25,17 @@
  * new tables: every apply is idempotent, so whatever it applies again changes
  * nothing. Works on PostgreSQL and on PGlite (one process).
  */
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ALL_STREAMS,
   claimKey,
-  positionStreamName,
   readAllInCommitOrder,
   type Database,
   type MessageStore,
   type Queryable,
   type StoredMessage,
 } from '@vt/message-store';
+import { viewDataPositions } from '../aggregators/aggregator.js';
 import {
   findRebuildableAggregator,
   REBUILDABLE_AGGREGATORS,
@@ -83,7 +83,8 @@ export interface RebuildResult {
   messages: number;
   /** The global position recorded for the aggregator's subscription. */
   position: number;
-  positionStream: string;
+  /** Where: `consumer_positions/<subscriber id>` in View Data. */
+  positionRecordedIn: string;
   /** Where the replaced tables are kept, or null when they were dropped. */
   keptIn: string | null;
   /** Set when the replaced tables should have been dropped but could not be (e.g. a view depends on one). */
@@ -120,7 +121,8 @@ export async function rebuildAggregator(options: RebuildOptions): Promise<Rebuil
   const newSchema = `rebuild_${slug}_${stamp}`;
   const oldSchema = `replaced_${slug}_${stamp}`;
   if (oldSchema.length > 63) throw new Error(`The aggregator name "${aggregator.name}" is too long for schema names`);
-  const positionStream = positionStreamName(aggregator.subscriberId);
+  const positions = viewDataPositions(viewData);
+  const owner = { subscriberId: aggregator.subscriberId };
   const tables = aggregator.tables.map((table) => table.name);
 
   const claim = await viewData.tryClaim(REBUILD_CLAIM_KEY, claimKey(aggregator.name));
@@ -195,7 +197,7 @@ export async function rebuildAggregator(options: RebuildOptions): Promise<Rebuil
             await tx.exec(`ALTER TABLE ${qualified(table)} SET SCHEMA ${oldSchema}`);
             await tx.exec(`ALTER TABLE ${newSchema}.${table.name} SET SCHEMA ${quoteIdentifier(table.schema)}`);
           }
-          if (viewData === store.db) await store.writeInTransaction(tx, positionStream, readMessage(at, newSchema));
+          await positions.write(owner, at, tx);
           return { at, count };
         });
         swapMs = Math.round(performance.now() - locked);
@@ -212,8 +214,6 @@ export async function rebuildAggregator(options: RebuildOptions): Promise<Rebuil
         await catchUp();
       }
     }
-    // View Data in another database: the position follows the swap (replaying a little again is harmless).
-    if (viewData !== store.db) await store.write(positionStream, readMessage(position, newSchema));
     await viewData.exec(`DROP SCHEMA IF EXISTS ${newSchema}`);
 
     let dropFailure: string | null = null;
@@ -232,7 +232,7 @@ export async function rebuildAggregator(options: RebuildOptions): Promise<Rebuil
       tables,
       messages,
       position,
-      positionStream,
+      positionRecordedIn: positions.describe(owner),
       keptIn: keepOld || dropFailure ? oldSchema : null,
       dropFailure,
       durationMs: Date.now() - started,
@@ -258,13 +258,6 @@ function isBusy(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === LOCK_NOT_AVAILABLE || code === DEADLOCK_DETECTED;
 }
-
-const readMessage = (position: number, rebuild: string) => ({
-  id: randomUUID(),
-  type: 'Read',
-  data: { position },
-  metadata: { rebuild },
-});
 
 async function useNewTablesIn(tx: Queryable, schema: string) {
   // The aggregator's SQL names tables unqualified: these resolve to the new ones.

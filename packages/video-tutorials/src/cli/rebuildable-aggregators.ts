@@ -41,7 +41,7 @@ export interface RebuildableAggregator {
   piece: string;
   /** The category it subscribes to (or `$all`). */
   streamName: string;
-  /** As in its `aggregatorSubscription`: its position is in `subscriberPosition-{subscriberId}`. */
+  /** As in its `aggregatorSubscription`: its position is the row of `consumer_positions` with this key. */
   subscriberId: string;
   tables: readonly OwnedTable[];
   /** Builds the aggregator (without starting it); `rebuild` uses its `apply`. */

@@ -185,7 +185,7 @@ async function runRebuild(config: Config, aggregator: RebuildableAggregator, kee
       `Rebuilt ${result.aggregator}: ${result.messages.toLocaleString('en')} messages replayed in ` +
         `${(result.durationMs / 1000).toFixed(1)} s; ${result.tables.join(', ')} swapped in ` +
         `(live tables locked for ${result.swapMs} ms); ` +
-        `position ${result.position} recorded in ${result.positionStream}.`,
+        `position ${result.position} recorded in ${result.positionRecordedIn}.`,
     );
     if (result.dropFailure)
       fail(`The replaced tables could not be dropped (${result.dropFailure}); they are in schema ${result.keptIn}.`);

@@ -184,6 +184,18 @@ const MIGRATIONS: { name: string; up: string }[] = [
       CREATE INDEX registration_emails_overdue ON registration_emails (registered_at)
         WHERE overdue_since IS NOT NULL AND email_sent_at IS NULL;`,
   },
+  {
+    name: '0006-consumer-positions',
+    up: `
+      -- Every aggregator's position (the global position it has applied up to), written in the
+      -- transaction of the rows it applied: View Data says itself how far it is built. Components keep
+      -- theirs in the message store (subscriberPosition-…). Group members are keyed 'id+{member}of{size}'.
+      CREATE TABLE consumer_positions (
+        subscriber_id text PRIMARY KEY,
+        position bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );`,
+  },
 ];
 
 // Concurrent starters: one migrates, the others wait and then find nothing to do.

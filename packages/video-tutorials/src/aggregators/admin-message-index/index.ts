@@ -1,4 +1,11 @@
-import { category, type Database, type MessageStore, type Queryable, type StoredMessage } from '@vt/message-store';
+import {
+  category,
+  type Database,
+  type Logger,
+  type MessageStore,
+  type Queryable,
+  type StoredMessage,
+} from '@vt/message-store';
 import { pieceOf } from '../../piece.js';
 import { adminAllSubscription } from '../admin-common/index.js';
 
@@ -9,10 +16,11 @@ export const ADMIN_MESSAGE_INDEX_SUBSCRIBER_ID = 'aggregators:admin-message-inde
  * and by type — each a list of global positions, so a page reads the messages themselves by primary
  * key. Rows are keys: inserting one twice changes nothing.
  */
-export function build({ store, viewData }: { store: MessageStore; viewData: Database }) {
+export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
   const subscription = adminAllSubscription({
     store,
     viewData,
+    logger,
     subscriberId: ADMIN_MESSAGE_INDEX_SUBSCRIBER_ID,
     apply: applyMessageIndex,
   });

@@ -1,4 +1,11 @@
-import { category, type Database, type MessageStore, type Queryable, type StoredMessage } from '@vt/message-store';
+import {
+  category,
+  type Database,
+  type Logger,
+  type MessageStore,
+  type Queryable,
+  type StoredMessage,
+} from '@vt/message-store';
 import { pieceOf } from '../../piece.js';
 import { adminAllSubscription, timeOf } from '../admin-common/index.js';
 
@@ -8,10 +15,11 @@ export const ADMIN_STREAMS_SUBSCRIBER_ID = 'aggregators:admin-streams';
  * Keeps `admin_streams` (every stream: its message count, last message) and `admin_categories`
  * (messages and streams per category and type) for the admin portal, from `$all`.
  */
-export function build({ store, viewData }: { store: MessageStore; viewData: Database }) {
+export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
   const subscription = adminAllSubscription({
     store,
     viewData,
+    logger,
     subscriberId: ADMIN_STREAMS_SUBSCRIBER_ID,
     apply: applyStreamStatistics,
   });

@@ -2,6 +2,7 @@ import {
   id,
   recordedPosition,
   type Database,
+  type Logger,
   type MessageStore,
   type Queryable,
   type StoredMessage,
@@ -12,14 +13,15 @@ import { adminAllSubscription, isPositionMessage, timeOf } from '../admin-common
 export const ADMIN_SUBSCRIBER_POSITIONS_SUBSCRIBER_ID = 'aggregators:admin-subscriber-positions';
 
 /**
- * Keeps `admin_subscriber_positions`: the last position every consumer (and every member of a
+ * Keeps `admin_subscriber_positions`: the last position every component (and every member of a
  * consumer group) recorded, from the `Read` messages of `subscriberPosition-{subscriberId}` and
  * `subscriberPosition-{subscriberId}+{member}of{size}`.
  */
-export function build({ store, viewData }: { store: MessageStore; viewData: Database }) {
+export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
   const subscription = adminAllSubscription({
     store,
     viewData,
+    logger,
     subscriberId: ADMIN_SUBSCRIBER_POSITIONS_SUBSCRIBER_ID,
     apply: applyPositions,
   });
@@ -67,7 +69,8 @@ export async function applyPositions(messages: StoredMessage[], tx: Queryable) {
 }
 
 export interface SubscriberPosition {
-  streamName: string;
+  /** The `subscriberPosition-…` stream of a component; null for an aggregator (its position is in View Data). */
+  streamName: string | null;
   subscriberId: string;
   member: number | null;
   groupSize: number | null;
@@ -75,10 +78,15 @@ export interface SubscriberPosition {
   updatedAt: Date;
 }
 
-/** Every consumer's position, by subscriber and member (a few hundred at most in any system). */
+/**
+ * Every consumer's position, by subscriber and member (a few hundred at most in any system): the
+ * components' from their `Read` records, the aggregators' from View Data's `consumer_positions`. A
+ * `Read` record of a consumer that now keeps its position in View Data (written before it did) is
+ * left out.
+ */
 export async function listSubscriberPositions(viewData: Queryable, limit = 1000): Promise<SubscriberPosition[]> {
   const rows = await viewData.query<{
-    stream_name: string;
+    stream_name: string | null;
     subscriber_id: string;
     member: number | null;
     group_size: number | null;
@@ -86,15 +94,24 @@ export async function listSubscriberPositions(viewData: Queryable, limit = 1000)
     updated_at: Date | string;
   }>(
     `SELECT stream_name, subscriber_id, member, group_size, position, updated_at
-       FROM admin_subscriber_positions ORDER BY subscriber_id, member NULLS FIRST LIMIT $1`,
+       FROM admin_subscriber_positions p
+      WHERE NOT EXISTS (SELECT 1 FROM consumer_positions c WHERE p.stream_name = 'subscriberPosition-' || c.subscriber_id)
+     UNION ALL
+     SELECT NULL, subscriber_id, NULL, NULL, position, updated_at FROM consumer_positions
+     ORDER BY subscriber_id, member NULLS FIRST LIMIT $1`,
     [limit],
   );
-  return rows.map((row) => ({
-    streamName: row.stream_name,
-    subscriberId: row.subscriber_id,
-    member: row.member,
-    groupSize: row.group_size,
-    position: Number(row.position),
-    updatedAt: new Date(row.updated_at),
-  }));
+  return rows.map((row) => {
+    // A View Data key names a group member as the stream name does: `id+{member}of{size}`.
+    const consumer =
+      row.stream_name === null
+        ? parsePositionStreamName(`subscriberPosition-${row.subscriber_id}`)
+        : { subscriberId: row.subscriber_id, member: row.member, groupSize: row.group_size };
+    return {
+      streamName: row.stream_name,
+      ...consumer,
+      position: Number(row.position),
+      updatedAt: new Date(row.updated_at),
+    };
+  });
 }

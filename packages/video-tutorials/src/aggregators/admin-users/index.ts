@@ -1,4 +1,4 @@
-import type { Database, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
 import { UserLoggedIn, UserLoginFailed } from '../../contracts/authentication.js';
 import { AccountLocked, AccountUnlocked, Registered, RegistrationEmailSent } from '../../contracts/identity.js';
 import { VideoViewed } from '../../contracts/viewing.js';
@@ -12,10 +12,11 @@ export const ADMIN_USERS_SUBSCRIBER_ID = 'aggregators:admin-users';
  * e-mail, registration e-mail, lock, log-ins and viewings, from the identity, authentication and
  * viewing events in `$all`. A row applies only events after the last global position it applied.
  */
-export function build({ store, viewData }: { store: MessageStore; viewData: Database }) {
+export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
   const subscription = adminAllSubscription({
     store,
     viewData,
+    logger,
     subscriberId: ADMIN_USERS_SUBSCRIBER_ID,
     apply: applyUserEvents,
   });

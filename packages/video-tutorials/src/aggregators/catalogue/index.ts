@@ -1,4 +1,4 @@
-import type { Database, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
 import {
   PublishingStarted,
   VideoDescribed,
@@ -13,10 +13,11 @@ import { aggregatorSubscription } from '../aggregator.js';
 import { updateIfNewer } from '../creators-videos/index.js';
 
 /** Keeps `video_catalogue`, the public catalogue: a video shows once it is published. */
-export function build({ store, viewData }: { store: MessageStore; viewData: Database }) {
+export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
   const subscription = aggregatorSubscription({
     store,
     viewData,
+    logger,
     streamName: videoPublishingCategory,
     subscriberId: 'aggregators:catalogue',
     apply: applyCatalogueEvents,

@@ -1,4 +1,4 @@
-import type { Database, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
 import {
   PublishingStarted,
   VideoDescribed,
@@ -17,10 +17,11 @@ import { aggregatorSubscription } from '../aggregator.js';
  * Keeps `creators_portal_videos`: each owner's videos in every state, for the
  * creators portal. Rows remember the videoPublishing stream position applied.
  */
-export function build({ store, viewData }: { store: MessageStore; viewData: Database }) {
+export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
   const subscription = aggregatorSubscription({
     store,
     viewData,
+    logger,
     streamName: videoPublishingCategory,
     subscriberId: 'aggregators:creators-videos',
     apply: applyPublishingEvents,

@@ -1,14 +1,15 @@
-import type { Database, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
 import { VideoViewed } from '../../contracts/viewing.js';
 import { viewingCategory } from '../../contracts/viewing.js';
 import { pieceOf } from '../../piece.js';
 import { aggregatorSubscription } from '../aggregator.js';
 
 /** Keeps the home page's View Data: the global count of videos watched (the book's chapter 6). */
-export function build({ store, viewData }: { store: MessageStore; viewData: Database }) {
+export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
   const subscription = aggregatorSubscription({
     store,
     viewData,
+    logger,
     streamName: viewingCategory,
     subscriberId: 'aggregators:home-page',
     apply: applyViewings,

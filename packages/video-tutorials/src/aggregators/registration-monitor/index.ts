@@ -1,4 +1,4 @@
-import type { Database, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
 import { identityCategory, Registered, RegistrationEmailSent } from '../../contracts/identity.js';
 import { pieceOf, type Piece } from '../../piece.js';
 import { aggregatorSubscription } from '../aggregator.js';
@@ -19,11 +19,12 @@ export function build({
   viewData: Database;
   limitMs?: number;
   checkIntervalMs?: number;
-  logger?: { warn(details: object, message: string): void };
+  logger?: Logger;
 }): Piece & { apply: typeof applyRegistrationEvents; flagOverdue: (now?: Date) => Promise<number> } {
   const subscription = aggregatorSubscription({
     store,
     viewData,
+    logger,
     streamName: identityCategory,
     subscriberId: 'aggregators:registration-monitor',
     apply: applyRegistrationEvents,

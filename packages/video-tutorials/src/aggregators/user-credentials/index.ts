@@ -1,4 +1,4 @@
-import type { Database, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
 import { AccountLocked, AccountUnlocked, identityCategory, Registered } from '../../contracts/identity.js';
 import { pieceOf } from '../../piece.js';
 import { aggregatorSubscription } from '../aggregator.js';
@@ -8,10 +8,11 @@ import { aggregatorSubscription } from '../aggregator.js';
  * account's lock status. Each row remembers the identity stream position it
  * has applied, so replays change nothing.
  */
-export function build({ store, viewData }: { store: MessageStore; viewData: Database }) {
+export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
   const subscription = aggregatorSubscription({
     store,
     viewData,
+    logger,
     streamName: identityCategory,
     subscriberId: 'aggregators:user-credentials',
     apply: applyIdentityEvents,

@@ -1,4 +1,4 @@
-import type { Database, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
 import {
   VideoDescribed,
   VideoDescriptionRejected,
@@ -14,10 +14,11 @@ import { videoIdOf } from '../creators-videos/index.js';
  * Keeps `video_operations` (the book's chapter 11): the outcome of each naming
  * or describing request, found by the trace id of the request that asked.
  */
-export function build({ store, viewData }: { store: MessageStore; viewData: Database }) {
+export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
   const subscription = aggregatorSubscription({
     store,
     viewData,
+    logger,
     streamName: videoPublishingCategory,
     subscriberId: 'aggregators:video-operations',
     apply: applyOperationOutcomes,

@@ -1,4 +1,4 @@
-import type { Database, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
 import { VideoViewed, viewingCategory } from '../../contracts/viewing.js';
 import { pieceOf } from '../../piece.js';
 import { aggregatorSubscription } from '../aggregator.js';
@@ -7,10 +7,11 @@ import { aggregatorSubscription } from '../aggregator.js';
  * Keeps `video_view_counts`: a video's views are the messages of its viewing
  * stream, so its count is its last position + 1 — a replay cannot count twice.
  */
-export function build({ store, viewData }: { store: MessageStore; viewData: Database }) {
+export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
   const subscription = aggregatorSubscription({
     store,
     viewData,
+    logger,
     streamName: viewingCategory,
     subscriberId: 'aggregators:video-views',
     apply: applyViewCounts,

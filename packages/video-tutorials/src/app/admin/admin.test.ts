@@ -378,6 +378,40 @@ describe('messages, streams and categories', () => {
     expect(page.body).toContain(adminUsers.ADMIN_USERS_SUBSCRIBER_ID);
     expect(page.body).toContain('$all');
   });
+
+  it('shows aggregators’ positions from View Data, components’ from their Read records, not an old Read of an aggregator', async () => {
+    // Left by an older version, when aggregators kept their positions in the message store.
+    await store.write('subscriberPosition-aggregators:admin-users', {
+      id: randomUUID(),
+      type: 'Read',
+      data: { position: 3 },
+    });
+    await store.write('subscriberPosition-components:identity', {
+      id: randomUUID(),
+      type: 'Read',
+      data: { position: 7 },
+    });
+    // Signed in first: logging in writes a message the aggregator then applies.
+    const { browser } = await signedIn(adminEmail);
+    await caughtUp();
+    const [recorded] = await test.db.query<{ position: string }>(
+      'SELECT position FROM consumer_positions WHERE subscriber_id = $1',
+      [adminUsers.ADMIN_USERS_SUBSCRIBER_ID],
+    );
+    const page = await browser.get('/admin/subscriber-positions');
+    const rowsOf = (subscriberId: string) =>
+      page.body
+        .split('<tr>')
+        .filter((row) => row.includes(`${subscriberId}</a>`) || row.includes(`${subscriberId} <span`));
+    const [aggregator, ...more] = rowsOf(adminUsers.ADMIN_USERS_SUBSCRIBER_ID);
+    expect(more).toEqual([]);
+    expect(aggregator).toContain('View Data');
+    expect(aggregator).toContain(`>${Number(recorded?.position).toLocaleString('en')}<`);
+    const [component] = rowsOf('components:identity');
+    expect(component).toContain(
+      `href="/admin/streams/${encodeURIComponent('subscriberPosition-components:identity')}"`,
+    );
+  });
 });
 
 describe('the map of what each consumer reads', () => {

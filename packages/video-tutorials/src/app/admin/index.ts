@@ -360,9 +360,9 @@ export function createAdminApp({ store, viewData, adminEmails }: AdminOptions): 
       known.map(({ position, reads }) => ({ reads, position: position.position })),
       UNREAD_COUNTED_UP_TO,
     );
-    const progressOf = new Map(known.map((entry, index) => [entry.position.streamName, progress[index]]));
+    const progressOf = new Map(known.map((entry, index) => [entry.position, progress[index]]));
     return positions.map((position) => {
-      const found = progressOf.get(position.streamName);
+      const found = progressOf.get(position);
       return {
         ...position,
         reads: readsOf(position.subscriberId),

@@ -142,7 +142,8 @@ const shownOf = (shown: number, total: number, which: string) =>
   shown < total ? html`<p class="muted">Showing the ${which} ${count(shown)} of ${count(total)}.</p>` : '';
 
 export interface ConsumerStatus {
-  streamName: string;
+  /** Its position stream; null when the position is kept in View Data (aggregators). */
+  streamName: string | null;
   subscriberId: string;
   member: number | null;
   groupSize: number | null;
@@ -324,7 +325,13 @@ export function consumersPage(reply: FastifyReply, consumers: ConsumerStatus[], 
         consumers.map(
           (consumer) =>
             html`<tr>
-              <td><a href="${streamHref(consumer.streamName)}">${consumer.subscriberId}</a>${memberLabel(consumer)}</td>
+              <td>
+                ${
+                  consumer.streamName === null
+                    ? html`${consumer.subscriberId} <span class="badge">View Data</span>`
+                    : html`<a href="${streamHref(consumer.streamName)}">${consumer.subscriberId}</a>`
+                }${memberLabel(consumer)}
+              </td>
               <td>${consumer.reads ?? html`<span class="muted">unknown</span>`}</td>
               <td class="number">${count(consumer.position)}</td>
               <td class="number">${consumer.head === null ? '—' : count(consumer.head)}</td>
