@@ -214,6 +214,40 @@ describe('positions kept in a table of the consumer’s own database', () => {
     expect(await target.positions.read({ subscriberId })).toBe(last!.globalPosition);
   });
 
+  it.runIf(TEST_POSTGRES_URL)('survives losing its database’s connections while busy: nothing skipped', async () => {
+    const category = uniqueCategory();
+    const subscriberId = `aggregators:${category}`;
+    const target = await freshTarget();
+    // Idempotent, as an aggregator is: a commit whose acknowledgement was lost may be applied again.
+    await other.db.exec(`ALTER TABLE ${target.rowsTable} ADD PRIMARY KEY (message_id)`);
+    const written = await writeMessages(category, 300);
+    let batches = 0;
+    const subscription = consumer({
+      category,
+      subscriberId,
+      positions: target.positions,
+      messagesPerTick: 10,
+      apply: async (messages, tx) => {
+        batches++;
+        await tx.query(
+          `INSERT INTO ${target.rowsTable} SELECT * FROM unnest($1::uuid[], $2::bigint[]) ON CONFLICT DO NOTHING`,
+          [messages.map((message) => message.id), messages.map((message) => message.globalPosition)],
+        );
+      },
+    });
+    await subscription.start();
+    for (const at of [3, 10, 18]) {
+      while (batches < at) await sleep(5);
+      await other.db.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
+    }
+    await subscription.waitUntilCaughtUp();
+    expect(await target.applied()).toEqual(written.map((id) => ({ id, times: 1 })));
+    const [last] = (await store.read(category, 1, 1000)).slice(-1);
+    expect(await target.positions.read({ subscriberId })).toBe(last!.globalPosition);
+  });
+
   it('refuses a table name that is not a plain identifier', () => {
     expect(() => tablePositions(other.db, { table: 'positions; DROP TABLE x' })).toThrow(/plain lower-case/);
     expect(() => tablePositions(other.db, { table: 'Positions' })).toThrow(/plain lower-case/);
