@@ -111,12 +111,15 @@ export interface SubscriptionOptions {
   messagesPerTick?: number;
   /** Record the position after this many messages (and on stop). */
   positionUpdateInterval?: number;
-  /** Poll interval when caught up. Wake-ups cut the wait short. */
+  /**
+   * Poll interval when caught up. With wake-ups a caught-up consumer does not poll unless this is
+   * set: the process's one wake-up watcher wakes it (it polls every 1000 ms if the watcher cannot start).
+   */
   tickIntervalMs?: number;
   /** Only messages whose origin (correlation) stream is in this category — filtered by Message DB. */
   originStreamName?: string;
   consumerGroup?: ConsumerGroup;
-  /** Be woken by writes to the category (LISTEN/NOTIFY); default true. */
+  /** Be woken by writes to the category (the process's wake-up watcher); default true. */
   wakeUps?: boolean;
   /** Attempts at one message before it is parked. */
   maxAttempts?: number;
@@ -174,8 +177,8 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     retryDelayMs = 50,
     logger = silentLogger,
   } = options;
-  // With wake-ups the poll is only a fallback, so it can be slow.
-  const tickIntervalMs = options.tickIntervalMs ?? (wakeUps ? 1000 : 100);
+  // With wake-ups the watcher wakes caught-up consumers: they wait for it rather than each polling.
+  let tickIntervalMs = options.tickIntervalMs ?? (wakeUps ? Infinity : 100);
   const db = store.db;
   const isAll = streamName === ALL_STREAMS;
   if (!isAll && !isCategory(streamName)) throw new Error(`A subscription reads a category or $all, not ${streamName}`);
@@ -272,7 +275,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
         return;
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
+        const timer = Number.isFinite(ms) ? setTimeout(resolve, ms) : undefined;
         wakeResolver = () => {
           clearTimeout(timer);
           resolve();
@@ -525,12 +528,20 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
         wakeAll = () => {
           for (const runner of runners.values()) runner.wake();
         };
-        unsubscribe = await wakeUpsFor(db)
-          .subscribe(isAll ? ALL_STREAMS : streamName, () => wakeAll())
-          .catch((error: unknown) => {
-            logger.warn({ subscriberId, error: String(error) }, 'wake-ups unavailable; polling');
-            return undefined;
-          });
+        const wakeUpsOf = wakeUpsFor(db);
+        const unsubscribers = await Promise.all(
+          // The parking lot too: a retry request is handled when the consumer is next idle.
+          [isAll ? ALL_STREAMS : streamName, categoryOf(parkingLot.streamName)].map((category) =>
+            wakeUpsOf.subscribe(category, () => wakeAll()),
+          ),
+        ).catch((error: unknown) => {
+          logger.warn({ subscriberId, error: String(error) }, 'wake-ups unavailable; polling');
+          tickIntervalMs = options.tickIntervalMs ?? 1000;
+          return [];
+        });
+        unsubscribe = async () => {
+          await Promise.all(unsubscribers.map((each) => each()));
+        };
       }
       if (consumerGroup && 'claim' in consumerGroup) {
         claimLoop = claimSlots(consumerGroup.size, consumerGroup.claimIntervalMs ?? 2_000);
