@@ -28,10 +28,51 @@ import {
   installMessageDb,
   type Database,
   type Subscription,
+  wakeUpsFor,
+  type WatcherOptions,
 } from '../src/index.js';
 import { formatNumber, median, percentile, table } from './harness.js';
 
-export type Design = 'plain' | 'row-trigger' | 'statement-trigger' | 'notify-after-commit' | 'watcher' | 'system';
+export type Design =
+  | 'plain'
+  | 'row-trigger'
+  | 'statement-trigger'
+  | 'notify-after-commit'
+  | 'watcher'
+  | 'watcher-alone'
+  | 'system'
+  | 'system-without-admin'
+  | 'system-without-message-index';
+
+// The pieces `npm start -- --only` knows, less the four `$all` admin aggregators.
+const NON_ADMIN_PIECES = [
+  'catalogue-aggregator',
+  'creators-videos-aggregator',
+  'home-page-aggregator',
+  'identity',
+  'registration-monitor',
+  'send-email',
+  'transcode',
+  'transcribe',
+  'user-credentials-aggregator',
+  'video-operations-aggregator',
+  'video-publishing',
+  'video-views-aggregator',
+];
+const SYSTEM_ARGUMENTS: Partial<Record<Design, string[]>> = {
+  system: [],
+  'system-without-admin': ['--web', '--only', NON_ADMIN_PIECES.join(',')],
+  'system-without-message-index': [
+    '--web',
+    '--only',
+    [
+      ...NON_ADMIN_PIECES,
+      'admin-streams-aggregator',
+      'admin-users-aggregator',
+      'admin-subscriber-positions-aggregator',
+    ].join(','),
+  ],
+};
 
 const DESCRIPTIONS: Record<Design, string> = {
   plain: 'plain Message DB (the package SQL only), nothing running',
@@ -40,7 +81,11 @@ const DESCRIPTIONS: Record<Design, string> = {
   'notify-after-commit':
     'each write followed by pg_notify in its own transaction (uncoalesced upper bound), one LISTEN',
   watcher: 'toolkit installed, a process running subscriptions on the 8 categories (the wake-up watcher)',
+  'watcher-alone':
+    'toolkit installed, the wake-up watcher of a process with listeners on the 8 categories, no consumers',
   system: 'the whole Video Tutorials system (npm start) running on the database',
+  'system-without-admin': 'the system without its four $all admin aggregators (npm start -- --web --only …)',
+  'system-without-message-index': 'the system without the admin-message-index aggregator',
 };
 
 const CHANNEL = 'bench_written';
@@ -76,6 +121,8 @@ export interface ThirdPartySettings {
   categoryCounts: number[];
   designs: Design[];
   latencyWrites: number;
+  /** The watcher's intervals; its defaults when absent. */
+  watcher?: WatcherOptions;
 }
 
 interface Running {
@@ -104,11 +151,16 @@ async function startDesign(design: Design, connectionString: string, categories:
   if (design === 'plain') return { stop: async () => {} };
   if (design === 'row-trigger' || design === 'statement-trigger' || design === 'notify-after-commit') return listen();
   if (design === 'watcher') return startConsumers(connectionString, categories);
-  return startSystem(connectionString);
+  if (design === 'watcher-alone') return startWatcherAlone(connectionString, categories);
+  return startSystem(connectionString, SYSTEM_ARGUMENTS[design] ?? []);
 }
+
+/** The watcher intervals of this run (its defaults unless `--watch-intervals`). */
+let watcherOptions: WatcherOptions | undefined;
 
 async function startConsumers(connectionString: string, categories: number): Promise<Running> {
   const db = createPostgresDatabase({ connectionString, max: 5 });
+  wakeUpsFor(db, watcherOptions);
   const store = createMessageStore({ db });
   const subscriptions: Subscription[] = [];
   for (let category = 1; category <= categories; category++) {
@@ -129,6 +181,20 @@ async function startConsumers(connectionString: string, categories: number): Pro
   };
 }
 
+async function startWatcherAlone(connectionString: string, categories: number): Promise<Running> {
+  const db = createPostgresDatabase({ connectionString, max: 1 });
+  const wakeUps = wakeUpsFor(db, watcherOptions);
+  const unsubscribers: (() => Promise<void>)[] = [];
+  for (let category = 1; category <= categories; category++)
+    unsubscribers.push(await wakeUps.subscribe(`benchWriter${category}`, () => {}));
+  return {
+    async stop() {
+      await Promise.all(unsubscribers.map((each) => each()));
+      await db.close();
+    },
+  };
+}
+
 async function freePort(): Promise<number> {
   const server = net.createServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -138,22 +204,26 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-async function startSystem(connectionString: string): Promise<Running> {
+async function startSystem(connectionString: string, args: string[]): Promise<Running> {
   const port = await freePort();
   const dataDirectory = await mkdtemp(path.join(tmpdir(), 'bench-system-'));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'packages/video-tutorials/src/main.ts'], {
-    cwd: repositoryRoot,
-    env: {
-      ...process.env,
-      MESSAGE_STORE_CONNECTION_STRING: connectionString,
-      DATABASE_URL: connectionString,
-      PORT: String(port),
-      DATA_DIRECTORY: dataDirectory,
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'development',
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'packages/video-tutorials/src/main.ts', 'start', ...args],
+    {
+      cwd: repositoryRoot,
+      env: {
+        ...process.env,
+        MESSAGE_STORE_CONNECTION_STRING: connectionString,
+        DATABASE_URL: connectionString,
+        PORT: String(port),
+        DATA_DIRECTORY: dataDirectory,
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'development',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   const deadline = Date.now() + 120_000;
@@ -225,7 +295,9 @@ async function runOnce(settings: ThirdPartySettings, design: Design, categories:
 }
 
 /** Latency from a `write_message` on another connection to the handler, with the watcher idle. */
-async function measureLatency(settings: ThirdPartySettings): Promise<{ latencies: number[]; writes: number[] }> {
+async function measureLatency(
+  settings: ThirdPartySettings,
+): Promise<{ latencies: number[]; writes: number[]; afterReturn: number[] }> {
   const fresh = await createFreshPostgresDatabase(settings.postgresUrl, 'message_store_bench_latency');
   let db: Database | undefined;
   const writer = new pg.Client({
@@ -235,11 +307,14 @@ async function measureLatency(settings: ThirdPartySettings): Promise<{ latencies
   try {
     db = createPostgresDatabase({ connectionString: fresh.connectionString, max: 3 });
     await installMessageDb(db);
+    wakeUpsFor(db, settings.watcher);
     await writer.connect();
     const store = createMessageStore({ db });
     const written = new Map<string, number>();
     const latencies: number[] = [];
     const writes: number[] = [];
+    const afterReturn: number[] = [];
+    const returned = new Map<string, number>();
     let handledOne: () => void = () => {};
     const subscription = createSubscription({
       store,
@@ -249,6 +324,8 @@ async function measureLatency(settings: ThirdPartySettings): Promise<{ latencies
         $any: (message) => {
           const started = written.get(message.id);
           if (started !== undefined) latencies.push(performance.now() - started);
+          const back = returned.get(message.id);
+          afterReturn.push(back === undefined ? 0 : Math.max(0, performance.now() - back));
           handledOne();
         },
       },
@@ -265,6 +342,7 @@ async function measureLatency(settings: ThirdPartySettings): Promise<{ latencies
           `benchLatency-${write}`,
         ]);
         writes.push(performance.now() - started);
+        returned.set(id, performance.now());
         await Promise.race([handled, new Promise((resolve) => setTimeout(resolve, 5_000))]);
         // Spaced out, so that each write finds the watcher backed off to its idle interval.
         await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30));
@@ -272,7 +350,7 @@ async function measureLatency(settings: ThirdPartySettings): Promise<{ latencies
     } finally {
       await subscription.stop();
     }
-    return { latencies, writes };
+    return { latencies, writes, afterReturn };
   } finally {
     await writer.end().catch(() => {});
     await db?.close().catch(() => {});
@@ -281,6 +359,7 @@ async function measureLatency(settings: ThirdPartySettings): Promise<{ latencies
 }
 
 export async function runThirdPartyWriters(settings: ThirdPartySettings): Promise<string> {
+  watcherOptions = settings.watcher;
   const lines: string[] = [];
   const candidates = settings.designs.filter((design) => design !== 'plain');
   const rows: string[][] = [];
@@ -289,17 +368,19 @@ export async function runThirdPartyWriters(settings: ThirdPartySettings): Promis
     const tps = new Map<Design, number[]>([['plain', []], ...candidates.map((d) => [d, []] as [Design, number[]])]);
     const ratios = new Map<Design, number[]>(candidates.map((d) => [d, []]));
     for (let round = 0; round < settings.rounds; round++) {
-      // Plain first in even rounds, last in odd ones: drift on the machine falls on both sides.
-      const order: Design[] = round % 2 === 0 ? ['plain', ...candidates] : [...candidates.slice().reverse(), 'plain'];
-      const measured = new Map<Design, number>();
-      for (const design of order) {
-        process.stderr.write(`[third-party writers] ${categories} categories, round ${round + 1}, ${design} … `);
-        const value = await runOnce(settings, design, categories);
-        process.stderr.write(`${formatNumber(value)} tps\n`);
-        measured.set(design, value);
-        tps.get(design)!.push(value);
+      // Each design in a pair with a plain run next to it, plain first in even rounds and last in odd ones.
+      for (const design of candidates) {
+        const pair: Design[] = round % 2 === 0 ? ['plain', design] : [design, 'plain'];
+        const measured = new Map<Design, number>();
+        for (const each of pair) {
+          process.stderr.write(`[third-party writers] ${categories} categories, round ${round + 1}, ${each} … `);
+          const value = await runOnce(settings, each, categories);
+          process.stderr.write(`${formatNumber(value)} tps\n`);
+          measured.set(each, value);
+          tps.get(each)!.push(value);
+        }
+        ratios.get(design)!.push(measured.get(design)! / measured.get('plain')!);
       }
-      for (const design of candidates) ratios.get(design)!.push(measured.get(design)! / measured.get('plain')!);
     }
     for (const design of candidates) {
       const values = ratios.get(design)!;
@@ -324,14 +405,15 @@ export async function runThirdPartyWriters(settings: ThirdPartySettings): Promis
   );
   if (settings.latencyWrites > 0) {
     process.stderr.write(`[third-party writers] latency, ${settings.latencyWrites} writes … `);
-    const { latencies, writes } = await measureLatency(settings);
+    const { latencies, writes, afterReturn } = await measureLatency(settings);
     process.stderr.write('done\n');
     const describe = (values: number[]) =>
       `p50 ${percentile(values, 50).toFixed(1)} ms, p99 ${percentile(values, 99).toFixed(1)} ms, max ${Math.max(...values).toFixed(1)} ms`;
     lines.push(
       '',
       `latency third-party write_message → handler (watcher, idle system): ${latencies.length}/${settings.latencyWrites} handled, ${describe(latencies)}`,
-      `  of which the write_message round trip itself (commit included): ${describe(writes)}`,
+      `  the write_message round trip alone (commit included): ${describe(writes)}`,
+      `  from the write's return to the handler (0 when the handler ran first): ${describe(afterReturn)}`,
     );
   }
   return lines.join('\n');
@@ -344,7 +426,7 @@ export function defaultThirdPartySettings(postgresUrl: string, quick: boolean): 
     seconds: quick ? 3 : 10,
     clients: 8,
     categoryCounts: [8, 1],
-    designs: ['plain', 'row-trigger', 'statement-trigger', 'notify-after-commit', 'watcher'],
+    designs: ['plain', 'row-trigger', 'statement-trigger', 'notify-after-commit', 'watcher-alone', 'watcher'],
     latencyWrites: quick ? 50 : 200,
   };
 }
@@ -358,6 +440,8 @@ async function main() {
       categories: { type: 'string' },
       latency: { type: 'string' },
       system: { type: 'boolean' },
+      'system-breakdown': { type: 'boolean' },
+      'watch-intervals': { type: 'string' },
       postgres: { type: 'string' },
     },
     strict: true,
@@ -371,7 +455,13 @@ async function main() {
   if (values.categories) settings.categoryCounts = values.categories.split(',').map(Number);
   if (values.latency) settings.latencyWrites = Number(values.latency);
   if (values.designs) settings.designs = ['plain', ...(values.designs.split(',') as Design[])];
+  if (values['watch-intervals']) {
+    const [busyIntervalMs, idleIntervalMs] = values['watch-intervals'].split(',').map(Number);
+    settings.watcher = { busyIntervalMs: busyIntervalMs!, idleIntervalMs: idleIntervalMs! };
+  }
   if (values.system) settings.designs = ['plain', 'system'];
+  if (values['system-breakdown'])
+    settings.designs = ['plain', 'system', 'system-without-message-index', 'system-without-admin'];
   for (const design of settings.designs)
     if (!(design in DESCRIPTIONS)) throw new Error(`unknown design ${design}: ${Object.keys(DESCRIPTIONS).join(', ')}`);
   console.log(await runThirdPartyWriters(settings));

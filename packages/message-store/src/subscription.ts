@@ -179,6 +179,8 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
   } = options;
   // With wake-ups the watcher wakes caught-up consumers: they wait for it rather than each polling.
   let tickIntervalMs = options.tickIntervalMs ?? (wakeUps ? Infinity : 100);
+  /** Whether the wake-up watcher is on for this subscription. */
+  let watched = false;
   const db = store.db;
   const isAll = streamName === ALL_STREAMS;
   if (!isAll && !isCategory(streamName)) throw new Error(`A subscription reads a category or $all, not ${streamName}`);
@@ -438,6 +440,8 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
             continue;
           }
           await handleMessages(messages);
+          // A short batch was the end of what there is: the watcher wakes us for more, so no read to find nothing.
+          if (watched && complete && messages.length < messagesPerTick && !stopped) await waitForWork(tickIntervalMs);
         } catch (error) {
           if (stopped) break;
           failures++;
@@ -539,6 +543,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
           tickIntervalMs = options.tickIntervalMs ?? 1000;
           return [];
         });
+        watched = unsubscribers.length > 0;
         unsubscribe = async () => {
           await Promise.all(unsubscribers.map((each) => each()));
         };

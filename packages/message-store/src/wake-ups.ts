@@ -62,8 +62,8 @@ interface WatchRow extends Row {
 }
 
 function createWakeUps(db: Database, options: WatcherOptions): WakeUps {
-  const busyIntervalMs = options.busyIntervalMs ?? 5;
-  const idleIntervalMs = options.idleIntervalMs ?? 10;
+  const busyIntervalMs = options.busyIntervalMs ?? 2;
+  const idleIntervalMs = options.idleIntervalMs ?? 5;
   const listeners = new Map<string, Set<Listener>>();
   let watcher: Promise<Watcher> | undefined;
 
