@@ -40,6 +40,7 @@ export type Design =
   | 'notify-after-commit'
   | 'watcher'
   | 'watcher-alone'
+  | 'all-consumers'
   | 'system'
   | 'system-without-admin'
   | 'system-without-message-index';
@@ -83,6 +84,8 @@ const DESCRIPTIONS: Record<Design, string> = {
   watcher: 'toolkit installed, a process running subscriptions on the 8 categories (the wake-up watcher)',
   'watcher-alone':
     'toolkit installed, the wake-up watcher of a process with listeners on the 8 categories, no consumers',
+  'all-consumers':
+    'toolkit installed, a process running four $all subscriptions (no-op batch handlers), as the admin aggregators',
   system: 'the whole Video Tutorials system (npm start) running on the database',
   'system-without-admin': 'the system without its four $all admin aggregators (npm start -- --web --only …)',
   'system-without-message-index': 'the system without the admin-message-index aggregator',
@@ -151,6 +154,7 @@ async function startDesign(design: Design, connectionString: string, categories:
   if (design === 'plain') return { stop: async () => {} };
   if (design === 'row-trigger' || design === 'statement-trigger' || design === 'notify-after-commit') return listen();
   if (design === 'watcher') return startConsumers(connectionString, categories);
+  if (design === 'all-consumers') return startAllConsumers(connectionString);
   if (design === 'watcher-alone') return startWatcherAlone(connectionString, categories);
   return startSystem(connectionString, SYSTEM_ARGUMENTS[design] ?? []);
 }
@@ -169,6 +173,30 @@ async function startConsumers(connectionString: string, categories: number): Pro
       streamName: `benchWriter${category}`,
       subscriberId: `benchWriterConsumer${category}`,
       handlers: { $any: () => {} },
+    });
+    await subscription.start();
+    subscriptions.push(subscription);
+  }
+  return {
+    async stop() {
+      await Promise.all(subscriptions.map((subscription) => subscription.stop()));
+      await db.close();
+    },
+  };
+}
+
+async function startAllConsumers(connectionString: string): Promise<Running> {
+  const db = createPostgresDatabase({ connectionString, max: 5 });
+  wakeUpsFor(db, watcherOptions);
+  const store = createMessageStore({ db });
+  const subscriptions: Subscription[] = [];
+  for (let each = 1; each <= 4; each++) {
+    const subscription = createSubscription({
+      store,
+      streamName: '$all',
+      subscriberId: `benchAllConsumer${each}`,
+      handleBatch: async () => {},
+      positionUpdateInterval: 1000,
     });
     await subscription.start();
     subscriptions.push(subscription);

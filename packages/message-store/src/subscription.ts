@@ -436,7 +436,8 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
               notify((observer) => observer.idle?.({ ...consumer, position: runner.position }));
             }
             if (key === null || key === 0) await retryParked();
-            if (!stopped) await waitForWork(tickIntervalMs);
+            // A gap in $all is looked at again soon: it may be a rollback, which nobody wakes us for.
+            if (!stopped) await waitForWork(complete ? tickIntervalMs : Math.min(tickIntervalMs, 20));
             continue;
           }
           await handleMessages(messages);

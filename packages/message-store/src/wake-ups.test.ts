@@ -136,6 +136,34 @@ describe('wake-ups', () => {
     }
   });
 
+  onPostgres('let $all pass a rolled-back position without waiting for another write', async () => {
+    const all = consume('$all');
+    await all.subscription.start();
+    await all.subscription.waitUntilCaughtUp();
+    const rolledBack = uniqueCategory();
+    const kept = uniqueCategory();
+    const client = new pg.Client({
+      connectionString: test.connectionString!,
+      options: '-c search_path=message_store,public',
+    });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT message_store.write_message($1, $2, 'SomethingHappened', '{}'::jsonb)`, [
+        randomUUID(),
+        `${rolledBack}-1`,
+      ]);
+      await writeMessage(thirdParty, `${kept}-1`);
+      await sleep(200);
+      expect(all.handled).not.toContain(`${kept}-1`); // held behind the open transaction's position
+      await client.query('ROLLBACK');
+      await waitFor(() => all.handled.includes(`${kept}-1`));
+      expect(all.handled).not.toContain(`${rolledBack}-1`);
+    } finally {
+      await client.end();
+    }
+  });
+
   onPostgres('survive pg_terminate_backend of the watcher connection, also while messages arrive', async () => {
     const category = uniqueCategory();
     const consumer = consume(category);
