@@ -186,7 +186,7 @@ const MIGRATIONS: { name: string; up: string }[] = [
   },
   {
     // Pages by type search Message DB's own indexes: a copy of every message made every write cost more.
-    name: '0006-admin-index-without-type',
+    name: '0007-admin-index-without-type',
     up: `DROP TABLE IF EXISTS admin_messages_by_type;`,
   },
 ];
