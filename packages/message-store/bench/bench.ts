@@ -21,6 +21,7 @@ import {
   type SubscriptionOptions,
 } from '../src/index.js';
 import { openPglite, openPostgres, type Backend, type BackendName } from './backends.js';
+import { defaultThirdPartySettings, runThirdPartyWriters } from './third-party-writers.js';
 import {
   alternate,
   formatMs,
@@ -887,6 +888,12 @@ async function main() {
     printBackend(report);
   }
   printSummary(reports);
+  if (settings.backends.includes('postgres') && !interrupted)
+    console.log(
+      await runThirdPartyWriters(defaultThirdPartySettings(settings.postgresUrl, settings.quick)).catch(
+        (error: unknown) => `third-party writers not measured: ${errorText(error)}`,
+      ),
+    );
 }
 
 main().then(

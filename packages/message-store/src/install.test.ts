@@ -34,6 +34,30 @@ describe('installing Message DB', () => {
     expect(Number(row?.p)).toBe(1);
   });
 
+  it('drops the notify trigger of earlier toolkit versions', async () => {
+    await test.db.exec(`
+      CREATE FUNCTION message_store.toolkit_notify_message_written() RETURNS trigger AS $$
+      BEGIN
+        PERFORM pg_notify('message_store_written', split_part(NEW.stream_name, '-', 1));
+        RETURN NULL;
+      END;
+      $$ LANGUAGE plpgsql;
+      CREATE TRIGGER toolkit_notify_message_written AFTER INSERT ON message_store.messages
+        FOR EACH ROW EXECUTE FUNCTION message_store.toolkit_notify_message_written();
+      COMMENT ON FUNCTION message_store.toolkit_notify_message_written() IS 'toolkit revision 1';`);
+    const version = await packagedMessageDbVersion();
+    expect(await installMessageDb(test.db)).toEqual({ action: 'upgraded', version, previousVersion: version });
+    expect(
+      await test.db.query(
+        `SELECT tgname FROM pg_trigger WHERE tgrelid = 'message_store.messages'::regclass AND NOT tgisinternal`,
+      ),
+    ).toEqual([]);
+    expect(
+      await test.db.query(`SELECT to_regprocedure('message_store.toolkit_notify_message_written()') AS present`),
+    ).toEqual([{ present: null }]);
+    expect(await installMessageDb(test.db)).toEqual({ action: 'none', version, previousVersion: version });
+  });
+
   it('is safe when several starters install at once', async () => {
     const results = await Promise.all([
       installMessageDb(test.db),

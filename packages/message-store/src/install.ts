@@ -40,23 +40,14 @@ const VIEW_FILES = [
   'views/type-category-summary.sql',
 ];
 
-/** The channel the toolkit's trigger notifies with the category of each new message. */
-export const MESSAGE_WRITTEN_CHANNEL = 'message_store_written';
-
-// Ours, beside Message DB's schema rather than in it: a wake-up for consumers on every
-// insert, whoever the writer (this toolkit, plain SQL, the book's JavaScript system).
-const NOTIFY_TRIGGER_SQL = `
-CREATE OR REPLACE FUNCTION message_store.toolkit_notify_message_written() RETURNS trigger AS $$
-BEGIN
-  PERFORM pg_notify('${MESSAGE_WRITTEN_CHANNEL}', split_part(NEW.stream_name, '-', 1));
-  RETURN NULL;
-END;
-$$ LANGUAGE plpgsql;
+// Earlier versions of the toolkit added a trigger that NOTIFYed every insert. Its pg_notify
+// serialized writers' commits on the notification queue's lock; wake-ups now read new rows
+// instead (see wake-ups.ts), so an installation that still has it gets it dropped.
+const LEGACY_NOTIFY_TRIGGER = 'message_store.toolkit_notify_message_written()';
+const DROP_LEGACY_NOTIFY_TRIGGER_SQL = `
 DROP TRIGGER IF EXISTS toolkit_notify_message_written ON message_store.messages;
-CREATE TRIGGER toolkit_notify_message_written AFTER INSERT ON message_store.messages
-  FOR EACH ROW EXECUTE FUNCTION message_store.toolkit_notify_message_written();
+DROP FUNCTION IF EXISTS ${LEGACY_NOTIFY_TRIGGER};
 `;
-const TOOLKIT_SCHEMA_REVISION = 1;
 
 // Two starters must not install at once; any fixed 64-bit key will do.
 const INSTALL_LOCK_KEY = 7_240_113_095_113;
@@ -94,10 +85,9 @@ export async function installMessageDb(db: Database): Promise<InstallResult> {
     const [table] = await tx.query<{ present: boolean }>(
       `SELECT to_regclass('message_store.messages') IS NOT NULL AS present`,
     );
-    const toolkitCurrent = await toolkitRevision(tx);
+    const legacyTrigger = await hasLegacyNotifyTrigger(tx);
 
-    if (previousVersion === version && toolkitCurrent === TOOLKIT_SCHEMA_REVISION)
-      return { action: 'none', version, previousVersion };
+    if (previousVersion === version && !legacyTrigger) return { action: 'none', version, previousVersion };
 
     if (!table?.present) {
       await runFiles(tx, [...TABLE_FILES, ...TYPE_AND_FUNCTION_FILES, ...INDEX_FILES, ...VIEW_FILES]);
@@ -109,20 +99,16 @@ export async function installMessageDb(db: Database): Promise<InstallResult> {
       await runFiles(tx, [...TYPE_AND_FUNCTION_FILES, ...VIEW_FILES]);
       await ensureIndexes(tx);
     }
-    await tx.exec(NOTIFY_TRIGGER_SQL);
-    await tx.query(
-      `COMMENT ON FUNCTION message_store.toolkit_notify_message_written() IS 'toolkit revision ${TOOLKIT_SCHEMA_REVISION}'`,
-    );
+    if (legacyTrigger) await tx.exec(DROP_LEGACY_NOTIFY_TRIGGER_SQL);
     return { action: previousVersion === null ? 'installed' : 'upgraded', version, previousVersion };
   });
 }
 
-async function toolkitRevision(db: Queryable): Promise<number | null> {
-  const [row] = await db.query<{ comment: string | null }>(
-    `SELECT obj_description(to_regprocedure('message_store.toolkit_notify_message_written()'), 'pg_proc') AS comment`,
-  );
-  const match = /revision (\d+)/.exec(row?.comment ?? '');
-  return match?.[1] ? Number(match[1]) : null;
+async function hasLegacyNotifyTrigger(db: Queryable): Promise<boolean> {
+  const [row] = await db.query<{ present: boolean }>(`SELECT to_regprocedure($1) IS NOT NULL AS present`, [
+    LEGACY_NOTIFY_TRIGGER,
+  ]);
+  return row?.present === true;
 }
 
 async function ensureIndexes(tx: Queryable) {

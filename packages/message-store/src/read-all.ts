@@ -8,44 +8,50 @@ import { MESSAGE_COLUMNS, toStoredMessage, type MessageRow } from './store.js';
  * Message DB orders commits only within a category: a transaction can hold
  * global position 10 uncommitted while position 11, in another category, is
  * already visible. Reading past 11 would lose 10 for good. So a gap in the
- * positions read stops the batch there, until every transaction that was then
- * writing to `messages` — in this database only; they hold its
- * RowExclusiveLock until they end — has committed or rolled back. Whatever is
- * still missing then (a rolled-back write) is a hole for good and is passed.
+ * positions read stops the batch there, until every transaction that could
+ * hold the missing positions has ended: the next read notes its snapshot's
+ * xmax (by then such a writer has its xid, which is below it), and once a
+ * read's snapshot xmin reaches that, whatever is still missing in the rows
+ * read with that same snapshot was rolled back: a hole for good, passed.
+ * Nothing is asked of the lock manager (pg_locks would stall the writers).
  */
 export interface AllStreamReader {
   read(fromPosition: number, maxMessages: number): Promise<{ messages: StoredMessage[]; complete: boolean }>;
 }
 
-const WRITERS = `
-  SELECT virtualtransaction FROM pg_locks
-   WHERE locktype = 'relation' AND mode = 'RowExclusiveLock' AND granted
-     AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-     AND relation = 'message_store.messages'::regclass
-     AND pid <> pg_backend_pid()`;
-
 export function readAllInCommitOrder(db: Database): AllStreamReader {
-  // A gap seen at `from`, up to `until`, and the transactions that were writing messages then.
-  let pendingGap: { from: number; until: number; writers: string[] } | null = null;
+  // A gap seen at `from`, up to `until`, and the xmax a later snapshot's xmin must reach.
+  let pendingGap: { from: number; until: number; xmax: bigint | null } | null = null;
 
   return {
     async read(fromPosition, maxMessages) {
-      const rows = await db.query<MessageRow>(
-        `SELECT ${MESSAGE_COLUMNS} FROM message_store.messages WHERE global_position >= $1 ORDER BY global_position LIMIT $2`,
+      // One statement: the snapshot's horizon and the rows it sees go together.
+      const rows = await db.query<SnapshotRow>(
+        `SELECT snapshot.xmin, snapshot.xmax, m.*
+           FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
+                        pg_snapshot_xmax(pg_current_snapshot())::text AS xmax) AS snapshot
+           LEFT JOIN LATERAL (SELECT ${MESSAGE_COLUMNS} FROM message_store.messages
+                               WHERE global_position >= $1 ORDER BY global_position LIMIT $2) AS m ON true
+          ORDER BY m.global_position`,
         [fromPosition, maxMessages],
       );
+      const xmin = BigInt(rows[0]?.xmin ?? 0);
+      const xmax = BigInt(rows[0]?.xmax ?? 0);
       let acceptedUpTo = fromPosition - 1;
-      if (pendingGap && (await writersEnded(db, pendingGap.writers))) {
-        acceptedUpTo = Math.max(acceptedUpTo, pendingGap.until - 1);
-        pendingGap = null;
+      if (pendingGap) {
+        if (pendingGap.xmax === null) pendingGap.xmax = xmax;
+        else if (xmin >= pendingGap.xmax) {
+          acceptedUpTo = Math.max(acceptedUpTo, pendingGap.until - 1);
+          pendingGap = null;
+        }
       }
       const messages: StoredMessage[] = [];
       let expected = fromPosition;
       for (const row of rows) {
-        const message = toStoredMessage(row);
+        if (row.id === null) continue; // no messages: the snapshot row alone
+        const message = toStoredMessage(row as MessageRow);
         if (message.globalPosition > expected && message.globalPosition - 1 > acceptedUpTo) {
-          // Taken after the read: a writer that could still fill the gap holds its lock now.
-          pendingGap ??= { from: expected, until: message.globalPosition, writers: await currentWriters(db) };
+          pendingGap ??= { from: expected, until: message.globalPosition, xmax: null };
           return { messages, complete: false };
         }
         messages.push(message);
@@ -56,16 +62,4 @@ export function readAllInCommitOrder(db: Database): AllStreamReader {
   };
 }
 
-async function currentWriters(db: Database): Promise<string[]> {
-  const rows = await db.query<Row & { virtualtransaction: string }>(WRITERS);
-  return rows.map((row) => row.virtualtransaction);
-}
-
-async function writersEnded(db: Database, writers: string[]): Promise<boolean> {
-  if (writers.length === 0) return true;
-  const [row] = await db.query<Row & { writing: boolean }>(
-    `SELECT EXISTS (${WRITERS} AND virtualtransaction = ANY($1::text[])) AS writing`,
-    [writers],
-  );
-  return row?.writing === false;
-}
+type SnapshotRow = Row & { xmin: string; xmax: string } & { [K in keyof MessageRow]: MessageRow[K] | null };

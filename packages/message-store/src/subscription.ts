@@ -133,12 +133,15 @@ export interface SubscriptionOptions {
   messagesPerTick?: number;
   /** Record the position after this many messages (and on stop). */
   positionUpdateInterval?: number;
-  /** Poll interval when caught up. Wake-ups cut the wait short. */
+  /**
+   * Poll interval when caught up. With wake-ups a caught-up consumer does not poll unless this is
+   * set: the process's one wake-up watcher wakes it (it polls every 1000 ms if the watcher cannot start).
+   */
   tickIntervalMs?: number;
   /** Only messages whose origin (correlation) stream is in this category — filtered by Message DB. */
   originStreamName?: string;
   consumerGroup?: ConsumerGroup;
-  /** Be woken by writes to the category (LISTEN/NOTIFY); default true. */
+  /** Be woken by writes to the category (the process's wake-up watcher); default true. */
   wakeUps?: boolean;
   /** Attempts at one message before it is parked. */
   maxAttempts?: number;
@@ -185,8 +188,10 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     logger = silentLogger,
     positions = messageStorePositions(options.store),
   } = options;
-  // With wake-ups the poll is only a fallback, so it can be slow.
-  const tickIntervalMs = options.tickIntervalMs ?? (wakeUps ? 1000 : 100);
+  // With wake-ups the watcher wakes caught-up consumers: they wait for it rather than each polling.
+  let tickIntervalMs = options.tickIntervalMs ?? (wakeUps ? Infinity : 100);
+  /** Whether the wake-up watcher is on for this subscription. */
+  let watched = false;
   const db = store.db;
   // Batches, and the one-message transactions of batch mode, run where the position is kept.
   const positionDb = positions.db;
@@ -285,7 +290,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
         return;
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
+        const timer = Number.isFinite(ms) ? setTimeout(resolve, ms) : undefined;
         wakeResolver = () => {
           clearTimeout(timer);
           resolve();
@@ -443,10 +448,13 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
               notify((observer) => observer.idle?.({ ...consumer, position: runner.position }));
             }
             if (key === null || key === 0) await retryParked();
-            if (!stopped) await waitForWork(tickIntervalMs);
+            // A gap in $all is looked at again soon: it may be a rollback, which nobody wakes us for.
+            if (!stopped) await waitForWork(complete ? tickIntervalMs : Math.min(tickIntervalMs, 20));
             continue;
           }
           await handleMessages(messages);
+          // A short batch was the end of what there is: the watcher wakes us for more, so no read to find nothing.
+          if (watched && complete && messages.length < messagesPerTick && !stopped) await waitForWork(tickIntervalMs);
         } catch (error) {
           if (stopped) break;
           failures++;
@@ -546,12 +554,21 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
         wakeAll = () => {
           for (const runner of runners.values()) runner.wake();
         };
-        unsubscribe = await wakeUpsFor(db)
-          .subscribe(isAll ? ALL_STREAMS : streamName, () => wakeAll())
-          .catch((error: unknown) => {
-            logger.warn({ subscriberId, error: String(error) }, 'wake-ups unavailable; polling');
-            return undefined;
-          });
+        const wakeUpsOf = wakeUpsFor(db);
+        const unsubscribers = await Promise.all(
+          // The parking lot too: a retry request is handled when the consumer is next idle.
+          [isAll ? ALL_STREAMS : streamName, categoryOf(parkingLot.streamName)].map((category) =>
+            wakeUpsOf.subscribe(category, () => wakeAll()),
+          ),
+        ).catch((error: unknown) => {
+          logger.warn({ subscriberId, error: String(error) }, 'wake-ups unavailable; polling');
+          tickIntervalMs = options.tickIntervalMs ?? 1000;
+          return [];
+        });
+        watched = unsubscribers.length > 0;
+        unsubscribe = async () => {
+          await Promise.all(unsubscribers.map((each) => each()));
+        };
       }
       if (consumerGroup && 'claim' in consumerGroup) {
         claimLoop = claimSlots(

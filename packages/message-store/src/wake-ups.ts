@@ -1,48 +1,201 @@
-import { ANY_CHANGE, type Database } from './database/port.js';
-import { MESSAGE_WRITTEN_CHANNEL } from './install.js';
+import { ANY_CHANGE, isTransientDatabaseError, type Database, type Row, type Session } from './database/port.js';
+import { ALL_STREAMS } from './stream-name.js';
 
 type Listener = (category: string) => void;
 
 /**
- * Wake-ups for consumers: the trigger installed with Message DB notifies the
- * category of every new message; one LISTEN per database fans it out here.
- * A lost notification costs only latency — consumers still poll.
+ * Wake-ups for consumers, at no cost to writers: one watcher per database handle (so per process)
+ * reads the positions and categories of new rows — an index range scan on `global_position` —
+ * every few milliseconds, on a connection of its own, and wakes the local consumers of those
+ * categories. Nothing runs inside the writers' transactions, so any writer (this toolkit,
+ * `write_message` from plain SQL, the book's JavaScript system) is seen the same way.
+ *
+ * Positions are taken before commit, so a row can become visible after a higher one: a gap is
+ * watched until every transaction that was running when it was seen has ended (the snapshot's
+ * xmin has passed it); whatever is still missing then was rolled back.
  */
 export interface WakeUps {
   /** Calls `listener` when a message is written to `category` (any category for `$all`). */
   subscribe(category: string, listener: Listener): Promise<() => Promise<void>>;
 }
 
-const perDatabase = new WeakMap<Database, WakeUps>();
+export interface WatcherOptions {
+  /** The interval while messages are arriving. */
+  busyIntervalMs?: number;
+  /** The interval it backs off to when nothing arrives. */
+  idleIntervalMs?: number;
+}
 
-export function wakeUpsFor(db: Database): WakeUps {
+/** The `application_name` of the watcher's connection, as seen in pg_stat_activity. */
+export const WAKE_UPS_APPLICATION_NAME = 'message-store wake-ups';
+
+const perDatabase = new WeakMap<Database, WakeUps>();
+const BATCH = 1000;
+/** Gaps watched at most; beyond that the oldest are given up (consumers then learn of them late). */
+const MAX_GAPS = 10_000;
+
+export function wakeUpsFor(db: Database, options: WatcherOptions = {}): WakeUps {
   let wakeUps = perDatabase.get(db);
   if (!wakeUps) {
-    wakeUps = createWakeUps(db);
+    wakeUps = createWakeUps(db, options);
     perDatabase.set(db, wakeUps);
   }
   return wakeUps;
 }
 
-function createWakeUps(db: Database): WakeUps {
+// Two index scans of the primary key: rows after the last one seen, and the gaps still open.
+// One statement, so the snapshot's xmin is the one the rows were read with.
+const WATCH_SQL = `
+  SELECT 'new' AS kind, global_position, split_part(stream_name, '-', 1) AS category
+    FROM (SELECT global_position, stream_name FROM message_store.messages
+           WHERE global_position > $1 ORDER BY global_position LIMIT ${BATCH}) AS after_last
+  UNION ALL
+  SELECT 'gap', global_position, split_part(stream_name, '-', 1)
+    FROM message_store.messages WHERE global_position = ANY($2::bigint[])
+  UNION ALL
+  SELECT 'snapshot', pg_snapshot_xmin(pg_current_snapshot())::text::bigint, pg_snapshot_xmax(pg_current_snapshot())::text`;
+
+interface WatchRow extends Row {
+  kind: 'new' | 'gap' | 'snapshot';
+  global_position: string | number;
+  category: string;
+}
+
+function createWakeUps(db: Database, options: WatcherOptions): WakeUps {
+  const busyIntervalMs = options.busyIntervalMs ?? 2;
+  const idleIntervalMs = options.idleIntervalMs ?? 5;
   const listeners = new Map<string, Set<Listener>>();
-  let listening: Promise<() => Promise<void>> | undefined;
+  let watcher: Promise<Watcher> | undefined;
 
   const dispatch = (category: string) => {
-    const keys = category === ANY_CHANGE ? [...listeners.keys()] : [category, '$all'];
+    const keys = category === ANY_CHANGE ? [...listeners.keys()] : [category, ALL_STREAMS];
     for (const key of keys) for (const listener of listeners.get(key) ?? []) listener(category);
   };
+  const subscribers = () => [...listeners.values()].reduce((sum, set) => sum + set.size, 0);
 
   return {
     async subscribe(category, listener) {
       let set = listeners.get(category);
       if (!set) listeners.set(category, (set = new Set()));
       set.add(listener);
-      listening ??= db.listen(MESSAGE_WRITTEN_CHANNEL, dispatch);
-      await listening;
+      // The watcher starts from the newest row before the subscriber reads for the first time.
+      watcher ??= startWatcher(db.session(WAKE_UPS_APPLICATION_NAME), dispatch, busyIntervalMs, idleIntervalMs);
+      const running = watcher;
+      await running;
       return async () => {
         set.delete(listener);
+        if (subscribers() === 0 && watcher === running) {
+          watcher = undefined;
+          await (await running).stop();
+        }
       };
+    },
+  };
+}
+
+interface Watcher {
+  stop(): Promise<void>;
+}
+
+async function startWatcher(
+  session: Session,
+  dispatch: (category: string) => void,
+  busyIntervalMs: number,
+  idleIntervalMs: number,
+): Promise<Watcher> {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let wakeTimer: () => void = () => {};
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+      wakeTimer = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  // Where the watcher reads on from; until it can read it, anything new is announced to all on connect.
+  let seen: number | null = null;
+  /** Positions missing below `seen`, with the xmin that must be passed before giving each up. */
+  const gaps = new Map<number, bigint | null>();
+
+  const start = async () => {
+    const [row] = await session.query<Row & { last: string | number | null }>(
+      'SELECT max(global_position) AS last FROM message_store.messages',
+    );
+    // A little way back: writers still in flight below the newest row become gaps to watch.
+    seen = Math.max(0, Number(row?.last ?? 0) - BATCH);
+  };
+
+  const tick = async (): Promise<boolean> => {
+    if (seen === null) {
+      await start();
+      dispatch(ANY_CHANGE);
+      return true;
+    }
+    const rows = await session.query<WatchRow>(WATCH_SQL, [seen, [...gaps.keys()]]);
+    const categories = new Set<string>();
+    let expected = seen + 1;
+    const newGaps: number[] = [];
+    let xmin = 0n;
+    let xmax = 0n;
+    for (const row of rows) {
+      if (row.kind === 'snapshot') {
+        xmin = BigInt(row.global_position);
+        xmax = BigInt(row.category);
+        continue;
+      }
+      const position = Number(row.global_position);
+      categories.add(row.category);
+      if (row.kind === 'gap') {
+        gaps.delete(position);
+        continue;
+      }
+      for (let missing = expected; missing < position; missing++) newGaps.push(missing);
+      expected = position + 1;
+      seen = position;
+    }
+    // The writer of a missing position began before this read. It may have had its position but
+    // no xid yet at the read that found the gap, never at the next one: every xid it can have is
+    // below that next read's xmax, so once xmin reaches that it has ended.
+    for (const [position, until] of gaps) {
+      if (until === null) gaps.set(position, xmax);
+      else if (xmin >= until) gaps.delete(position);
+    }
+    for (const position of newGaps) gaps.set(position, null);
+    while (gaps.size > MAX_GAPS) gaps.delete(gaps.keys().next().value as number);
+    for (const category of categories) dispatch(category);
+    return categories.size > 0;
+  };
+
+  const loop = async () => {
+    let interval = busyIntervalMs;
+    let failures = 0;
+    while (!stopped) {
+      try {
+        const found = await tick();
+        if (failures > 0) dispatch(ANY_CHANGE); // back after an outage: nothing is lost, but look anyway
+        failures = 0;
+        interval = found ? busyIntervalMs : Math.min(interval * 2, idleIntervalMs);
+      } catch (error) {
+        if (stopped) break;
+        failures++;
+        interval = Math.min(100 * 2 ** Math.min(failures, 6), 5_000);
+        if (!isTransientDatabaseError(error)) dispatch(ANY_CHANGE);
+      }
+      if (!stopped) await sleep(interval);
+    }
+  };
+
+  await start().catch(() => {});
+  const running = loop();
+  return {
+    async stop() {
+      stopped = true;
+      wakeTimer();
+      await running;
+      await session.close();
     },
   };
 }

@@ -292,8 +292,9 @@ async function explain(target: Database, traceId: string, userId: string) {
       [userId],
     ],
     [
-      `SELECT global_position FROM admin_messages_by_type WHERE type = 'RegistrationEmailSent' AND category = 'identity'
-        ORDER BY global_position DESC LIMIT 51`,
+      `SELECT global_position FROM (SELECT global_position, type FROM message_store.messages
+         WHERE message_store.category(stream_name) = 'identity' ORDER BY global_position DESC LIMIT 2000) AS searched
+        WHERE type = 'RegistrationEmailSent' ORDER BY global_position DESC LIMIT 51`,
       [],
     ],
   ];

@@ -75,6 +75,13 @@ export async function createPgliteDatabase(options: PgliteOptions = {}): Promise
     async countClaims(key1) {
       return [...claimed].filter((key) => key.startsWith(`${key1}:`)).length;
     },
+    session: () => ({
+      query: (sql, params) => run(pglite, sql, params),
+      exec: async (sql) => {
+        await pglite.exec(sql);
+      },
+      async close() {},
+    }),
     async close() {
       clearInterval(analyzer);
       if (!pglite.closed) await pglite.close();

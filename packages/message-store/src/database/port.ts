@@ -19,6 +19,11 @@ export interface Notification {
 /** The payload a listener gets after its connection came back: notifications may have been missed. */
 export const ANY_CHANGE = '*';
 
+/** A connection of its own (see `Database.session`). */
+export interface Session extends Queryable {
+  close(): Promise<void>;
+}
+
 export interface Database extends Queryable {
   readonly kind: 'postgres' | 'pglite';
   /**
@@ -40,6 +45,12 @@ export interface Database extends Queryable {
   tryClaim(key1: number, key2: number): Promise<Claim | null>;
   /** How many claims under `key1` are held now, by anyone. */
   countClaims(key1: number): Promise<number>;
+  /**
+   * A connection of its own for one long-lived reader, named `applicationName` in
+   * pg_stat_activity; after a lost connection the next query reconnects. Closed with the
+   * database. PGlite has one session, so there it is the database itself.
+   */
+  session(applicationName: string): Session;
   close(): Promise<void>;
 }
 

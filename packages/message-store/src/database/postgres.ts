@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { ANY_CHANGE, type Claim, type Database, type Queryable, type Row } from './port.js';
+import { createSessions } from './postgres-session.js';
 
 export interface PostgresOptions {
   connectionString: string;
@@ -28,6 +29,7 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
   pool.on('error', () => {});
 
   const listener = createListener(clientConfig);
+  const sessions = createSessions(clientConfig);
 
   const run = async <R extends Row>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) =>
     (await client.query<R>(sql, params as unknown[] | undefined)).rows;
@@ -127,7 +129,9 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
       );
       return Number(row?.count ?? 0);
     },
+    session: (applicationName) => sessions.session(applicationName),
     async close() {
+      await sessions.close();
       await listener.close();
       await pool.end();
     },

@@ -144,11 +144,7 @@ export const REBUILDABLE_AGGREGATORS: readonly RebuildableAggregator[] = [
     piece: 'admin-message-index-aggregator',
     streamName: ALL_STREAMS,
     subscriberId: adminMessageIndex.ADMIN_MESSAGE_INDEX_SUBSCRIBER_ID,
-    tables: [
-      { name: 'admin_messages_by_trace' },
-      { name: 'admin_messages_by_user' },
-      { name: 'admin_messages_by_type' },
-    ],
+    tables: [{ name: 'admin_messages_by_trace' }, { name: 'admin_messages_by_user' }],
     build: adminMessageIndex.build,
   },
 ];

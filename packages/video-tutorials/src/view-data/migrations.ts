@@ -196,6 +196,11 @@ const MIGRATIONS: { name: string; up: string }[] = [
         updated_at timestamptz NOT NULL DEFAULT now()
       );`,
   },
+  {
+    // Pages by type search Message DB's own indexes: a copy of every message made every write cost more.
+    name: '0007-admin-index-without-type',
+    up: `DROP TABLE IF EXISTS admin_messages_by_type;`,
+  },
 ];
 
 // Concurrent starters: one migrates, the others wait and then find nothing to do.

@@ -3,7 +3,8 @@ import type { Message, MessageStore, Queryable, StoredMessage } from '@vt/messag
 import { exampleMessage, uniqueCategory, type TestDatabase } from '@vt/message-store/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSystemTestDatabase } from '../../testing.js';
-import { applyMessageIndex, tracePositions, typePositions, userPositions } from './index.js';
+import { searchType } from '../../app/admin/message-store-queries.js';
+import { applyMessageIndex, tracePositions, userPositions } from './index.js';
 
 let test: TestDatabase & { store: MessageStore };
 beforeAll(async () => {
@@ -25,7 +26,7 @@ async function applyTwice(messages: StoredMessage[]) {
 }
 
 describe('admin-message-index aggregator', () => {
-  it('indexes messages by trace, by the users they are about and by type, once', async () => {
+  it('indexes messages by trace and by the users they are about, once', async () => {
     const traceId = randomUUID();
     const actor = randomUUID();
     const subject = randomUUID();
@@ -49,10 +50,33 @@ describe('admin-message-index aggregator', () => {
     expect(await userPositions(test.db, subject, { limit: 10 })).toEqual([done]);
     expect(await userPositions(test.db, 'anonymous', { limit: 10 })).toEqual([]);
 
-    expect(await typePositions(test.db, { type: 'Done', category, limit: 10 })).toEqual([untraced, done]);
-    expect(await typePositions(test.db, { type: 'Done', category, limit: 1 })).toEqual([untraced]);
-    expect(await typePositions(test.db, { type: 'Done', category, before: untraced, limit: 10 })).toEqual([done]);
-    expect(await typePositions(test.db, { type: 'Done', category, after: done, limit: 10 })).toEqual([untraced]);
-    expect(await typePositions(test.db, { type: 'Asked', category, after: 0, limit: 10 })).toEqual([asked]);
+    const rows = await test.db.query<{ count: number }>(
+      `SELECT (SELECT count(*) FROM admin_messages_by_trace WHERE global_position = $1)
+            + (SELECT count(*) FROM admin_messages_by_user WHERE global_position = $1) AS count`,
+      [untraced],
+    );
+    expect(Number(rows[0]?.count)).toBe(0); // neither a trace nor a user: nothing copied
+
+    const page = (options: Partial<Parameters<typeof searchType>[1]> & { type: string }) =>
+      searchType(test.db, { category, limit: 10, ...options }).then((search) => search.positions);
+    expect(await page({ type: 'Done' })).toEqual([untraced, done]);
+    expect(await page({ type: 'Done', limit: 1 })).toEqual([untraced]);
+    expect(await page({ type: 'Done', before: untraced })).toEqual([done]);
+    expect(await page({ type: 'Done', after: done })).toEqual([untraced]);
+    expect(await page({ type: 'Asked', after: 0 })).toEqual([asked]);
+  });
+
+  it('searches a bounded window of messages for a type, and says where it stopped', async () => {
+    const category = uniqueCategory();
+    const positions: number[] = [];
+    for (const type of ['Wanted', 'Other', 'Other', 'Other', 'Wanted'])
+      positions.push((await written(`${category}-1`, exampleMessage({ type }))).globalPosition);
+    const [first, , , fourth, last] = positions as [number, number, number, number, number];
+    const newest = await searchType(test.db, { type: 'Wanted', category, limit: 10, window: 3 });
+    expect(newest).toEqual({ positions: [last], searchedTo: positions[2], exhausted: false });
+    const older = await searchType(test.db, { type: 'Wanted', category, before: positions[2], limit: 10, window: 3 });
+    expect(older).toEqual({ positions: [first], searchedTo: first, exhausted: true });
+    const newer = await searchType(test.db, { type: 'Wanted', category, after: first, limit: 10, window: 3 });
+    expect(newer).toEqual({ positions: [], searchedTo: fourth, exhausted: false });
   });
 });

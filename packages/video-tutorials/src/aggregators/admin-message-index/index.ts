@@ -1,20 +1,15 @@
-import {
-  category,
-  type Database,
-  type Logger,
-  type MessageStore,
-  type Queryable,
-  type StoredMessage,
-} from '@vt/message-store';
+import { type Database, type Logger, type MessageStore, type Queryable, type StoredMessage } from '@vt/message-store';
 import { pieceOf } from '../../piece.js';
 import { adminAllSubscription } from '../admin-common/index.js';
 
 export const ADMIN_MESSAGE_INDEX_SUBSCRIBER_ID = 'aggregators:admin-message-index';
 
 /**
- * Keeps three indexes into the message store for the admin portal — messages by trace id, by user
- * and by type — each a list of global positions, so a page reads the messages themselves by primary
- * key. Rows are keys: inserting one twice changes nothing.
+ * Keeps two indexes into the message store for the admin portal — messages by trace id and by user —
+ * each a list of global positions, so a page reads the messages themselves by primary key. Only what
+ * Message DB's own indexes cannot find is kept: a message with neither a trace nor a user adds no row
+ * (pages by type search Message DB's primary key or category index instead). Rows are keys: inserting
+ * one twice changes nothing.
  */
 export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
   const subscription = adminAllSubscription({
@@ -64,16 +59,6 @@ export async function applyMessageIndex(messages: StoredMessage[], tx: Queryable
         byUser.map((entry) => entry.message.type),
       ],
     );
-
-  await tx.query(
-    `INSERT INTO admin_messages_by_type (type, global_position, category)
-     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) ON CONFLICT DO NOTHING`,
-    [
-      messages.map((message) => message.type),
-      messages.map((message) => message.globalPosition),
-      messages.map((message) => category(message.streamName)),
-    ],
-  );
 }
 
 type PositionRow = { global_position: string | number };
@@ -106,34 +91,4 @@ export async function userPositions(
       params,
     ),
   );
-}
-
-/**
- * The global positions of messages of a type (and category), newest first: before `before`, or —
- * given `after` — the page just after it. An index range either way: (type, global_position), or
- * (category, type, global_position) with a category.
- */
-export async function typePositions(
-  viewData: Queryable,
-  { type, category: categoryName, before, after, limit }: MessagePage & { type: string },
-): Promise<number[]> {
-  const params: unknown[] = [type];
-  const conditions = ['type = $1'];
-  if (categoryName) conditions.push(`category = $${params.push(categoryName)}`);
-  if (before !== undefined) conditions.push(`global_position < $${params.push(before)}`);
-  if (after !== undefined) conditions.push(`global_position > $${params.push(after)}`);
-  const rows = await viewData.query<PositionRow>(
-    `SELECT global_position FROM admin_messages_by_type WHERE ${conditions.join(' AND ')}
-      ORDER BY global_position ${after !== undefined ? 'ASC' : 'DESC'} LIMIT $${params.push(limit)}`,
-    params,
-  );
-  const positions = positionsOf(rows);
-  return after !== undefined ? positions.reverse() : positions;
-}
-
-export interface MessagePage {
-  category?: string;
-  before?: number;
-  after?: number;
-  limit: number;
 }

@@ -1,7 +1,7 @@
 import { createParkingLot, type MessageStore, type ParkedMessage, type Queryable } from '@vt/message-store';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { tracePositions, typePositions, userPositions } from '../../aggregators/admin-message-index/index.js';
+import { tracePositions, userPositions } from '../../aggregators/admin-message-index/index.js';
 import {
   findStream,
   listCategories,
@@ -25,6 +25,7 @@ import {
   messageAt,
   messageById,
   messagesAt,
+  searchType,
   readProgress,
   streamMessages,
 } from './message-store-queries.js';
@@ -233,35 +234,45 @@ export function createAdminApp({ store, viewData, adminEmails }: AdminOptions): 
         ...(after !== undefined && before === undefined ? { after } : {}),
         limit: PAGE_SIZE + 1,
       };
-      // Without a type: $all or Message DB's category index. With one: the admin index by type.
-      const [found, categories] = await Promise.all([
-        type
-          ? typePositions(viewData, { ...page, type }).then((positions) => messagesAt(db, positions))
-          : latestMessages(db, page),
+      // $all or Message DB's category index; with a type, a bounded search of the same range.
+      const [search, categories] = await Promise.all([
+        type ? searchType(db, { ...page, type }) : undefined,
         listCategories(viewData),
       ]);
-      const more = found.length > PAGE_SIZE;
+      const found = search ? await messagesAt(db, search.positions) : await latestMessages(db, page);
       // The extra message read tells whether there is another page: it is the oldest, or (paging newer) the newest.
+      const more = found.length > PAGE_SIZE;
       const messages = more ? (page.after !== undefined ? found.slice(1) : found.slice(0, PAGE_SIZE)) : found;
       const filters = { category, type };
       const newest = messages[0];
       const oldest = messages.at(-1);
       const paged = before !== undefined || after !== undefined;
+      // A type search that stopped at its window goes on from where it stopped, found or not.
+      const searchedOn = search && !more && !search.exhausted ? search.searchedTo : null;
+      const olderFrom =
+        page.after === undefined && searchedOn !== null
+          ? searchedOn
+          : oldest && (page.after !== undefined || more)
+            ? oldest.globalPosition
+            : page.after !== undefined && !oldest
+              ? page.after + 1
+              : undefined;
+      const newerFrom =
+        page.after !== undefined && searchedOn !== null
+          ? searchedOn
+          : paged && newest && (page.after === undefined || more)
+            ? newest.globalPosition
+            : undefined;
       return messagesPage(reply, {
         messages,
         category: category ?? '',
         type: type ?? '',
         categories,
+        searchedTo: searchedOn ?? undefined,
         pages: {
           newest: paged ? `/admin/messages${query(filters)}` : undefined,
-          newer:
-            paged && newest && (page.after === undefined || more)
-              ? `/admin/messages${query({ ...filters, after: newest.globalPosition })}`
-              : undefined,
-          older:
-            oldest && (page.after !== undefined || more)
-              ? `/admin/messages${query({ ...filters, before: oldest.globalPosition })}`
-              : undefined,
+          newer: newerFrom !== undefined ? `/admin/messages${query({ ...filters, after: newerFrom })}` : undefined,
+          older: olderFrom !== undefined ? `/admin/messages${query({ ...filters, before: olderFrom })}` : undefined,
         },
       });
     });

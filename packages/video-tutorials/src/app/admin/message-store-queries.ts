@@ -117,3 +117,61 @@ export async function readProgress(
   );
   return rows.map((row) => ({ head: Number(row.head ?? 0), unread: Number(row.unread) }));
 }
+
+/** How many messages one page of a type searches, at most (one bounded index range). */
+export const TYPE_SEARCH_WINDOW = 2000;
+
+export interface TypeSearch {
+  /** The global positions of the messages of the type found, newest first. */
+  positions: number[];
+  /** The last global position searched (the oldest, or paging newer the newest); null when nothing was. */
+  searchedTo: number | null;
+  /** Whether the search reached the end of `$all` (or of the category) in its direction. */
+  exhausted: boolean;
+}
+
+/**
+ * A page of messages of a type (and category), newest first — before a global position or, given `after`,
+ * just after it — found among at most `window` messages of `$all` or of the category (the primary key or
+ * `messages_category`, as `latestMessages`). Nothing is copied for it into View Data: a page costs one bounded
+ * index range, and the next page goes on from where this one stopped searching.
+ */
+export async function searchType(
+  db: Queryable,
+  {
+    type,
+    category,
+    before,
+    after,
+    limit,
+    window = TYPE_SEARCH_WINDOW,
+  }: { type: string; category?: string; before?: number; after?: number; limit: number; window?: number },
+): Promise<TypeSearch> {
+  const params: unknown[] = [type];
+  const conditions: string[] = [];
+  if (category) conditions.push(`message_store.category(stream_name) = $${params.push(category)}`);
+  if (before !== undefined) conditions.push(`global_position < $${params.push(before)}`);
+  if (after !== undefined) conditions.push(`global_position > $${params.push(after)}`);
+  const direction = after !== undefined ? 'ASC' : 'DESC';
+  const [row] = await db.query<{
+    positions: (string | number)[];
+    searched_to: string | number | null;
+    searched: number;
+  }>(
+    `WITH searched AS MATERIALIZED (
+       SELECT global_position, type FROM message_store.messages
+        ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
+        ORDER BY global_position ${direction} LIMIT $${params.push(window)})
+     SELECT array(SELECT global_position FROM searched WHERE type = $1
+                   ORDER BY global_position ${direction} LIMIT $${params.push(limit)}) AS positions,
+            (SELECT ${after !== undefined ? 'max' : 'min'}(global_position) FROM searched) AS searched_to,
+            (SELECT count(*)::int FROM searched) AS searched`,
+    params,
+  );
+  const positions = (row?.positions ?? []).map(Number);
+  return {
+    positions: after !== undefined ? positions.reverse() : positions,
+    searchedTo: row?.searched_to == null ? null : Number(row.searched_to),
+    exhausted: (row?.searched ?? 0) < window,
+  };
+}

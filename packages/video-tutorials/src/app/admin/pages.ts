@@ -485,6 +485,8 @@ export interface MessagesView {
   category: string;
   type: string;
   categories: CategorySummary[];
+  /** A type search stopped at its window at this global position (the pager goes on from there). */
+  searchedTo?: number | undefined;
   pages: { newest?: string | undefined; newer?: string | undefined; older?: string | undefined };
 }
 
@@ -513,6 +515,11 @@ export function messagesPage(reply: FastifyReply, view: MessagesView) {
         <button type="submit" class="small">Filter</button>
         ${view.category || view.type ? html`<a href="/admin/messages">Clear</a>` : ''}
       </form>
+      ${
+        view.searchedTo !== undefined
+          ? html`<p class="muted">Searched up to global position ${view.searchedTo}: the next page searches on.</p>`
+          : ''
+      }
       ${messageTable(view.messages, 'No messages here.')} ${pager(view.pages)}`,
   );
 }

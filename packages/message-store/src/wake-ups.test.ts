@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, testDatabaseKind, uniqueCategory, type TestDatabase } from './controls/index.js';
+import type { Database } from './database/port.js';
+import { createMessageStore, type MessageStore } from './store.js';
+import { createSubscription, type Subscription } from './subscription.js';
+import { WAKE_UPS_APPLICATION_NAME } from './wake-ups.js';
+
+let test: TestDatabase;
+let store: MessageStore;
+/** Another client of the same database, as a third-party writer would be (PGlite: the one session). */
+let thirdParty: Database;
+const running: Subscription[] = [];
+
+beforeAll(async () => {
+  test = await createTestDatabase();
+  store = createMessageStore({ db: test.db });
+  thirdParty = testDatabaseKind === 'postgres' ? test.connectAgain() : test.db;
+});
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((subscription) => subscription.stop()));
+});
+afterAll(() => test.drop());
+
+const onPostgres = testDatabaseKind === 'postgres' ? it : it.skip;
+
+/** A consumer with no poll interval of its own: only wake-ups bring it new messages. */
+function consume(streamName: string) {
+  const handled: string[] = [];
+  let reads = 0;
+  const subscription = createSubscription({
+    store,
+    streamName,
+    subscriberId: randomUUID(),
+    handlers: { $any: (message) => void handled.push(message.streamName) },
+    observer: { handled() {}, position() {}, idle: () => void reads++ },
+  });
+  running.push(subscription);
+  return { streamName, subscription, handled, reads: () => reads };
+}
+
+async function writeMessage(db: Pick<Database, 'query'>, streamName: string) {
+  await db.query(`SELECT message_store.write_message($1, $2, 'SomethingHappened', '{}'::jsonb)`, [
+    randomUUID(),
+    streamName,
+  ]);
+}
+
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+async function wakeUpConnections(): Promise<number[]> {
+  const rows = await thirdParty.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`,
+    [WAKE_UPS_APPLICATION_NAME],
+  );
+  return rows.map((row) => row.pid);
+}
+
+describe('wake-ups', () => {
+  it('wake a caught-up consumer for a message a third party wrote with write_message', async () => {
+    const category = uniqueCategory();
+    const consumer = consume(category);
+    await consumer.subscription.start();
+    await consumer.subscription.waitUntilCaughtUp();
+    await writeMessage(thirdParty, `${category}-1`);
+    await waitFor(() => consumer.handled.length === 1);
+    expect(consumer.handled).toEqual([`${category}-1`]);
+  });
+
+  it('leave idle consumers alone: no reads until their own category is written to', async () => {
+    const consumers = Array.from({ length: 5 }, () => consume(uniqueCategory()));
+    for (const consumer of consumers) await consumer.subscription.start();
+    for (const consumer of consumers) await consumer.subscription.waitUntilCaughtUp();
+    // waitUntilCaughtUp wakes consumers itself: let those reads finish before counting.
+    await sleep(100);
+    const before = consumers.map((consumer) => consumer.reads());
+    await sleep(1_500);
+    expect(consumers.map((consumer) => consumer.reads())).toEqual(before);
+
+    const [first, ...others] = consumers;
+    await writeMessage(thirdParty, `${first!.streamName}-1`);
+    await waitFor(() => first!.handled.length === 1);
+    await sleep(100);
+    expect(others.map((consumer) => consumer.reads())).toEqual(before.slice(1));
+  });
+
+  onPostgres('use one connection per process for wake-ups, however many consumers it runs', async () => {
+    const categories = Array.from({ length: 12 }, () => uniqueCategory());
+    const consumers = [...categories.map((category) => consume(category)), consume('$all')];
+    await Promise.all(consumers.map((consumer) => consumer.subscription.start()));
+    expect(await wakeUpConnections()).toHaveLength(1);
+    for (const category of categories) await writeMessage(thirdParty, `${category}-1`);
+    await waitFor(() => consumers.slice(0, -1).every((consumer) => consumer.handled.length === 1));
+    await waitFor(() => consumers.at(-1)!.handled.filter((name) => !name.startsWith('subscriber')).length >= 12);
+    expect(await wakeUpConnections()).toHaveLength(1);
+    await Promise.all(running.splice(0).map((subscription) => subscription.stop()));
+    // The last consumer gone, the watcher lets its connection go.
+    await waitFor(async () => (await wakeUpConnections()).length === 0);
+  });
+
+  onPostgres('see a message whose transaction commits after a later position was already seen', async () => {
+    const early = uniqueCategory();
+    const late = uniqueCategory();
+    const earlyConsumer = consume(early);
+    const lateConsumer = consume(late);
+    await earlyConsumer.subscription.start();
+    await lateConsumer.subscription.start();
+    const client = new pg.Client({
+      connectionString: test.connectionString!,
+      options: '-c search_path=message_store,public',
+    });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      // Takes its global position now, and becomes visible only at COMMIT.
+      await client.query(`SELECT message_store.write_message($1, $2, 'SomethingHappened', '{}'::jsonb)`, [
+        randomUUID(),
+        `${early}-1`,
+      ]);
+      await writeMessage(thirdParty, `${late}-1`);
+      await waitFor(() => lateConsumer.handled.length === 1);
+      await sleep(200);
+      expect(earlyConsumer.handled).toEqual([]);
+      await client.query('COMMIT');
+      await waitFor(() => earlyConsumer.handled.length === 1);
+    } finally {
+      await client.end();
+    }
+  });
+
+  onPostgres('let $all pass a rolled-back position without waiting for another write', async () => {
+    const all = consume('$all');
+    await all.subscription.start();
+    await all.subscription.waitUntilCaughtUp();
+    const rolledBack = uniqueCategory();
+    const kept = uniqueCategory();
+    const client = new pg.Client({
+      connectionString: test.connectionString!,
+      options: '-c search_path=message_store,public',
+    });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT message_store.write_message($1, $2, 'SomethingHappened', '{}'::jsonb)`, [
+        randomUUID(),
+        `${rolledBack}-1`,
+      ]);
+      await writeMessage(thirdParty, `${kept}-1`);
+      await sleep(200);
+      expect(all.handled).not.toContain(`${kept}-1`); // held behind the open transaction's position
+      await client.query('ROLLBACK');
+      await waitFor(() => all.handled.includes(`${kept}-1`));
+      expect(all.handled).not.toContain(`${rolledBack}-1`);
+    } finally {
+      await client.end();
+    }
+  });
+
+  onPostgres('survive pg_terminate_backend of the watcher connection, also while messages arrive', async () => {
+    const category = uniqueCategory();
+    const consumer = consume(category);
+    await consumer.subscription.start();
+    await consumer.subscription.waitUntilCaughtUp();
+    const [watcherPid] = await wakeUpConnections();
+    expect(watcherPid).toBeDefined();
+    let written = 0;
+    const writing = (async () => {
+      for (; written < 60; written++) {
+        await writeMessage(thirdParty, `${category}-${written}`);
+        await sleep(5);
+      }
+    })();
+    await waitFor(() => consumer.handled.length >= 10);
+    await thirdParty.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = $1`,
+      [WAKE_UPS_APPLICATION_NAME],
+    );
+    await writing;
+    await waitFor(() => consumer.handled.length === 60);
+    // Quiet again, with a new watcher connection: a third-party write still wakes the consumer.
+    await waitFor(async () => {
+      const pids = await wakeUpConnections();
+      return pids.length === 1 && pids[0] !== watcherPid;
+    });
+    await writeMessage(thirdParty, `${category}-last`);
+    await waitFor(() => consumer.handled.length === 61);
+  });
+});
