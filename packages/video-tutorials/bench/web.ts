@@ -269,10 +269,13 @@ function observeProcess(): () => ProcessLoad {
   return () => {
     loopDelay.disable();
     const used = process.cpuUsage(cpu);
+    const wallMs = performance.now() - from;
+    // No sample at all: the loop never turned during the run, it was blocked throughout.
+    const stalled = loopDelay.count === 0;
     return {
-      cpuPercent: ((used.user + used.system) / 1000 / (performance.now() - from)) * 100,
-      loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
-      loopDelayMaxMs: loopDelay.max / 1e6,
+      cpuPercent: ((used.user + used.system) / 1000 / wallMs) * 100,
+      loopDelayP99Ms: stalled ? wallMs : loopDelay.percentile(99) / 1e6,
+      loopDelayMaxMs: stalled ? wallMs : loopDelay.max / 1e6,
     };
   };
 }

@@ -192,14 +192,18 @@ describe('a thread that dies', () => {
   });
 });
 
-describe('the process', () => {
+// Each test starts a process that loads PGlite: slow on a busy machine.
+describe('the process', { timeout: 150_000 }, () => {
   const adapter = fileURLToPath(new URL('./pglite-thread.ts', import.meta.url));
   const tsx = fileURLToPath(new URL('../../../../node_modules/.bin/tsx', import.meta.url));
-  /** Runs `script` as a module in a new process; a process kept alive is killed after 90 s (code null). */
+  /** Runs `script` as a module in a new process; a process kept alive is killed after 120 s (code null). */
   const run = (script: string) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = execFile(tsx, ['--input-type=module', '-e', script], { timeout: 90_000 }, (error, stdout, stderr) =>
-        resolve({ code: child.exitCode, stdout, stderr: stderr || (error?.message ?? '') }),
+      const child = execFile(
+        tsx,
+        ['--input-type=module', '-e', script],
+        { timeout: 120_000 },
+        (error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr: stderr || (error?.message ?? '') }),
       );
     });
 
