@@ -7,6 +7,7 @@
  * answer { id, ok: true, value } or { id, ok: false, error }. Notifications
  * go out as { notification: subscription, payload }.
  */
+import { inspect } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, messages } from '@electric-sql/pglite';
 import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
@@ -16,7 +17,17 @@ const { dataDir, analyzeIntervalMs } = workerData;
 
 /** An error as plain data: structured cloning would keep only name, message and stack. */
 function serializeError(error) {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error), isDatabaseError: false, fields: {} };
+  if (!(error instanceof Error)) {
+    // Emscripten's file system throws plain objects, e.g. ErrnoError { errno: 54 } for a data directory that is a file.
+    const name = typeof error?.name === 'string' ? error.name : 'Error';
+    const message = typeof error?.message === 'string' ? error.message : inspect(error);
+    return {
+      name,
+      message,
+      isDatabaseError: false,
+      fields: typeof error === 'object' ? structuredClone({ ...error }) : {},
+    };
+  }
   const fields = {};
   for (const [key, value] of Object.entries(error)) {
     try {

@@ -185,7 +185,9 @@ describe('a thread that dies', () => {
     try {
       const file = path.join(directory, 'not-a-directory');
       await writeFile(file, 'x');
-      await expect(createPgliteThreadDatabase({ dataDir: file })).rejects.toThrow();
+      await expect(createPgliteThreadDatabase({ dataDir: file })).rejects.toThrow(
+        `PGlite could not start in ${file}: ErrnoError { name: 'ErrnoError', errno: 54 }`,
+      );
     } finally {
       await rm(directory, { recursive: true, force: true });
     }

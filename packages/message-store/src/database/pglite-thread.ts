@@ -95,7 +95,9 @@ export async function createPgliteThreadDatabase(options: PgliteOptions = {}): P
         markReady();
         idle();
       } else {
-        stop(errorFrom(message.error));
+        const error = errorFrom(message.error);
+        error.message = `PGlite could not start${options.dataDir ? ` in ${options.dataDir}` : ''}: ${error.message}`;
+        stop(error);
         void worker.terminate();
       }
     } else if ('notification' in message) {
