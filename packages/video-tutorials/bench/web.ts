@@ -19,7 +19,7 @@ import autocannon from 'autocannon';
 import pino from 'pino';
 import { describePostgresUrl, readConfig } from '../src/config.js';
 import { hashPassword } from '../src/passwords.js';
-import { startSystem, type System } from '../src/system.js';
+import { startSystem, type PgliteThread, type System } from '../src/system.js';
 
 const HELP = `Usage: npm run bench:web -- [options]
        npx tsx packages/video-tutorials/bench/web.ts [options]
@@ -54,6 +54,9 @@ Options:
   --same-thread     generate the load on the server's own thread (default: an
                     autocannon worker thread, so the load generator does not
                     take event-loop time from the server)
+  --pglite WHERE    where the embedded PGlite runs: thread (default, as the
+                    system runs it: a worker thread of its own) or in-process
+                    (the server's main thread, for comparison)
   --postgres URL    run on PostgreSQL: create a fresh database on the server at
                     URL (its role must be allowed to create databases), point
                     MESSAGE_STORE_CONNECTION_STRING and DATABASE_URL at it, drop
@@ -70,6 +73,7 @@ interface Settings {
   rounds: number;
   warmupSeconds: number;
   sameThread: boolean;
+  pgliteThread: PgliteThread;
   postgresUrl: string | null;
 }
 
@@ -145,6 +149,7 @@ function parseSettings(argv: string[]): Settings | 'help' {
       rounds: { type: 'string' },
       warmup: { type: 'string' },
       'same-thread': { type: 'boolean' },
+      pglite: { type: 'string' },
       postgres: { type: 'string' },
     },
   });
@@ -160,12 +165,16 @@ function parseSettings(argv: string[]): Settings | 'help' {
   const postgresUrl = values.postgres ?? null;
   if (postgresUrl !== null && !/^postgres(ql)?:\/\//.test(postgresUrl))
     throw new UsageError('--postgres needs a postgres:// URL');
+  const pgliteThread = values.pglite ?? 'thread';
+  if (pgliteThread !== 'thread' && pgliteThread !== 'in-process')
+    throw new UsageError(`--pglite takes thread or in-process, not "${pgliteThread}"`);
   return {
     connections: number('connections', values.connections, 1) ?? (quick ? 10 : 50),
     durationSeconds: number('duration', values.duration, 1) ?? (quick ? 3 : 10),
     rounds: number('rounds', values.rounds, 1) ?? 2,
     warmupSeconds: number('warmup', values.warmup, 0) ?? (quick ? 1 : 2),
     sameThread: values['same-thread'] ?? false,
+    pgliteThread,
     postgresUrl,
   };
 }
@@ -260,10 +269,13 @@ function observeProcess(): () => ProcessLoad {
   return () => {
     loopDelay.disable();
     const used = process.cpuUsage(cpu);
+    const wallMs = performance.now() - from;
+    // No sample at all: the loop never turned during the run, it was blocked throughout.
+    const stalled = loopDelay.count === 0;
     return {
-      cpuPercent: ((used.user + used.system) / 1000 / (performance.now() - from)) * 100,
-      loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
-      loopDelayMaxMs: loopDelay.max / 1e6,
+      cpuPercent: ((used.user + used.system) / 1000 / wallMs) * 100,
+      loopDelayP99Ms: stalled ? wallMs : loopDelay.percentile(99) / 1e6,
+      loopDelayMaxMs: stalled ? wallMs : loopDelay.max / 1e6,
     };
   };
 }
@@ -317,7 +329,9 @@ async function main(): Promise<number> {
 
   try {
     const env: NodeJS.ProcessEnv = { NODE_ENV: 'test', DATA_DIRECTORY: directory };
-    let storage = `PGlite (embedded, in this process) in a temporary DATA_DIRECTORY (${directory})`;
+    let storage =
+      `PGlite (embedded, ${settings.pgliteThread === 'thread' ? 'on a worker thread' : "on the server's main thread"}) ` +
+      `in a temporary DATA_DIRECTORY (${directory})`;
     if (settings.postgresUrl) {
       database = await createFreshPostgresDatabase(settings.postgresUrl, 'video_tutorials_bench');
       env.MESSAGE_STORE_CONNECTION_STRING = database.connectionString;
@@ -327,7 +341,11 @@ async function main(): Promise<number> {
     }
 
     progress('starting the system (web + workers)');
-    system = await startSystem(readConfig(env), { web: true, workers: true }, { logger });
+    system = await startSystem(
+      readConfig(env),
+      { web: true, workers: true },
+      { logger, pgliteThread: settings.pgliteThread },
+    );
     const running = system;
     const web = running.web;
     if (!web) throw new Error('the system started without its web server');

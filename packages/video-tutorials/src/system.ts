@@ -8,6 +8,7 @@ import path from 'node:path';
 import {
   createMessageStore,
   createPgliteDatabase,
+  createPgliteThreadDatabase,
   createPostgresDatabase,
   installMessageDb,
   type Database,
@@ -91,10 +92,15 @@ export const PIECE_NAMES = [
 export async function startSystem(
   config: Config,
   selection: Selection = { web: true, workers: true },
-  options: { logger?: Logger; registrationEmailLimitMs?: number; logInAttemptsPerMinute?: number } = {},
+  options: {
+    logger?: Logger;
+    registrationEmailLimitMs?: number;
+    logInAttemptsPerMinute?: number;
+    pgliteThread?: PgliteThread;
+  } = {},
 ): Promise<System> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  const messageStoreDb = await openMessageStoreDatabase(config);
+  const messageStoreDb = await openMessageStoreDatabase(config, options);
   const viewData = openViewData(config, messageStoreDb);
   const installed = await installMessageDb(messageStoreDb);
   const migrations = await migrateViewData(viewData);
@@ -222,17 +228,27 @@ function selectPieces(workers: Selection['workers'], builders: Record<(typeof PI
 }
 
 /**
+ * Where the embedded PGlite runs: on a thread of its own (the default), so its
+ * statements do not stop the web server's event loop, or in the main thread.
+ */
+export type PgliteThread = 'thread' | 'in-process';
+
+/**
  * The message store's database. PGlite takes no lock on its directory and a
  * second process would corrupt it, so the embedded one is opened under a lock
  * file: a second `start`, `populate` or `rebuild` stops with a clear error.
  */
-export async function openMessageStoreDatabase(config: Config): Promise<Database> {
+export async function openMessageStoreDatabase(
+  config: Config,
+  options: { pgliteThread?: PgliteThread } = {},
+): Promise<Database> {
   if (config.messageStoreConnectionString)
     return createPostgresDatabase({ connectionString: config.messageStoreConnectionString });
   const dataDir = path.join(config.dataDirectory, 'message-store');
   await mkdir(dataDir, { recursive: true });
   const lock = await lockDataDirectory(dataDir);
-  const db = await createPgliteDatabase({ dataDir }).catch(async (error: unknown) => {
+  const open = options.pgliteThread === 'in-process' ? createPgliteDatabase : createPgliteThreadDatabase;
+  const db = await open({ dataDir }).catch(async (error: unknown) => {
     await lock.release();
     throw error;
   });

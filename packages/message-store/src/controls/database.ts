@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createPgliteDatabase } from '../database/pglite.js';
+import { createPgliteThreadDatabase } from '../database/pglite-thread.js';
 import { createPostgresDatabase } from '../database/postgres.js';
 import type { Database } from '../database/port.js';
 import { installMessageDb } from '../install.js';
@@ -12,6 +13,8 @@ import { installMessageDb } from '../install.js';
  */
 export const TEST_POSTGRES_URL = process.env.TEST_POSTGRES_URL;
 export const testDatabaseKind: Database['kind'] = TEST_POSTGRES_URL ? 'postgres' : 'pglite';
+/** Where PGlite runs in tests: on its own thread, or in the test's (`TEST_PGLITE=in-process`). */
+export const testPgliteThread = process.env.TEST_PGLITE === 'in-process' ? 'in-process' : 'thread';
 
 export interface TestDatabase {
   db: Database;
@@ -25,7 +28,7 @@ export interface TestDatabase {
 export async function createTestDatabase(options: { install?: boolean } = {}): Promise<TestDatabase> {
   const install = options.install ?? true;
   if (!TEST_POSTGRES_URL) {
-    const db = await createPgliteDatabase();
+    const db = testPgliteThread === 'thread' ? await createPgliteThreadDatabase() : await createPgliteDatabase();
     if (install) await installMessageDb(db);
     return {
       db,
