@@ -196,6 +196,8 @@ export async function createPgliteThreadDatabase(options: PgliteOptions = {}): P
       };
       return claim;
     },
+    // One session: a session of its own is the database itself.
+    session: () => ({ ...queryable(), async close() {} }),
     async countClaims(key1) {
       return [...claimed].filter((key) => key.startsWith(`${key1}:`)).length;
     },
