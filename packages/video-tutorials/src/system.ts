@@ -29,8 +29,8 @@ import * as videoViewsAggregator from './aggregators/video-views/index.js';
 import { createAdminApp } from './app/admin/index.js';
 import { createAuthenticateApp } from './app/authenticate/index.js';
 import { createCreatorsPortalApp } from './app/creators-portal/index.js';
-import { createHomeApp } from './app/home/index.js';
-import { createRecordViewingsApp } from './app/record-viewings/index.js';
+import { createHomeApp, SAMPLE_VIDEO_ID } from './app/home/index.js';
+import { createPlaybackTokens, createRecordViewingsApp } from './app/record-viewings/index.js';
 import { createRegisterUsersApp } from './app/register-users/index.js';
 import { createWatchApp } from './app/watch/index.js';
 import * as identityComponent from './components/identity/index.js';
@@ -141,7 +141,14 @@ export async function startSystem(
         logger,
         ...(options.registrationEmailLimitMs ? { limitMs: options.registrationEmailLimitMs } : {}),
       }),
-    'video-publishing': () => videoPublishingComponent.build({ messageStore: store, logger, ...group }),
+    'video-publishing': () =>
+      videoPublishingComponent.build({
+        messageStore: store,
+        logger,
+        storage,
+        keepSources: config.keepUploadedSources,
+        ...group,
+      }),
     transcode: () => transcodeComponent.build({ messageStore: store, storage, logger, ...group }),
     transcribe: () => transcribeComponent.build({ messageStore: store, storage, logger, ...group }),
     'creators-videos-aggregator': () => creatorsVideosAggregator.build({ store, viewData }),
@@ -158,18 +165,29 @@ export async function startSystem(
   observability.started();
   if (pieces.length > 0) logger.info({ pieces: pieces.map((piece) => piece.name) }, 'workers started');
 
+  const secret = selection.web ? await cookieSecret(config) : '';
+  const playbackTokens = createPlaybackTokens(secret);
   const web = selection.web
     ? await buildWebServer({
         appName: config.appName,
-        cookieSecret: await cookieSecret(config),
+        cookieSecret: secret,
         secureCookies: config.environment === 'production',
+        trustProxy: config.trustProxy,
+        adminEmails: config.adminEmails,
         loggerInstance: logger,
         operations: observability.mount,
         applications: [
-          createHomeApp({ viewData }),
-          createRecordViewingsApp({ store }),
-          createWatchApp({ viewData, storage }),
-          createCreatorsPortalApp({ store, viewData, storage, maxUploadBytes: config.maxUploadBytes }),
+          createHomeApp({ viewData, playbackTokens }),
+          createRecordViewingsApp({ store, viewData, playbackTokens, sampleVideoIds: [SAMPLE_VIDEO_ID] }),
+          createWatchApp({ viewData, storage, playbackTokens }),
+          createCreatorsPortalApp({
+            store,
+            viewData,
+            storage,
+            maxUploadBytes: config.maxUploadBytes,
+            uploadQuotaBytes: config.uploadQuotaBytes,
+            uploadsInFlight: config.uploadsInFlight,
+          }),
           createRegisterUsersApp({ store, viewData }),
           createAuthenticateApp({
             store,
