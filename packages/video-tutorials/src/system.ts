@@ -43,9 +43,9 @@ import { lockDataDirectory } from './cli/data-directory-lock.js';
 import { describePostgresUrl, type Config } from './config.js';
 import { createLogger, createObservability, type Observability } from './observability/index.js';
 import type { Piece } from './piece.js';
-import { createStorage } from './storage.js';
+import { createStorage, type Storage } from './storage.js';
 import { migrateViewData } from './view-data/migrations.js';
-import { buildWebServer } from './web/server.js';
+import { buildWebServer, type WebServerOptions } from './web/server.js';
 
 export interface Selection {
   /** Serve the web applications. */
@@ -165,37 +165,17 @@ export async function startSystem(
   observability.started();
   if (pieces.length > 0) logger.info({ pieces: pieces.map((piece) => piece.name) }, 'workers started');
 
-  const secret = selection.web ? await cookieSecret(config) : '';
-  const playbackTokens = createPlaybackTokens(secret);
   const web = selection.web
     ? await buildWebServer({
-        appName: config.appName,
-        cookieSecret: secret,
-        secureCookies: config.environment === 'production',
-        trustProxy: config.trustProxy,
-        adminEmails: config.adminEmails,
+        ...webServerOptions(config, {
+          store,
+          viewData,
+          storage,
+          cookieSecret: await cookieSecret(config),
+          ...(options.logInAttemptsPerMinute ? { logInAttemptsPerMinute: options.logInAttemptsPerMinute } : {}),
+        }),
         loggerInstance: logger,
         operations: observability.mount,
-        applications: [
-          createHomeApp({ viewData, playbackTokens }),
-          createRecordViewingsApp({ store, viewData, playbackTokens, sampleVideoIds: [SAMPLE_VIDEO_ID] }),
-          createWatchApp({ viewData, storage, playbackTokens }),
-          createCreatorsPortalApp({
-            store,
-            viewData,
-            storage,
-            maxUploadBytes: config.maxUploadBytes,
-            uploadQuotaBytes: config.uploadQuotaBytes,
-            uploadsInFlight: config.uploadsInFlight,
-          }),
-          createRegisterUsersApp({ store, viewData }),
-          createAuthenticateApp({
-            store,
-            viewData,
-            ...(options.logInAttemptsPerMinute ? { logInAttemptsPerMinute: options.logInAttemptsPerMinute } : {}),
-          }),
-          createAdminApp({ store, viewData, adminEmails: config.adminEmails }),
-        ],
       })
     : null;
   if (web && !config.metricsToken && config.environment === 'production')
@@ -226,6 +206,49 @@ export async function startSystem(
       if (viewData !== messageStoreDb) await viewData.close();
       await messageStoreDb.close();
     },
+  };
+}
+
+/** The web server's settings and its applications, all wired from the configuration. */
+export function webServerOptions(
+  config: Config,
+  {
+    store,
+    viewData,
+    storage,
+    cookieSecret,
+    logInAttemptsPerMinute,
+  }: {
+    store: MessageStore;
+    viewData: Database;
+    storage: Storage;
+    cookieSecret: string;
+    logInAttemptsPerMinute?: number;
+  },
+): WebServerOptions {
+  const playbackTokens = createPlaybackTokens(cookieSecret);
+  return {
+    appName: config.appName,
+    cookieSecret,
+    secureCookies: config.environment === 'production',
+    trustProxy: config.trustProxy,
+    adminEmails: config.adminEmails,
+    applications: [
+      createHomeApp({ viewData, playbackTokens }),
+      createRecordViewingsApp({ store, viewData, playbackTokens, sampleVideoIds: [SAMPLE_VIDEO_ID] }),
+      createWatchApp({ viewData, storage, playbackTokens }),
+      createCreatorsPortalApp({
+        store,
+        viewData,
+        storage,
+        maxUploadBytes: config.maxUploadBytes,
+        uploadQuotaBytes: config.uploadQuotaBytes,
+        uploadsInFlight: config.uploadsInFlight,
+      }),
+      createRegisterUsersApp({ store, viewData }),
+      createAuthenticateApp({ store, viewData, ...(logInAttemptsPerMinute ? { logInAttemptsPerMinute } : {}) }),
+      createAdminApp({ store, viewData, adminEmails: config.adminEmails }),
+    ],
   };
 }
 
