@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { MessageStore } from '@vt/message-store';
@@ -72,10 +72,47 @@ export async function startWebUnderAttack(
     return { userId, email };
   }
 
+  /**
+   * A video in View Data as the aggregators would have it, with its files in storage: processing,
+   * published (also in the catalogue) or failed.
+   */
+  async function addVideo(
+    ownerId: string,
+    { status = 'published', bytes = 1024 }: { status?: 'processing' | 'published' | 'failed'; bytes?: number } = {},
+  ) {
+    const videoId = randomUUID();
+    const uri = (key: string) => storage.uriOf(key);
+    const sourceUri = uri(`uploads/${videoId}.mp4`);
+    const transcodedUri = status === 'published' ? uri(`transcoded/${videoId}.mp4`) : null;
+    const posterUri = uri(`posters/${videoId}.jpg`);
+    for (const [file, size] of [
+      [sourceUri, bytes],
+      [transcodedUri, bytes],
+      [posterUri, 64],
+    ] as const) {
+      if (!file) continue;
+      await mkdir(path.dirname(storage.pathOf(file)), { recursive: true });
+      await writeFile(storage.pathOf(file), Buffer.alloc(size, 1));
+    }
+    await test.db.query(
+      `INSERT INTO creators_portal_videos (id, owner_id, status, source_uri, transcoded_uri, poster_uri, uploaded_at)
+       VALUES ($1, $2, $3, $4, $5, $6, now())`,
+      [videoId, ownerId, status, sourceUri, transcodedUri, posterUri],
+    );
+    if (status === 'published')
+      await test.db.query(
+        `INSERT INTO video_catalogue (id, owner_id, name, transcoded_uri, poster_uri, published_at)
+         VALUES ($1, $2, 'A tutorial', $3, $4, now())`,
+        [videoId, ownerId, transcodedUri, posterUri],
+      );
+    return { videoId, sourceUri, transcodedUri, posterUri };
+  }
+
+  let admin: ReturnType<typeof addUser> | undefined;
   /** A browser: anonymous, or signed in as a new user or as the admin. Each has a CSRF token already. */
   async function browser(as: 'anonymous' | 'user' | 'admin', remoteAddress = '127.0.0.1') {
     const session = browserSession(app, { remoteAddress });
-    const user = as === 'anonymous' ? null : await addUser(as === 'admin' ? adminEmail : undefined);
+    const user = as === 'anonymous' ? null : as === 'admin' ? await (admin ??= addUser(adminEmail)) : await addUser();
     await session.get('/auth/log-in');
     if (user) {
       const response = await session.post('/auth/log-in', { email: user.email, password: PASSWORD });
@@ -96,6 +133,7 @@ export async function startWebUnderAttack(
     reached,
     adminEmail,
     addUser,
+    addVideo,
     browser,
     /** Every file under the storage directory, relative to it. */
     async filesInStorage(): Promise<string[]> {

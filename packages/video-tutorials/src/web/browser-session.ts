@@ -32,6 +32,8 @@ export function browserSession(app: FastifyInstance, { remoteAddress = '127.0.0.
 
   return {
     cookies,
+    /** The `Cookie` header this browser sends, for requests made with inject directly. */
+    cookieHeader,
     get csrfToken() {
       return csrfToken;
     },

@@ -1,5 +1,4 @@
 import { isUtf8 } from 'node:buffer';
-import querystring from 'node:querystring';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 /**
@@ -42,8 +41,9 @@ export function refuseInvalidText(app: FastifyInstance, { formBodyLimit }: { for
     'application/x-www-form-urlencoded',
     { parseAs: 'buffer', bodyLimit: formBodyLimit },
     (_request, body: Buffer, done) => {
-      if (!isUtf8(body)) return done(new InvalidTextError(), undefined);
-      done(null, querystring.parse(body.toString('utf8')));
+      const form = isUtf8(body) ? parseForm(body.toString('utf8')) : null;
+      if (!form) return done(new InvalidTextError(), undefined);
+      done(null, form);
     },
   );
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -56,4 +56,27 @@ export function refuseInvalidText(app: FastifyInstance, { formBodyLimit }: { for
     if (holdsInvalidText(request.params) || holdsInvalidText(request.query) || holdsInvalidText(request.body))
       throw new InvalidTextError();
   });
+}
+
+/**
+ * `a=1&b=x+y&b=z` as `{ a: '1', b: ['x y', 'z'] }`; null when a percent-encoded sequence is not UTF-8
+ * (`%FF`, or `%ED%A0%80`, a surrogate), which a lenient decoder would turn into U+FFFD silently.
+ */
+function parseForm(text: string): Record<string, string | string[]> | null {
+  const form = Object.create(null) as Record<string, string | string[]>;
+  for (const pair of text.split('&')) {
+    if (pair === '') continue;
+    const separator = pair.indexOf('=');
+    let name: string, value: string;
+    try {
+      const decode = (part: string) => decodeURIComponent(part.replaceAll('+', ' '));
+      name = decode(separator === -1 ? pair : pair.slice(0, separator));
+      value = separator === -1 ? '' : decode(pair.slice(separator + 1));
+    } catch {
+      return null;
+    }
+    const existing = form[name];
+    form[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  return form;
 }
