@@ -44,7 +44,12 @@ export async function startWebUnderAttack(
   const storage: Storage = createStorage(config.storageDirectory);
   const routes: Route[] = [];
   const reached: Route[] = [];
-  const options = webServerOptions(config, { store: test.store, viewData: test.db, storage, cookieSecret: COOKIE_SECRET });
+  const options = webServerOptions(config, {
+    store: test.store,
+    viewData: test.db,
+    storage,
+    cookieSecret: COOKIE_SECRET,
+  });
   const app: FastifyInstance = await buildWebServer(
     customize({
       ...options,

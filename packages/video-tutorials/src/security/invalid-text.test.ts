@@ -16,10 +16,14 @@ afterAll(async () => {
 });
 
 const concrete = (url: string) =>
-  url.replace(/:(\w+)/g, (_m, name: string) => (name === 'streamName' ? 'identity-a' : '5f1c0a52-6a38-4c4e-9d7e-0c1f4e9b2a11'));
+  url.replace(/:(\w+)/g, (_m, name: string) =>
+    name === 'streamName' ? 'identity-a' : '5f1c0a52-6a38-4c4e-9d7e-0c1f4e9b2a11',
+  );
 
 async function messagesWritten() {
-  const [row] = await web.test.db.query<{ count: string | number }>('SELECT count(*) AS count FROM message_store.messages');
+  const [row] = await web.test.db.query<{ count: string | number }>(
+    'SELECT count(*) AS count FROM message_store.messages',
+  );
   return Number(row!.count);
 }
 
@@ -40,11 +44,18 @@ describe('a NUL character or invalid Unicode', () => {
       if (route.url.includes(':'))
         expectRefused(await admin.get(route.url.replace(/:\w+/, 'a%00b')), `${route.url} parameter`);
       if (route.method === 'POST') {
-        expectRefused(await admin.post(url, { email: 'a\u0000@example.com', name: 'nul\u0000', password: PASSWORD }), `${url} form`);
+        expectRefused(
+          await admin.post(url, { email: 'a\u0000@example.com', name: 'nul\u0000', password: PASSWORD }),
+          `${url} form`,
+        );
         const json = await web.app.inject({
           method: 'POST',
           url,
-          headers: { 'content-type': 'application/json', cookie: admin.cookieHeader(), 'x-csrf-token': admin.csrfToken },
+          headers: {
+            'content-type': 'application/json',
+            cookie: admin.cookieHeader(),
+            'x-csrf-token': admin.csrfToken,
+          },
           payload: '{"name":"half a pair \\ud83d","email":"\\udc00@example.com"}',
         });
         expectRefused(json, `${url} JSON with lone surrogates`);
@@ -80,7 +91,12 @@ describe('a NUL character or invalid Unicode', () => {
     expectRefused(surrogate, 'description');
 
     const admin = await web.browser('admin');
-    for (const url of ['/admin/messages?category=%00', '/admin/users?search=%00', '/admin/streams/a%00b', '/admin/traces/%00'])
+    for (const url of [
+      '/admin/messages?category=%00',
+      '/admin/users?search=%00',
+      '/admin/streams/a%00b',
+      '/admin/traces/%00',
+    ])
       expectRefused(await admin.get(url), url);
   });
 

@@ -51,7 +51,13 @@ const BYPASSES = [
   `/${'a'.repeat(5000)}`,
 ];
 /** As an attacker writes them in a link: the issue's own example among them. */
-const RAW_QUERIES = ['/%09/evil.example', '/%0d%0a/evil.example', '/%00/evil.example', '%2F%2Fevil.example', '/%5Cevil.example'];
+const RAW_QUERIES = [
+  '/%09/evil.example',
+  '/%0d%0a/evil.example',
+  '/%00/evil.example',
+  '%2F%2Fevil.example',
+  '/%5Cevil.example',
+];
 
 function leavesTheSite(location: string): boolean {
   if (/[\x00-\x1f\x7f\\]/.test(location) || location.startsWith('//')) return true;
