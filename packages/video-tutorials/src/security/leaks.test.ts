@@ -83,6 +83,7 @@ describe('the operation page’s event stream', () => {
   let failing = false;
   const viewData = (): Queryable => ({
     query: (text, params) => (failing ? Promise.reject(new Error('connection lost')) : web.test.db.query(text, params)),
+    exec: (text) => (failing ? Promise.reject(new Error('connection lost')) : web.test.db.exec(text)),
   });
 
   async function openStream() {
@@ -102,7 +103,7 @@ describe('the operation page’s event stream', () => {
     const stream = app.inject({
       url: `/creators-portal/operations/${randomUUID()}/events`,
       headers: { cookie: browser.cookieHeader() },
-    }) as Promise<LightMyRequestResponse>;
+    });
     return { app, stream };
   }
   const ended = (stream: Promise<LightMyRequestResponse>) =>

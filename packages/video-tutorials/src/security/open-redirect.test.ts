@@ -60,7 +60,8 @@ const RAW_QUERIES = [
 ];
 
 function leavesTheSite(location: string): boolean {
-  if (/[\x00-\x1f\x7f\\]/.test(location) || location.startsWith('//')) return true;
+  const control = [...location].some((char) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f);
+  if (control || location.includes('\\') || location.startsWith('//')) return true;
   return new URL(location, SITE).origin !== SITE;
 }
 

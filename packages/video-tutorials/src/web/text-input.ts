@@ -50,7 +50,7 @@ export function refuseInvalidText(app: FastifyInstance, { formBodyLimit }: { for
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
     if (!isUtf8(body)) return done(new InvalidTextError(), undefined);
-    parseJson(request, body.toString('utf8'), done);
+    void parseJson(request, body.toString('utf8'), done);
   });
   app.addHook('preValidation', async (request: FastifyRequest) => {
     if (holdsInvalidText(request.params) || holdsInvalidText(request.query) || holdsInvalidText(request.body))
