@@ -17,11 +17,41 @@ describe('readConfig', () => {
       appName: 'Video Tutorials',
       storageDirectory: path.join(repositoryRoot, 'data', 'storage'),
       maxUploadBytes: 200 * 1024 * 1024,
+      uploadQuotaBytes: 2000 * 1024 * 1024,
+      uploadsInFlight: 3,
+      keepUploadedSources: false,
+      trustProxy: false,
       adminEmails: [],
       consumerGroupSize: undefined,
       logLevel: 'info',
       metricsToken: undefined,
     });
+  });
+
+  it('trusts no proxy unless TRUST_PROXY says which: a hop count or addresses', () => {
+    expect(readConfig({}).trustProxy).toBe(false);
+    expect(readConfig({ TRUST_PROXY: 'off' }).trustProxy).toBe(false);
+    expect(readConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(readConfig({ TRUST_PROXY: '10.0.0.1, 10.1.0.0/16, ::1, loopback' }).trustProxy).toEqual([
+      '10.0.0.1',
+      '10.1.0.0/16',
+      '::1',
+      'loopback',
+    ]);
+    for (const value of ['true', 'yes-please', '10.0.0.1/33', '300.1.1.1', '11', '10.0.0.1,,10.0.0.2'])
+      expect(() => readConfig({ TRUST_PROXY: value }), value).toThrow(/^TRUST_PROXY must be|^TRUST_PROXY as a hop/);
+    expect(() => readConfig({ TRUST_PROXY: 'true' })).toThrow(/^[^\n]+$/);
+  });
+
+  it('reads the upload quota, the uploads in flight and whether sources are kept', () => {
+    const config = readConfig({ UPLOAD_QUOTA_MEGABYTES: '50', UPLOADS_IN_FLIGHT: '1', KEEP_UPLOADED_SOURCES: 'true' });
+    expect(config).toMatchObject({ uploadQuotaBytes: 50 * 1024 * 1024, uploadsInFlight: 1, keepUploadedSources: true });
+    expect(readConfig({ KEEP_UPLOADED_SOURCES: 'no' }).keepUploadedSources).toBe(false);
+    expect(() => readConfig({ UPLOAD_QUOTA_MEGABYTES: '0' })).toThrow(/^UPLOAD_QUOTA_MEGABYTES must be/);
+    expect(() => readConfig({ UPLOADS_IN_FLIGHT: 'many' })).toThrow(/^UPLOADS_IN_FLIGHT must be a whole number/);
+    expect(() => readConfig({ KEEP_UPLOADED_SOURCES: 'maybe' })).toThrow(
+      /^KEEP_UPLOADED_SOURCES must be true or false/,
+    );
   });
 
   it('reads LOG_LEVEL (warn by default under test) and METRICS_TOKEN without printing it', () => {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,6 +32,17 @@ export interface Config {
   storageDirectory: string;
   /** The largest video upload accepted (`UPLOAD_MAX_MEGABYTES`, default 200). */
   maxUploadBytes: number;
+  /** What one user's videos may take in storage, all files counted (`UPLOAD_QUOTA_MEGABYTES`, default 2000). */
+  uploadQuotaBytes: number;
+  /** One user's uploads being received or still processing at once (`UPLOADS_IN_FLIGHT`, default 3). */
+  uploadsInFlight: number;
+  /** Keep uploaded source files after transcoding (`KEEP_UPLOADED_SOURCES=true`); removed by default. */
+  keepUploadedSources: boolean;
+  /**
+   * Which proxies' `X-Forwarded-For` to believe (`TRUST_PROXY`): `false` (the default: none, the
+   * socket's address is the client's), a hop count, or the proxies' addresses and CIDR ranges.
+   */
+  trustProxy: false | number | string[];
   /**
    * Run each component as one member of a consumer group of this size, claiming free member slots by
    * itself (`CONSUMER_GROUP_SIZE`): start up to that many worker processes of a component to scale it out.
@@ -74,6 +86,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: readLogLevel(setting(env, 'LOG_LEVEL'), environment),
     metricsToken: readMetricsToken(setting(env, 'METRICS_TOKEN')),
     maxUploadBytes: readMegabytes('UPLOAD_MAX_MEGABYTES', setting(env, 'UPLOAD_MAX_MEGABYTES'), 200) * 1024 * 1024,
+    uploadQuotaBytes:
+      readMegabytes('UPLOAD_QUOTA_MEGABYTES', setting(env, 'UPLOAD_QUOTA_MEGABYTES'), 2000) * 1024 * 1024,
+    uploadsInFlight: readUploadsInFlight(setting(env, 'UPLOADS_IN_FLIGHT')),
+    keepUploadedSources: readBoolean('KEEP_UPLOADED_SOURCES', setting(env, 'KEEP_UPLOADED_SOURCES')),
+    trustProxy: readTrustProxy(setting(env, 'TRUST_PROXY')),
     port: readPort(setting(env, 'PORT')),
     databaseUrl: readPostgresUrl('DATABASE_URL', setting(env, 'DATABASE_URL')),
     messageStoreConnectionString: readPostgresUrl(
@@ -129,6 +146,46 @@ function readMegabytes(name: string, value: string | undefined, fallback: number
       `${name} must be a whole number of megabytes from 1 to 100000, but is ${JSON.stringify(value)}`,
     );
   return megabytes;
+}
+
+function readUploadsInFlight(value: string | undefined): number {
+  if (value === undefined) return 3;
+  const count = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(count) || count < 1 || count > 100)
+    throw new ConfigError(`UPLOADS_IN_FLIGHT must be a whole number from 1 to 100, but is ${JSON.stringify(value)}`);
+  return count;
+}
+
+function readBoolean(name: string, value: string | undefined): boolean {
+  if (value === undefined) return false;
+  if (/^(true|1|yes)$/i.test(value)) return true;
+  if (/^(false|0|no)$/i.test(value)) return false;
+  throw new ConfigError(`${name} must be true or false, but is ${JSON.stringify(value)}`);
+}
+
+/** The names proxy-addr (Fastify's `trustProxy`) knows for whole ranges. */
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function readTrustProxy(value: string | undefined): Config['trustProxy'] {
+  if (value === undefined || /^(false|off|no|0)$/i.test(value)) return false;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops > 10) throw new ConfigError(`TRUST_PROXY as a hop count must be from 0 to 10, but is ${value}`);
+    return hops;
+  }
+  const proxies = value.split(',').map((proxy) => proxy.trim());
+  for (const proxy of proxies) {
+    const [address = '', prefix, extra] = proxy.split('/');
+    const family = isIP(address);
+    const prefixOk =
+      prefix === undefined ||
+      (/^\d+$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32) && extra === undefined);
+    if (!PROXY_RANGES.includes(proxy) && (family === 0 || !prefixOk))
+      throw new ConfigError(
+        `TRUST_PROXY must be off, a hop count, or proxy addresses separated by commas (an IP, a CIDR range, loopback, linklocal or uniquelocal); ${JSON.stringify(proxy)} is none of these`,
+      );
+  }
+  return proxies;
 }
 
 function readEnvironment(value: string | undefined): Config['environment'] {

@@ -86,9 +86,13 @@ describe('the running system', () => {
       await browser.get('/auth/log-in');
       expect((await browser.post('/auth/log-in', { email, password: 'not my password' })).statusCode).toBe(401);
     }
-    const failures = (await system.store.read(authenticationStreamName(userId))).filter(
-      (event) => event.type === 'UserLoginFailed',
-    );
+    // Each failure is recorded just after its answer (so the answer takes no longer than for an unknown address).
+    const failures = await waitFor(async () => {
+      const found = (await system.store.read(authenticationStreamName(userId))).filter(
+        (event) => event.type === 'UserLoginFailed',
+      );
+      return found.length >= 5 ? found : undefined;
+    });
     expect(failures).toHaveLength(5);
     await caughtUp();
     await waitFor(async () =>

@@ -30,8 +30,8 @@ import * as videoViewsAggregator from './aggregators/video-views/index.js';
 import { createAdminApp } from './app/admin/index.js';
 import { createAuthenticateApp } from './app/authenticate/index.js';
 import { createCreatorsPortalApp } from './app/creators-portal/index.js';
-import { createHomeApp } from './app/home/index.js';
-import { createRecordViewingsApp } from './app/record-viewings/index.js';
+import { createHomeApp, SAMPLE_VIDEO_ID } from './app/home/index.js';
+import { createPlaybackTokens, createRecordViewingsApp } from './app/record-viewings/index.js';
 import { createRegisterUsersApp } from './app/register-users/index.js';
 import { createWatchApp } from './app/watch/index.js';
 import * as identityComponent from './components/identity/index.js';
@@ -44,9 +44,9 @@ import { lockDataDirectory } from './cli/data-directory-lock.js';
 import { describePostgresUrl, type Config } from './config.js';
 import { createLogger, createObservability, type Observability } from './observability/index.js';
 import type { Piece } from './piece.js';
-import { createStorage } from './storage.js';
+import { createStorage, type Storage } from './storage.js';
 import { migrateViewData } from './view-data/migrations.js';
-import { buildWebServer } from './web/server.js';
+import { buildWebServer, type WebServerOptions } from './web/server.js';
 
 export interface Selection {
   /** Serve the web applications. */
@@ -147,7 +147,14 @@ export async function startSystem(
         logger,
         ...(options.registrationEmailLimitMs ? { limitMs: options.registrationEmailLimitMs } : {}),
       }),
-    'video-publishing': () => videoPublishingComponent.build({ messageStore: store, logger, ...group }),
+    'video-publishing': () =>
+      videoPublishingComponent.build({
+        messageStore: store,
+        logger,
+        storage,
+        keepSources: config.keepUploadedSources,
+        ...group,
+      }),
     transcode: () => transcodeComponent.build({ messageStore: store, storage, logger, ...group }),
     transcribe: () => transcribeComponent.build({ messageStore: store, storage, logger, ...group }),
     'creators-videos-aggregator': () => creatorsVideosAggregator.build({ store, viewData, logger }),
@@ -167,24 +174,15 @@ export async function startSystem(
 
   const web = selection.web
     ? await buildWebServer({
-        appName: config.appName,
-        cookieSecret: await cookieSecret(config),
-        secureCookies: config.environment === 'production',
+        ...webServerOptions(config, {
+          store,
+          viewData,
+          storage,
+          cookieSecret: await cookieSecret(config),
+          ...(options.logInAttemptsPerMinute ? { logInAttemptsPerMinute: options.logInAttemptsPerMinute } : {}),
+        }),
         loggerInstance: logger,
         operations: observability.mount,
-        applications: [
-          createHomeApp({ viewData }),
-          createRecordViewingsApp({ store }),
-          createWatchApp({ viewData, storage }),
-          createCreatorsPortalApp({ store, viewData, storage, maxUploadBytes: config.maxUploadBytes }),
-          createRegisterUsersApp({ store, viewData }),
-          createAuthenticateApp({
-            store,
-            viewData,
-            ...(options.logInAttemptsPerMinute ? { logInAttemptsPerMinute: options.logInAttemptsPerMinute } : {}),
-          }),
-          createAdminApp({ store, viewData, adminEmails: config.adminEmails }),
-        ],
       })
     : null;
   if (web && !config.metricsToken && config.environment === 'production')
@@ -215,6 +213,49 @@ export async function startSystem(
       if (viewData !== messageStoreDb) await viewData.close();
       await messageStoreDb.close();
     },
+  };
+}
+
+/** The web server's settings and its applications, all wired from the configuration. */
+export function webServerOptions(
+  config: Config,
+  {
+    store,
+    viewData,
+    storage,
+    cookieSecret,
+    logInAttemptsPerMinute,
+  }: {
+    store: MessageStore;
+    viewData: Database;
+    storage: Storage;
+    cookieSecret: string;
+    logInAttemptsPerMinute?: number;
+  },
+): WebServerOptions {
+  const playbackTokens = createPlaybackTokens(cookieSecret);
+  return {
+    appName: config.appName,
+    cookieSecret,
+    secureCookies: config.environment === 'production',
+    trustProxy: config.trustProxy,
+    adminEmails: config.adminEmails,
+    applications: [
+      createHomeApp({ viewData, playbackTokens }),
+      createRecordViewingsApp({ store, viewData, playbackTokens, sampleVideoIds: [SAMPLE_VIDEO_ID] }),
+      createWatchApp({ viewData, storage, playbackTokens }),
+      createCreatorsPortalApp({
+        store,
+        viewData,
+        storage,
+        maxUploadBytes: config.maxUploadBytes,
+        uploadQuotaBytes: config.uploadQuotaBytes,
+        uploadsInFlight: config.uploadsInFlight,
+      }),
+      createRegisterUsersApp({ store, viewData }),
+      createAuthenticateApp({ store, viewData, ...(logInAttemptsPerMinute ? { logInAttemptsPerMinute } : {}) }),
+      createAdminApp({ store, viewData, adminEmails: config.adminEmails }),
+    ],
   };
 }
 

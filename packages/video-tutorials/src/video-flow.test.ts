@@ -139,6 +139,7 @@ describe('publishing a video', () => {
       url: `/record-viewing/${videoId}`,
       headers: {
         'x-csrf-token': /data-csrf="([^"]+)"/.exec(watch.body)![1]!,
+        'x-playback-token': /data-playback-token="([^"]+)"/.exec(watch.body)![1]!,
         accept: 'application/json',
         cookie: [...browser.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
       },

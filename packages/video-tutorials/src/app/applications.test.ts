@@ -13,7 +13,7 @@ import { browserSession } from '../web/browser-session.js';
 import { buildWebServer } from '../web/server.js';
 import { createAuthenticateApp } from './authenticate/index.js';
 import { createHomeApp, SAMPLE_VIDEO_ID } from './home/index.js';
-import { createRecordViewingsApp } from './record-viewings/index.js';
+import { createPlaybackTokens, createRecordViewingsApp } from './record-viewings/index.js';
 import { createRegisterUsersApp } from './register-users/index.js';
 
 let test: TestDatabase & { store: MessageStore };
@@ -21,13 +21,14 @@ let app: FastifyInstance;
 beforeAll(async () => {
   test = await createSystemTestDatabase();
   const { store, db: viewData } = test;
+  const playbackTokens = createPlaybackTokens('a-test-cookie-secret-of-at-least-32-chars');
   app = await buildWebServer({
     appName: 'Video Tutorials',
     cookieSecret: 'a-test-cookie-secret-of-at-least-32-chars',
     secureCookies: false,
     applications: [
-      createHomeApp({ viewData }),
-      createRecordViewingsApp({ store }),
+      createHomeApp({ viewData, playbackTokens }),
+      createRecordViewingsApp({ store, viewData, playbackTokens, sampleVideoIds: [SAMPLE_VIDEO_ID] }),
       createRegisterUsersApp({ store, viewData }),
       createAuthenticateApp({ store, viewData, logInAttemptsPerMinute: 20 }),
     ],

@@ -2,11 +2,13 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 
 /**
  * For HTTP tests: a client that keeps cookies like a browser and fills in
- * the CSRF token of the last page it loaded, through Fastify's inject.
+ * the CSRF token of the last page it loaded — and the hidden fields of the form posted, when that
+ * page has one with that action — through Fastify's inject.
  */
 export function browserSession(app: FastifyInstance, { remoteAddress = '127.0.0.1' } = {}) {
   const cookies = new Map<string, string>();
   let csrfToken = '';
+  let lastPage = '';
 
   const remember = (response: LightMyRequestResponse) => {
     for (const cookie of response.cookies) {
@@ -15,12 +17,23 @@ export function browserSession(app: FastifyInstance, { remoteAddress = '127.0.0.
     }
     const token = /name="_csrf" value="([^"]+)"/.exec(response.body)?.[1];
     if (token) csrfToken = token;
+    if (String(response.headers['content-type']).startsWith('text/html')) lastPage = response.body;
     return response;
+  };
+  const hiddenFieldsOf = (action: string): Record<string, string> => {
+    for (const [form] of lastPage.matchAll(/<form\b[^>]*>[\s\S]*?<\/form>/g)) {
+      if (unescape(/action="([^"]*)"/.exec(form)?.[1] ?? '') !== action) continue;
+      const fields = form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g);
+      return Object.fromEntries([...fields].map(([, name, value]) => [unescape(name!), unescape(value!)]));
+    }
+    return {};
   };
   const cookieHeader = () => [...cookies].map(([name, value]) => `${name}=${value}`).join('; ');
 
   return {
     cookies,
+    /** The `Cookie` header this browser sends, for requests made with inject directly. */
+    cookieHeader,
     get csrfToken() {
       return csrfToken;
     },
@@ -49,9 +62,9 @@ export function browserSession(app: FastifyInstance, { remoteAddress = '127.0.0.
         }),
       );
     },
-    /** Posts a form; the CSRF token of the last page is added unless `_csrf` is given. */
+    /** Posts a form; the CSRF token and the form's hidden fields from the last page are added unless given. */
     async post(url: string, form: Record<string, string> = {}) {
-      const body = new URLSearchParams({ _csrf: csrfToken, ...form }).toString();
+      const body = new URLSearchParams({ _csrf: csrfToken, ...hiddenFieldsOf(url), ...form }).toString();
       return remember(
         await app.inject({
           method: 'POST',
@@ -63,4 +76,13 @@ export function browserSession(app: FastifyInstance, { remoteAddress = '127.0.0.
       );
     },
   };
+}
+
+function unescape(text: string) {
+  return text
+    .replaceAll('&quot;', '"')
+    .replaceAll('&#39;', "'")
+    .replaceAll('&lt;', '<')
+    .replaceAll('&gt;', '>')
+    .replaceAll('&amp;', '&');
 }

@@ -4,6 +4,8 @@ export interface PageContext {
   appName: string;
   /** The signed-in user, if any. */
   user: { userId: string; email: string } | null;
+  /** Whether the user has the admin role: only admins see the admin portal's link. */
+  isAdmin: boolean;
   csrfToken: string;
   currentPath: string;
 }
@@ -51,7 +53,7 @@ export function layout(context: PageContext, { title, body, head }: PageOptions)
             }
             <nav class="site-nav" aria-label="Main">
               ${link('/', 'Home', 'nav-home')} ${link('/creators-portal', 'Creators')}
-              ${context.user ? link('/admin', 'Admin') /* the admin routes refuse non-admins */ : ''}
+              ${context.isAdmin ? link('/admin', 'Admin') : ''}
               ${
                 context.user
                   ? html`<form method="post" action="/auth/log-out" class="inline">

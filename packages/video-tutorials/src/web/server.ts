@@ -3,7 +3,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyCsrf from '@fastify/csrf-protection';
-import fastifyFormbody from '@fastify/formbody';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyRateLimit from '@fastify/rate-limit';
@@ -17,8 +16,12 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { isTransientDatabaseError } from '@vt/message-store';
+import { isAdmin } from './guards.js';
 import { html, type SafeHtml } from './html.js';
 import { layout, type PageContext } from './layout.js';
+import { InvalidTextError, refuseInvalidText } from './text-input.js';
+
+export { requireUser } from './guards.js';
 
 export interface SessionUser {
   userId: string;
@@ -56,6 +59,13 @@ export interface WebServerOptions {
   operations?: (app: FastifyInstance) => void;
   /** Log-in attempts allowed per client address per minute. */
   logInAttemptsPerMinute?: number;
+  /**
+   * Which proxies to believe about the client's address (`X-Forwarded-For`): none by default, else a
+   * hop count or the proxies' addresses (`TRUST_PROXY`). Rate limits and logs use that address.
+   */
+  trustProxy?: false | number | string[];
+  /** Users with the admin role (`ADMIN_EMAILS`): only they see the admin portal's link. */
+  adminEmails?: readonly string[];
 }
 
 const SESSION_COOKIE = 'session';
@@ -70,7 +80,8 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
     // Request log lines name the request id `traceId`, as the messages it writes do.
     logController: new LogController({ requestIdLogLabel: 'traceId' }),
     bodyLimit: 64 * 1024,
-    trustProxy: true,
+    // A hop count trusts that many proxies nearest the server, as proxy-addr does with a number.
+    trustProxy: typeof options.trustProxy === 'number' ? trustHops(options.trustProxy) : (options.trustProxy ?? false),
     genReqId: () => randomUUID(),
   });
   options.operations?.(app);
@@ -94,7 +105,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
     },
   });
   await app.register(fastifyMultipart, { limits: { fields: 10, files: 1, fieldSize: 16 * 1024 } });
-  await app.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
+  refuseInvalidText(app, { formBodyLimit: 16 * 1024 });
   await app.register(fastifyRateLimit, { global: false });
   await app.register(fastifyStatic, { root: publicDirectory, prefix: '/assets/', maxAge: '1h' });
 
@@ -111,6 +122,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
     done();
   });
 
+  const admins = new Set((options.adminEmails ?? []).map((email) => email.toLowerCase()));
   const tokens = new WeakMap<FastifyReply, string>();
   app.decorateReply('csrfToken', function (this: FastifyReply) {
     let token = tokens.get(this);
@@ -129,9 +141,12 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
       const context: PageContext = {
         appName: options.appName,
         user: this.request.user,
+        isAdmin: isAdmin(this.request.user, admins),
         csrfToken: this.csrfToken(),
         currentPath: this.request.url.split('?')[0] ?? '/',
       };
+      // A signed-in user's page is theirs alone: no cache, shared or in the browser, keeps it.
+      if (this.request.user) this.header('cache-control', 'no-store');
       return this.code(statusCode)
         .type('text/html; charset=utf-8')
         .send(layout(context, { title, body, ...pageOptions }).toString());
@@ -189,15 +204,17 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
     const statusCode = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (statusCode >= 500) request.log.error({ err: error }, 'request failed'); // request.log carries traceId
     const message =
-      statusCode === 403 && error.code?.startsWith('FST_CSRF')
-        ? 'This form has expired or did not come from this site. Please go back, reload the page and try again.'
-        : statusCode === 413
-          ? 'What you sent is too large.'
-          : statusCode === 429
-            ? 'Too many attempts. Please wait a minute and try again.'
-            : statusCode < 500
-              ? 'The request could not be understood.'
-              : 'Something went wrong on our side. It has been logged.';
+      error instanceof InvalidTextError
+        ? error.message
+        : statusCode === 403 && error.code?.startsWith('FST_CSRF')
+          ? 'This form has expired or did not come from this site. Please go back, reload the page and try again.'
+          : statusCode === 413
+            ? 'What you sent is too large.'
+            : statusCode === 429
+              ? 'Too many attempts. Please wait a minute and try again.'
+              : statusCode < 500
+                ? 'The request could not be understood.'
+                : 'Something went wrong on our side. It has been logged.';
     return reply.page(
       statusCode >= 500 ? 'Error' : 'Cannot do that',
       html`<div class="card narrow">
@@ -245,7 +262,6 @@ function readSession(request: FastifyRequest): SessionUser | null {
   }
 }
 
-/** A preHandler for routes that need a signed-in user: others go to the log-in page. */
-export async function requireUser(request: FastifyRequest, reply: FastifyReply) {
-  if (!request.user) return reply.redirect(`/auth/log-in?returnTo=${encodeURIComponent(request.url)}`);
+function trustHops(hops: number) {
+  return (_address: string, hop: number) => hop < hops;
 }

@@ -153,3 +153,22 @@ export async function findVideoOfOwner(viewData: Queryable, ownerId: string, vid
   ]);
   return row ? toCreatorVideo(row) : null;
 }
+
+/** The files each of an owner's videos may have in storage, for the upload quota; and whether it is processing. */
+export async function storedFilesOfOwner(
+  viewData: Queryable,
+  ownerId: string,
+): Promise<{ processing: boolean; uris: string[] }[]> {
+  const rows = await viewData.query<{
+    status: string;
+    source_uri: string;
+    transcoded_uri: string | null;
+    poster_uri: string | null;
+  }>(`SELECT status, source_uri, transcoded_uri, poster_uri FROM creators_portal_videos WHERE owner_id = $1`, [
+    ownerId,
+  ]);
+  return rows.map((row) => ({
+    processing: row.status === 'processing',
+    uris: [row.source_uri, row.transcoded_uri, row.poster_uri].filter((uri): uri is string => uri !== null),
+  }));
+}

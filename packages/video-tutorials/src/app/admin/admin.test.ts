@@ -46,6 +46,7 @@ beforeAll(async () => {
     appName: 'Video Tutorials',
     cookieSecret: 'a-test-cookie-secret-of-at-least-32-chars',
     secureCookies: false,
+    adminEmails: [adminEmail.toLowerCase()],
     applications: [
       createAuthenticateApp({ store, viewData: test.db, logInAttemptsPerMinute: 1000 }),
       // ADMIN_EMAILS arrive lower-cased; the admin signs in with capitals.
@@ -172,10 +173,12 @@ describe('who may use the admin portal', () => {
     expect(await store.read(identityCommandStreamName(user.userId))).toEqual([]);
   });
 
-  it('shows the Admin link to signed-in users only', async () => {
+  it('shows the Admin link to admins only', async () => {
     expect((await app.inject({ url: '/auth/log-in' })).body).not.toContain('href="/admin"');
     const { browser } = await signedIn(`someone-${randomUUID().slice(0, 8)}@example.com`);
-    expect((await browser.get('/auth/log-in')).body).toContain('href="/admin"');
+    expect((await browser.get('/auth/log-in')).body).not.toContain('href="/admin"');
+    const { browser: admin } = await signedIn(adminEmail);
+    expect((await admin.get('/auth/log-in')).body).toContain('href="/admin"');
   });
 });
 

@@ -17,7 +17,7 @@ import { listOverdueRegistrations } from '../../aggregators/registration-monitor
 import { authenticationStreamName } from '../../contracts/authentication.js';
 import { identityCommandStreamName, UnlockAccount } from '../../contracts/identity.js';
 import { VideoViewed } from '../../contracts/viewing.js';
-import { requireUser } from '../../web/server.js';
+import { requireAdmin } from '../../web/guards.js';
 import { readsOf } from './consumers.js';
 import {
   headOfAll,
@@ -36,7 +36,6 @@ import {
   healthPage,
   messagePage,
   messagesPage,
-  notAllowedPage,
   notFoundPage,
   query,
   streamPage,
@@ -98,18 +97,11 @@ const retryForm = z.object({ subscriberId: z.string().min(1).max(200), messageId
  * the admin View Data or an index of the message store: none scans the messages.
  */
 export function createAdminApp({ store, viewData, adminEmails }: AdminOptions): FastifyPluginAsync {
-  const admins = new Set(adminEmails.map((email) => email.toLowerCase()));
   const db = store.db;
 
   return async (app) => {
-    // Encapsulated: this hook guards exactly the routes below, every one of them under /admin.
-    app.addHook('preHandler', async (request, reply) => {
-      if (!request.user) {
-        await requireUser(request, reply);
-        return reply;
-      }
-      if (!admins.has(request.user.email.toLowerCase())) return notAllowedPage(reply, request.user.email);
-    });
+    // Encapsulated: this hook guards exactly the routes of this plugin, whatever the URL looked like.
+    app.addHook('preHandler', requireAdmin(adminEmails));
 
     app.get('/admin', async (request, reply) => {
       const parsed = healthQuery.safeParse(request.query);

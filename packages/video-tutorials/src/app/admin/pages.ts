@@ -49,11 +49,23 @@ export function when(date: Date | null | undefined) {
   return html`<time datetime="${iso}">${iso.slice(0, 19).replace('T', ' ')}</time>`;
 }
 
-export const pretty = (value: unknown) => html`<pre class="json">${JSON.stringify(value, null, 2)}</pre>`;
+export const pretty = (value: unknown) => html`<pre class="json">${JSON.stringify(redacted(value), null, 2)}</pre>`;
 
 function preview(value: unknown, length = 90) {
-  const text = JSON.stringify(value) ?? '';
+  const text = JSON.stringify(redacted(value)) ?? '';
   return text.length > length ? `${text.slice(0, length)}…` : text;
+}
+
+/** Secrets in messages (password hashes, tokens) are never shown, not even to admins. */
+const SECRET_FIELD = /password|token|secret/i;
+export const REDACTED = '[redacted]';
+
+export function redacted(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== 'object' || depth > 32) return value;
+  if (Array.isArray(value)) return value.map((item) => redacted(item, depth + 1));
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [key, SECRET_FIELD.test(key) ? REDACTED : redacted(item, depth + 1)]),
+  );
 }
 
 export const messageHref = (message: StoredMessage) => `/admin/messages/${message.id}`;
@@ -781,19 +793,6 @@ export function categoriesPage(reply: FastifyReply, categories: CategorySummary[
 }
 
 // ---------- Refusals ----------
-
-export function notAllowedPage(reply: FastifyReply, email: string) {
-  return reply.page(
-    'Admins only',
-    html`<div class="card narrow">
-      <h1>Admins only</h1>
-      <div class="alert error" role="alert">This part of the site is for administrators.</div>
-      <p class="muted">You are signed in as ${email}, which is not an administrator’s account.</p>
-      <a class="button" href="/">Go home</a>
-    </div>`,
-    403,
-  );
-}
 
 export function notFoundPage(reply: FastifyReply, what: string) {
   return adminPage(

@@ -3,8 +3,9 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { findCredentialsByEmail } from '../../aggregators/user-credentials/index.js';
 import { authenticationStreamName, UserLoggedIn, UserLoginFailed } from '../../contracts/authentication.js';
-import { spendVerificationTime, verifyPassword } from '../../passwords.js';
+import { UNKNOWN_USER_HASH, verifyPassword as verifyWithHash } from '../../passwords.js';
 import { html } from '../../web/html.js';
+import { safeReturnPath } from '../../web/return-path.js';
 
 const credentials = z.object({
   email: z.string().trim().min(1).max(254),
@@ -19,14 +20,17 @@ export function createAuthenticateApp({
   store,
   viewData,
   logInAttemptsPerMinute = 10,
+  verifyPassword = verifyWithHash,
 }: {
   store: MessageStore;
   viewData: Queryable;
   logInAttemptsPerMinute?: number;
+  /** Checks a password against a hash (the real one; tests count the work it does). */
+  verifyPassword?: (passwordHash: string, password: string) => Promise<boolean>;
 }): FastifyPluginAsync {
   return async (app) => {
     app.get('/auth/log-in', async (request, reply) => {
-      const { returnTo } = request.query as { returnTo?: string };
+      const { returnTo } = request.query as { returnTo?: unknown };
       return renderLogIn(reply, { email: '', returnTo: safeReturnPath(returnTo) });
     });
 
@@ -35,24 +39,27 @@ export function createAuthenticateApp({
       { config: { rateLimit: { max: logInAttemptsPerMinute, timeWindow: 60_000 } } },
       async (request, reply) => {
         const body = (request.body ?? {}) as Record<string, unknown>;
-        const returnTo = safeReturnPath(typeof body.returnTo === 'string' ? body.returnTo : undefined);
+        const returnTo = safeReturnPath(body.returnTo);
         const parsed = credentials.safeParse({ email: body.email, password: body.password });
         if (!parsed.success)
           return renderLogIn(reply, { email: '', returnTo, error: 'Enter your e-mail address and password.' }, 400);
         const { email, password } = parsed.data;
 
+        // The same work whether the address is known or not: one verification, with a hash as costly as a
+        // real one, and the failure answered before it is recorded (a write the unknown address has not).
         const account = await findCredentialsByEmail(viewData, email);
-        if (!account) {
-          await spendVerificationTime(password);
-          return renderLogIn(reply, { email, returnTo, error: REJECTED }, 401);
-        }
+        const verified = await verifyPassword(account?.passwordHash ?? (await UNKNOWN_USER_HASH), password);
+        if (!account) return renderLogIn(reply, { email, returnTo, error: REJECTED }, 401);
         const metadata = { traceId: request.traceId, userId: account.id };
-        if (!(await verifyPassword(account.passwordHash, password))) {
-          await store.write(
-            authenticationStreamName(account.id),
-            UserLoginFailed.create({ userId: account.id, reason: 'Incorrect password' }, { metadata }),
-          );
-          return renderLogIn(reply, { email, returnTo, error: REJECTED }, 401);
+        if (!verified) {
+          renderLogIn(reply, { email, returnTo, error: REJECTED }, 401);
+          await store
+            .write(
+              authenticationStreamName(account.id),
+              UserLoginFailed.create({ userId: account.id, reason: 'Incorrect password' }, { metadata }),
+            )
+            .catch((error: unknown) => request.log.error({ err: error }, 'recording a failed log-in failed'));
+          return reply;
         }
         // Only someone who knows the password learns that the account is locked.
         if (account.locked)
@@ -75,11 +82,6 @@ export function createAuthenticateApp({
 
     app.post('/auth/log-out', async (_request, reply) => reply.signOut().redirect('/', 303));
   };
-}
-
-/** Only a path on this site: never `//elsewhere` or a full URL. */
-function safeReturnPath(value: string | undefined): string {
-  return value && value.startsWith('/') && !value.startsWith('//') && !value.startsWith('/\\') ? value : '/';
 }
 
 function renderLogIn(

@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { isTransientDatabaseError, type MessageStore, type Queryable } from '@vt/message-store';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { findVideoOfOwner, listVideosOfOwner, type CreatorVideo } from '../../aggregators/creators-videos/index.js';
+import {
+  findVideoOfOwner,
+  listVideosOfOwner,
+  storedFilesOfOwner,
+  type CreatorVideo,
+} from '../../aggregators/creators-videos/index.js';
 import { findOperation } from '../../aggregators/video-operations/index.js';
 import {
   DescribeVideo,
@@ -18,7 +23,7 @@ import {
 } from '../../contracts/video-publishing.js';
 import type { Storage } from '../../storage.js';
 import { html } from '../../web/html.js';
-import { requireUser } from '../../web/server.js';
+import { requireUser } from '../../web/guards.js';
 import { sniffVideoContainer } from './video-files.js';
 
 export interface CreatorsPortalOptions {
@@ -27,7 +32,14 @@ export interface CreatorsPortalOptions {
   storage: Storage;
   /** The largest upload accepted, in bytes. */
   maxUploadBytes: number;
+  /** What one user's videos may take in storage, every file counted, in bytes. */
+  uploadQuotaBytes?: number;
+  /** One user's uploads being received (by this process) or still processing, at most. */
+  uploadsInFlight?: number;
 }
+
+/** A partial upload untouched for this long was abandoned by a process that stopped while receiving it. */
+const ABANDONED_AFTER_MS = 3600_000;
 
 const videoParams = z.object({ videoId: z.uuid() });
 const operationParams = z.object({ traceId: z.string().uuid() });
@@ -35,10 +47,12 @@ const operationParams = z.object({ traceId: z.string().uuid() });
 /** The creators portal (the book's chapters 10–11): my videos, uploads, naming and describing. */
 export function createCreatorsPortalApp(options: CreatorsPortalOptions): FastifyPluginAsync {
   const { store, viewData } = options;
+  const receiving = new Map<string, number>();
   return async (app) => {
-    app.addHook('preHandler', async (request, reply) => {
-      if (request.url.startsWith('/creators-portal')) await requireUser(request, reply);
-    });
+    await removeAbandonedUploads(options.storage.directory);
+
+    // Encapsulated: guards every route of this plugin, however its URL was spelled.
+    app.addHook('preHandler', requireUser);
 
     app.get('/creators-portal', async (request, reply) => {
       const videos = await listVideosOfOwner(viewData, request.user!.userId);
@@ -46,19 +60,33 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
     });
 
     app.post('/creators-portal/videos', async (request, reply) => {
-      const upload = await receiveUpload(request, options);
+      const { userId } = request.user!;
+      receiving.set(userId, (receiving.get(userId) ?? 0) + 1);
+      let upload: Upload;
+      try {
+        upload = await receiveWithinQuota(request, userId);
+      } finally {
+        const count = (receiving.get(userId) ?? 1) - 1;
+        if (count > 0) receiving.set(userId, count);
+        else receiving.delete(userId);
+      }
       if (!upload.ok) {
-        const videos = await listVideosOfOwner(viewData, request.user!.userId);
+        const videos = await listVideosOfOwner(viewData, userId);
         return renderDashboard(reply, videos, options.maxUploadBytes, upload.error, upload.statusCode);
       }
-      const { userId } = request.user!;
-      await store.write(
-        videoPublishingCommandStreamName(upload.videoId),
-        PublishVideo.create(
-          { ownerId: userId, sourceUri: upload.sourceUri, videoId: upload.videoId },
-          { metadata: { traceId: request.traceId, userId } },
-        ),
-      );
+      try {
+        await store.write(
+          videoPublishingCommandStreamName(upload.videoId),
+          PublishVideo.create(
+            { ownerId: userId, sourceUri: upload.sourceUri, videoId: upload.videoId },
+            { metadata: { traceId: request.traceId, userId } },
+          ),
+        );
+      } catch (error) {
+        // Nobody will ever publish it: the file must not stay behind.
+        await rm(options.storage.pathOf(upload.sourceUri), { force: true });
+        throw error;
+      }
       return reply.redirect(`/creators-portal/videos/${upload.videoId}?uploaded=1`, 303);
     });
 
@@ -133,7 +161,13 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
       );
     });
 
-    // Server-sent events: the outcome is pushed as soon as the aggregator has it.
+    // Server-sent events: the outcome is pushed as soon as the aggregator has it. A stream ends when the
+    // outcome is sent, after a minute, when View Data fails, and when the server closes.
+    const streams = new Set<() => void>();
+    app.addHook('preClose', (done) => {
+      for (const end of streams) end();
+      done();
+    });
     app.get('/creators-portal/operations/:traceId/events', async (request, reply) => {
       const parsed = operationParams.safeParse(request.params);
       if (!parsed.success) return reply.callNotFound();
@@ -148,24 +182,79 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
         connection: 'keep-alive',
       });
       let closed = false;
-      request.raw.on('close', () => (closed = true));
+      let wake = () => {};
+      const end = () => {
+        closed = true;
+        wake();
+      };
+      streams.add(end);
+      request.raw.on('close', end);
       const deadline = Date.now() + 60_000;
-      while (!closed && Date.now() < deadline) {
-        // A database lost meanwhile: keep the stream open and ask again.
-        operation ??= await findOperation(viewData, traceId, userId).catch((error: unknown) => {
-          if (isTransientDatabaseError(error)) return null;
-          throw error;
-        });
-        if (operation) {
-          reply.raw.write(`event: result\ndata: ${JSON.stringify(operation)}\n\n`);
-          break;
+      try {
+        while (!closed && Date.now() < deadline) {
+          // A database lost meanwhile: keep the stream open and ask again; any other failure ends it.
+          operation ??= await findOperation(viewData, traceId, userId).catch((error: unknown) => {
+            if (isTransientDatabaseError(error)) return null;
+            throw error;
+          });
+          if (operation) {
+            reply.raw.write(`event: result\ndata: ${JSON.stringify(operation)}\n\n`);
+            break;
+          }
+          reply.raw.write(': waiting\n\n');
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 250);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
         }
-        reply.raw.write(': waiting\n\n');
-        await new Promise((resolve) => setTimeout(resolve, 250));
+      } catch (error) {
+        // The page falls back to reloading itself, which shows the error page if the failure lasts.
+        request.log.error({ err: error }, 'operation events failed');
+      } finally {
+        streams.delete(end);
+        reply.raw.end();
       }
-      reply.raw.end();
     });
   };
+
+  /** Refuses an upload beyond the user's uploads in flight, and receives no more than their quota's rest. */
+  async function receiveWithinQuota(request: FastifyRequest, userId: string): Promise<Upload> {
+    const quota = options.uploadQuotaBytes ?? Number.MAX_SAFE_INTEGER;
+    const videos = await storedFilesOfOwner(viewData, userId);
+    const inFlight = (receiving.get(userId) ?? 1) - 1 + videos.filter((video) => video.processing).length;
+    if (inFlight >= (options.uploadsInFlight ?? Number.MAX_SAFE_INTEGER))
+      return {
+        ok: false,
+        statusCode: 429,
+        error: 'You have as many uploads in progress as we take at once. Upload this one when they are ready.',
+      };
+    const stored = await bytesStored(videos.flatMap((video) => video.uris));
+    const left = quota - stored;
+    const quotaError = {
+      ok: false as const,
+      statusCode: 413,
+      error: `Your videos already take ${megabytes(stored)} of your ${megabytes(quota)}. Remove some before uploading more.`,
+    };
+    if (left <= 0) return quotaError;
+    const upload = await receiveUpload(request, options, Math.min(left, options.maxUploadBytes));
+    return !upload.ok && upload.statusCode === 413 && left < options.maxUploadBytes ? quotaError : upload;
+  }
+
+  async function bytesStored(uris: string[]): Promise<number> {
+    const sizes = await Promise.all(
+      uris.map(async (uri) => {
+        try {
+          return (await stat(options.storage.pathOf(uri))).size;
+        } catch {
+          return 0; // removed (a source after transcoding) or never made
+        }
+      }),
+    );
+    return sizes.reduce((sum, size) => sum + size, 0);
+  }
 
   async function ownedVideo(request: FastifyRequest): Promise<CreatorVideo | null> {
     const parsed = videoParams.safeParse(request.params);
@@ -180,9 +269,13 @@ type Upload = { ok: true; videoId: string; sourceUri: string } | { ok: false; st
  * Streams the uploaded file into storage under a name of our own. Anything
  * refused (no file, empty, too large, not a video) leaves nothing behind.
  */
-async function receiveUpload(request: FastifyRequest, options: CreatorsPortalOptions): Promise<Upload> {
+async function receiveUpload(
+  request: FastifyRequest,
+  options: CreatorsPortalOptions,
+  maxBytes: number,
+): Promise<Upload> {
   if (!request.isMultipart()) return { ok: false, statusCode: 400, error: 'Choose a video file to upload.' };
-  const file = await request.file({ limits: { fileSize: options.maxUploadBytes, files: 1 } });
+  const file = await request.file({ limits: { fileSize: maxBytes, files: 1 } });
   if (!file) return { ok: false, statusCode: 400, error: 'Choose a video file to upload.' };
 
   const videoId = randomUUID();
@@ -223,6 +316,22 @@ async function receiveUpload(request: FastifyRequest, options: CreatorsPortalOpt
   } catch (error) {
     await rm(partial, { force: true });
     throw error;
+  }
+}
+
+const megabytes = (bytes: number) => `${Math.ceil(bytes / 1024 / 1024)} MB`;
+
+/** Partial files a stopped process left behind; a live upload keeps its file's modification time fresh. */
+async function removeAbandonedUploads(storageDirectory: string) {
+  const uploads = path.join(storageDirectory, 'uploads');
+  const names = await readdir(uploads).catch(() => [] as string[]);
+  for (const name of names.filter((entry) => entry.endsWith('.partial'))) {
+    const file = path.join(uploads, name);
+    const modified = await stat(file).then(
+      (info) => info.mtimeMs,
+      () => Date.now(),
+    );
+    if (Date.now() - modified > ABANDONED_AFTER_MS) await rm(file, { force: true });
   }
 }
 

@@ -3,12 +3,19 @@ import type { FastifyPluginAsync } from 'fastify';
 import { listPublishedVideos } from '../../aggregators/catalogue/index.js';
 import { loadHomePage } from '../../aggregators/home-page/index.js';
 import { html } from '../../web/html.js';
+import type { PlaybackTokens } from '../record-viewings/index.js';
 
 /** The book's sample video to record viewings of, shown while the catalogue is empty. */
 export const SAMPLE_VIDEO_ID = '8a1f2c3d-4b5e-4f60-8a71-92b3c4d5e6f7';
 
 /** The home application: the global count of videos watched and the published videos, from View Data. */
-export function createHomeApp({ viewData }: { viewData: Queryable }): FastifyPluginAsync {
+export function createHomeApp({
+  viewData,
+  playbackTokens,
+}: {
+  viewData: Queryable;
+  playbackTokens: PlaybackTokens;
+}): FastifyPluginAsync {
   return async (app) => {
     app.get('/', async (request, reply) => {
       const [{ videosWatched }, videos] = await Promise.all([loadHomePage(viewData), listPublishedVideos(viewData)]);
@@ -51,6 +58,7 @@ export function createHomeApp({ viewData }: { viewData: Queryable }): FastifyPlu
                     </p>
                     <form method="post" action="/record-viewing/${SAMPLE_VIDEO_ID}">
                       <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
+                      <input type="hidden" name="playbackToken" value="${playbackTokens.issue(SAMPLE_VIDEO_ID)}" />
                       <button type="submit">Record a viewing</button>
                     </form>
                   </div>

@@ -6,6 +6,7 @@ import { findPublishedVideo } from '../../aggregators/catalogue/index.js';
 import { findVideoOfOwner } from '../../aggregators/creators-videos/index.js';
 import type { Storage } from '../../storage.js';
 import { html } from '../../web/html.js';
+import type { PlaybackTokens } from '../record-viewings/index.js';
 
 const params = z.object({ videoId: z.uuid() });
 
@@ -14,7 +15,15 @@ const params = z.object({ videoId: z.uuid() });
  * transcoded file (with HTTP range requests, so seeking works) and its poster —
  * served to anyone once published, and to the owner before.
  */
-export function createWatchApp({ viewData, storage }: { viewData: Queryable; storage: Storage }): FastifyPluginAsync {
+export function createWatchApp({
+  viewData,
+  storage,
+  playbackTokens,
+}: {
+  viewData: Queryable;
+  storage: Storage;
+  playbackTokens: PlaybackTokens;
+}): FastifyPluginAsync {
   return async (app) => {
     app.get('/videos/:videoId', async (request, reply) => {
       const parsed = params.safeParse(request.params);
@@ -31,6 +40,7 @@ export function createWatchApp({ viewData, storage }: { viewData: Queryable; sto
             src="/media/videos/${video.id}"
             data-video-id="${video.id}"
             data-csrf="${reply.csrfToken()}"
+            data-playback-token="${playbackTokens.issue(video.id)}"
           ></video>
           <h1>${video.name || 'Untitled video'}</h1>
           <p class="muted">
@@ -58,6 +68,10 @@ export function createWatchApp({ viewData, storage }: { viewData: Queryable; sto
     const uri = kind === 'poster' ? (published?.posterUri ?? owned?.posterUri) : published?.transcodedUri;
     if (!uri) return reply.callNotFound();
     const file = path.relative(storage.directory, storage.pathOf(uri));
-    return reply.header('cache-control', 'private, max-age=3600').sendFile(file, storage.directory);
+    // Published media may sit in shared caches; a poster shown only to its owner may not. @fastify/static
+    // would set its own `public` Cache-Control over ours, so it is told not to.
+    return reply
+      .header('cache-control', published ? 'public, max-age=3600' : 'private, no-cache')
+      .sendFile(file, storage.directory, { cacheControl: false });
   }
 }

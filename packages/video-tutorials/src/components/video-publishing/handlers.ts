@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { z } from 'zod';
 import {
   ensureWrittenTo,
@@ -18,10 +19,13 @@ import {
   videoPublishingCategory,
   videoPublishingCommandStreamName,
   videoPublishingStreamName,
+  VideoPublished,
+  VideoPublishingFailed,
   VideoTranscoded,
   VideoTranscribed,
   VideoTranscriptionFailed,
 } from '../../contracts/video-publishing.js';
+import type { Storage } from '../../storage.js';
 import {
   decideDescribing,
   decideNaming,
@@ -47,6 +51,9 @@ export type Handler = (message: StoredMessage) => Promise<Outcome>;
 export interface HandlerDependencies {
   messageStore: MessageStore;
   logger: Logger;
+  /** Where uploaded sources are: removed once the video is published or has failed, unless `keepSources`. */
+  storage?: Storage;
+  keepSources?: boolean;
 }
 
 /** Decisions made again after a version conflict before giving up (the subscription then retries or parks). */
@@ -56,7 +63,7 @@ const DECISIONS_PER_MESSAGE = 3;
  * The video-publishing component's handlers: each one validates the message, finds the video it is about, and
  * hands it to `onVideo`, which loads the video's stream, decides (pure, see decisions.ts) and writes.
  */
-export function createHandlers({ messageStore, logger }: HandlerDependencies) {
+export function createHandlers({ messageStore, logger, storage, keepSources = false }: HandlerDependencies) {
   /**
    * Load → decide → write, decided again when the video's stream changed in between (`VersionConflictError`).
    * Events of the video's stream are written with the expected version of the projection decided on; commands
@@ -143,7 +150,33 @@ export function createHandlers({ messageStore, logger }: HandlerDependencies) {
       ensureWrittenTo(event, videoPublishingStreamName(videoId));
       return onVideo(event, videoId, (video) => decidePublished(video, event));
     },
+
+    // Published or failed, the process is over and nothing reads the upload again: it goes, unless kept.
+    VideoPublished: async (message: StoredMessage): Promise<Outcome> => {
+      const event = VideoPublished.parse(message);
+      ensureWrittenTo(event, videoPublishingStreamName(event.data.videoId));
+      return removeSource(event.data.sourceUri);
+    },
+
+    VideoPublishingFailed: async (message: StoredMessage): Promise<Outcome> => {
+      const event = VideoPublishingFailed.parse(message);
+      ensureWrittenTo(event, videoPublishingStreamName(event.data.videoId));
+      return removeSource(event.data.sourceUri);
+    },
   };
+
+  /** Idempotent: a source already gone (handled before, or replayed) is no error. */
+  async function removeSource(sourceUri: string): Promise<Outcome> {
+    if (!storage || keepSources) return nothing('sources are kept');
+    let file: string;
+    try {
+      file = storage.pathOf(sourceUri);
+    } catch {
+      return nothing(`${sourceUri} is not a storage URI`);
+    }
+    await rm(file, { force: true });
+    return nothing(`removed the source ${sourceUri}`);
+  }
 
   const transcodeEvents = {
     Transcoded: async (message: StoredMessage): Promise<Outcome> => {

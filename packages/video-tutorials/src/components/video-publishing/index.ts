@@ -10,6 +10,7 @@ import { transcodeCategory } from '../../contracts/transcode.js';
 import { transcribeCategory } from '../../contracts/transcribe.js';
 import { videoPublishingCategory } from '../../contracts/video-publishing.js';
 import { pieceOf } from '../../piece.js';
+import type { Storage } from '../../storage.js';
 import { createHandlers } from './handlers.js';
 
 export { transcodeIdFor, transcribeIdFor, TRANSCODE_ID_NAMESPACE, TRANSCRIBE_ID_NAMESPACE } from './ids.js';
@@ -21,6 +22,10 @@ export interface VideoPublishingOptions {
   logger?: Logger;
   /** To run several instances: each handles its share of the videos (and of the transcodes and transcriptions). */
   consumerGroup?: ConsumerGroup;
+  /** Uploaded sources are removed from here once a video is published or has failed… */
+  storage?: Storage;
+  /** …unless they are kept (`KEEP_UPLOADED_SOURCES`). */
+  keepSources?: boolean;
 }
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
@@ -30,8 +35,13 @@ const silent: Logger = { info() {}, warn() {}, error() {} };
  * manager that has an upload transcoded and transcribed by their components, records each result in the video's
  * own stream and publishes the video; and it names and describes videos. See contract.md.
  */
-export function build({ messageStore, logger = silent, consumerGroup }: VideoPublishingOptions) {
-  const handlers = createHandlers({ messageStore, logger });
+export function build({ messageStore, logger = silent, consumerGroup, storage, keepSources }: VideoPublishingOptions) {
+  const handlers = createHandlers({
+    messageStore,
+    logger,
+    ...(storage ? { storage } : {}),
+    ...(keepSources !== undefined ? { keepSources } : {}),
+  });
   const subscribe = (options: Omit<SubscriptionOptions, 'store' | 'logger' | 'consumerGroup'>) =>
     createSubscription({ store: messageStore, logger, ...options, ...(consumerGroup ? { consumerGroup } : {}) });
 

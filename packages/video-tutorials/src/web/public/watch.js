@@ -1,4 +1,5 @@
-// Records one viewing per playback started — not per seek or resume after a pause.
+// Records one viewing per playback started — not per seek or resume after a pause. Each playback
+// spends the token the page (or the previous viewing's answer) gave it.
 (() => {
   const player = document.querySelector('video[data-video-id]');
   if (!player) return;
@@ -9,8 +10,17 @@
     counted = true;
     fetch(`/record-viewing/${player.dataset.videoId}`, {
       method: 'POST',
-      headers: { 'x-csrf-token': player.dataset.csrf, accept: 'application/json' },
+      headers: {
+        'x-csrf-token': player.dataset.csrf,
+        'x-playback-token': player.dataset.playbackToken,
+        accept: 'application/json',
+      },
       credentials: 'same-origin',
-    }).catch(() => (counted = false));
+    })
+      .then((response) => {
+        const next = response.headers.get('x-playback-token');
+        if (next) player.dataset.playbackToken = next;
+      })
+      .catch(() => (counted = false));
   });
 })();

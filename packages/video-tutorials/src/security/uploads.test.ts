@@ -1,0 +1,169 @@
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as videoPublishing from '../components/video-publishing/index.js';
+import { videoPublishingStreamName, VideoPublished, VideoPublishingFailed } from '../contracts/video-publishing.js';
+import { MP4_HEAD, startWebUnderAttack, type WebUnderAttack } from './harness.js';
+
+/**
+ * What a user can make us store: a quota of bytes over all their videos' files, a number of uploads in
+ * flight, and no files left behind by uploads that were refused, broken off or abandoned; sources go
+ * once the video is published or failed, unless KEEP_UPLOADED_SOURCES keeps them.
+ */
+let web: WebUnderAttack;
+let storageDirectory: string;
+const MB = 1024 * 1024;
+
+beforeAll(async () => {
+  storageDirectory = await mkdtemp(path.join(tmpdir(), 'video-tutorials-uploads-'));
+  // What a process that stopped mid-upload leaves: one partial file an hour old, one being written now.
+  await mkdir(path.join(storageDirectory, 'uploads'), { recursive: true });
+  const old = path.join(storageDirectory, 'uploads', '.abandoned.partial');
+  await writeFile(old, 'half a video');
+  const anHourAgo = new Date(Date.now() - 2 * 3600_000);
+  await utimes(old, anHourAgo, anHourAgo);
+  await writeFile(path.join(storageDirectory, 'uploads', '.receiving.partial'), 'a video arriving');
+  web = await startWebUnderAttack({
+    STORAGE_DIRECTORY: storageDirectory,
+    UPLOAD_QUOTA_MEGABYTES: '1',
+    UPLOADS_IN_FLIGHT: '1',
+  });
+});
+afterAll(async () => {
+  await web?.close();
+  await rm(storageDirectory, { recursive: true, force: true });
+});
+
+const video = (bytes: number) => Buffer.concat([MP4_HEAD, Buffer.alloc(Math.max(0, bytes - MP4_HEAD.length), 2)]);
+const upload = (browser: Awaited<ReturnType<WebUnderAttack['browser']>>, content: Buffer) =>
+  browser.upload('/creators-portal/videos', { field: 'video', filename: 'v.mp4', contentType: 'video/mp4', content });
+const uploadsOnDisk = async () => (await web.filesInStorage()).filter((file) => file.startsWith('uploads'));
+
+describe('abandoned uploads', () => {
+  it('are removed when the portal starts; one still being written is not', () => {
+    expect(existsSync(path.join(storageDirectory, 'uploads', '.abandoned.partial'))).toBe(false);
+    expect(existsSync(path.join(storageDirectory, 'uploads', '.receiving.partial'))).toBe(true);
+  });
+});
+
+describe('the upload quota', () => {
+  it('refuses an upload that would take a user past it, and keeps nothing of it', async () => {
+    const browser = await web.browser('user');
+    const before = await uploadsOnDisk();
+    const response = await upload(browser, video(1.5 * MB));
+    expect(response.statusCode).toBe(413);
+    expect(response.body).toContain('of your 1 MB');
+    expect(await uploadsOnDisk()).toEqual(before);
+  });
+
+  it('counts every file of the user’s videos', async () => {
+    const browser = await web.browser('user');
+    await web.addVideo(browser.user!.userId, { bytes: 0.6 * MB }); // source and transcoded: 1.2 MB
+    const response = await upload(browser, video(4096));
+    expect(response.statusCode).toBe(413);
+    expect(response.body).toContain('Remove some before uploading more');
+  });
+
+  it('lets an upload within it through', async () => {
+    const browser = await web.browser('user');
+    const response = await upload(browser, video(200 * 1024));
+    expect(response.statusCode).toBe(303);
+  });
+});
+
+describe('uploads in flight', () => {
+  it('are limited per user: one still processing, or one being received, refuses the next', async () => {
+    const processing = await web.browser('user');
+    await web.addVideo(processing.user!.userId, { status: 'processing', bytes: 1024 });
+    const refused = await upload(processing, video(4096));
+    expect(refused.statusCode).toBe(429);
+    expect(refused.body).toContain('uploads in progress');
+
+    // A slow upload, still arriving, while the same user starts another.
+    const browser = await web.browser('user');
+    const boundary = '----slow-upload';
+    const body = new PassThrough();
+    const slow = web.app.inject({
+      method: 'POST',
+      url: `/creators-portal/videos?_csrf=${encodeURIComponent(browser.csrfToken)}`,
+      headers: { cookie: browser.cookieHeader(), 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload: body,
+    });
+    body.write(
+      `--${boundary}\r\nContent-Disposition: form-data; name="video"; filename="v.mp4"\r\nContent-Type: video/mp4\r\n\r\n`,
+    );
+    body.write(MP4_HEAD);
+    await eventually(async () =>
+      (await web.filesInStorage()).some((file) => file.endsWith('.partial') && !file.includes('receiving')),
+    );
+    const second = await upload(browser, video(4096));
+    expect(second.statusCode).toBe(429);
+    body.end(`\r\n--${boundary}--\r\n`);
+    expect((await slow).statusCode).toBe(303);
+  });
+
+  it('an upload broken off leaves no file behind', async () => {
+    const browser = await web.browser('user');
+    const before = await uploadsOnDisk();
+    const boundary = '----broken-upload';
+    const body = new PassThrough();
+    const broken = web.app.inject({
+      method: 'POST',
+      url: `/creators-portal/videos?_csrf=${encodeURIComponent(browser.csrfToken)}`,
+      headers: { cookie: browser.cookieHeader(), 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload: body,
+    });
+    body.write(
+      `--${boundary}\r\nContent-Disposition: form-data; name="video"; filename="v.mp4"\r\nContent-Type: video/mp4\r\n\r\n`,
+    );
+    body.write(MP4_HEAD);
+    await eventually(async () => (await uploadsOnDisk()).length > before.length || undefined);
+    body.destroy(new Error('the connection was lost'));
+    await broken.catch(() => undefined);
+    await eventually(async () => ((await uploadsOnDisk()).length === before.length ? true : undefined));
+    expect(await uploadsOnDisk()).toEqual(before);
+  });
+});
+
+describe('sources', () => {
+  async function finished(kind: 'published' | 'failed', keepSources: boolean) {
+    const owner = await web.addUser();
+    const { videoId, sourceUri } = await web.addVideo(owner.userId, { status: 'processing' });
+    const data = { ownerId: owner.userId, sourceUri, videoId };
+    const streamName = videoPublishingStreamName(videoId);
+    await web.store.write(
+      streamName,
+      kind === 'published'
+        ? VideoPublished.create({ ...data, transcodedUri: web.storage.uriOf(`transcoded/${videoId}.mp4`) })
+        : VideoPublishingFailed.create({ ...data, reason: 'transcoding failed' }),
+    );
+    const [event] = await web.store.read(streamName);
+    const { handlers } = videoPublishing.build({ messageStore: web.store, storage: web.storage, keepSources });
+    const handler = kind === 'published' ? handlers.events.VideoPublished : handlers.events.VideoPublishingFailed;
+    await handler(event!);
+    await handler(event!); // handled twice (a retry, a replay): no error
+    return existsSync(web.storage.pathOf(sourceUri));
+  }
+
+  it.each(['published', 'failed'] as const)('are removed once the video is %s', async (kind) => {
+    expect(await finished(kind, false)).toBe(false);
+  });
+
+  it('are kept when KEEP_UPLOADED_SOURCES says so', async () => {
+    expect(await finished('published', true)).toBe(true);
+  });
+});
+
+async function eventually<T>(find: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await find();
+    if (found !== undefined && found !== false) return found;
+    if (Date.now() > deadline) throw new Error('not in time');
+    await sleep(20);
+  }
+}

@@ -1,0 +1,39 @@
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { html } from './html.js';
+import type { SessionUser } from './server.js';
+
+/**
+ * Who may use a route, attached to the route itself (a preHandler of the route or of the
+ * encapsulated plugin that declares it), never decided from the raw URL: Fastify routes
+ * `/%63reators-portal` to the same handler as `/creators-portal`, so a prefix test on
+ * `request.url` is no guard. Every check of who the user is belongs here, in one place.
+ */
+
+/** Signed-in users only: others go to the log-in page, and come back afterwards. */
+export async function requireUser(request: FastifyRequest, reply: FastifyReply) {
+  if (!request.user) return reply.redirect(`/auth/log-in?returnTo=${encodeURIComponent(request.url)}`);
+}
+
+/** Whether a signed-in user has the admin role (`ADMIN_EMAILS`, compared without case). */
+export function isAdmin(user: SessionUser | null, adminEmails: ReadonlySet<string>): boolean {
+  return user !== null && adminEmails.has(user.email.toLowerCase());
+}
+
+/** Admins only: anonymous users go to the log-in page, other users get 403. */
+export function requireAdmin(adminEmails: readonly string[]): preHandlerAsyncHookHandler {
+  const admins = new Set(adminEmails.map((email) => email.toLowerCase()));
+  return async function requireAdminRole(request, reply) {
+    if (!request.user) return requireUser(request, reply);
+    if (!isAdmin(request.user, admins))
+      return reply.page(
+        'Admins only',
+        html`<div class="card narrow">
+          <h1>Admins only</h1>
+          <div class="alert error" role="alert">This part of the site is for administrators.</div>
+          <p class="muted">You are signed in as ${request.user.email}, which is not an administrator’s account.</p>
+          <a class="button" href="/">Go home</a>
+        </div>`,
+        403,
+      );
+  };
+}
