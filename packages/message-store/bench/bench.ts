@@ -21,6 +21,7 @@ import {
   type SubscriptionOptions,
 } from '../src/index.js';
 import { openPglite, openPostgres, type Backend, type BackendName } from './backends.js';
+import { emmettMeasurements } from './emmett.js';
 import {
   alternate,
   formatMs,
@@ -707,13 +708,14 @@ async function measureLatency(ctx: Context): Promise<Result> {
 const MEASUREMENTS: {
   id: string;
   name: string;
-  run: (ctx: Context) => Promise<Result>;
+  run: (ctx: Context) => Promise<Result | Result[]>;
 }[] = [
   { id: '1', name: 'single write', run: measureSingleWrite },
   { id: '2', name: 'batched writes', run: measureBatchedWrites },
   { id: '3', name: 'catch-up, no-op handler', run: measureCatchUp },
   { id: '4', name: 'catch-up, upsert handler', run: measureUpsertCatchUp },
   { id: '5', name: 'latency write → handler', run: measureLatency },
+  ...emmettMeasurements,
 ];
 
 interface BackendReport {
@@ -755,7 +757,7 @@ async function runBackend(name: BackendName, settings: Settings): Promise<Backen
     for (const measurement of MEASUREMENTS) {
       if (interrupted) break;
       try {
-        results.push(await measurement.run(ctx));
+        results.push(...[await measurement.run(ctx)].flat());
       } catch (error) {
         if (interrupted) break;
         process.stderr.write(`\n[${name}] ${measurement.id} ${measurement.name} failed: ${errorText(error)}\n`);
