@@ -81,9 +81,15 @@ describe('write', () => {
     const streams = Array.from({ length: 8 }, () => uniqueStreamName(category));
     const results = await Promise.all(streams.map((stream) => counting.write(stream, exampleMessage())));
     expect(results).toEqual(streams.map(() => ({ position: 0, alreadyWritten: false })));
-    // The first goes at once; the seven that arrived while it was in flight go in one statement.
+    // Made in one turn of the event loop: one statement.
+    expect(statements.filter((sql) => sql.includes('write_message'))).toHaveLength(1);
+    // And those that arrive while one is in flight go together in the next.
+    statements.length = 0;
+    const first = counting.write(uniqueStreamName(category), exampleMessage());
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all([first, ...streams.map((stream) => counting.write(stream, exampleMessage()))]);
     expect(statements.filter((sql) => sql.includes('write_message'))).toHaveLength(2);
-    for (const stream of streams) expect(await store.read(stream)).toHaveLength(1);
+    for (const stream of streams) expect(await store.read(stream)).toHaveLength(2);
   });
 
   it('gives each of the writes that went together its own answer when one of them fails', async () => {
@@ -95,7 +101,7 @@ describe('write', () => {
     await store.write(elsewhere, repeated);
     const fresh = Array.from({ length: 3 }, () => uniqueStreamName(category));
     const outcomes = await Promise.allSettled([
-      store.write(uniqueStreamName(category), exampleMessage()), // in flight while the others wait
+      store.write(uniqueStreamName(category), exampleMessage()),
       store.write(fresh[0]!, exampleMessage()),
       store.write(busy, exampleMessage(), -1), // a conflict
       store.write(fresh[1]!, exampleMessage()),

@@ -151,7 +151,9 @@ export function createMessageStore({ db, reconnectAttempts = 5 }: { db: Database
       if (waiting) waiting.push(queued);
       else {
         waitingWrites.set(key, [queued]);
-        void writeWaiting(key);
+        // After this turn of the event loop: the writes its callbacks make (e.g. the next ones of
+        // writers that an earlier statement answered together) go with this one.
+        setImmediate(() => void writeWaiting(key));
       }
     });
   }
@@ -159,8 +161,8 @@ export function createMessageStore({ db, reconnectAttempts = 5 }: { db: Database
   /**
    * Writes to one category, one statement at a time. Message DB's write_message holds a lock on the
    * category until commit, so concurrent writes to a category run one after another anyway; writes that
-   * arrive while one is in flight go together in the next statement (one commit for all of them).
-   * The first write of an idle category goes at once.
+   * arrive in the same turn of the event loop, or while one is in flight, go together in one statement
+   * (one commit for all of them).
    */
   const waitingWrites = new Map<string, QueuedWrite[]>();
 
