@@ -47,7 +47,8 @@ Options:
   --only pglite|postgres Run one backend only (default: both).
   --quick                Smaller sizes, for a smoke run.
   --messages N           Messages for the catch-up measurement (default 100000; 10000 with --quick).
-  --upsert-messages N    Messages for the upsert-handler catch-up (default min(20000, --messages); 5000 with --quick).
+  --upsert-messages N    Messages for the upsert-handler catch-up and the Emmett catch-up rows E4/E5
+                         (default min(20000, --messages); 5000 with --quick).
   --rounds N             Alternating rounds per measurement (default 3).
   --no-analyze           Do not ANALYZE message_store.messages after writing the catch-up
                          messages (without statistics the planner reads a category with a

@@ -3,7 +3,8 @@
  * same PostgreSQL server in the same run: a fresh database for each side of each group of rows, the same
  * messages (type, data, metadata), alternating rounds. PostgreSQL only (Emmett has no PGlite store).
  *
- * Rows (ratio = toolkit speed ÷ Emmett speed, target ≥ 1.5×):
+ * Rows (ratio = toolkit speed ÷ Emmett speed, target ≥ 1.5×); the catch-up rows use --upsert-messages, since
+ * Emmett stores a checkpoint per message and takes minutes for 100,000:
  *   E1 single-writer appends       store.write            vs eventStore.appendToStream (one event)
  *   E2 8 concurrent writers         the same, 8 loops at once on one pool each
  *   E3 aggregate a 1,000-event stream  store.fetch(projection) vs eventStore.aggregateStream
@@ -35,7 +36,7 @@ import { alternate, formatMs, formatNumber, formatRatio, median, now, progress, 
 /** What these rows need of the benchmark's context (bench.ts's Context has it). */
 export interface EmmettContext {
   backend: { name: string };
-  settings: { quick: boolean; rounds: number; postgresUrl: string; catchUpMessages: number };
+  settings: { quick: boolean; rounds: number; postgresUrl: string; upsertMessages: number };
 }
 
 /** The shape of a row in bench.ts's report. */
@@ -315,7 +316,7 @@ function expectCount(what: string, actual: number, expected: number) {
 }
 
 async function seedCatchUp(ctx: EmmettContext, sides: Sides, category: string) {
-  const total = ctx.settings.catchUpMessages;
+  const total = ctx.settings.upsertMessages;
   const line = progress(`[postgres] E4/E5 writing ${formatNumber(total)} messages to each side (batches of ${BATCH})`);
   for (let written = 0, batch = 0; written < total; batch++) {
     const size = Math.min(BATCH, total - written);
@@ -339,7 +340,7 @@ async function toolkitCatchUp(
   mode: 'no-op' | 'upsert',
   label: string,
 ) {
-  const total = ctx.settings.catchUpMessages;
+  const total = ctx.settings.upsertMessages;
   let handled = 0;
   const line = progress(label);
   const stopPolling = line.poll(() => handled, total);
@@ -385,7 +386,7 @@ async function toolkitCatchUp(
 }
 
 async function emmettCatchUp(ctx: EmmettContext, sides: Sides, mode: 'no-op' | 'upsert', label: string) {
-  const total = ctx.settings.catchUpMessages;
+  const total = ctx.settings.upsertMessages;
   let handled = 0;
   const line = progress(label);
   const stopPolling = line.poll(() => handled, total);
@@ -441,7 +442,7 @@ async function measureCatchUp(
   category: string,
   mode: 'no-op' | 'upsert',
 ): Promise<EmmettResult> {
-  const { rounds, catchUpMessages: total } = ctx.settings;
+  const { rounds, upsertMessages: total } = ctx.settings;
   const id = mode === 'no-op' ? 'E4' : 'E5';
   const resetCounts = async () => {
     if (mode === 'no-op') return;
