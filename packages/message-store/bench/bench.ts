@@ -21,6 +21,7 @@ import {
   type SubscriptionOptions,
 } from '../src/index.js';
 import { openPglite, openPostgres, type Backend, type BackendName } from './backends.js';
+import { emmettMeasurements } from './emmett.js';
 import { defaultThirdPartySettings, runThirdPartyWriters } from './third-party-writers.js';
 import {
   alternate,
@@ -47,7 +48,8 @@ Options:
   --only pglite|postgres Run one backend only (default: both).
   --quick                Smaller sizes, for a smoke run.
   --messages N           Messages for the catch-up measurement (default 100000; 10000 with --quick).
-  --upsert-messages N    Messages for the upsert-handler catch-up (default min(20000, --messages); 5000 with --quick).
+  --upsert-messages N    Messages for the upsert-handler catch-up and the Emmett catch-up rows E4/E5
+                         (default min(20000, --messages); 5000 with --quick).
   --rounds N             Alternating rounds per measurement (default 3).
   --no-analyze           Do not ANALYZE message_store.messages after writing the catch-up
                          messages (without statistics the planner reads a category with a
@@ -708,13 +710,14 @@ async function measureLatency(ctx: Context): Promise<Result> {
 const MEASUREMENTS: {
   id: string;
   name: string;
-  run: (ctx: Context) => Promise<Result>;
+  run: (ctx: Context) => Promise<Result | Result[]>;
 }[] = [
   { id: '1', name: 'single write', run: measureSingleWrite },
   { id: '2', name: 'batched writes', run: measureBatchedWrites },
   { id: '3', name: 'catch-up, no-op handler', run: measureCatchUp },
   { id: '4', name: 'catch-up, upsert handler', run: measureUpsertCatchUp },
   { id: '5', name: 'latency write → handler', run: measureLatency },
+  ...emmettMeasurements,
 ];
 
 interface BackendReport {
@@ -756,7 +759,7 @@ async function runBackend(name: BackendName, settings: Settings): Promise<Backen
     for (const measurement of MEASUREMENTS) {
       if (interrupted) break;
       try {
-        results.push(await measurement.run(ctx));
+        results.push(...[await measurement.run(ctx)].flat());
       } catch (error) {
         if (interrupted) break;
         process.stderr.write(`\n[${name}] ${measurement.id} ${measurement.name} failed: ${errorText(error)}\n`);

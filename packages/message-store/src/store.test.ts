@@ -66,6 +66,64 @@ describe('write', () => {
     await expect(store.write(uniqueStreamName(), message)).rejects.toBeInstanceOf(DuplicateMessageIdError);
   });
 
+  it('writes concurrent writes to one category together, one statement for those that waited', async () => {
+    const statements: string[] = [];
+    const counting = createMessageStore({
+      db: {
+        ...test.db,
+        query: (sql, params) => {
+          statements.push(sql);
+          return test.db.query(sql, params);
+        },
+      },
+    });
+    const category = uniqueCategory();
+    const streams = Array.from({ length: 8 }, () => uniqueStreamName(category));
+    const results = await Promise.all(streams.map((stream) => counting.write(stream, exampleMessage())));
+    expect(results).toEqual(streams.map(() => ({ position: 0, alreadyWritten: false })));
+    // Made in one turn of the event loop: one statement.
+    expect(statements.filter((sql) => sql.includes('write_message'))).toHaveLength(1);
+    // And those that arrive while one is in flight go together in the next.
+    statements.length = 0;
+    const first = counting.write(uniqueStreamName(category), exampleMessage());
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all([first, ...streams.map((stream) => counting.write(stream, exampleMessage()))]);
+    expect(statements.filter((sql) => sql.includes('write_message'))).toHaveLength(2);
+    for (const stream of streams) expect(await store.read(stream)).toHaveLength(2);
+  });
+
+  it('gives each of the writes that went together its own answer when one of them fails', async () => {
+    const category = uniqueCategory();
+    const busy = uniqueStreamName(category);
+    await store.write(busy, exampleMessage());
+    const repeated = exampleMessage();
+    const elsewhere = uniqueStreamName(category);
+    await store.write(elsewhere, repeated);
+    const fresh = Array.from({ length: 3 }, () => uniqueStreamName(category));
+    const outcomes = await Promise.allSettled([
+      store.write(uniqueStreamName(category), exampleMessage()),
+      store.write(fresh[0]!, exampleMessage()),
+      store.write(busy, exampleMessage(), -1), // a conflict
+      store.write(fresh[1]!, exampleMessage()),
+      store.write(elsewhere, repeated), // already stored: recognized
+      store.write(uniqueStreamName(category), repeated), // the same id in another stream
+      store.write(busy, exampleMessage(), 0), // right, once the conflicting write wrote nothing
+      store.write(fresh[2]!, exampleMessage()),
+    ]);
+    const [first, second, conflict, fourth, repeat, duplicate, expected, last] = outcomes;
+    expect(first).toEqual({ status: 'fulfilled', value: { position: 0, alreadyWritten: false } });
+    expect(second).toEqual({ status: 'fulfilled', value: { position: 0, alreadyWritten: false } });
+    expect(conflict).toMatchObject({ status: 'rejected', reason: { expectedVersion: -1, actualVersion: 0 } });
+    expect(conflict.status === 'rejected' && conflict.reason).toBeInstanceOf(VersionConflictError);
+    expect(fourth).toEqual({ status: 'fulfilled', value: { position: 0, alreadyWritten: false } });
+    expect(repeat).toEqual({ status: 'fulfilled', value: { position: 0, alreadyWritten: true } });
+    expect(duplicate.status === 'rejected' && duplicate.reason).toBeInstanceOf(DuplicateMessageIdError);
+    expect(expected).toEqual({ status: 'fulfilled', value: { position: 1, alreadyWritten: false } });
+    expect(last).toEqual({ status: 'fulfilled', value: { position: 0, alreadyWritten: false } });
+    expect(await store.read(busy)).toHaveLength(2);
+    for (const stream of fresh) expect(await store.read(stream)).toHaveLength(1);
+  });
+
   it('copies a requester origin into the correlation Message DB filters on', async () => {
     const stream = uniqueStreamName();
     await store.write(stream, exampleMessage({ metadata: { originStreamName: 'identity-1' } }));

@@ -109,6 +109,14 @@ export function reducerFor<Entity>(projection: Projection<Entity>, type: string)
 
 export type MessageStore = ReturnType<typeof createMessageStore>;
 
+interface QueuedWrite {
+  streamName: string;
+  message: Message;
+  expectedVersion: number | null | undefined;
+  resolve: (result: WriteResult) => void;
+  reject: (error: unknown) => void;
+}
+
 /** The book's message-store interface, typed, over a database port. */
 export function createMessageStore({ db, reconnectAttempts = 5 }: { db: Database; reconnectAttempts?: number }) {
   /**
@@ -167,7 +175,71 @@ export function createMessageStore({ db, reconnectAttempts = 5 }: { db: Database
    * Writing a message whose id is already stored in this stream writes
    * nothing and answers `alreadyWritten`.
    */
-  async function write(streamName: string, message: Message, expectedVersion?: number | null): Promise<WriteResult> {
+  function write(streamName: string, message: Message, expectedVersion?: number | null): Promise<WriteResult> {
+    return new Promise((resolve, reject) => {
+      const key = categoryOf(streamName);
+      const queued: QueuedWrite = { streamName, message, expectedVersion, resolve, reject };
+      const waiting = waitingWrites.get(key);
+      if (waiting) waiting.push(queued);
+      else {
+        waitingWrites.set(key, [queued]);
+        // After this turn of the event loop: the writes its callbacks make (e.g. the next ones of
+        // writers that an earlier statement answered together) go with this one.
+        setImmediate(() => void writeWaiting(key));
+      }
+    });
+  }
+
+  /**
+   * Writes to one category, one statement at a time. Message DB's write_message holds a lock on the
+   * category until commit, so concurrent writes to a category run one after another anyway; writes that
+   * arrive in the same turn of the event loop, or while one is in flight, go together in one statement
+   * (one commit for all of them).
+   */
+  const waitingWrites = new Map<string, QueuedWrite[]>();
+
+  async function writeWaiting(key: string) {
+    for (;;) {
+      const writes = waitingWrites.get(key) ?? [];
+      if (writes.length === 0) {
+        waitingWrites.delete(key);
+        return;
+      }
+      waitingWrites.set(key, []);
+      if (writes.length > 1 && (await writeTogether(writes))) continue;
+      // Alone, or the statement failed (a conflict, a repeated id, a bad message): each write on its own
+      // gets its own answer, since the failed statement wrote nothing.
+      for (const each of writes)
+        await writeAlone(each.streamName, each.message, each.expectedVersion).then(each.resolve, each.reject);
+    }
+  }
+
+  /** One statement for writes to several streams; false (nothing written) when any of them fails. */
+  async function writeTogether(writes: QueuedWrite[]): Promise<boolean> {
+    let rows: { position: string | number }[];
+    try {
+      rows = await db.query<{ position: string | number }>(
+        `SELECT message_store.write_message(m.id, m.stream_name, m.type, m.data, m.metadata, m.expected_version) AS position
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[], $6::bigint[])
+                WITH ORDINALITY AS m(id, stream_name, type, data, metadata, expected_version, n)
+          ORDER BY m.n`,
+        [
+          writes.map(({ message }) => message.id),
+          writes.map(({ streamName }) => streamName),
+          writes.map(({ message }) => message.type),
+          writes.map(({ message }) => JSON.stringify(message.data ?? {})),
+          writes.map(({ message }) => jsonOrNull(metadataForWrite(message.metadata))),
+          writes.map(({ expectedVersion }) => expectedVersion ?? null),
+        ],
+      );
+    } catch {
+      return false;
+    }
+    writes.forEach((each, index) => each.resolve({ position: Number(rows[index]?.position), alreadyWritten: false }));
+    return true;
+  }
+
+  function writeAlone(streamName: string, message: Message, expectedVersion?: number | null): Promise<WriteResult> {
     return reconnecting(async () => {
       try {
         return { position: await writeOne(db, streamName, message, expectedVersion), alreadyWritten: false };

@@ -10,7 +10,7 @@ import {
   type TestDatabase,
 } from './controls/index.js';
 import { z } from 'zod';
-import type { Database } from './database/port.js';
+import type { Database, Row } from './database/port.js';
 import { defineMessage } from './message.js';
 import type { StoredMessage } from './message.js';
 import { createMessageStore, type MessageStore } from './store.js';
@@ -55,6 +55,81 @@ async function writeTo(category: string, count: number, type = 'SomethingHappene
 }
 
 describe('a category subscription', () => {
+  /** A store whose category reads are recorded, each with the promise of its rows. */
+  function storeCountingReads() {
+    const reads: Promise<unknown>[] = [];
+    const counting = createMessageStore({
+      db: {
+        ...test.db,
+        query: <R extends Row = Row>(sql: string, params?: readonly unknown[]) => {
+          const rows = test.db.query<R>(sql, params);
+          if (sql.includes('get_category_messages')) reads.push(rows);
+          return rows;
+        },
+      },
+    });
+    return { counting, reads };
+  }
+
+  it('reads the next batch while a full batch is handled', async () => {
+    const category = uniqueCategory();
+    await writeTo(category, 4);
+    const { counting, reads } = storeCountingReads();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const handled: number[] = [];
+    const subscription = subscribe({
+      store: counting,
+      streamName: category,
+      messagesPerTick: 2,
+      wakeUps: false,
+      handlers: {
+        $any: async (message) => {
+          await gate;
+          handled.push(message.globalPosition);
+        },
+      },
+    });
+    await subscription.start();
+    await waitFor(() => reads.length >= 2);
+    expect(handled).toEqual([]); // the second read started while the first batch waits in its handler
+    release();
+    await subscription.waitUntilCaughtUp();
+    expect(handled).toHaveLength(4);
+  });
+
+  it('is not caught up by a read ahead that started before a message was written', async () => {
+    const category = uniqueCategory();
+    await writeTo(category, 2);
+    const { counting, reads } = storeCountingReads();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const handled: string[] = [];
+    const late = exampleMessage();
+    const subscription = subscribe({
+      store: counting,
+      streamName: category,
+      messagesPerTick: 2,
+      wakeUps: false,
+      tickIntervalMs: 60_000, // caught up only by a read that waitUntilCaughtUp wakes
+      handlers: {
+        $any: async (message) => {
+          await gate;
+          if (message.id === late.id) await sleep(100); // longer than waitUntilCaughtUp's 5 ms checks
+          handled.push(message.id);
+        },
+      },
+    });
+    await subscription.start();
+    await waitFor(() => reads.length >= 2);
+    await reads[1]; // the read ahead found nothing
+    await store.write(`${category}-${randomUUID()}`, late);
+    const caughtUp = subscription.waitUntilCaughtUp();
+    release();
+    await caughtUp;
+    expect(handled).toContain(late.id);
+  });
+
   it('hands each message to the handler of its type, $any to the rest, and passes over others', async () => {
     const category = uniqueCategory();
     await store.write(`${category}-1`, exampleMessage({ type: 'Handled' }));

@@ -277,12 +277,16 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
           batchSize,
         }),
       );
+    const inHandOf = (message: StoredMessage): MessageInHand => ({
+      subscriberId,
+      member: key,
+      messageId: message.id,
+      type: message.type,
+      traceId: traceIdOf(message),
+    });
     /** Runs `work` with `message` as the message in hand, for the log lines written meanwhile. */
     const withMessageInHand = <T>(message: StoredMessage, work: () => Promise<T>): Promise<T> =>
-      inHand.run(
-        { subscriberId, member: key, messageId: message.id, type: message.type, traceId: traceIdOf(message) },
-        work,
-      );
+      inHand.run(inHandOf(message), work);
 
     const waitForWork = async (ms: number) => {
       if (woken) {
@@ -305,8 +309,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       unsavedMessages = 0;
     };
 
-    const readBatch = async (): Promise<{ messages: StoredMessage[]; complete: boolean }> => {
-      const from = runner.position + 1;
+    const readBatch = async (from: number): Promise<{ messages: StoredMessage[]; complete: boolean }> => {
       if (allReader) return allReader.read(from, messagesPerTick);
       const messages = await store.read(streamName, from, messagesPerTick, {
         ...(correlation ? { correlation } : {}),
@@ -331,13 +334,15 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     };
 
     /** Handles a message with retries; parks it when it keeps failing. Transient failures never park. */
-    const handleWithRetries = async (message: StoredMessage) => {
+    const handleWithRetries = async (message: StoredMessage, firstAttempt?: Attempt) => {
       let outages = 0;
       const traceId = traceIdOf(message);
       for (let attempt = 1; ; attempt++) {
-        const started = performance.now();
+        const started = firstAttempt?.started ?? performance.now();
+        const running = firstAttempt?.outcome;
+        firstAttempt = undefined;
         try {
-          const ran = await withMessageInHand(message, () => handleOne(message));
+          const ran = running ? (await running, true) : await withMessageInHand(message, () => handleOne(message));
           if (ran) reportHandled(message, 'handled', performance.now() - started);
           return;
         } catch (error) {
@@ -420,13 +425,29 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       }
       for (const message of messages) {
         if (stopped) return;
-        await handleWithRetries(message);
+        const handler = handleBatch ? undefined : (handlers[message.type] ?? handlers.$any);
+        if (handler) {
+          // The first attempt is called here, and awaited only when the handler answers a promise.
+          const started = performance.now();
+          let outcome: unknown;
+          try {
+            outcome = inHand.run(inHandOf(message), handler, message);
+          } catch (error) {
+            // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- whatever the handler threw
+            outcome = Promise.reject(error);
+          }
+          if (isPromiseLike(outcome)) await handleWithRetries(message, { started, outcome });
+          else reportHandled(message, 'handled', performance.now() - started);
+        } else if (handleBatch) await handleWithRetries(message);
         runner.position = message.globalPosition;
         reportPosition();
         if (!handleBatch && ++unsavedMessages >= positionUpdateInterval)
           await retryTransient(() => writePosition(runner.position));
       }
     };
+
+    /** The next read of a category, started while a full batch is handled; used only if it reads on from there. */
+    let readAhead: { from: number; readNumber: number; batch: ReturnType<typeof readBatch> } | undefined;
 
     const loop = async () => {
       let failures = 0;
@@ -439,8 +460,11 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
             runner.positionLoaded = true;
             reportPosition();
           }
-          const readNumber = ++runner.readsStarted;
-          const { messages, complete } = await readBatch();
+          const from = runner.position + 1;
+          const ahead = readAhead;
+          readAhead = undefined;
+          const readNumber = ahead?.from === from ? ahead.readNumber : ++runner.readsStarted;
+          const { messages, complete } = await (ahead?.from === from ? ahead.batch : readBatch(from));
           failures = 0;
           if (messages.length === 0) {
             if (complete) {
@@ -452,6 +476,14 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
             if (!stopped) await waitForWork(complete ? tickIntervalMs : Math.min(tickIntervalMs, 20));
             continue;
           }
+          const last = messages[messages.length - 1]!;
+          // A full batch: more may follow, so the next read runs while this batch is handled. ($all reads
+          // wait for gaps to close, so they stay one at a time.)
+          if (!allReader && messages.length >= messagesPerTick) {
+            const next = last.globalPosition + 1;
+            readAhead = { from: next, readNumber: ++runner.readsStarted, batch: readBatch(next) };
+            readAhead.batch.catch(() => {}); // a failed read ahead fails when used, or never matters
+          }
           await handleMessages(messages);
           // A short batch was the end of what there is: the watcher wakes us for more, so no read to find nothing.
           if (watched && complete && messages.length < messagesPerTick && !stopped) await waitForWork(tickIntervalMs);
@@ -462,6 +494,8 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
           await waitForWork(Math.min(100 * 2 ** Math.min(failures, 6), 5_000));
         }
       }
+      await readAhead?.batch.catch(() => {});
+      readAhead = undefined;
       if (unsavedMessages > 0) await retryTransient(() => writePosition(runner.position)).catch(() => {});
     };
 
@@ -611,6 +645,16 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       }
     },
   };
+}
+
+/** A handler's first attempt, already running. */
+interface Attempt {
+  started: number;
+  outcome: PromiseLike<unknown>;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null | undefined)?.then === 'function';
 }
 
 function traceIdOf(message: StoredMessage): string | undefined {
