@@ -177,7 +177,7 @@ describe('in a browser', () => {
     await page.getByLabel('Password').fill(password);
     await screenshot(page, '02-register', ['phone']);
     await page.getByRole('button', { name: 'Register', exact: true }).click();
-    await page.waitForURL('**/register/registration-complete');
+    await page.waitForURL('**/register/registration-complete?userId=*');
     expect(await page.locator('h1').textContent()).toBe('Welcome aboard');
     await screenshot(page, '03-registration-complete', ['phone']);
 

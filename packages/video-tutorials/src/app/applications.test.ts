@@ -114,7 +114,7 @@ describe('register-users', () => {
     const email = `${randomUUID()}@example.com`;
     const first = await browser.post('/register', { userId, email, password: 'a good password' });
     expect(first.statusCode).toBe(303);
-    expect(first.headers.location).toBe('/register/registration-complete');
+    expect(first.headers.location).toBe(`/register/registration-complete?userId=${userId}`);
     expect((await browser.post('/register', { userId, email, password: 'a good password' })).statusCode).toBe(303);
     const commands = await test.store.read(identityCommandStreamName(userId));
     expect(commands).toHaveLength(1);

@@ -1,10 +1,22 @@
 import { z } from 'zod';
 import { commandStreamName, defineMessage, streamName, type MessageOf } from '@vt/message-store';
+import { v5 as uuidV5 } from 'uuid';
 
 /** The identity component's messages (DESIGN.md §3; compatible with the book's). */
 export const identityCategory = 'identity';
 export const identityStreamName = (userId: string) => streamName(identityCategory, userId);
 export const identityCommandStreamName = (userId: string) => commandStreamName(identityCategory, userId);
+
+/**
+ * One identity per e-mail address: before `Registered`, identity reserves the address in the stream named
+ * after it, `identityEmail-{uuidv5(lower-cased address)}`, with an expected-version write (-1). The first
+ * `EmailReserved` holds the address; every later registration of it is rejected.
+ */
+export const identityEmailCategory = 'identityEmail';
+const EMAIL_RESERVATION_NAMESPACE = '5f0c1d0e-8a43-4c39-9a51-2f9a8f4f3b6e';
+export const emailKey = (email: string) => email.trim().toLowerCase();
+export const identityEmailStreamName = (email: string) =>
+  streamName(identityEmailCategory, uuidV5(emailKey(email), EMAIL_RESERVATION_NAMESPACE));
 
 const registration = { userId: z.uuid(), email: z.string().min(1), passwordHash: z.string().min(1) };
 
@@ -23,6 +35,7 @@ export const AccountLocked = defineMessage(
   'AccountLocked',
   z.object({ userId: z.uuid(), reason: z.string().min(1), failedLoginCount: z.number().int() }),
 );
+export const EmailReserved = defineMessage('EmailReserved', z.object({ userId: z.uuid(), email: z.string().min(1) }));
 export const UnlockAccount = defineMessage('UnlockAccount', z.object({ userId: z.uuid() }));
 export const AccountUnlocked = defineMessage('AccountUnlocked', z.object({ userId: z.uuid() }));
 
@@ -31,5 +44,6 @@ export type Registered = MessageOf<typeof Registered>;
 export type RegistrationRejected = MessageOf<typeof RegistrationRejected>;
 export type RegistrationEmailSent = MessageOf<typeof RegistrationEmailSent>;
 export type AccountLocked = MessageOf<typeof AccountLocked>;
+export type EmailReserved = MessageOf<typeof EmailReserved>;
 export type UnlockAccount = MessageOf<typeof UnlockAccount>;
 export type AccountUnlocked = MessageOf<typeof AccountUnlocked>;

@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { StoredMessage } from '@vt/message-store';
 import { describe, expect, it } from 'vitest';
 import {
   AccountUnlocked,
   identityCommandStreamName,
+  identityEmailStreamName,
   identityStreamName,
   Register,
   Registered,
@@ -25,6 +27,7 @@ import {
   decideRegistration,
   decideRegistrationEmail,
   decideRegistrationEmailSent,
+  decideReservationOfRegistered,
   decideUnlock,
   registrationProblem,
   type Decision,
@@ -39,6 +42,8 @@ const user = exampleUser();
 const identityStream = identityStreamName(user.userId);
 const commandStream = identityCommandStreamName(user.userId);
 const given = (events: StoredMessage[]): Identity => project(identityProjection, events);
+/** The address reserved for this user (the reservation step done). */
+const heldByUser = { userId: user.userId };
 
 function registerAt(position: number, email = user.email): RegisterMessage {
   return Register.parse(stored(exampleRegister({ ...user, email }), commandStream, position));
@@ -75,7 +80,7 @@ describe('the identity projection', () => {
 
   it('remembers the last command of its own command stream an event answered', () => {
     const command = registerAt(4);
-    const rejected = writes(decideRegistration(given([]), registerAt(4, 'not an address')));
+    const rejected = writes(decideRegistration(given([]), registerAt(4, 'not an address'), heldByUser));
     expect(given([stored(rejected.message, identityStream, 0)]).commandPosition).toBe(command.position);
     // Caused by something else (another stream): no command recorded.
     const unrelated = { ...rejected.message, metadata: { causationMessageStreamName: 'elsewhere-1' } };
@@ -86,7 +91,7 @@ describe('the identity projection', () => {
 describe('Register', () => {
   it('given nothing, registers with the command data and follows the command', () => {
     const command = registerAt(0);
-    const decision = writes(decideRegistration(given([]), command));
+    const decision = writes(decideRegistration(given([]), command, heldByUser));
     expect(decision.streamName).toBe(identityStream);
     expect(decision.message).toMatchObject({
       type: 'Registered',
@@ -102,15 +107,15 @@ describe('Register', () => {
   });
 
   it('given Registered, does nothing', () => {
-    const registered = writes(decideRegistration(given([]), registerAt(0))).message;
-    expect(decideRegistration(given([stored(registered, identityStream, 0)]), registerAt(1))).toEqual({
+    const registered = writes(decideRegistration(given([]), registerAt(0), heldByUser)).message;
+    expect(decideRegistration(given([stored(registered, identityStream, 0)]), registerAt(1), heldByUser)).toEqual({
       kind: 'nothing',
       reason: 'already registered',
     });
   });
 
   it('rejects an address that breaks identity rules, with the reason', () => {
-    const decision = writes(decideRegistration(given([]), registerAt(0, 'someone at example.com')));
+    const decision = writes(decideRegistration(given([]), registerAt(0, 'someone at example.com'), heldByUser));
     expect(decision.message).toMatchObject({
       type: 'RegistrationRejected',
       data: { ...user, email: 'someone at example.com', reason: 'email is not a well-formed address' },
@@ -118,13 +123,44 @@ describe('Register', () => {
   });
 
   it('given its own rejection, does not decide the same command again (a replay), but decides a later one', () => {
-    const rejection = writes(decideRegistration(given([]), registerAt(0, 'nope'))).message;
+    const rejection = writes(decideRegistration(given([]), registerAt(0, 'nope'), heldByUser)).message;
     const identity = given([stored(rejection, identityStream, 0)]);
-    expect(decideRegistration(identity, registerAt(0, 'nope'))).toEqual({
+    expect(decideRegistration(identity, registerAt(0, 'nope'), heldByUser)).toEqual({
       kind: 'nothing',
       reason: 'command already handled',
     });
-    expect(writes(decideRegistration(identity, registerAt(1))).message.type).toBe('Registered');
+    expect(writes(decideRegistration(identity, registerAt(1), heldByUser)).message.type).toBe('Registered');
+  });
+
+  it('given an address nobody holds, reserves it in the stream named after it, once per command', () => {
+    const command = registerAt(0);
+    const decision = writes(decideRegistration(given([]), command, { userId: null }));
+    expect(decision.streamName).toBe(identityEmailStreamName(user.email));
+    expect(decision.message).toMatchObject({ type: 'EmailReserved', data: { userId: user.userId, email: user.email } });
+    expect(decision.message.id).toBe(writes(decideRegistration(given([]), command, { userId: null })).message.id);
+    // The address's stream ignores case and surrounding blanks.
+    expect(identityEmailStreamName(` ${user.email.toUpperCase()}`)).toBe(decision.streamName);
+  });
+
+  it('given the address held by another user, rejects: e-mail already registered', () => {
+    const decision = writes(decideRegistration(given([]), registerAt(0), { userId: randomUUID() }));
+    expect(decision.streamName).toBe(identityStream);
+    expect(decision.message).toMatchObject({
+      type: 'RegistrationRejected',
+      data: { ...user, reason: 'email already registered' },
+    });
+  });
+
+  it('reserves the address of a Registered written without a reservation (the book’s), unless it is held', () => {
+    const registered = Registered.parse(stored(exampleRegistered(user), identityStream, 0));
+    expect(writes(decideReservationOfRegistered({ userId: null }, registered)).message).toMatchObject({
+      type: 'EmailReserved',
+      data: { userId: user.userId, email: user.email },
+    });
+    expect(decideReservationOfRegistered(heldByUser, registered)).toEqual({
+      kind: 'nothing',
+      reason: 'address already reserved',
+    });
   });
 
   it('has rules for blank, too long and malformed addresses', () => {

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { follow, type Message } from '@vt/message-store';
 import {
   AccountUnlocked,
+  EmailReserved,
+  identityEmailStreamName,
   identityStreamName,
   Registered,
   RegistrationEmailSent,
@@ -11,7 +13,8 @@ import {
 } from '../../contracts/identity.js';
 import { Send, sendEmailCommandStreamName, type Sent } from '../../contracts/send-email.js';
 import { alreadyAnswered, type Identity } from './identity.js';
-import { registrationEmailId, sendCommandIdFor } from './ids.js';
+import { registrationEmailId, reservationIdFor, sendCommandIdFor } from './ids.js';
+import type { EmailReservation } from './reservation.js';
 import type { EmailTemplates } from './templates.js';
 
 /**
@@ -25,22 +28,46 @@ export type Nothing = { kind: 'nothing'; reason: string };
 export const write = (streamName: string, message: Message): Write => ({ kind: 'write', streamName, message });
 export const nothing = (reason: string): Nothing => ({ kind: 'nothing', reason });
 
-/** `Register` → `Registered`, or `RegistrationRejected` when it breaks one of identity's own rules. */
-export function decideRegistration(identity: Identity, command: Register): Decision {
+/**
+ * `Register` → `EmailReserved` in the address's own stream while nobody holds it; then, decided again with the
+ * reservation, `Registered` — or `RegistrationRejected` when the address is held by another user or the
+ * command breaks one of identity's own rules.
+ */
+export function decideRegistration(identity: Identity, command: Register, reservation: EmailReservation): Decision {
   if (alreadyAnswered(identity, command)) return nothing('command already handled');
   if (identity.registered) return nothing('already registered');
   const streamName = identityStreamName(command.data.userId);
   const reason = registrationProblem(command.data);
   if (reason) return write(streamName, follow(command, RegistrationRejected.create({ ...command.data, reason })));
+  const { userId, email } = command.data;
+  if (reservation.userId === null)
+    return write(
+      identityEmailStreamName(email),
+      follow(command, EmailReserved.create({ userId, email }, { id: reservationIdFor(command) })),
+    );
+  if (reservation.userId !== userId)
+    return write(
+      streamName,
+      follow(command, RegistrationRejected.create({ ...command.data, reason: EMAIL_ALREADY_REGISTERED })),
+    );
   return write(streamName, follow(command, Registered.create(command.data)));
+}
+
+export const EMAIL_ALREADY_REGISTERED = 'email already registered';
+
+/**
+ * A `Registered` written without a reservation (by the book's system, before addresses were reserved) gets one,
+ * so a later registration of its address is rejected. Nothing when the address is held already.
+ */
+export function decideReservationOfRegistered(reservation: EmailReservation, event: Registered): Decision {
+  if (reservation.userId !== null) return nothing('address already reserved');
+  const { userId, email } = event.data;
+  return write(identityEmailStreamName(email), follow(event, EmailReserved.create({ userId, email }, { id: reservationIdFor(event) })));
 }
 
 const emailAddress = z.email();
 
-/**
- * Identity's own rules for a registration. (Whether the address is already taken is the register-users
- * application's check, against View Data: components never read View Data.)
- */
+/** Identity's own rules for the address of a registration (whether it is taken is the reservation's business). */
 export function registrationProblem({ email }: { email: string }): string | null {
   if (email.trim() === '') return 'email is blank';
   if (email.length > 254) return 'email is longer than 254 characters';

@@ -3,7 +3,7 @@ import { createMessageStore, InvalidMessageError, type MessageStore, type Stored
 import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticationStreamName } from '../../contracts/authentication.js';
-import { identityCommandStreamName, identityStreamName } from '../../contracts/identity.js';
+import { identityCommandStreamName, identityEmailStreamName, identityStreamName } from '../../contracts/identity.js';
 import { sendEmailCommandStreamName, sendEmailStreamName } from '../../contracts/send-email.js';
 import {
   exampleRegister,
@@ -79,6 +79,36 @@ describe('identity commands', () => {
     expect(outcomes).toEqual([
       { kind: 'nothing', reason: 'already registered' },
       { kind: 'nothing', reason: 'already registered' },
+    ]);
+  });
+
+  it('reserves the address first; a Register of an address held by another user → RegistrationRejected, once', async () => {
+    const holder = exampleUser();
+    const other = exampleUser({ email: holder.email.toUpperCase() });
+    const first = await written(store, identityCommandStreamName(holder.userId), exampleRegister(holder));
+    const [registered, again] = await handleTwice(handlers().commands.Register, first);
+    expect(registered).toMatchObject({ kind: 'written', type: 'Registered' });
+    expect(again).toEqual({ kind: 'nothing', reason: 'command already handled' });
+    expect((await messagesIn(identityEmailStreamName(holder.email))).map((event) => event.data)).toEqual([
+      { userId: holder.userId, email: holder.email },
+    ]);
+
+    const second = await written(store, identityCommandStreamName(other.userId), exampleRegister(other));
+    const outcomes = await handleTwice(handlers().commands.Register, second);
+
+    expect(outcomes[0]).toMatchObject({ kind: 'written', type: 'RegistrationRejected' });
+    expect(outcomes[1]).toEqual({ kind: 'nothing', reason: 'command already handled' });
+    const [rejection] = await messagesIn(identityStreamName(other.userId));
+    expect(rejection).toMatchObject({ type: 'RegistrationRejected', data: { reason: 'email already registered' } });
+    expect(await messagesIn(identityEmailStreamName(holder.email))).toHaveLength(1);
+  });
+
+  it('Registered written without a reservation (the book’s) gets one, so its address stays taken', async () => {
+    const user = exampleUser();
+    const event = await written(store, identityStreamName(user.userId), exampleRegistered(user));
+    await handleTwice(handlers().events.Registered, event);
+    expect((await messagesIn(identityEmailStreamName(user.email))).map((message) => message.data.userId)).toEqual([
+      user.userId,
     ]);
   });
 

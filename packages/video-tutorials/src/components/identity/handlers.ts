@@ -11,7 +11,9 @@ import {
 import { authenticationStreamName, UserLoginFailed } from '../../contracts/authentication.js';
 import {
   identityCategory,
+  EmailReserved,
   identityCommandStreamName,
+  identityEmailStreamName,
   identityStreamName,
   Register,
   Registered,
@@ -22,6 +24,7 @@ import {
   decideRegistration,
   decideRegistrationEmail,
   decideRegistrationEmailSent,
+  decideReservationOfRegistered,
   decideUnlock,
   nothing,
   type Decision,
@@ -29,6 +32,7 @@ import {
 } from './decisions.js';
 import { identityProjection } from './identity.js';
 import { decideLock, loginHistoryUpTo, type LockPolicy } from './locking.js';
+import { emailReservationProjection } from './reservation.js';
 import type { EmailTemplates } from './templates.js';
 
 /** What handling a message did. */
@@ -53,6 +57,9 @@ const DECISIONS_PER_MESSAGE = 3;
  */
 export function createHandlers({ messageStore, emailTemplates, lockPolicy, logger }: HandlerDependencies) {
   const loadIdentity = (userId: string) => messageStore.fetch(identityStreamName(userId), identityProjection);
+
+  const loadReservation = (email: string) =>
+    messageStore.fetch(identityEmailStreamName(email), emailReservationProjection);
 
   const loadLoginHistory = async (failure: UserLoginFailed) =>
     (await messageStore.fetch(failure.streamName, loginHistoryUpTo(failure.position, lockPolicy.maxFailures))).entity;
@@ -90,8 +97,16 @@ export function createHandlers({ messageStore, emailTemplates, lockPolicy, logge
       const command = Register.parse(message);
       ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
       return decidingAgainOnConflict(command, async () => {
-        const { entity: identity, version } = await loadIdentity(command.data.userId);
-        return carryOut(decideRegistration(identity, command), version);
+        // The reservation of the address first (expected version -1), then, decided again, the registration.
+        for (let step = 1; ; step++) {
+          const { entity: identity, version } = await loadIdentity(command.data.userId);
+          const { entity: reservation, version: reservationVersion } = await loadReservation(command.data.email);
+          const decision = decideRegistration(identity, command, reservation);
+          if (decision.kind === 'nothing' || decision.message.type !== EmailReserved.type)
+            return carryOut(decision, version);
+          const reserved = await carryOut(decision, reservationVersion);
+          if (step > 1) return reserved; // a reservation read back always holds: never reached
+        }
       });
     },
 
@@ -108,6 +123,11 @@ export function createHandlers({ messageStore, emailTemplates, lockPolicy, logge
   const events = {
     Registered: async (message: StoredMessage): Promise<Outcome> => {
       const event = Registered.parse(message);
+      const { entity: reservation, version } = await loadReservation(event.data.email);
+      // A conflict means someone reserved it meanwhile: the address is held either way.
+      await carryOut(decideReservationOfRegistered(reservation, event), version).catch((error: unknown) => {
+        if (!(error instanceof VersionConflictError)) throw error;
+      });
       const { entity: identity } = await loadIdentity(event.data.userId);
       // Another component's command stream: no expected version; the Send's derived id makes a repeat a no-op.
       return carryOut(decideRegistrationEmail(identity, event, emailTemplates));
