@@ -40,6 +40,10 @@ export interface Config {
   adminEmails: string[];
   /** `LOG_LEVEL`: fatal, error, warn, info, debug, trace or silent; default info (warn when NODE_ENV=test). */
   logLevel: LogLevel;
+  /** A session unused this long ends (`SESSION_IDLE_MINUTES`, default 120). */
+  sessionIdleMs: number;
+  /** A session ends this long after log-in (`SESSION_MAX_HOURS`, default 168: a week). */
+  sessionAbsoluteMs: number;
   /** `METRICS_TOKEN`: when set, `GET /metrics` wants `Authorization: Bearer <token>`; unset, it is open. */
   metricsToken: string | undefined;
 }
@@ -73,6 +77,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminEmails: readEmailList('ADMIN_EMAILS', setting(env, 'ADMIN_EMAILS')),
     logLevel: readLogLevel(setting(env, 'LOG_LEVEL'), environment),
     metricsToken: readMetricsToken(setting(env, 'METRICS_TOKEN')),
+    sessionIdleMs:
+      readWholeNumber('SESSION_IDLE_MINUTES', setting(env, 'SESSION_IDLE_MINUTES'), 120, 1, 7 * 24 * 60) * 60_000,
+    sessionAbsoluteMs:
+      readWholeNumber('SESSION_MAX_HOURS', setting(env, 'SESSION_MAX_HOURS'), 168, 1, 24 * 365) * 3_600_000,
     maxUploadBytes: readMegabytes('UPLOAD_MAX_MEGABYTES', setting(env, 'UPLOAD_MAX_MEGABYTES'), 200) * 1024 * 1024,
     port: readPort(setting(env, 'PORT')),
     databaseUrl: readPostgresUrl('DATABASE_URL', setting(env, 'DATABASE_URL')),
@@ -129,6 +137,14 @@ function readMegabytes(name: string, value: string | undefined, fallback: number
       `${name} must be a whole number of megabytes from 1 to 100000, but is ${JSON.stringify(value)}`,
     );
   return megabytes;
+}
+
+function readWholeNumber(name: string, value: string | undefined, fallback: number, min: number, max: number) {
+  if (value === undefined) return fallback;
+  const number = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(number) || number < min || number > max)
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, but is ${JSON.stringify(value)}`);
+  return number;
 }
 
 function readEnvironment(value: string | undefined): Config['environment'] {

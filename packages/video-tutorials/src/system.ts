@@ -32,6 +32,7 @@ import { createCreatorsPortalApp } from './app/creators-portal/index.js';
 import { createHomeApp } from './app/home/index.js';
 import { createRecordViewingsApp } from './app/record-viewings/index.js';
 import { createRegisterUsersApp } from './app/register-users/index.js';
+import { createSessions } from './app/authenticate/sessions.js';
 import { createWatchApp } from './app/watch/index.js';
 import * as identityComponent from './components/identity/index.js';
 import * as sendEmailComponent from './components/send-email/index.js';
@@ -165,6 +166,11 @@ export async function startSystem(
         secureCookies: config.environment === 'production',
         loggerInstance: logger,
         operations: observability.mount,
+        sessions: createSessions({
+          store,
+          viewData,
+          settings: { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs },
+        }),
         applications: [
           createHomeApp({ viewData }),
           createRecordViewingsApp({ store }),

@@ -3,6 +3,7 @@ import type { MessageStore } from '@vt/message-store';
 import type { TestDatabase } from '@vt/message-store/controls';
 import bcrypt from 'bcryptjs';
 import type { FastifyInstance } from 'fastify';
+import { createSessions } from './authenticate/sessions.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityCommandStreamName } from '../contracts/identity.js';
 import { authenticationStreamName } from '../contracts/authentication.js';
@@ -25,6 +26,7 @@ beforeAll(async () => {
     appName: 'Video Tutorials',
     cookieSecret: 'a-test-cookie-secret-of-at-least-32-chars',
     secureCookies: false,
+    sessions: createSessions({ store, viewData: viewData }),
     applications: [
       createHomeApp({ viewData }),
       createRecordViewingsApp({ store }),

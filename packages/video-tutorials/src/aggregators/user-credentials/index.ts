@@ -32,9 +32,12 @@ export async function applyIdentityEvents(messages: StoredMessage[], tx: Queryab
     } else if (AccountLocked.is(message) || AccountUnlocked.is(message)) {
       const locked = AccountLocked.is(message);
       const { userId } = (locked ? AccountLocked : AccountUnlocked).parse(message).data;
+      // A lock ends every session started before it.
       await tx.query(
-        `UPDATE user_credentials SET locked = $2, identity_position = $3 WHERE id = $1 AND identity_position < $3`,
-        [userId, locked, message.position],
+        `UPDATE user_credentials SET locked = $2, identity_position = $3,
+                sessions_ended_at = CASE WHEN $2 THEN $4::timestamptz ELSE sessions_ended_at END
+          WHERE id = $1 AND identity_position < $3`,
+        [userId, locked, message.position, message.time.toISOString()],
       );
     }
   }
@@ -53,4 +56,39 @@ export async function findCredentialsByEmail(viewData: Queryable, email: string)
     [email],
   );
   return row ? { id: row.id, email: row.email, passwordHash: row.password_hash, locked: row.locked } : null;
+}
+
+/** What decides whether the account's sessions still hold and whether it may be an admin. */
+export interface AccountStanding {
+  email: string;
+  emailConfirmed: boolean;
+  /** Sessions started at or before this time are over (a lock, a password change). */
+  sessionsEndedAt: Date | null;
+  lockedNow(now?: Date): boolean;
+}
+
+export async function findAccountStanding(viewData: Queryable, userId: string): Promise<AccountStanding | null> {
+  const [row] = await viewData.query<{
+    email: string;
+    email_confirmed: boolean;
+    locked: boolean;
+    locked_until: Date | string | null;
+    sessions_ended_at: Date | string | null;
+  }>(
+    `SELECT email, email_confirmed, locked, locked_until, sessions_ended_at FROM user_credentials WHERE id = $1`,
+    [userId],
+  );
+  if (!row) return null;
+  const lockedUntil = row.locked_until === null ? null : new Date(row.locked_until);
+  return {
+    email: row.email,
+    emailConfirmed: row.email_confirmed,
+    sessionsEndedAt: row.sessions_ended_at === null ? null : new Date(row.sessions_ended_at),
+    lockedNow: (now = new Date()) => row.locked && (lockedUntil === null || lockedUntil > now),
+  };
+}
+
+/** True when the user confirmed their address (the admin role needs it). */
+export async function isConfirmed(viewData: Queryable, userId: string): Promise<boolean> {
+  return (await findAccountStanding(viewData, userId))?.emailConfirmed ?? false;
 }

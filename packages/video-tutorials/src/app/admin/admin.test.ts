@@ -13,6 +13,7 @@ import {
 } from '@vt/message-store';
 import { exampleMessage, uniqueCategory, type TestDatabase } from '@vt/message-store/controls';
 import type { FastifyInstance } from 'fastify';
+import { createSessions } from '../authenticate/sessions.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as adminMessageIndex from '../../aggregators/admin-message-index/index.js';
 import * as adminStreams from '../../aggregators/admin-streams/index.js';
@@ -46,6 +47,7 @@ beforeAll(async () => {
     appName: 'Video Tutorials',
     cookieSecret: 'a-test-cookie-secret-of-at-least-32-chars',
     secureCookies: false,
+    sessions: createSessions({ store, viewData: test.db }),
     applications: [
       createAuthenticateApp({ store, viewData: test.db, logInAttemptsPerMinute: 1000 }),
       // ADMIN_EMAILS arrive lower-cased; the admin signs in with capitals.

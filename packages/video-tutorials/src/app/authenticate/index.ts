@@ -69,11 +69,15 @@ export function createAuthenticateApp({
           authenticationStreamName(account.id),
           UserLoggedIn.create({ userId: account.id }, { metadata }),
         );
-        return reply.signIn({ userId: account.id, email: account.email }).redirect(returnTo, 303);
+        await reply.signIn({ userId: account.id, email: account.email });
+        return reply.redirect(returnTo, 303);
       },
     );
 
-    app.post('/auth/log-out', async (_request, reply) => reply.signOut().redirect('/', 303));
+    app.post('/auth/log-out', async (_request, reply) => {
+      await reply.signOut();
+      return reply.redirect('/', 303);
+    });
   };
 }
 
