@@ -27,6 +27,8 @@ export interface Config {
   systemSenderEmailAddress: string;
   /** The name shown on pages and e-mails (`APP_NAME`). */
   appName: string;
+  /** The site's address for links in e-mails (`APP_URL`, default `http://localhost:<PORT>`). */
+  appUrl: string;
   /** Where uploaded, transcoded and poster files live (`STORAGE_DIRECTORY`, default `<data>/storage`). */
   storageDirectory: string;
   /** The largest video upload accepted (`UPLOAD_MAX_MEGABYTES`, default 200). */
@@ -69,6 +71,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: readSmtpUrl(setting(env, 'SMTP_URL')),
     systemSenderEmailAddress: readSender(setting(env, 'SYSTEM_SENDER_EMAIL_ADDRESS')),
     appName: setting(env, 'APP_NAME') ?? 'Video Tutorials',
+    appUrl: readAppUrl(setting(env, 'APP_URL'), readPort(setting(env, 'PORT'))),
     storageDirectory: path.resolve(
       repositoryRoot,
       setting(env, 'STORAGE_DIRECTORY') ?? path.join(dataDirectory, 'storage'),
@@ -137,6 +140,19 @@ function readMegabytes(name: string, value: string | undefined, fallback: number
       `${name} must be a whole number of megabytes from 1 to 100000, but is ${JSON.stringify(value)}`,
     );
   return megabytes;
+}
+
+function readAppUrl(value: string | undefined, port: number): string {
+  if (value === undefined) return `http://localhost:${port}`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`APP_URL must be an http:// or https:// address, but is ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError(`APP_URL must be an http:// or https:// address, but is ${JSON.stringify(value)}`);
+  return url.origin + url.pathname.replace(/\/$/, '');
 }
 
 function readWholeNumber(name: string, value: string | undefined, fallback: number, min: number, max: number) {

@@ -70,7 +70,7 @@ describe('the running system', () => {
     expect(rawEmail).toContain(`To: ${email}`);
     await caughtUp();
     const identityEvents = (await system.store.read(identityStreamName(userId))).map((event) => event.type);
-    expect(identityEvents).toEqual(['Registered', 'RegistrationEmailSent']);
+    expect(identityEvents).toEqual(['Registered', 'EmailConfirmationRequested', 'RegistrationEmailSent']);
     const [command] = await system.store.read(identityCommandStreamName(userId));
     const [registered] = await system.store.read(identityStreamName(userId));
     expect(registered!.metadata.traceId).toBe(command!.metadata.traceId);

@@ -122,7 +122,14 @@ export async function startSystem(
     : {};
 
   const pieces = selectPieces(selection.workers, {
-    identity: () => identityComponent.build({ messageStore: store, appName: config.appName, logger, ...group }),
+    identity: () =>
+      identityComponent.build({
+        messageStore: store,
+        appName: config.appName,
+        confirmationPolicy: { appUrl: config.appUrl },
+        logger,
+        ...group,
+      }),
     'send-email': () =>
       sendEmailComponent.build({
         messageStore: store,

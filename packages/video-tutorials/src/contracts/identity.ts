@@ -36,6 +36,30 @@ export const AccountLocked = defineMessage(
   z.object({ userId: z.uuid(), reason: z.string().min(1), failedLoginCount: z.number().int() }),
 );
 export const EmailReserved = defineMessage('EmailReserved', z.object({ userId: z.uuid(), email: z.string().min(1) }));
+/**
+ * Confirming the address: identity sends a link with a one-time token (only its SHA-256 is kept in the
+ * identity stream), valid until `expiresAt`; `ConfirmEmail` with that token → `EmailConfirmed`.
+ */
+export const EmailConfirmationRequested = defineMessage(
+  'EmailConfirmationRequested',
+  z.object({
+    userId: z.uuid(),
+    email: z.string().min(1),
+    emailId: z.uuid(),
+    tokenHash: z.string().length(64),
+    expiresAt: z.iso.datetime(),
+  }),
+);
+export const RequestEmailConfirmation = defineMessage('RequestEmailConfirmation', z.object({ userId: z.uuid() }));
+export const ConfirmEmail = defineMessage(
+  'ConfirmEmail',
+  z.object({ userId: z.uuid(), token: z.string().min(1).max(200) }),
+);
+export const EmailConfirmed = defineMessage('EmailConfirmed', z.object({ userId: z.uuid(), email: z.string().min(1) }));
+export const EmailConfirmationRejected = defineMessage(
+  'EmailConfirmationRejected',
+  z.object({ userId: z.uuid(), reason: z.string().min(1) }),
+);
 export const UnlockAccount = defineMessage('UnlockAccount', z.object({ userId: z.uuid() }));
 export const AccountUnlocked = defineMessage('AccountUnlocked', z.object({ userId: z.uuid() }));
 
@@ -45,5 +69,10 @@ export type RegistrationRejected = MessageOf<typeof RegistrationRejected>;
 export type RegistrationEmailSent = MessageOf<typeof RegistrationEmailSent>;
 export type AccountLocked = MessageOf<typeof AccountLocked>;
 export type EmailReserved = MessageOf<typeof EmailReserved>;
+export type EmailConfirmationRequested = MessageOf<typeof EmailConfirmationRequested>;
+export type RequestEmailConfirmation = MessageOf<typeof RequestEmailConfirmation>;
+export type ConfirmEmail = MessageOf<typeof ConfirmEmail>;
+export type EmailConfirmed = MessageOf<typeof EmailConfirmed>;
+export type EmailConfirmationRejected = MessageOf<typeof EmailConfirmationRejected>;
 export type UnlockAccount = MessageOf<typeof UnlockAccount>;
 export type AccountUnlocked = MessageOf<typeof AccountUnlocked>;

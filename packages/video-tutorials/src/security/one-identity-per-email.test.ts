@@ -37,7 +37,7 @@ beforeAll(async () => {
     registrationMonitor.build({ store, viewData }),
   ];
   for (const piece of pieces) await piece.start();
-});
+}, 180_000);
 afterAll(async () => {
   for (const piece of pieces) await piece.stop();
   await app.close();
@@ -110,5 +110,4 @@ describe('one identity per e-mail address', () => {
       }
     }
   });
-
 });

@@ -22,8 +22,8 @@ describe('sessions in the running system', () => {
   let running: RunningSystem;
   beforeAll(async () => {
     running = await startRunningSystem({}, { web: true, workers: ['identity', 'user-credentials-aggregator'] });
-  });
-  afterAll(() => running.stop());
+  }, 180_000);
+  afterAll(() => running?.stop());
 
   const copyOf = (cookies: Map<string, string>) => {
     const thief = browserSession(running.system.web!, { remoteAddress: '203.0.113.9' });
@@ -113,10 +113,10 @@ describe('session expiry', () => {
       sessions: createSessions({ store, viewData, settings: { idleMs, absoluteMs }, clock: () => new Date(now) }),
       applications: [createHomeApp({ viewData }), createAuthenticateApp({ store, viewData })],
     });
-  });
+  }, 180_000);
   afterAll(async () => {
-    await app.close();
-    await test.drop();
+    await app?.close();
+    await test?.drop();
   });
 
   async function signedInBrowser() {

@@ -22,6 +22,8 @@ import { layout, type PageContext } from './layout.js';
 export interface SessionUser {
   userId: string;
   email: string;
+  /** Whether the address is confirmed, when known (pages remind the user otherwise). */
+  emailConfirmed?: boolean;
 }
 
 /** Where sessions are kept: the signed cookie carries only a session id, looked up on every request. */

@@ -1,5 +1,11 @@
 import type { Database, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
-import { AccountLocked, AccountUnlocked, identityCategory, Registered } from '../../contracts/identity.js';
+import {
+  AccountLocked,
+  AccountUnlocked,
+  EmailConfirmed,
+  identityCategory,
+  Registered,
+} from '../../contracts/identity.js';
 import { pieceOf } from '../../piece.js';
 import { aggregatorSubscription } from '../aggregator.js';
 
@@ -28,6 +34,12 @@ export async function applyIdentityEvents(messages: StoredMessage[], tx: Queryab
         `INSERT INTO user_credentials (id, email, password_hash, identity_position)
          VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
         [userId, email, passwordHash, message.position],
+      );
+    } else if (EmailConfirmed.is(message)) {
+      const { userId } = EmailConfirmed.parse(message).data;
+      await tx.query(
+        `UPDATE user_credentials SET email_confirmed = true, identity_position = $2 WHERE id = $1 AND identity_position < $2`,
+        [userId, message.position],
       );
     } else if (AccountLocked.is(message) || AccountUnlocked.is(message)) {
       const locked = AccountLocked.is(message);
@@ -74,10 +86,9 @@ export async function findAccountStanding(viewData: Queryable, userId: string): 
     locked: boolean;
     locked_until: Date | string | null;
     sessions_ended_at: Date | string | null;
-  }>(
-    `SELECT email, email_confirmed, locked, locked_until, sessions_ended_at FROM user_credentials WHERE id = $1`,
-    [userId],
-  );
+  }>(`SELECT email, email_confirmed, locked, locked_until, sessions_ended_at FROM user_credentials WHERE id = $1`, [
+    userId,
+  ]);
   if (!row) return null;
   const lockedUntil = row.locked_until === null ? null : new Date(row.locked_until);
   return {

@@ -91,11 +91,11 @@ async function signedIn(email: string) {
   let userId = accounts.get(email);
   if (!userId) {
     userId = randomUUID();
-    await test.db.query('INSERT INTO user_credentials (id, email, password_hash) VALUES ($1, $2, $3)', [
-      userId,
-      email,
-      passwordHash,
-    ]);
+    // Confirmed: the admin role needs a confirmed address.
+    await test.db.query(
+      'INSERT INTO user_credentials (id, email, password_hash, email_confirmed) VALUES ($1, $2, $3, true)',
+      [userId, email, passwordHash],
+    );
     accounts.set(email, userId);
   }
   const browser = browserSession(app);

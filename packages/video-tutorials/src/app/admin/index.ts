@@ -14,6 +14,7 @@ import {
 } from '../../aggregators/admin-subscriber-positions/index.js';
 import { findAdminUser, listUsers } from '../../aggregators/admin-users/index.js';
 import { listOverdueRegistrations } from '../../aggregators/registration-monitor/index.js';
+import { isConfirmed } from '../../aggregators/user-credentials/index.js';
 import { authenticationStreamName } from '../../contracts/authentication.js';
 import { identityCommandStreamName, UnlockAccount } from '../../contracts/identity.js';
 import { VideoViewed } from '../../contracts/viewing.js';
@@ -107,7 +108,9 @@ export function createAdminApp({ store, viewData, adminEmails }: AdminOptions): 
         await requireUser(request, reply);
         return reply;
       }
-      if (!admins.has(request.user.email.toLowerCase())) return notAllowedPage(reply, request.user.email);
+      // The admin role needs an address listed in ADMIN_EMAILS and confirmed by its owner.
+      if (!admins.has(request.user.email.toLowerCase()) || !(await isConfirmed(viewData, request.user.userId)))
+        return notAllowedPage(reply, request.user.email);
     });
 
     app.get('/admin', async (request, reply) => {

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { findCredentialsByEmail } from '../../aggregators/user-credentials/index.js';
 import { authenticationStreamName, UserLoggedIn, UserLoginFailed } from '../../contracts/authentication.js';
+import { ConfirmEmail, identityCommandStreamName, RequestEmailConfirmation } from '../../contracts/identity.js';
 import { spendVerificationTime, verifyPassword } from '../../passwords.js';
 import { html } from '../../web/html.js';
 
@@ -78,7 +79,82 @@ export function createAuthenticateApp({
       await reply.signOut();
       return reply.redirect('/', 303);
     });
+
+    // The link in the e-mail opens a page whose button confirms: a link checker fetching it confirms nothing.
+    app.get('/auth/confirm-email', async (request, reply) => {
+      const parsed = confirmation.safeParse(request.query);
+      if (!parsed.success) return renderMessage(reply, 'Confirm your address', 'This link is not valid.', 400);
+      const { userId, token } = parsed.data;
+      return reply.page(
+        'Confirm your address',
+        html`<div class="card narrow">
+          <h1>Confirm your address</h1>
+          <form method="post" action="/auth/confirm-email" class="stack">
+            <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
+            <input type="hidden" name="userId" value="${userId}" />
+            <input type="hidden" name="token" value="${token}" />
+            <button type="submit" class="block">Confirm my address</button>
+          </form>
+        </div>`,
+      );
+    });
+
+    app.post(
+      '/auth/confirm-email',
+      { config: { rateLimit: { max: logInAttemptsPerMinute, timeWindow: 60_000 } } },
+      async (request, reply) => {
+        const parsed = confirmation.safeParse(request.body ?? {});
+        if (!parsed.success) return renderMessage(reply, 'Confirm your address', 'This link is not valid.', 400);
+        const { userId, token } = parsed.data;
+        // Identity checks the token (one-time, with an expiry) and confirms; the pages show it when it has.
+        await store.write(
+          identityCommandStreamName(userId),
+          ConfirmEmail.create({ userId, token }, { metadata: { traceId: request.traceId, userId } }),
+        );
+        return renderMessage(
+          reply,
+          'Confirming your address',
+          'Thank you. Your address is being confirmed: this takes a moment.',
+        );
+      },
+    );
+
+    // "Send it again", for a signed-in user whose address is not confirmed.
+    app.post(
+      '/auth/confirmation-email',
+      {
+        config: {
+          rateLimit: { max: 3, timeWindow: 10 * 60_000, keyGenerator: (request) => request.user?.userId ?? request.ip },
+        },
+      },
+      async (request, reply) => {
+        if (!request.user) return reply.redirect('/auth/log-in', 303);
+        const { userId } = request.user;
+        await store.write(
+          identityCommandStreamName(userId),
+          RequestEmailConfirmation.create({ userId }, { metadata: { traceId: request.traceId, userId } }),
+        );
+        return renderMessage(reply, 'Confirmation e-mail', 'We are sending you a new confirmation link.');
+      },
+    );
   };
+}
+
+const confirmation = z.object({
+  userId: z.uuid(),
+  token: z.string().regex(/^[A-Za-z0-9_-]{20,200}$/),
+});
+
+function renderMessage(reply: FastifyReply, title: string, message: string, statusCode = 200) {
+  return reply.page(
+    title,
+    html`<div class="card narrow">
+      <h1>${title}</h1>
+      <div class="alert ${statusCode < 400 ? 'ok' : 'error'}" role="status">${message}</div>
+      <div class="actions"><a class="button" href="/">Go home</a></div>
+    </div>`,
+    statusCode,
+  );
 }
 
 /** Only a path on this site: never `//elsewhere` or a full URL. */

@@ -1,11 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { MessageStore, Queryable } from '@vt/message-store';
-import {
-  sessionStreamName,
-  SessionEnded,
-  SessionRefreshed,
-  SessionStarted,
-} from '../../contracts/authentication.js';
+import { sessionStreamName, SessionEnded, SessionRefreshed, SessionStarted } from '../../contracts/authentication.js';
 import { findAccountStanding } from '../../aggregators/user-credentials/index.js';
 import type { SessionKeeper, SessionUser } from '../../web/server.js';
 
@@ -45,7 +40,10 @@ export function createSessions({
       const sessionId = randomUUID();
       await store.write(
         sessionStreamName(sessionId),
-        SessionStarted.create({ sessionId, ...user }, { metadata: { traceId, userId: user.userId } }),
+        SessionStarted.create(
+          { sessionId, userId: user.userId, email: user.email },
+          { metadata: { traceId, userId: user.userId } },
+        ),
         -1,
       );
       return sessionId;
@@ -73,7 +71,7 @@ export function createSessions({
             { metadata: { traceId, userId } },
           ),
         );
-      return { userId, email };
+      return { userId, email, emailConfirmed: standing.emailConfirmed };
     },
 
     async end(sessionId: string, traceId: string) {

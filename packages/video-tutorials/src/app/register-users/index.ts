@@ -96,13 +96,17 @@ export function createRegisterUsersApp({
         html`<div class="card narrow">
           <h1>Welcome aboard</h1>
           <div class="alert ok">
-            ${outcome?.outcome === 'registered'
-              ? 'You are registered. We are sending you an e-mail to confirm your address.'
-              : 'Your registration is on its way. We are sending you a confirmation e-mail.'}
+            ${
+              outcome?.outcome === 'registered'
+                ? 'You are registered. We are sending you an e-mail to confirm your address.'
+                : 'Your registration is on its way. We are sending you a confirmation e-mail.'
+            }
           </div>
-          ${outcome === null && userId
-            ? html`<p class="muted">Reload this page in a moment to see that it went through.</p>`
-            : ''}
+          ${
+            outcome === null && userId
+              ? html`<p class="muted">Reload this page in a moment to see that it went through.</p>`
+              : ''
+          }
           <div class="actions"><a class="button" href="/auth/log-in">Log in</a></div>
         </div>`,
       );

@@ -3,6 +3,8 @@ import type { StoredMessage } from '@vt/message-store';
 import { describe, expect, it } from 'vitest';
 import {
   AccountUnlocked,
+  ConfirmEmail,
+  EmailConfirmationRequested,
   identityCommandStreamName,
   identityEmailStreamName,
   identityStreamName,
@@ -25,7 +27,6 @@ import {
 } from './controls.js';
 import {
   decideRegistration,
-  decideRegistrationEmail,
   decideRegistrationEmailSent,
   decideReservationOfRegistered,
   decideUnlock,
@@ -35,6 +36,7 @@ import {
 import { identityProjection, type Identity } from './identity.js';
 import { REGISTRATION_EMAIL_NAMESPACE, registrationEmailId, sendCommandIdFor } from './ids.js';
 import { createEmailTemplates } from './templates.js';
+import { confirmationEmail, decideConfirmation, decideConfirmationRequest, tokenHashOf } from './confirmation.js';
 
 // Given/when/then over pure functions: the identity stream's events → the projected identity → a decision.
 
@@ -69,6 +71,9 @@ describe('the identity projection', () => {
       email: user.email,
       registered: true,
       registrationEmailSent: true,
+      confirmationRequested: false,
+      confirmationTokens: [],
+      emailConfirmed: false,
       locked: true,
       lockedAt: lockedAt.getTime(),
       unlockedAt: null,
@@ -216,13 +221,35 @@ describe('UnlockAccount', () => {
   });
 });
 
-describe('Registered → Send', () => {
+describe('Registered → EmailConfirmationRequested → Send', () => {
   const templates = createEmailTemplates({ appName: 'Video Tutorials' });
+  const policy = { appUrl: 'https://videos.example.com/', linkTtlMs: 48 * 3_600_000 };
+  const registered = Registered.parse(stored(exampleRegistered(user), identityStream, 0));
 
-  it('asks send-email for the registration e-mail, on behalf of the identity stream', () => {
-    const registered = Registered.parse(stored(exampleRegistered(user), identityStream, 0));
-    const identity = given([registered]);
-    const decision = writes(decideRegistrationEmail(identity, registered, templates));
+  it('asks for a confirmation: the hash of the token, never the token, valid 48 hours from the registration', () => {
+    const decision = writes(decideConfirmationRequest(given([registered]), registered, 'the-token', policy));
+    expect(decision.streamName).toBe(identityStream);
+    expect(decision.message).toMatchObject({
+      type: 'EmailConfirmationRequested',
+      data: {
+        userId: user.userId,
+        email: user.email,
+        emailId: registrationEmailId(user.email),
+        tokenHash: tokenHashOf('the-token'),
+        expiresAt: new Date(registered.time.getTime() + policy.linkTtlMs).toISOString(),
+      },
+    });
+    expect(JSON.stringify(decision.message)).not.toContain('the-token');
+    // Decided twice (another instance): the same message id, so one is written.
+    expect(writes(decideConfirmationRequest(given([registered]), registered, 'other', policy)).message.id).toBe(
+      decision.message.id,
+    );
+  });
+
+  it('then asks send-email for the registration e-mail with the link, on behalf of the identity stream', () => {
+    const requested = writes(decideConfirmationRequest(given([registered]), registered, 'the-token', policy));
+    const request = EmailConfirmationRequested.parse(stored(requested.message, identityStream, 1));
+    const decision = confirmationEmail(registered, request, 'the-token', templates, policy);
     const emailId = registrationEmailId(user.email);
     expect(decision.streamName).toBe(sendEmailCommandStreamName(emailId));
     expect(decision.message).toMatchObject({
@@ -237,8 +264,9 @@ describe('Registered → Send', () => {
         causationMessagePosition: 0,
       },
     });
-    // The same event always asks with the same message id.
-    expect(writes(decideRegistrationEmail(identity, registered, templates)).message.id).toBe(decision.message.id);
+    expect(decision.message.data.text).toContain(
+      `https://videos.example.com/auth/confirm-email?userId=${user.userId}&token=the-token`,
+    );
   });
 
   it('derives emailId as the book does (UUID v5 of the address in its namespace)', () => {
@@ -247,12 +275,55 @@ describe('Registered → Send', () => {
     expect(registrationEmailId('someone@example.com')).not.toBe(registrationEmailId('someone.else@example.com'));
   });
 
-  it('does nothing once the e-mail was sent', () => {
-    const registered = Registered.parse(stored(exampleRegistered(user), identityStream, 0));
-    const identity = given([registered, stored(exampleRegistrationEmailSent(user), identityStream, 1)]);
-    expect(decideRegistrationEmail(identity, registered, templates)).toEqual({
+  it('does nothing once asked for, or once the e-mail was sent (a store written by the book)', () => {
+    const requested = writes(decideConfirmationRequest(given([registered]), registered, 'token', policy)).message;
+    expect(
+      decideConfirmationRequest(given([registered, stored(requested, identityStream, 1)]), registered, 'x', policy),
+    ).toEqual({ kind: 'nothing', reason: 'registration e-mail already asked for' });
+    const sent = given([registered, stored(exampleRegistrationEmailSent(user), identityStream, 1)]);
+    expect(decideConfirmationRequest(sent, registered, 'x', policy)).toEqual({
       kind: 'nothing',
       reason: 'registration e-mail already sent',
+    });
+  });
+});
+
+describe('ConfirmEmail', () => {
+  const policy = { appUrl: 'http://localhost:3000', linkTtlMs: 3_600_000 };
+  const registered = Registered.parse(stored(exampleRegistered(user), identityStream, 0));
+  const requested = writes(decideConfirmationRequest(given([registered]), registered, 'good-token', policy)).message;
+  const history = [registered, stored(requested, identityStream, 1)];
+  const confirm = (token: string, position: number, time = registered.time) =>
+    ConfirmEmail.parse(stored(ConfirmEmail.create({ userId: user.userId, token }), commandStream, position, time));
+
+  it('given a link sent, its token confirms the address', () => {
+    expect(writes(decideConfirmation(given(history), confirm('good-token', 0))).message).toMatchObject({
+      type: 'EmailConfirmed',
+      data: { userId: user.userId, email: user.email },
+    });
+  });
+
+  it('rejects a wrong token and an expired link', () => {
+    expect(writes(decideConfirmation(given(history), confirm('guess', 0))).message).toMatchObject({
+      type: 'EmailConfirmationRejected',
+      data: { reason: 'link not valid' },
+    });
+    const late = new Date(registered.time.getTime() + policy.linkTtlMs);
+    expect(writes(decideConfirmation(given(history), confirm('good-token', 0, late))).message).toMatchObject({
+      type: 'EmailConfirmationRejected',
+      data: { reason: 'link expired' },
+    });
+  });
+
+  it('is one-time: once confirmed the token does nothing, and a replay of the command does nothing', () => {
+    const command = confirm('good-token', 0);
+    const confirmed = writes(decideConfirmation(given(history), command)).message;
+    const after = given([...history, stored(confirmed, identityStream, 2)]);
+    expect(after).toMatchObject({ emailConfirmed: true, confirmationTokens: [] });
+    expect(decideConfirmation(after, command)).toEqual({ kind: 'nothing', reason: 'command already handled' });
+    expect(decideConfirmation(after, confirm('good-token', 1))).toEqual({
+      kind: 'nothing',
+      reason: 'address already confirmed',
     });
   });
 });

@@ -11,11 +11,10 @@ import {
   type Register,
   type UnlockAccount,
 } from '../../contracts/identity.js';
-import { Send, sendEmailCommandStreamName, type Sent } from '../../contracts/send-email.js';
+import type { Sent } from '../../contracts/send-email.js';
 import { alreadyAnswered, type Identity } from './identity.js';
-import { registrationEmailId, reservationIdFor, sendCommandIdFor } from './ids.js';
+import { registrationEmailId, reservationIdFor } from './ids.js';
 import type { EmailReservation } from './reservation.js';
-import type { EmailTemplates } from './templates.js';
 
 /**
  * What a handler is to do: write one message to one stream, or nothing (and why, for logs and tests).
@@ -62,7 +61,10 @@ export const EMAIL_ALREADY_REGISTERED = 'email already registered';
 export function decideReservationOfRegistered(reservation: EmailReservation, event: Registered): Decision {
   if (reservation.userId !== null) return nothing('address already reserved');
   const { userId, email } = event.data;
-  return write(identityEmailStreamName(email), follow(event, EmailReserved.create({ userId, email }, { id: reservationIdFor(event) })));
+  return write(
+    identityEmailStreamName(email),
+    follow(event, EmailReserved.create({ userId, email }, { id: reservationIdFor(event) })),
+  );
 }
 
 const emailAddress = z.email();
@@ -84,24 +86,6 @@ export function decideUnlock(identity: Identity, command: UnlockAccount): Decisi
     return nothing('command is older than the lock');
   const { userId } = command.data;
   return write(identityStreamName(userId), follow(command, AccountUnlocked.create({ userId })));
-}
-
-/**
- * `Registered` → `Send` of the registration e-mail to `sendEmail:command-{emailId}`, on behalf of the
- * identity stream (`originStreamName`). Its message id comes from the `Registered` event's, so asking twice
- * writes one `Send`.
- */
-export function decideRegistrationEmail(identity: Identity, event: Registered, templates: EmailTemplates): Decision {
-  if (identity.registrationEmailSent) return nothing('registration e-mail already sent');
-  const { userId, email } = event.data;
-  const emailId = registrationEmailId(email);
-  const originStreamName = identityStreamName(userId);
-  const send = Send.create(
-    { emailId, to: email, ...templates.registration({ email }) },
-    // Both names: `follow` may carry a correlation from the cause, and Message DB filters on this one.
-    { id: sendCommandIdFor(event), metadata: { originStreamName, correlationStreamName: originStreamName } },
-  );
-  return write(sendEmailCommandStreamName(emailId), follow(event, send));
 }
 
 /** `Sent` of the registration e-mail → `RegistrationEmailSent`, once. */

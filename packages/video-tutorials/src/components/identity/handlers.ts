@@ -15,14 +15,16 @@ import {
   identityCommandStreamName,
   identityEmailStreamName,
   identityStreamName,
+  ConfirmEmail,
+  EmailConfirmationRequested,
   Register,
   Registered,
+  RequestEmailConfirmation,
   UnlockAccount,
 } from '../../contracts/identity.js';
 import { Sent } from '../../contracts/send-email.js';
 import {
   decideRegistration,
-  decideRegistrationEmail,
   decideRegistrationEmailSent,
   decideReservationOfRegistered,
   decideUnlock,
@@ -30,6 +32,13 @@ import {
   type Decision,
   type Nothing,
 } from './decisions.js';
+import {
+  confirmationEmail,
+  decideConfirmation,
+  decideConfirmationRequest,
+  newToken,
+  type ConfirmationPolicy,
+} from './confirmation.js';
 import { identityProjection } from './identity.js';
 import { decideLock, loginHistoryUpTo, type LockPolicy } from './locking.js';
 import { emailReservationProjection } from './reservation.js';
@@ -44,6 +53,7 @@ export interface HandlerDependencies {
   messageStore: MessageStore;
   emailTemplates: EmailTemplates;
   lockPolicy: LockPolicy;
+  confirmationPolicy: ConfirmationPolicy;
   logger: Logger;
 }
 
@@ -55,7 +65,13 @@ const DECISIONS_PER_MESSAGE = 3;
  * streams), decides (pure, see decisions.ts and locking.ts) and writes — entity events with the expected
  * version of the projection the decision saw.
  */
-export function createHandlers({ messageStore, emailTemplates, lockPolicy, logger }: HandlerDependencies) {
+export function createHandlers({
+  messageStore,
+  emailTemplates,
+  lockPolicy,
+  confirmationPolicy,
+  logger,
+}: HandlerDependencies) {
   const loadIdentity = (userId: string) => messageStore.fetch(identityStreamName(userId), identityProjection);
 
   const loadReservation = (email: string) =>
@@ -92,6 +108,29 @@ export function createHandlers({ messageStore, emailTemplates, lockPolicy, logge
     }
   };
 
+  /**
+   * The confirmation link: its request (with the token's hash) in the identity stream, then the e-mail with
+   * the token itself. The token exists only here, so a request written by someone else (another instance,
+   * an earlier attempt) sends nothing: that one sent its own.
+   */
+  const askForConfirmation = (cause: Registered | RequestEmailConfirmation) =>
+    decidingAgainOnConflict(cause, async () => {
+      const { entity: identity, version } = await loadIdentity(cause.data.userId);
+      const token = newToken();
+      const decision = decideConfirmationRequest(identity, cause, token, confirmationPolicy);
+      const requested = await carryOut(decision, version);
+      if (requested.kind === 'nothing' || decision.kind === 'nothing') return requested;
+      const request = EmailConfirmationRequested.parse({
+        ...decision.message,
+        streamName: decision.streamName,
+        position: requested.position,
+        globalPosition: -1,
+        time: new Date(),
+        metadata: decision.message.metadata ?? {},
+      });
+      return carryOut(confirmationEmail(cause, request, token, emailTemplates, confirmationPolicy));
+    });
+
   const commands = {
     Register: async (message: StoredMessage): Promise<Outcome> => {
       const command = Register.parse(message);
@@ -107,6 +146,21 @@ export function createHandlers({ messageStore, emailTemplates, lockPolicy, logge
           const reserved = await carryOut(decision, reservationVersion);
           if (step > 1) return reserved; // a reservation read back always holds: never reached
         }
+      });
+    },
+
+    RequestEmailConfirmation: async (message: StoredMessage): Promise<Outcome> => {
+      const command = RequestEmailConfirmation.parse(message);
+      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
+      return askForConfirmation(command);
+    },
+
+    ConfirmEmail: async (message: StoredMessage): Promise<Outcome> => {
+      const command = ConfirmEmail.parse(message);
+      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
+      return decidingAgainOnConflict(command, async () => {
+        const { entity: identity, version } = await loadIdentity(command.data.userId);
+        return carryOut(decideConfirmation(identity, command), version);
       });
     },
 
@@ -128,9 +182,7 @@ export function createHandlers({ messageStore, emailTemplates, lockPolicy, logge
       await carryOut(decideReservationOfRegistered(reservation, event), version).catch((error: unknown) => {
         if (!(error instanceof VersionConflictError)) throw error;
       });
-      const { entity: identity } = await loadIdentity(event.data.userId);
-      // Another component's command stream: no expected version; the Send's derived id makes a repeat a no-op.
-      return carryOut(decideRegistrationEmail(identity, event, emailTemplates));
+      return askForConfirmation(event);
     },
   };
 
