@@ -31,9 +31,19 @@ export const RegistrationEmailSent = defineMessage(
   z.object({ userId: z.uuid(), emailId: z.uuid() }),
 );
 /** The book's chapter 8 exercise: too many failed log-ins within a window. */
+/**
+ * Locks are temporary: `lockedUntil` (absent in the book's events: until unlocked). `unlockTokenHash`: the SHA-256
+ * of the token in the unlock link e-mailed to the owner.
+ */
 export const AccountLocked = defineMessage(
   'AccountLocked',
-  z.object({ userId: z.uuid(), reason: z.string().min(1), failedLoginCount: z.number().int() }),
+  z.object({
+    userId: z.uuid(),
+    reason: z.string().min(1),
+    failedLoginCount: z.number().int(),
+    lockedUntil: z.iso.datetime().optional(),
+    unlockTokenHash: z.string().length(64).optional(),
+  }),
 );
 export const EmailReserved = defineMessage('EmailReserved', z.object({ userId: z.uuid(), email: z.string().min(1) }));
 /**
@@ -60,7 +70,11 @@ export const EmailConfirmationRejected = defineMessage(
   'EmailConfirmationRejected',
   z.object({ userId: z.uuid(), reason: z.string().min(1) }),
 );
-export const UnlockAccount = defineMessage('UnlockAccount', z.object({ userId: z.uuid() }));
+/** By an admin (no token), or by the owner with the token of the link e-mailed at the lock. */
+export const UnlockAccount = defineMessage(
+  'UnlockAccount',
+  z.object({ userId: z.uuid(), token: z.string().min(1).max(200).optional() }),
+);
 export const AccountUnlocked = defineMessage('AccountUnlocked', z.object({ userId: z.uuid() }));
 
 export type Register = MessageOf<typeof Register>;

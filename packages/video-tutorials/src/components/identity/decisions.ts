@@ -12,6 +12,7 @@ import {
   type UnlockAccount,
 } from '../../contracts/identity.js';
 import type { Sent } from '../../contracts/send-email.js';
+import { tokenHashOf } from './confirmation.js';
 import { alreadyAnswered, type Identity } from './identity.js';
 import { registrationEmailId, reservationIdFor } from './ids.js';
 import type { EmailReservation } from './reservation.js';
@@ -84,6 +85,9 @@ export function decideUnlock(identity: Identity, command: UnlockAccount): Decisi
   // On a replay, an unlock asked for before the current lock existed must not lift it.
   if (identity.lockedAt !== null && command.time.getTime() < identity.lockedAt)
     return nothing('command is older than the lock');
+  // The owner's unlock carries the token of the link e-mailed at this lock.
+  if (command.data.token !== undefined && tokenHashOf(command.data.token) !== identity.unlockTokenHash)
+    return nothing('unlock link not valid');
   const { userId } = command.data;
   return write(identityStreamName(userId), follow(command, AccountUnlocked.create({ userId })));
 }

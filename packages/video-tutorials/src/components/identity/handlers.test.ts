@@ -17,6 +17,7 @@ import {
   written,
 } from './controls.js';
 import type { Handler, Outcome } from './handlers.js';
+import { tokenHashOf } from './confirmation.js';
 import { registrationEmailId, sendCommandIdFor } from './ids.js';
 import { build, type LockPolicy } from './index.js';
 
@@ -175,7 +176,13 @@ describe('identity events', () => {
     });
     expect(commands[0]?.data.html).toContain('o&#39;brien@example.com');
     expect(first).toMatchObject({ kind: 'written', type: 'Send' });
-    expect(second).toEqual({ kind: 'nothing', reason: `Send ${sendCommandIdFor(registered)} already written` });
+    expect(second).toEqual({ kind: 'nothing', reason: 'registration e-mail already asked for' });
+    // The link's token is in the e-mail; the identity stream holds only its hash.
+    const [request] = (await messagesIn(identityStreamName(user.userId))).filter(
+      (event) => event.type === 'EmailConfirmationRequested',
+    );
+    const token = /token=([A-Za-z0-9_-]+)/.exec(String(commands[0]?.data.text))![1]!;
+    expect(request?.data.tokenHash).toBe(tokenHashOf(token));
   });
 
   it('Registered after the e-mail was recorded as sent writes nothing', async () => {
@@ -198,7 +205,11 @@ describe('send-email events', () => {
     const [, second] = await handleTwice(handlers().sendEmailEvents.Sent, sent);
 
     const events = await messagesIn(identityStreamName(user.userId));
-    expect(events.map((event) => event.type)).toEqual(['Registered', 'RegistrationEmailSent']);
+    expect(events.map((event) => event.type)).toEqual([
+      'Registered',
+      'EmailConfirmationRequested',
+      'RegistrationEmailSent',
+    ]);
     expect(events[1]).toMatchObject({
       data: { userId: user.userId, emailId: registrationEmailId(user.email) },
       metadata: { traceId: sent.metadata.traceId, causationMessageStreamName: sent.streamName },

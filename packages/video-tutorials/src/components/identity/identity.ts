@@ -29,6 +29,10 @@ export interface Identity {
   locked: boolean;
   /** When it was locked (ms, the `AccountLocked` message's time): an `UnlockAccount` written earlier does not unlock it. */
   lockedAt: number | null;
+  /** When the current lock ends by itself (ms); `null`: when unlocked (a lock written by the book's system). */
+  lockedUntil: number | null;
+  /** The hash of the token of the unlock link sent at the current lock. */
+  unlockTokenHash: string | null;
   /** When it was last unlocked (ms, the `AccountUnlocked` message's time): failed log-ins before it no longer count. */
   unlockedAt: number | null;
   /**
@@ -48,6 +52,8 @@ export const initialIdentity = (): Identity => ({
   emailConfirmed: false,
   locked: false,
   lockedAt: null,
+  lockedUntil: null,
+  unlockTokenHash: null,
   unlockedAt: null,
   commandPosition: -1,
 });
@@ -76,8 +82,14 @@ export const identityProjection: Projection<Identity> = {
   EmailConfirmed: (identity, event) => answered({ ...identity, emailConfirmed: true, confirmationTokens: [] }, event),
   EmailConfirmationRejected: (identity, event) => answered(identity, event),
   AccountLocked: (identity, event) => {
-    AccountLocked.parse(event);
-    return { ...identity, locked: true, lockedAt: event.time.getTime() };
+    const { lockedUntil, unlockTokenHash } = AccountLocked.parse(event).data;
+    return {
+      ...identity,
+      locked: true,
+      lockedAt: event.time.getTime(),
+      lockedUntil: lockedUntil ? Date.parse(lockedUntil) : null,
+      unlockTokenHash: unlockTokenHash ?? null,
+    };
   },
   AccountUnlocked: (identity, event) =>
     answered({ ...identity, locked: false, unlockedAt: event.time.getTime() }, event),

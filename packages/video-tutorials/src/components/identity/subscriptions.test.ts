@@ -61,6 +61,7 @@ describe('the identity component', () => {
     await caughtUp(identity);
     expect((await store.read(identityStreamName(user.userId))).map((event) => event.type)).toEqual([
       'Registered',
+      'EmailConfirmationRequested',
       'RegistrationEmailSent',
     ]);
   });
