@@ -44,12 +44,13 @@ export async function applyIdentityEvents(messages: StoredMessage[], tx: Queryab
     } else if (AccountLocked.is(message) || AccountUnlocked.is(message)) {
       const locked = AccountLocked.is(message);
       const { userId } = (locked ? AccountLocked : AccountUnlocked).parse(message).data;
+      const lockedUntil = locked ? (AccountLocked.parse(message).data.lockedUntil ?? null) : null;
       // A lock ends every session started before it.
       await tx.query(
-        `UPDATE user_credentials SET locked = $2, identity_position = $3,
+        `UPDATE user_credentials SET locked = $2, identity_position = $3, locked_until = $5::timestamptz,
                 sessions_ended_at = CASE WHEN $2 THEN $4::timestamptz ELSE sessions_ended_at END
           WHERE id = $1 AND identity_position < $3`,
-        [userId, locked, message.position, message.time.toISOString()],
+        [userId, locked, message.position, message.time.toISOString(), lockedUntil],
       );
     }
   }
@@ -59,15 +60,30 @@ export interface UserCredentials {
   id: string;
   email: string;
   passwordHash: string;
+  /** Locked now: a lock whose time has not passed (or one without an end, written by the book's system). */
   locked: boolean;
+  lockedUntil: Date | null;
 }
 
 export async function findCredentialsByEmail(viewData: Queryable, email: string): Promise<UserCredentials | null> {
-  const [row] = await viewData.query<{ id: string; email: string; password_hash: string; locked: boolean }>(
-    `SELECT id, email, password_hash, locked FROM user_credentials WHERE lower(email) = lower($1)`,
-    [email],
-  );
-  return row ? { id: row.id, email: row.email, passwordHash: row.password_hash, locked: row.locked } : null;
+  const [row] = await viewData.query<{
+    id: string;
+    email: string;
+    password_hash: string;
+    locked: boolean;
+    locked_until: Date | string | null;
+  }>(`SELECT id, email, password_hash, locked, locked_until FROM user_credentials WHERE lower(email) = lower($1)`, [
+    email,
+  ]);
+  if (!row) return null;
+  const lockedUntil = row.locked && row.locked_until !== null ? new Date(row.locked_until) : null;
+  return {
+    id: row.id,
+    email: row.email,
+    passwordHash: row.password_hash,
+    locked: row.locked && (lockedUntil === null || lockedUntil > new Date()),
+    lockedUntil,
+  };
 }
 
 /** What decides whether the account's sessions still hold and whether it may be an admin. */

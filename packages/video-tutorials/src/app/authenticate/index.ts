@@ -2,8 +2,18 @@ import type { MessageStore, Queryable } from '@vt/message-store';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { findCredentialsByEmail } from '../../aggregators/user-credentials/index.js';
-import { authenticationStreamName, UserLoggedIn, UserLoginFailed } from '../../contracts/authentication.js';
-import { ConfirmEmail, identityCommandStreamName, RequestEmailConfirmation } from '../../contracts/identity.js';
+import {
+  authenticationStreamName,
+  UserLoggedIn,
+  UserLoginFailed,
+  type UserLoginFailed as UserLoginFailedMessage,
+} from '../../contracts/authentication.js';
+import {
+  ConfirmEmail,
+  identityCommandStreamName,
+  RequestEmailConfirmation,
+  UnlockAccount,
+} from '../../contracts/identity.js';
 import { spendVerificationTime, verifyPassword } from '../../passwords.js';
 import { html } from '../../web/html.js';
 
@@ -11,6 +21,12 @@ const credentials = z.object({
   email: z.string().trim().min(1).max(254),
   password: z.string().min(1).max(128),
 });
+
+/** Failed log-ins in a row an account may have without waiting; then 1 s, 2 s, 4 s … up to 5 minutes. */
+const FREE_FAILURES = 3;
+const MAX_ACCOUNT_DELAY_MS = 5 * 60_000;
+/** The account's latest log-in messages read to count failures in a row. */
+const RECENT = 20;
 
 // One answer for an unknown address and a wrong password: it tells an attacker nothing.
 const REJECTED = 'That e-mail address and password do not match an account.';
@@ -25,6 +41,22 @@ export function createAuthenticateApp({
   viewData: Queryable;
   logInAttemptsPerMinute?: number;
 }): FastifyPluginAsync {
+  /** How long the account's next log-in attempt must wait: 0 until `FREE_FAILURES`, then doubling. */
+  const accountWait = async (userId: string) => {
+    const streamName = authenticationStreamName(userId);
+    const version = await store.streamVersion(streamName);
+    if (version < 0) return 0;
+    const recent = await store.read(streamName, Math.max(0, version - RECENT + 1), RECENT);
+    const failures: UserLoginFailedMessage[] = [];
+    for (const message of recent.reverse()) {
+      if (message.type === UserLoggedIn.type) break;
+      if (UserLoginFailed.is(message)) failures.push(UserLoginFailed.parse(message));
+    }
+    if (failures.length < FREE_FAILURES) return 0;
+    const delayMs = Math.min(1000 * 2 ** (failures.length - FREE_FAILURES), MAX_ACCOUNT_DELAY_MS);
+    return Math.max(0, failures[0]!.time.getTime() + delayMs - Date.now());
+  };
+
   return async (app) => {
     app.get('/auth/log-in', async (request, reply) => {
       const { returnTo } = request.query as { returnTo?: string };
@@ -33,7 +65,8 @@ export function createAuthenticateApp({
 
     app.post(
       '/auth/log-in',
-      { config: { rateLimit: { max: logInAttemptsPerMinute, timeWindow: 60_000 } } },
+      // Per client address, and each attempt while limited doubles the wait.
+      { config: { rateLimit: { max: logInAttemptsPerMinute, timeWindow: 60_000, exponentialBackoff: true } } },
       async (request, reply) => {
         const body = (request.body ?? {}) as Record<string, unknown>;
         const returnTo = safeReturnPath(typeof body.returnTo === 'string' ? body.returnTo : undefined);
@@ -48,6 +81,14 @@ export function createAuthenticateApp({
           return renderLogIn(reply, { email, returnTo, error: REJECTED }, 401);
         }
         const metadata = { traceId: request.traceId, userId: account.id };
+        // Per account, from its own log-in history: after a few failures each attempt waits longer. A
+        // throttled attempt is not tried, so it is no failure either: guessing cannot hurry a lock.
+        const waitMs = await accountWait(account.id);
+        if (waitMs > 0) {
+          reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
+          const error = `Too many failed log-ins for this account. Try again in ${Math.ceil(waitMs / 1000)} seconds.`;
+          return renderLogIn(reply, { email, returnTo, error }, 429);
+        }
         if (!(await verifyPassword(account.passwordHash, password))) {
           await store.write(
             authenticationStreamName(account.id),
@@ -62,7 +103,9 @@ export function createAuthenticateApp({
             {
               email,
               returnTo,
-              error: 'This account is locked after too many failed log-ins. Ask an administrator to unlock it.',
+              error: account.lockedUntil
+                ? `This account is locked after too many failed log-ins until ${account.lockedUntil.toISOString().slice(0, 16).replace('T', ' ')} UTC. We e-mailed you a link to unlock it now.`
+                : 'This account is locked after too many failed log-ins. Ask an administrator to unlock it.',
             },
             403,
           );
@@ -116,6 +159,40 @@ export function createAuthenticateApp({
           'Confirming your address',
           'Thank you. Your address is being confirmed: this takes a moment.',
         );
+      },
+    );
+
+    // The unlock link e-mailed at a lock: a page whose button asks identity to unlock (it checks the token).
+    app.get('/auth/unlock', async (request, reply) => {
+      const parsed = confirmation.safeParse(request.query);
+      if (!parsed.success) return renderMessage(reply, 'Unlock your account', 'This link is not valid.', 400);
+      const { userId, token } = parsed.data;
+      return reply.page(
+        'Unlock your account',
+        html`<div class="card narrow">
+          <h1>Unlock your account</h1>
+          <form method="post" action="/auth/unlock" class="stack">
+            <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
+            <input type="hidden" name="userId" value="${userId}" />
+            <input type="hidden" name="token" value="${token}" />
+            <button type="submit" class="block">Unlock my account</button>
+          </form>
+        </div>`,
+      );
+    });
+
+    app.post(
+      '/auth/unlock',
+      { config: { rateLimit: { max: logInAttemptsPerMinute, timeWindow: 60_000 } } },
+      async (request, reply) => {
+        const parsed = confirmation.safeParse(request.body ?? {});
+        if (!parsed.success) return renderMessage(reply, 'Unlock your account', 'This link is not valid.', 400);
+        const { userId, token } = parsed.data;
+        await store.write(
+          identityCommandStreamName(userId),
+          UnlockAccount.create({ userId, token }, { metadata: { traceId: request.traceId, userId } }),
+        );
+        return renderMessage(reply, 'Unlock your account', 'Your account is being unlocked: log in again in a moment.');
       },
     );
 

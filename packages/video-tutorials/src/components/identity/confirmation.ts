@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { follow } from '@vt/message-store';
+import { follow, type StoredMessage } from '@vt/message-store';
 import { v5 as uuidV5 } from 'uuid';
 import {
+  type AccountLocked,
   EmailConfirmationRejected,
   EmailConfirmationRequested,
   EmailConfirmed,
@@ -114,4 +115,29 @@ export function decideConfirmation(identity: Identity, command: ConfirmEmail): D
     ? EmailConfirmationRejected.create({ userId, reason })
     : EmailConfirmed.create({ userId, email: identity.email });
   return write(identityStreamName(userId), follow(command, event));
+}
+
+const UNLOCK_EMAIL_NAMESPACE = 'f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b';
+
+/** The `Send` of the unlock link to the owner, once the lock (with the token's hash) is written. */
+export function unlockEmail(
+  cause: StoredMessage,
+  lock: AccountLocked,
+  email: string,
+  token: string,
+  templates: EmailTemplates,
+  policy: ConfirmationPolicy,
+): Write {
+  const { userId, lockedUntil } = lock.data;
+  const emailId = uuidV5(lock.id, UNLOCK_EMAIL_NAMESPACE);
+  const unlockUrl = `${policy.appUrl.replace(/\/$/, '')}/auth/unlock?userId=${userId}&token=${token}`;
+  const originStreamName = identityStreamName(userId);
+  const send = Send.create(
+    { emailId, to: email, ...templates.accountLocked({ email, unlockUrl, lockedUntil: lockedUntil ?? '' }) },
+    {
+      id: uuidV5(emailId, UNLOCK_EMAIL_NAMESPACE),
+      metadata: { originStreamName, correlationStreamName: originStreamName },
+    },
+  );
+  return write(sendEmailCommandStreamName(emailId), follow(cause, send));
 }

@@ -205,11 +205,7 @@ describe('send-email events', () => {
     const [, second] = await handleTwice(handlers().sendEmailEvents.Sent, sent);
 
     const events = await messagesIn(identityStreamName(user.userId));
-    expect(events.map((event) => event.type)).toEqual([
-      'Registered',
-      'EmailConfirmationRequested',
-      'RegistrationEmailSent',
-    ]);
+    expect(events.map((event) => event.type)).toEqual(['Registered', 'RegistrationEmailSent']);
     expect(events[1]).toMatchObject({
       data: { userId: user.userId, emailId: registrationEmailId(user.email) },
       metadata: { traceId: sent.metadata.traceId, causationMessageStreamName: sent.streamName },
@@ -257,13 +253,20 @@ describe('authentication events: account locking', () => {
 
     const events = await messagesIn(identityStreamName(user.userId));
     expect(events.map((event) => event.type)).toEqual(['Registered', 'AccountLocked']);
-    expect(events[1]?.data).toEqual({
+    expect(events[1]?.data).toMatchObject({
       userId: user.userId,
       failedLoginCount: 3,
       reason: '3 failed log-ins within 1 minute',
     });
     expect(first).toMatchObject({ kind: 'written', type: 'AccountLocked' });
     expect(second).toEqual({ kind: 'nothing', reason: 'account already locked' });
+    // A temporary lock, and one e-mail to the owner with the unlock link (its token's hash in the lock).
+    const lock = events[1]!;
+    expect(Date.parse(String(lock.data.lockedUntil)) - lock.time.getTime()).toBeGreaterThan(0);
+    const sends = (await store.read('sendEmail:command', 0, 10_000)).filter((send) => send.data.to === user.email);
+    expect(sends).toHaveLength(1);
+    const token = /\/auth\/unlock\?userId=[0-9a-f-]+&token=([A-Za-z0-9_-]+)/.exec(String(sends[0]!.data.text))![1]!;
+    expect(lock.data.unlockTokenHash).toBe(tokenHashOf(token));
   });
 
   it('does not lock when the failures are spread outside the window', async () => {

@@ -15,6 +15,7 @@ import {
   identityCommandStreamName,
   identityEmailStreamName,
   identityStreamName,
+  AccountLocked,
   ConfirmEmail,
   EmailConfirmationRequested,
   Register,
@@ -31,12 +32,14 @@ import {
   nothing,
   type Decision,
   type Nothing,
+  type Write,
 } from './decisions.js';
 import {
   confirmationEmail,
   decideConfirmation,
   decideConfirmationRequest,
   newToken,
+  unlockEmail,
   type ConfirmationPolicy,
 } from './confirmation.js';
 import { identityProjection } from './identity.js';
@@ -120,14 +123,7 @@ export function createHandlers({
       const decision = decideConfirmationRequest(identity, cause, token, confirmationPolicy);
       const requested = await carryOut(decision, version);
       if (requested.kind === 'nothing' || decision.kind === 'nothing') return requested;
-      const request = EmailConfirmationRequested.parse({
-        ...decision.message,
-        streamName: decision.streamName,
-        position: requested.position,
-        globalPosition: -1,
-        time: new Date(),
-        metadata: decision.message.metadata ?? {},
-      });
+      const request = EmailConfirmationRequested.parse(storedAs(decision, requested.position));
       return carryOut(confirmationEmail(cause, request, token, emailTemplates, confirmationPolicy));
     });
 
@@ -205,7 +201,14 @@ export function createHandlers({
       return decidingAgainOnConflict(failure, async () => {
         const { entity: identity, version } = await loadIdentity(failure.data.userId);
         const history = await loadLoginHistory(failure);
-        return carryOut(decideLock(identity, history, failure, lockPolicy), version);
+        const token = newToken();
+        const decision = decideLock(identity, history, failure, lockPolicy, token);
+        const locked = await carryOut(decision, version);
+        if (locked.kind === 'nothing' || decision.kind === 'nothing' || identity.email === null) return locked;
+        // The owner gets the unlock link; only this handler knows the token (its hash is in AccountLocked).
+        const lock = AccountLocked.parse({ ...storedAs(decision, locked.position) });
+        await carryOut(unlockEmail(failure, lock, identity.email, token, emailTemplates, confirmationPolicy));
+        return locked;
       });
     },
     // UserLoggedIn needs no handler: it resets the count in the login history read when a failure is decided on.
@@ -215,6 +218,12 @@ export function createHandlers({
 }
 
 export type IdentityHandlers = ReturnType<typeof createHandlers>;
+
+/** A message just written, as it is stored (enough of it for what follows it). */
+function storedAs(written: Write, position: number): StoredMessage {
+  const { message, streamName } = written;
+  return { ...message, metadata: message.metadata ?? {}, streamName, position, globalPosition: -1, time: new Date() };
+}
 
 const uuid = z.uuid();
 

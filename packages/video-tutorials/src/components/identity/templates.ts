@@ -13,6 +13,8 @@ export interface EmailTemplates {
   registration(recipient: { email: string; confirmationUrl?: string }): RenderedEmail;
   /** Asked for again: only the confirmation link. */
   emailConfirmation(recipient: { email: string; confirmationUrl: string }): RenderedEmail;
+  /** The account was locked after failed log-ins: until when, and a link for the owner to unlock it now. */
+  accountLocked(recipient: { email: string; unlockUrl: string; lockedUntil: string }): RenderedEmail;
 }
 
 /** The default templates: plain text and HTML, naming the application (`APP_NAME`) and greeting the user. */
@@ -48,6 +50,34 @@ export function createEmailTemplates({ appName = 'Video Tutorials' }: { appName?
                 : ''
             }
             <p>The ${appName} team</p>
+          </body>
+        </html> `;
+      return { subject, text, html: body.value };
+    },
+    accountLocked({ email, unlockUrl, lockedUntil }) {
+      const subject = `Your ${appName} account was locked`;
+      const until = lockedUntil.replace('T', ' ').slice(0, 16) + ' UTC';
+      const text = [
+        `Hello ${email},`,
+        '',
+        `after several failed log-ins your account is locked until ${until}.`,
+        'If that was you, unlock it now with this link:',
+        unlockUrl,
+        '',
+        `If it was not you, someone may be guessing your password. The ${appName} team`,
+        '',
+      ].join('\n');
+      const body = html`<!doctype html>
+        <html lang="en">
+          <head>
+            <meta charset="utf-8" />
+            <title>${subject}</title>
+          </head>
+          <body style="font-family: system-ui, sans-serif; line-height: 1.5">
+            <p>Hello ${email},</p>
+            <p>after several failed log-ins your account is locked until ${until}.</p>
+            <p>If that was you, <a href="${unlockUrl}">unlock it now</a>.</p>
+            <p>If it was not you, someone may be guessing your password. The ${appName} team</p>
           </body>
         </html> `;
       return { subject, text, html: body.value };
