@@ -76,6 +76,8 @@ describe('the identity projection', () => {
       emailConfirmed: false,
       locked: true,
       lockedAt: lockedAt.getTime(),
+      lockedUntil: null,
+      unlockTokenHash: null,
       unlockedAt: null,
       commandPosition: -1,
     });

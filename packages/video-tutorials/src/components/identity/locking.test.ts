@@ -163,8 +163,8 @@ describe('locking after failed log-ins', () => {
   });
 
   it('has a default policy of 5 failures in 15 minutes, and refuses a policy that makes no sense', () => {
-    expect(defaultLockPolicy).toEqual({ maxFailures: 5, windowMs: 15 * 60_000 });
-    expect(lockPolicyFrom({ maxFailures: 2 })).toEqual({ maxFailures: 2, windowMs: 15 * 60_000 });
+    expect(defaultLockPolicy).toEqual({ maxFailures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 });
+    expect(lockPolicyFrom({ maxFailures: 2 })).toEqual({ maxFailures: 2, windowMs: 15 * 60_000, lockMs: 15 * 60_000 });
     expect(() => lockPolicyFrom({ maxFailures: 0 })).toThrow(/maxFailures/);
     expect(() => lockPolicyFrom({ windowMs: -1 })).toThrow(/windowMs/);
     const fiveAtOnce: [Message, number][] = Array.from({ length: 5 }, () => [failed(), 0]);
