@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { MessageStore } from '@vt/message-store';
 import type { TestDatabase } from '@vt/message-store/controls';
@@ -71,7 +72,11 @@ describe('sessions in the running system', () => {
     expect(signedInAs((await thief.get('/')).body, email)).toBe(true);
 
     // Five wrong passwords: identity locks the account.
-    for (let attempt = 0; attempt < 5; attempt++) await running.logIn(email, 'not my password');
+    for (let attempt = 0; attempt < 5; attempt++) {
+      // The account's throttle: after three failures in a row, 1 s then 2 s before the next one counts.
+      if (attempt >= 3) await sleep(1000 * 2 ** (attempt - 3) + 100);
+      await running.logIn(email, 'not my password');
+    }
     await running.eventually(async () =>
       (await running.system.store.read(identityStreamName(userId))).some((event) => event.type === 'AccountLocked')
         ? true
@@ -89,7 +94,8 @@ describe('sessions in the running system', () => {
     );
     await running.caughtUp();
     expect(signedInAs((await thief.get('/')).body, email)).toBe(false);
-    // The owner logs in again: a new session.
+    // The owner logs in again (once the account's throttle has passed): a new session.
+    await sleep(4100);
     const again = await running.logIn(email, PASSWORD);
     expect(again.response.statusCode).toBe(303);
     expect(signedInAs((await again.browser.get('/')).body, email)).toBe(true);
