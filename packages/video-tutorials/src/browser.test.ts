@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { findCredentialsByEmail } from './aggregators/user-credentials/index.js';
+import { findCredentialsByEmail, isConfirmed } from './aggregators/user-credentials/index.js';
 import * as videoOperationsAggregator from './aggregators/video-operations/index.js';
 import { storeSpeakingVideo } from './components/transcribe/controls.js';
 import { readConfig, repositoryRoot } from './config.js';
@@ -177,7 +177,7 @@ describe('in a browser', () => {
     await page.getByLabel('Password').fill(password);
     await screenshot(page, '02-register', ['phone']);
     await page.getByRole('button', { name: 'Register', exact: true }).click();
-    await page.waitForURL('**/register/registration-complete');
+    await page.waitForURL('**/register/registration-complete?userId=*');
     expect(await page.locator('h1').textContent()).toBe('Welcome aboard');
     await screenshot(page, '03-registration-complete', ['phone']);
 
@@ -207,6 +207,17 @@ describe('in a browser', () => {
     await page.waitForURL(`${baseUrl}/`);
     expect(await page.locator('.who').textContent()).toContain(email);
     await screenshot(page, '05-home-signed-in', ['desktop', 'phone']);
+
+    // The admin role needs a confirmed address: follow the registration e-mail's link and press its button.
+    const decoded = registrationEmail.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+    const confirmPath = /\/auth\/confirm-email\?userId=[0-9a-f-]{36}&token=[A-Za-z0-9_-]+/.exec(decoded)![0];
+    await page.goto(`${baseUrl}${confirmPath}`);
+    await page.getByRole('button', { name: 'Confirm my address' }).click();
+    const { id: userId } = (await findCredentialsByEmail(system.viewData, email))!;
+    await eventually(
+      async () => ((await isConfirmed(system.viewData, userId)) ? true : undefined),
+      'the confirmed address in View Data',
+    );
 
     // 06–07 Upload a clip in the creators portal; the upload's trace id is kept for the admin.
     await page.getByRole('link', { name: 'Creators' }).click();

@@ -15,6 +15,9 @@ describe('readConfig', () => {
       smtpUrl: undefined,
       systemSenderEmailAddress: 'Video Tutorials <no-reply@video-tutorials.localhost>',
       appName: 'Video Tutorials',
+      appUrl: 'http://localhost:3000',
+      sessionIdleMs: 120 * 60_000,
+      sessionAbsoluteMs: 168 * 3_600_000,
       storageDirectory: path.join(repositoryRoot, 'data', 'storage'),
       maxUploadBytes: 200 * 1024 * 1024,
       uploadQuotaBytes: 2000 * 1024 * 1024,
@@ -52,6 +55,17 @@ describe('readConfig', () => {
     expect(() => readConfig({ KEEP_UPLOADED_SOURCES: 'maybe' })).toThrow(
       /^KEEP_UPLOADED_SOURCES must be true or false/,
     );
+  });
+
+  it('reads APP_URL, SESSION_IDLE_MINUTES and SESSION_MAX_HOURS, refusing nonsense', () => {
+    expect(readConfig({ APP_URL: 'https://videos.example.com/' }).appUrl).toBe('https://videos.example.com');
+    expect(readConfig({ PORT: '8080' }).appUrl).toBe('http://localhost:8080');
+    expect(() => readConfig({ APP_URL: 'javascript:alert(1)' })).toThrow(/^APP_URL must be an http/);
+    expect(readConfig({ SESSION_IDLE_MINUTES: '15', SESSION_MAX_HOURS: '8' })).toMatchObject({
+      sessionIdleMs: 15 * 60_000,
+      sessionAbsoluteMs: 8 * 3_600_000,
+    });
+    expect(() => readConfig({ SESSION_IDLE_MINUTES: '0' })).toThrow(/^SESSION_IDLE_MINUTES must be a whole number/);
   });
 
   it('reads LOG_LEVEL (warn by default under test) and METRICS_TOKEN without printing it', () => {

@@ -28,6 +28,8 @@ export interface Config {
   systemSenderEmailAddress: string;
   /** The name shown on pages and e-mails (`APP_NAME`). */
   appName: string;
+  /** The site's address for links in e-mails (`APP_URL`, default `http://localhost:<PORT>`). */
+  appUrl: string;
   /** Where uploaded, transcoded and poster files live (`STORAGE_DIRECTORY`, default `<data>/storage`). */
   storageDirectory: string;
   /** The largest video upload accepted (`UPLOAD_MAX_MEGABYTES`, default 200). */
@@ -52,6 +54,10 @@ export interface Config {
   adminEmails: string[];
   /** `LOG_LEVEL`: fatal, error, warn, info, debug, trace or silent; default info (warn when NODE_ENV=test). */
   logLevel: LogLevel;
+  /** A session unused this long ends (`SESSION_IDLE_MINUTES`, default 120). */
+  sessionIdleMs: number;
+  /** A session ends this long after log-in (`SESSION_MAX_HOURS`, default 168: a week). */
+  sessionAbsoluteMs: number;
   /** `METRICS_TOKEN`: when set, `GET /metrics` wants `Authorization: Bearer <token>`; unset, it is open. */
   metricsToken: string | undefined;
 }
@@ -77,6 +83,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: readSmtpUrl(setting(env, 'SMTP_URL')),
     systemSenderEmailAddress: readSender(setting(env, 'SYSTEM_SENDER_EMAIL_ADDRESS')),
     appName: setting(env, 'APP_NAME') ?? 'Video Tutorials',
+    appUrl: readAppUrl(setting(env, 'APP_URL'), readPort(setting(env, 'PORT'))),
     storageDirectory: path.resolve(
       repositoryRoot,
       setting(env, 'STORAGE_DIRECTORY') ?? path.join(dataDirectory, 'storage'),
@@ -85,6 +92,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminEmails: readEmailList('ADMIN_EMAILS', setting(env, 'ADMIN_EMAILS')),
     logLevel: readLogLevel(setting(env, 'LOG_LEVEL'), environment),
     metricsToken: readMetricsToken(setting(env, 'METRICS_TOKEN')),
+    sessionIdleMs:
+      readWholeNumber('SESSION_IDLE_MINUTES', setting(env, 'SESSION_IDLE_MINUTES'), 120, 1, 7 * 24 * 60) * 60_000,
+    sessionAbsoluteMs:
+      readWholeNumber('SESSION_MAX_HOURS', setting(env, 'SESSION_MAX_HOURS'), 168, 1, 24 * 365) * 3_600_000,
     maxUploadBytes: readMegabytes('UPLOAD_MAX_MEGABYTES', setting(env, 'UPLOAD_MAX_MEGABYTES'), 200) * 1024 * 1024,
     uploadQuotaBytes:
       readMegabytes('UPLOAD_QUOTA_MEGABYTES', setting(env, 'UPLOAD_QUOTA_MEGABYTES'), 2000) * 1024 * 1024,
@@ -149,11 +160,7 @@ function readMegabytes(name: string, value: string | undefined, fallback: number
 }
 
 function readUploadsInFlight(value: string | undefined): number {
-  if (value === undefined) return 3;
-  const count = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isInteger(count) || count < 1 || count > 100)
-    throw new ConfigError(`UPLOADS_IN_FLIGHT must be a whole number from 1 to 100, but is ${JSON.stringify(value)}`);
-  return count;
+  return readWholeNumber('UPLOADS_IN_FLIGHT', value, 3, 1, 100);
 }
 
 function readBoolean(name: string, value: string | undefined): boolean {
@@ -186,6 +193,27 @@ function readTrustProxy(value: string | undefined): Config['trustProxy'] {
       );
   }
   return proxies;
+}
+
+function readAppUrl(value: string | undefined, port: number): string {
+  if (value === undefined) return `http://localhost:${port}`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`APP_URL must be an http:// or https:// address, but is ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError(`APP_URL must be an http:// or https:// address, but is ${JSON.stringify(value)}`);
+  return url.origin + url.pathname.replace(/\/$/, '');
+}
+
+function readWholeNumber(name: string, value: string | undefined, fallback: number, min: number, max: number) {
+  if (value === undefined) return fallback;
+  const number = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(number) || number < min || number > max)
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, but is ${JSON.stringify(value)}`);
+  return number;
 }
 
 function readEnvironment(value: string | undefined): Config['environment'] {

@@ -70,7 +70,7 @@ describe('the running system', () => {
     expect(rawEmail).toContain(`To: ${email}`);
     await caughtUp();
     const identityEvents = (await system.store.read(identityStreamName(userId))).map((event) => event.type);
-    expect(identityEvents).toEqual(['Registered', 'RegistrationEmailSent']);
+    expect(identityEvents).toEqual(['Registered', 'EmailConfirmationRequested', 'RegistrationEmailSent']);
     const [command] = await system.store.read(identityCommandStreamName(userId));
     const [registered] = await system.store.read(identityStreamName(userId));
     expect(registered!.metadata.traceId).toBe(command!.metadata.traceId);
@@ -83,6 +83,8 @@ describe('the running system', () => {
 
     // A wrong password is recorded; five of them lock the account.
     for (let attempt = 0; attempt < 5; attempt++) {
+      // After three failures in a row the account waits 1 s, then 2 s, before the next attempt counts.
+      if (attempt >= 3) await sleep(1000 * 2 ** (attempt - 3) + 100);
       await browser.get('/auth/log-in');
       expect((await browser.post('/auth/log-in', { email, password: 'not my password' })).statusCode).toBe(401);
     }
@@ -101,6 +103,7 @@ describe('the running system', () => {
         : undefined,
     );
     await caughtUp();
+    await sleep(4100); // the account's wait after five failures in a row
     await browser.get('/auth/log-in');
     const locked = await browser.post('/auth/log-in', { email, password: 'my secret words' });
     expect(locked.statusCode).toBe(403);

@@ -33,6 +33,7 @@ import { createCreatorsPortalApp } from './app/creators-portal/index.js';
 import { createHomeApp, SAMPLE_VIDEO_ID } from './app/home/index.js';
 import { createPlaybackTokens, createRecordViewingsApp } from './app/record-viewings/index.js';
 import { createRegisterUsersApp } from './app/register-users/index.js';
+import { createSessions } from './app/authenticate/sessions.js';
 import { createWatchApp } from './app/watch/index.js';
 import * as identityComponent from './components/identity/index.js';
 import * as sendEmailComponent from './components/send-email/index.js';
@@ -127,7 +128,14 @@ export async function startSystem(
     : {};
 
   const pieces = selectPieces(selection.workers, {
-    identity: () => identityComponent.build({ messageStore: store, appName: config.appName, logger, ...group }),
+    identity: () =>
+      identityComponent.build({
+        messageStore: store,
+        appName: config.appName,
+        confirmationPolicy: { appUrl: config.appUrl },
+        logger,
+        ...group,
+      }),
     'send-email': () =>
       sendEmailComponent.build({
         messageStore: store,
@@ -183,6 +191,11 @@ export async function startSystem(
         }),
         loggerInstance: logger,
         operations: observability.mount,
+        sessions: createSessions({
+          store,
+          viewData,
+          settings: { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs },
+        }),
       })
     : null;
   if (web && !config.metricsToken && config.environment === 'production')

@@ -3,6 +3,7 @@ import type { MessageStore } from '@vt/message-store';
 import type { TestDatabase } from '@vt/message-store/controls';
 import bcrypt from 'bcryptjs';
 import type { FastifyInstance } from 'fastify';
+import { createSessions } from './authenticate/sessions.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityCommandStreamName } from '../contracts/identity.js';
 import { authenticationStreamName } from '../contracts/authentication.js';
@@ -26,6 +27,7 @@ beforeAll(async () => {
     appName: 'Video Tutorials',
     cookieSecret: 'a-test-cookie-secret-of-at-least-32-chars',
     secureCookies: false,
+    sessions: createSessions({ store, viewData: viewData }),
     applications: [
       createHomeApp({ viewData, playbackTokens }),
       createRecordViewingsApp({ store, viewData, playbackTokens, sampleVideoIds: [SAMPLE_VIDEO_ID] }),
@@ -115,7 +117,7 @@ describe('register-users', () => {
     const email = `${randomUUID()}@example.com`;
     const first = await browser.post('/register', { userId, email, password: 'a good password' });
     expect(first.statusCode).toBe(303);
-    expect(first.headers.location).toBe('/register/registration-complete');
+    expect(first.headers.location).toBe(`/register/registration-complete?userId=${userId}`);
     expect((await browser.post('/register', { userId, email, password: 'a good password' })).statusCode).toBe(303);
     const commands = await test.store.read(identityCommandStreamName(userId));
     expect(commands).toHaveLength(1);

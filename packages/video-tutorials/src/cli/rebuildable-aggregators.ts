@@ -79,7 +79,7 @@ export const REBUILDABLE_AGGREGATORS: readonly RebuildableAggregator[] = [
     streamName: identityCategory,
     subscriberId: 'aggregators:registration-monitor',
     // overdue_since is set by the monitor's timer, not by messages: a rebuild clears it and the next check sets it again.
-    tables: [{ name: 'registration_emails' }],
+    tables: [{ name: 'registration_emails' }, { name: 'registration_outcomes' }],
     build: registrationMonitor.build,
   },
   {

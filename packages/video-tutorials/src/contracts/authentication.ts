@@ -13,3 +13,29 @@ export const UserLoginFailed = defineMessage(
 
 export type UserLoggedIn = MessageOf<typeof UserLoggedIn>;
 export type UserLoginFailed = MessageOf<typeof UserLoginFailed>;
+
+/**
+ * Sessions, written by the authenticate application to `session-{sessionId}`: the session cookie names only the
+ * session (signed); whether it is still open is read from this stream on every request. `SessionRefreshed` marks
+ * activity (written now and then, for the idle expiry).
+ */
+export const sessionCategory = 'session';
+export const sessionStreamName = (sessionId: string) => streamName(sessionCategory, sessionId);
+
+export const SessionStarted = defineMessage(
+  'SessionStarted',
+  z.object({ sessionId: z.uuid(), userId: z.uuid(), email: z.string().min(1) }),
+);
+/** `activeAt`: when the web process saw the session used (its clock), for the idle expiry. */
+export const SessionRefreshed = defineMessage(
+  'SessionRefreshed',
+  z.object({ sessionId: z.uuid(), userId: z.uuid(), activeAt: z.iso.datetime() }),
+);
+export const SessionEnded = defineMessage(
+  'SessionEnded',
+  z.object({ sessionId: z.uuid(), userId: z.uuid(), reason: z.string().min(1) }),
+);
+
+export type SessionStarted = MessageOf<typeof SessionStarted>;
+export type SessionRefreshed = MessageOf<typeof SessionRefreshed>;
+export type SessionEnded = MessageOf<typeof SessionEnded>;

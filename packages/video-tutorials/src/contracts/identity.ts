@@ -1,10 +1,22 @@
 import { z } from 'zod';
 import { commandStreamName, defineMessage, streamName, type MessageOf } from '@vt/message-store';
+import { v5 as uuidV5 } from 'uuid';
 
 /** The identity component's messages (DESIGN.md §3; compatible with the book's). */
 export const identityCategory = 'identity';
 export const identityStreamName = (userId: string) => streamName(identityCategory, userId);
 export const identityCommandStreamName = (userId: string) => commandStreamName(identityCategory, userId);
+
+/**
+ * One identity per e-mail address: before `Registered`, identity reserves the address in the stream named
+ * after it, `identityEmail-{uuidv5(lower-cased address)}`, with an expected-version write (-1). The first
+ * `EmailReserved` holds the address; every later registration of it is rejected.
+ */
+export const identityEmailCategory = 'identityEmail';
+const EMAIL_RESERVATION_NAMESPACE = '5f0c1d0e-8a43-4c39-9a51-2f9a8f4f3b6e';
+export const emailKey = (email: string) => email.trim().toLowerCase();
+export const identityEmailStreamName = (email: string) =>
+  streamName(identityEmailCategory, uuidV5(emailKey(email), EMAIL_RESERVATION_NAMESPACE));
 
 const registration = { userId: z.uuid(), email: z.string().min(1), passwordHash: z.string().min(1) };
 
@@ -19,11 +31,50 @@ export const RegistrationEmailSent = defineMessage(
   z.object({ userId: z.uuid(), emailId: z.uuid() }),
 );
 /** The book's chapter 8 exercise: too many failed log-ins within a window. */
+/**
+ * Locks are temporary: `lockedUntil` (absent in the book's events: until unlocked). `unlockTokenHash`: the SHA-256
+ * of the token in the unlock link e-mailed to the owner.
+ */
 export const AccountLocked = defineMessage(
   'AccountLocked',
-  z.object({ userId: z.uuid(), reason: z.string().min(1), failedLoginCount: z.number().int() }),
+  z.object({
+    userId: z.uuid(),
+    reason: z.string().min(1),
+    failedLoginCount: z.number().int(),
+    lockedUntil: z.iso.datetime().optional(),
+    unlockTokenHash: z.string().length(64).optional(),
+  }),
 );
-export const UnlockAccount = defineMessage('UnlockAccount', z.object({ userId: z.uuid() }));
+export const EmailReserved = defineMessage('EmailReserved', z.object({ userId: z.uuid(), email: z.string().min(1) }));
+/**
+ * Confirming the address: identity sends a link with a one-time token (only its SHA-256 is kept in the
+ * identity stream), valid until `expiresAt`; `ConfirmEmail` with that token → `EmailConfirmed`.
+ */
+export const EmailConfirmationRequested = defineMessage(
+  'EmailConfirmationRequested',
+  z.object({
+    userId: z.uuid(),
+    email: z.string().min(1),
+    emailId: z.uuid(),
+    tokenHash: z.string().length(64),
+    expiresAt: z.iso.datetime(),
+  }),
+);
+export const RequestEmailConfirmation = defineMessage('RequestEmailConfirmation', z.object({ userId: z.uuid() }));
+export const ConfirmEmail = defineMessage(
+  'ConfirmEmail',
+  z.object({ userId: z.uuid(), token: z.string().min(1).max(200) }),
+);
+export const EmailConfirmed = defineMessage('EmailConfirmed', z.object({ userId: z.uuid(), email: z.string().min(1) }));
+export const EmailConfirmationRejected = defineMessage(
+  'EmailConfirmationRejected',
+  z.object({ userId: z.uuid(), reason: z.string().min(1) }),
+);
+/** By an admin (no token), or by the owner with the token of the link e-mailed at the lock. */
+export const UnlockAccount = defineMessage(
+  'UnlockAccount',
+  z.object({ userId: z.uuid(), token: z.string().min(1).max(200).optional() }),
+);
 export const AccountUnlocked = defineMessage('AccountUnlocked', z.object({ userId: z.uuid() }));
 
 export type Register = MessageOf<typeof Register>;
@@ -31,5 +82,11 @@ export type Registered = MessageOf<typeof Registered>;
 export type RegistrationRejected = MessageOf<typeof RegistrationRejected>;
 export type RegistrationEmailSent = MessageOf<typeof RegistrationEmailSent>;
 export type AccountLocked = MessageOf<typeof AccountLocked>;
+export type EmailReserved = MessageOf<typeof EmailReserved>;
+export type EmailConfirmationRequested = MessageOf<typeof EmailConfirmationRequested>;
+export type RequestEmailConfirmation = MessageOf<typeof RequestEmailConfirmation>;
+export type ConfirmEmail = MessageOf<typeof ConfirmEmail>;
+export type EmailConfirmed = MessageOf<typeof EmailConfirmed>;
+export type EmailConfirmationRejected = MessageOf<typeof EmailConfirmationRejected>;
 export type UnlockAccount = MessageOf<typeof UnlockAccount>;
 export type AccountUnlocked = MessageOf<typeof AccountUnlocked>;

@@ -201,6 +201,21 @@ const MIGRATIONS: { name: string; up: string }[] = [
     name: '0007-admin-index-without-type',
     up: `DROP TABLE IF EXISTS admin_messages_by_type;`,
   },
+  {
+    name: '0008-accounts',
+    up: `
+      -- The outcome of each registration, for its status page (registration monitor).
+      CREATE TABLE registration_outcomes (
+        user_id uuid PRIMARY KEY,
+        outcome text NOT NULL CHECK (outcome IN ('registered', 'rejected')),
+        reason text
+      );
+      -- Confirmed addresses, sessions ended by identity (a lock, a password change), temporary locks.
+      ALTER TABLE user_credentials
+        ADD COLUMN email_confirmed boolean NOT NULL DEFAULT false,
+        ADD COLUMN sessions_ended_at timestamptz,
+        ADD COLUMN locked_until timestamptz;`,
+  },
 ];
 
 // Concurrent starters: one migrates, the others wait and then find nothing to do.

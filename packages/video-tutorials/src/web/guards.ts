@@ -14,9 +14,12 @@ export async function requireUser(request: FastifyRequest, reply: FastifyReply) 
   if (!request.user) return reply.redirect(`/auth/log-in?returnTo=${encodeURIComponent(request.url)}`);
 }
 
-/** Whether a signed-in user has the admin role (`ADMIN_EMAILS`, compared without case). */
+/**
+ * Whether a signed-in user has the admin role: an address listed in `ADMIN_EMAILS` (compared without case)
+ * and confirmed by its owner, so registering a listed address is not enough.
+ */
 export function isAdmin(user: SessionUser | null, adminEmails: ReadonlySet<string>): boolean {
-  return user !== null && adminEmails.has(user.email.toLowerCase());
+  return user !== null && user.emailConfirmed === true && adminEmails.has(user.email.toLowerCase());
 }
 
 /** Admins only: anonymous users go to the log-in page, other users get 403. */
@@ -30,7 +33,9 @@ export function requireAdmin(adminEmails: readonly string[]): preHandlerAsyncHoo
         html`<div class="card narrow">
           <h1>Admins only</h1>
           <div class="alert error" role="alert">This part of the site is for administrators.</div>
-          <p class="muted">You are signed in as ${request.user.email}, which is not an administrator’s account.</p>
+          <p class="muted">
+            You are signed in as ${request.user.email}, which is not an administrator’s account${request.user.emailConfirmed === true ? '' : ' (or not confirmed yet)'}.
+          </p>
           <a class="button" href="/">Go home</a>
         </div>`,
         403,

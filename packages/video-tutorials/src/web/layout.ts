@@ -3,7 +3,7 @@ import { html, type SafeHtml } from './html.js';
 export interface PageContext {
   appName: string;
   /** The signed-in user, if any. */
-  user: { userId: string; email: string } | null;
+  user: { userId: string; email: string; emailConfirmed?: boolean } | null;
   /** Whether the user has the admin role: only admins see the admin portal's link. */
   isAdmin: boolean;
   csrfToken: string;
@@ -71,7 +71,9 @@ export function layout(context: PageContext, { title, body, head }: PageOptions)
             </nav>
           </div>
         </header>
-        <main id="main" class="container">${body}</main>
+        <main id="main" class="container">
+          ${context.user && context.user.emailConfirmed === false ? unconfirmedNotice(context.csrfToken) : ''}${body}
+        </main>
         <footer class="site-footer">
           <div class="container site-footer-inner">
             <span class="footer-brand">${context.appName}</span>
@@ -80,6 +82,17 @@ export function layout(context: PageContext, { title, body, head }: PageOptions)
         </footer>
       </body>
     </html>`;
+}
+
+/** For a signed-in user whose address is not confirmed yet: what to do, and the link sent again. */
+function unconfirmedNotice(csrfToken: string) {
+  return html`<div class="alert" role="status" data-testid="unconfirmed-notice">
+    Please confirm your e-mail address with the link we sent you.
+    <form method="post" action="/auth/confirmation-email" class="inline">
+      <input type="hidden" name="_csrf" value="${csrfToken}" />
+      <button type="submit" class="button small secondary">Send it again</button>
+    </form>
+  </div>`;
 }
 
 /** Field-level error messages, shown beside the fields. */

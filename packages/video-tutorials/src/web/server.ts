@@ -26,22 +26,37 @@ export { requireUser } from './guards.js';
 export interface SessionUser {
   userId: string;
   email: string;
+  /** Whether the address is confirmed, when known (pages remind the user otherwise). */
+  emailConfirmed?: boolean;
+}
+
+/** Where sessions are kept: the signed cookie carries only a session id, looked up on every request. */
+export interface SessionKeeper {
+  /** Starts a session for `user`: its id. */
+  start(user: SessionUser, traceId: string): Promise<string>;
+  /** The user of an open session; `null` when it ended, expired, or its account was locked since. */
+  find(sessionId: string, traceId: string): Promise<SessionUser | null>;
+  end(sessionId: string, traceId: string): Promise<void>;
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** One per request; copied into the metadata of every message the request writes. */
     traceId: string;
-    /** The signed-in user, from the signed session cookie. */
+    /** The signed-in user, of the open session the signed session cookie names. */
     user: SessionUser | null;
+    /** That session's id. */
+    sessionId: string | null;
   }
   interface FastifyReply {
     /** This response's CSRF token: made once, so every form on a page carries the same one. */
     csrfToken(): string;
     /** Renders a page in the shared layout. */
     page(title: string, body: SafeHtml, statusCode?: number, options?: { head?: SafeHtml }): FastifyReply;
-    signIn(user: SessionUser): FastifyReply;
-    signOut(): FastifyReply;
+    /** Starts a session and sets its cookie. */
+    signIn(user: SessionUser): Promise<void>;
+    /** Ends the request's session and clears its cookie. */
+    signOut(): Promise<void>;
   }
 }
 
@@ -57,6 +72,8 @@ export interface WebServerOptions {
   loggerInstance?: FastifyBaseLogger;
   /** Set up first, before any hook or route: HTTP metrics and the operational routes (/metrics, /health/*). */
   operations?: (app: FastifyInstance) => void;
+  /** Sessions; without them nobody can sign in. */
+  sessions?: SessionKeeper;
   /** Log-in attempts allowed per client address per minute. */
   logInAttemptsPerMinute?: number;
   /**
@@ -111,10 +128,11 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
 
   app.decorateRequest('traceId', '');
   app.decorateRequest('user', null);
+  app.decorateRequest('sessionId', null);
   app.addHook('onRequest', async (request, reply) => {
     request.traceId = String(request.id);
     reply.header('x-trace-id', request.traceId);
-    request.user = readSession(request);
+    await readSession(request, options.sessions);
   });
   // Every state-changing request carries a valid CSRF token.
   app.addHook('preHandler', (request, reply, done) => {
@@ -152,18 +170,20 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
         .send(layout(context, { title, body, ...pageOptions }).toString());
     },
   );
-  app.decorateReply('signIn', function (this: FastifyReply, user: SessionUser) {
-    return this.setCookie(SESSION_COOKIE, JSON.stringify(user), {
+  app.decorateReply('signIn', async function (this: FastifyReply, user: SessionUser) {
+    if (!options.sessions) throw new Error('No sessions are kept: pass `sessions` to buildWebServer');
+    const sessionId = await options.sessions.start(user, this.request.traceId);
+    this.setCookie(SESSION_COOKIE, sessionId, {
       signed: true,
       httpOnly: true,
       sameSite: 'lax',
       secure: options.secureCookies,
       path: '/',
-      maxAge: 7 * 24 * 3600,
     });
   });
-  app.decorateReply('signOut', function (this: FastifyReply) {
-    return this.clearCookie(SESSION_COOKIE, { path: '/' });
+  app.decorateReply('signOut', async function (this: FastifyReply) {
+    if (this.request.sessionId) await options.sessions?.end(this.request.sessionId, this.request.traceId);
+    this.clearCookie(SESSION_COOKIE, { path: '/' });
   });
 
   app.setNotFoundHandler((request, reply) =>
@@ -247,19 +267,18 @@ function acceptsHtml(request: FastifyRequest): boolean {
   return accept === '' || accept.includes('text/html') || (accept.includes('*/*') && !accept.includes('json'));
 }
 
-function readSession(request: FastifyRequest): SessionUser | null {
+const sessionIdFormat = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The session the signed cookie names, if it is still open (static files need none). */
+async function readSession(request: FastifyRequest, sessions: SessionKeeper | undefined) {
   const cookie = request.cookies[SESSION_COOKIE];
-  if (!cookie) return null;
+  if (!cookie || !sessions || request.url.startsWith('/assets/')) return;
   const unsigned = request.unsignCookie(cookie);
-  if (!unsigned.valid || unsigned.value === null) return null;
-  try {
-    const value = JSON.parse(unsigned.value) as Partial<SessionUser>;
-    return typeof value.userId === 'string' && typeof value.email === 'string'
-      ? { userId: value.userId, email: value.email }
-      : null;
-  } catch {
-    return null;
-  }
+  if (!unsigned.valid || unsigned.value === null || !sessionIdFormat.test(unsigned.value)) return;
+  const user = await sessions.find(unsigned.value, request.traceId);
+  if (!user) return;
+  request.user = user;
+  request.sessionId = unsigned.value;
 }
 
 function trustHops(hops: number) {

@@ -1,5 +1,5 @@
 import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
-import { identityCategory, Registered, RegistrationEmailSent } from '../../contracts/identity.js';
+import { identityCategory, Registered, RegistrationEmailSent, RegistrationRejected } from '../../contracts/identity.js';
 import { pieceOf, type Piece } from '../../piece.js';
 import { aggregatorSubscription } from '../aggregator.js';
 
@@ -68,6 +68,19 @@ export async function applyRegistrationEvents(messages: StoredMessage[], tx: Que
         `INSERT INTO registration_emails (user_id, email, registered_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
         [userId, email, message.time.toISOString()],
       );
+      await tx.query(
+        `INSERT INTO registration_outcomes (user_id, outcome) VALUES ($1, 'registered')
+         ON CONFLICT (user_id) DO UPDATE SET outcome = 'registered', reason = NULL`,
+        [userId],
+      );
+    } else if (RegistrationRejected.is(message)) {
+      const { userId, reason } = RegistrationRejected.parse(message).data;
+      // A later Registered of the same user (a second attempt with another address) wins.
+      await tx.query(
+        `INSERT INTO registration_outcomes (user_id, outcome, reason) VALUES ($1, 'rejected', $2)
+         ON CONFLICT (user_id) DO UPDATE SET reason = $2 WHERE registration_outcomes.outcome = 'rejected'`,
+        [userId, reason],
+      );
     } else if (RegistrationEmailSent.is(message)) {
       const { userId } = RegistrationEmailSent.parse(message).data;
       await tx.query(`UPDATE registration_emails SET email_sent_at = $2 WHERE user_id = $1 AND email_sent_at IS NULL`, [
@@ -76,6 +89,18 @@ export async function applyRegistrationEvents(messages: StoredMessage[], tx: Que
       ]);
     }
   }
+}
+
+/** How a registration turned out: `null` while identity has not answered it (or it is not applied yet). */
+export async function findRegistrationOutcome(
+  viewData: Queryable,
+  userId: string,
+): Promise<{ outcome: 'registered' | 'rejected'; reason: string | null } | null> {
+  const [row] = await viewData.query<{ outcome: 'registered' | 'rejected'; reason: string | null }>(
+    `SELECT outcome, reason FROM registration_outcomes WHERE user_id = $1`,
+    [userId],
+  );
+  return row ?? null;
 }
 
 export async function listOverdueRegistrations(viewData: Queryable) {

@@ -1,5 +1,11 @@
 import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
-import { AccountLocked, AccountUnlocked, identityCategory, Registered } from '../../contracts/identity.js';
+import {
+  AccountLocked,
+  AccountUnlocked,
+  EmailConfirmed,
+  identityCategory,
+  Registered,
+} from '../../contracts/identity.js';
 import { pieceOf } from '../../piece.js';
 import { aggregatorSubscription } from '../aggregator.js';
 
@@ -30,12 +36,22 @@ export async function applyIdentityEvents(messages: StoredMessage[], tx: Queryab
          VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
         [userId, email, passwordHash, message.position],
       );
+    } else if (EmailConfirmed.is(message)) {
+      const { userId } = EmailConfirmed.parse(message).data;
+      await tx.query(
+        `UPDATE user_credentials SET email_confirmed = true, identity_position = $2 WHERE id = $1 AND identity_position < $2`,
+        [userId, message.position],
+      );
     } else if (AccountLocked.is(message) || AccountUnlocked.is(message)) {
       const locked = AccountLocked.is(message);
       const { userId } = (locked ? AccountLocked : AccountUnlocked).parse(message).data;
+      const lockedUntil = locked ? (AccountLocked.parse(message).data.lockedUntil ?? null) : null;
+      // A lock ends every session started before it.
       await tx.query(
-        `UPDATE user_credentials SET locked = $2, identity_position = $3 WHERE id = $1 AND identity_position < $3`,
-        [userId, locked, message.position],
+        `UPDATE user_credentials SET locked = $2, identity_position = $3, locked_until = $5::timestamptz,
+                sessions_ended_at = CASE WHEN $2 THEN $4::timestamptz ELSE sessions_ended_at END
+          WHERE id = $1 AND identity_position < $3`,
+        [userId, locked, message.position, message.time.toISOString(), lockedUntil],
       );
     }
   }
@@ -45,13 +61,62 @@ export interface UserCredentials {
   id: string;
   email: string;
   passwordHash: string;
+  /** Locked now: a lock whose time has not passed (or one without an end, written by the book's system). */
   locked: boolean;
+  lockedUntil: Date | null;
 }
 
 export async function findCredentialsByEmail(viewData: Queryable, email: string): Promise<UserCredentials | null> {
-  const [row] = await viewData.query<{ id: string; email: string; password_hash: string; locked: boolean }>(
-    `SELECT id, email, password_hash, locked FROM user_credentials WHERE lower(email) = lower($1)`,
-    [email],
-  );
-  return row ? { id: row.id, email: row.email, passwordHash: row.password_hash, locked: row.locked } : null;
+  const [row] = await viewData.query<{
+    id: string;
+    email: string;
+    password_hash: string;
+    locked: boolean;
+    locked_until: Date | string | null;
+  }>(`SELECT id, email, password_hash, locked, locked_until FROM user_credentials WHERE lower(email) = lower($1)`, [
+    email,
+  ]);
+  if (!row) return null;
+  const lockedUntil = row.locked && row.locked_until !== null ? new Date(row.locked_until) : null;
+  return {
+    id: row.id,
+    email: row.email,
+    passwordHash: row.password_hash,
+    locked: row.locked && (lockedUntil === null || lockedUntil > new Date()),
+    lockedUntil,
+  };
+}
+
+/** What decides whether the account's sessions still hold and whether it may be an admin. */
+export interface AccountStanding {
+  email: string;
+  emailConfirmed: boolean;
+  /** Sessions started at or before this time are over (a lock, a password change). */
+  sessionsEndedAt: Date | null;
+  lockedNow(now?: Date): boolean;
+}
+
+export async function findAccountStanding(viewData: Queryable, userId: string): Promise<AccountStanding | null> {
+  const [row] = await viewData.query<{
+    email: string;
+    email_confirmed: boolean;
+    locked: boolean;
+    locked_until: Date | string | null;
+    sessions_ended_at: Date | string | null;
+  }>(`SELECT email, email_confirmed, locked, locked_until, sessions_ended_at FROM user_credentials WHERE id = $1`, [
+    userId,
+  ]);
+  if (!row) return null;
+  const lockedUntil = row.locked_until === null ? null : new Date(row.locked_until);
+  return {
+    email: row.email,
+    emailConfirmed: row.email_confirmed,
+    sessionsEndedAt: row.sessions_ended_at === null ? null : new Date(row.sessions_ended_at),
+    lockedNow: (now = new Date()) => row.locked && (lockedUntil === null || lockedUntil > now),
+  };
+}
+
+/** True when the user confirmed their address (the admin role needs it). */
+export async function isConfirmed(viewData: Queryable, userId: string): Promise<boolean> {
+  return (await findAccountStanding(viewData, userId))?.emailConfirmed ?? false;
 }

@@ -13,6 +13,7 @@ import {
 } from '@vt/message-store';
 import { exampleMessage, uniqueCategory, type TestDatabase } from '@vt/message-store/controls';
 import type { FastifyInstance } from 'fastify';
+import { createSessions } from '../authenticate/sessions.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as adminMessageIndex from '../../aggregators/admin-message-index/index.js';
 import * as adminStreams from '../../aggregators/admin-streams/index.js';
@@ -47,6 +48,7 @@ beforeAll(async () => {
     cookieSecret: 'a-test-cookie-secret-of-at-least-32-chars',
     secureCookies: false,
     adminEmails: [adminEmail.toLowerCase()],
+    sessions: createSessions({ store, viewData: test.db }),
     applications: [
       createAuthenticateApp({ store, viewData: test.db, logInAttemptsPerMinute: 1000 }),
       // ADMIN_EMAILS arrive lower-cased; the admin signs in with capitals.
@@ -90,11 +92,11 @@ async function signedIn(email: string) {
   let userId = accounts.get(email);
   if (!userId) {
     userId = randomUUID();
-    await test.db.query('INSERT INTO user_credentials (id, email, password_hash) VALUES ($1, $2, $3)', [
-      userId,
-      email,
-      passwordHash,
-    ]);
+    // Confirmed: the admin role needs a confirmed address.
+    await test.db.query(
+      'INSERT INTO user_credentials (id, email, password_hash, email_confirmed) VALUES ($1, $2, $3, true)',
+      [userId, email, passwordHash],
+    );
     accounts.set(email, userId);
   }
   const browser = browserSession(app);

@@ -2,7 +2,18 @@ import type { MessageStore, Queryable } from '@vt/message-store';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { findCredentialsByEmail } from '../../aggregators/user-credentials/index.js';
-import { authenticationStreamName, UserLoggedIn, UserLoginFailed } from '../../contracts/authentication.js';
+import {
+  authenticationStreamName,
+  UserLoggedIn,
+  UserLoginFailed,
+  type UserLoginFailed as UserLoginFailedMessage,
+} from '../../contracts/authentication.js';
+import {
+  ConfirmEmail,
+  identityCommandStreamName,
+  RequestEmailConfirmation,
+  UnlockAccount,
+} from '../../contracts/identity.js';
 import { UNKNOWN_USER_HASH, verifyPassword as verifyWithHash } from '../../passwords.js';
 import { html } from '../../web/html.js';
 import { safeReturnPath } from '../../web/return-path.js';
@@ -11,6 +22,12 @@ const credentials = z.object({
   email: z.string().trim().min(1).max(254),
   password: z.string().min(1).max(128),
 });
+
+/** Failed log-ins in a row an account may have without waiting; then 1 s, 2 s, 4 s … up to 5 minutes. */
+const FREE_FAILURES = 3;
+const MAX_ACCOUNT_DELAY_MS = 5 * 60_000;
+/** The account's latest log-in messages read to count failures in a row. */
+const RECENT = 20;
 
 // One answer for an unknown address and a wrong password: it tells an attacker nothing.
 const REJECTED = 'That e-mail address and password do not match an account.';
@@ -28,6 +45,22 @@ export function createAuthenticateApp({
   /** Checks a password against a hash (the real one; tests count the work it does). */
   verifyPassword?: (passwordHash: string, password: string) => Promise<boolean>;
 }): FastifyPluginAsync {
+  /** How long the account's next log-in attempt must wait: 0 until `FREE_FAILURES`, then doubling. */
+  const accountWait = async (userId: string) => {
+    const streamName = authenticationStreamName(userId);
+    const version = await store.streamVersion(streamName);
+    if (version < 0) return 0;
+    const recent = await store.read(streamName, Math.max(0, version - RECENT + 1), RECENT);
+    const failures: UserLoginFailedMessage[] = [];
+    for (const message of recent.reverse()) {
+      if (message.type === UserLoggedIn.type) break;
+      if (UserLoginFailed.is(message)) failures.push(UserLoginFailed.parse(message));
+    }
+    if (failures.length < FREE_FAILURES) return 0;
+    const delayMs = Math.min(1000 * 2 ** (failures.length - FREE_FAILURES), MAX_ACCOUNT_DELAY_MS);
+    return Math.max(0, failures[0]!.time.getTime() + delayMs - Date.now());
+  };
+
   return async (app) => {
     app.get('/auth/log-in', async (request, reply) => {
       const { returnTo } = request.query as { returnTo?: unknown };
@@ -36,7 +69,8 @@ export function createAuthenticateApp({
 
     app.post(
       '/auth/log-in',
-      { config: { rateLimit: { max: logInAttemptsPerMinute, timeWindow: 60_000 } } },
+      // Per client address, and each attempt while limited doubles the wait.
+      { config: { rateLimit: { max: logInAttemptsPerMinute, timeWindow: 60_000, exponentialBackoff: true } } },
       async (request, reply) => {
         const body = (request.body ?? {}) as Record<string, unknown>;
         const returnTo = safeReturnPath(body.returnTo);
@@ -48,6 +82,14 @@ export function createAuthenticateApp({
         // The same work whether the address is known or not: one verification, with a hash as costly as a
         // real one, and the failure answered before it is recorded (a write the unknown address has not).
         const account = await findCredentialsByEmail(viewData, email);
+        // Per account, from its own log-in history: after a few failures each attempt waits longer. A
+        // throttled attempt is not tried, so it is no failure either: guessing cannot hurry a lock.
+        const waitMs = account ? await accountWait(account.id) : 0;
+        if (waitMs > 0) {
+          reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
+          const error = `Too many failed log-ins for this account. Try again in ${Math.ceil(waitMs / 1000)} seconds.`;
+          return renderLogIn(reply, { email, returnTo, error }, 429);
+        }
         const verified = await verifyPassword(account?.passwordHash ?? (await UNKNOWN_USER_HASH), password);
         if (!account) return renderLogIn(reply, { email, returnTo, error: REJECTED }, 401);
         const metadata = { traceId: request.traceId, userId: account.id };
@@ -68,7 +110,9 @@ export function createAuthenticateApp({
             {
               email,
               returnTo,
-              error: 'This account is locked after too many failed log-ins. Ask an administrator to unlock it.',
+              error: account.lockedUntil
+                ? `This account is locked after too many failed log-ins until ${account.lockedUntil.toISOString().slice(0, 16).replace('T', ' ')} UTC. We e-mailed you a link to unlock it now.`
+                : 'This account is locked after too many failed log-ins. Ask an administrator to unlock it.',
             },
             403,
           );
@@ -76,12 +120,125 @@ export function createAuthenticateApp({
           authenticationStreamName(account.id),
           UserLoggedIn.create({ userId: account.id }, { metadata }),
         );
-        return reply.signIn({ userId: account.id, email: account.email }).redirect(returnTo, 303);
+        await reply.signIn({ userId: account.id, email: account.email });
+        return reply.redirect(returnTo, 303);
       },
     );
 
-    app.post('/auth/log-out', async (_request, reply) => reply.signOut().redirect('/', 303));
+    app.post('/auth/log-out', async (_request, reply) => {
+      await reply.signOut();
+      return reply.redirect('/', 303);
+    });
+
+    // The link in the e-mail opens a page whose button confirms: a link checker fetching it confirms nothing.
+    app.get('/auth/confirm-email', async (request, reply) => {
+      const parsed = confirmation.safeParse(request.query);
+      if (!parsed.success) return renderMessage(reply, 'Confirm your address', 'This link is not valid.', 400);
+      const { userId, token } = parsed.data;
+      return reply.page(
+        'Confirm your address',
+        html`<div class="card narrow">
+          <h1>Confirm your address</h1>
+          <form method="post" action="/auth/confirm-email" class="stack">
+            <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
+            <input type="hidden" name="userId" value="${userId}" />
+            <input type="hidden" name="token" value="${token}" />
+            <button type="submit" class="block">Confirm my address</button>
+          </form>
+        </div>`,
+      );
+    });
+
+    app.post(
+      '/auth/confirm-email',
+      { config: { rateLimit: { max: logInAttemptsPerMinute, timeWindow: 60_000 } } },
+      async (request, reply) => {
+        const parsed = confirmation.safeParse(request.body ?? {});
+        if (!parsed.success) return renderMessage(reply, 'Confirm your address', 'This link is not valid.', 400);
+        const { userId, token } = parsed.data;
+        // Identity checks the token (one-time, with an expiry) and confirms; the pages show it when it has.
+        await store.write(
+          identityCommandStreamName(userId),
+          ConfirmEmail.create({ userId, token }, { metadata: { traceId: request.traceId, userId } }),
+        );
+        return renderMessage(
+          reply,
+          'Confirming your address',
+          'Thank you. Your address is being confirmed: this takes a moment.',
+        );
+      },
+    );
+
+    // The unlock link e-mailed at a lock: a page whose button asks identity to unlock (it checks the token).
+    app.get('/auth/unlock', async (request, reply) => {
+      const parsed = confirmation.safeParse(request.query);
+      if (!parsed.success) return renderMessage(reply, 'Unlock your account', 'This link is not valid.', 400);
+      const { userId, token } = parsed.data;
+      return reply.page(
+        'Unlock your account',
+        html`<div class="card narrow">
+          <h1>Unlock your account</h1>
+          <form method="post" action="/auth/unlock" class="stack">
+            <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
+            <input type="hidden" name="userId" value="${userId}" />
+            <input type="hidden" name="token" value="${token}" />
+            <button type="submit" class="block">Unlock my account</button>
+          </form>
+        </div>`,
+      );
+    });
+
+    app.post(
+      '/auth/unlock',
+      { config: { rateLimit: { max: logInAttemptsPerMinute, timeWindow: 60_000 } } },
+      async (request, reply) => {
+        const parsed = confirmation.safeParse(request.body ?? {});
+        if (!parsed.success) return renderMessage(reply, 'Unlock your account', 'This link is not valid.', 400);
+        const { userId, token } = parsed.data;
+        await store.write(
+          identityCommandStreamName(userId),
+          UnlockAccount.create({ userId, token }, { metadata: { traceId: request.traceId, userId } }),
+        );
+        return renderMessage(reply, 'Unlock your account', 'Your account is being unlocked: log in again in a moment.');
+      },
+    );
+
+    // "Send it again", for a signed-in user whose address is not confirmed.
+    app.post(
+      '/auth/confirmation-email',
+      {
+        config: {
+          rateLimit: { max: 3, timeWindow: 10 * 60_000, keyGenerator: (request) => request.user?.userId ?? request.ip },
+        },
+      },
+      async (request, reply) => {
+        if (!request.user) return reply.redirect('/auth/log-in', 303);
+        const { userId } = request.user;
+        await store.write(
+          identityCommandStreamName(userId),
+          RequestEmailConfirmation.create({ userId }, { metadata: { traceId: request.traceId, userId } }),
+        );
+        return renderMessage(reply, 'Confirmation e-mail', 'We are sending you a new confirmation link.');
+      },
+    );
   };
+}
+
+const confirmation = z.object({
+  userId: z.uuid(),
+  token: z.string().regex(/^[A-Za-z0-9_-]{20,200}$/),
+});
+
+function renderMessage(reply: FastifyReply, title: string, message: string, statusCode = 200) {
+  return reply.page(
+    title,
+    html`<div class="card narrow">
+      <h1>${title}</h1>
+      <div class="alert ${statusCode < 400 ? 'ok' : 'error'}" role="status">${message}</div>
+      <div class="actions"><a class="button" href="/">Go home</a></div>
+    </div>`,
+    statusCode,
+  );
 }
 
 function renderLogIn(

@@ -3,6 +3,7 @@ import type { MessageStore, Queryable } from '@vt/message-store';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { v5 as uuidV5 } from 'uuid';
 import { z } from 'zod';
+import { findRegistrationOutcome } from '../../aggregators/registration-monitor/index.js';
 import { findCredentialsByEmail } from '../../aggregators/user-credentials/index.js';
 import { identityCommandStreamName, Register } from '../../contracts/identity.js';
 import { hashPassword } from '../../passwords.js';
@@ -70,21 +71,53 @@ export function createRegisterUsersApp({
         { id: uuidV5(userId, REGISTER_COMMAND_NAMESPACE), metadata: { traceId: request.traceId, userId } },
       );
       await store.write(identityCommandStreamName(userId), command);
-      return reply.redirect('/register/registration-complete', 303);
+      return reply.redirect(`/register/registration-complete?userId=${userId}`, 303);
     });
 
-    app.get('/register/registration-complete', async (_request, reply) =>
-      reply.page(
+    // The registration's status: identity decides asynchronously, and may reject it (an address already taken).
+    app.get('/register/registration-complete', async (request, reply) => {
+      const { userId } = request.query as { userId?: unknown };
+      const outcome = z.uuid().safeParse(userId).success
+        ? await findRegistrationOutcome(viewData, userId as string)
+        : null;
+      if (outcome?.outcome === 'rejected')
+        return reply.page(
+          'Registration rejected',
+          html`<div class="card narrow">
+            <h1>We could not register you</h1>
+            <div class="alert error" role="alert" data-testid="registration-rejected">
+              ${rejectionMessages[outcome.reason ?? ''] ?? outcome.reason ?? 'Your registration was rejected.'}
+            </div>
+            <div class="actions"><a class="button" href="/register">Try again</a></div>
+          </div>`,
+        );
+      return reply.page(
         'Registration complete',
         html`<div class="card narrow">
           <h1>Welcome aboard</h1>
-          <div class="alert ok">Your registration is on its way. We are sending you a confirmation e-mail.</div>
+          <div class="alert ok">
+            ${
+              outcome?.outcome === 'registered'
+                ? 'You are registered. We are sending you an e-mail to confirm your address.'
+                : 'Your registration is on its way. We are sending you a confirmation e-mail.'
+            }
+          </div>
+          ${
+            outcome === null && userId
+              ? html`<p class="muted">Reload this page in a moment to see that it went through.</p>`
+              : ''
+          }
           <div class="actions"><a class="button" href="/auth/log-in">Log in</a></div>
         </div>`,
-      ),
-    );
+      );
+    });
   };
 }
+
+/** Identity's reasons, in words for the user. */
+const rejectionMessages: Record<string, string> = {
+  'email already registered': 'That e-mail address is already registered. Log in instead.',
+};
 
 function text(value: unknown): string {
   return typeof value === 'string' ? value : '';

@@ -1,8 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import type { StoredMessage } from '@vt/message-store';
 import { describe, expect, it } from 'vitest';
 import {
   AccountUnlocked,
+  ConfirmEmail,
+  EmailConfirmationRequested,
   identityCommandStreamName,
+  identityEmailStreamName,
   identityStreamName,
   Register,
   Registered,
@@ -23,8 +27,8 @@ import {
 } from './controls.js';
 import {
   decideRegistration,
-  decideRegistrationEmail,
   decideRegistrationEmailSent,
+  decideReservationOfRegistered,
   decideUnlock,
   registrationProblem,
   type Decision,
@@ -32,6 +36,7 @@ import {
 import { identityProjection, type Identity } from './identity.js';
 import { REGISTRATION_EMAIL_NAMESPACE, registrationEmailId, sendCommandIdFor } from './ids.js';
 import { createEmailTemplates } from './templates.js';
+import { confirmationEmail, decideConfirmation, decideConfirmationRequest, tokenHashOf } from './confirmation.js';
 
 // Given/when/then over pure functions: the identity stream's events → the projected identity → a decision.
 
@@ -39,6 +44,8 @@ const user = exampleUser();
 const identityStream = identityStreamName(user.userId);
 const commandStream = identityCommandStreamName(user.userId);
 const given = (events: StoredMessage[]): Identity => project(identityProjection, events);
+/** The address reserved for this user (the reservation step done). */
+const heldByUser = { userId: user.userId };
 
 function registerAt(position: number, email = user.email): RegisterMessage {
   return Register.parse(stored(exampleRegister({ ...user, email }), commandStream, position));
@@ -64,8 +71,13 @@ describe('the identity projection', () => {
       email: user.email,
       registered: true,
       registrationEmailSent: true,
+      confirmationRequested: false,
+      confirmationTokens: [],
+      emailConfirmed: false,
       locked: true,
       lockedAt: lockedAt.getTime(),
+      lockedUntil: null,
+      unlockTokenHash: null,
       unlockedAt: null,
       commandPosition: -1,
     });
@@ -75,7 +87,7 @@ describe('the identity projection', () => {
 
   it('remembers the last command of its own command stream an event answered', () => {
     const command = registerAt(4);
-    const rejected = writes(decideRegistration(given([]), registerAt(4, 'not an address')));
+    const rejected = writes(decideRegistration(given([]), registerAt(4, 'not an address'), heldByUser));
     expect(given([stored(rejected.message, identityStream, 0)]).commandPosition).toBe(command.position);
     // Caused by something else (another stream): no command recorded.
     const unrelated = { ...rejected.message, metadata: { causationMessageStreamName: 'elsewhere-1' } };
@@ -86,7 +98,7 @@ describe('the identity projection', () => {
 describe('Register', () => {
   it('given nothing, registers with the command data and follows the command', () => {
     const command = registerAt(0);
-    const decision = writes(decideRegistration(given([]), command));
+    const decision = writes(decideRegistration(given([]), command, heldByUser));
     expect(decision.streamName).toBe(identityStream);
     expect(decision.message).toMatchObject({
       type: 'Registered',
@@ -102,15 +114,15 @@ describe('Register', () => {
   });
 
   it('given Registered, does nothing', () => {
-    const registered = writes(decideRegistration(given([]), registerAt(0))).message;
-    expect(decideRegistration(given([stored(registered, identityStream, 0)]), registerAt(1))).toEqual({
+    const registered = writes(decideRegistration(given([]), registerAt(0), heldByUser)).message;
+    expect(decideRegistration(given([stored(registered, identityStream, 0)]), registerAt(1), heldByUser)).toEqual({
       kind: 'nothing',
       reason: 'already registered',
     });
   });
 
   it('rejects an address that breaks identity rules, with the reason', () => {
-    const decision = writes(decideRegistration(given([]), registerAt(0, 'someone at example.com')));
+    const decision = writes(decideRegistration(given([]), registerAt(0, 'someone at example.com'), heldByUser));
     expect(decision.message).toMatchObject({
       type: 'RegistrationRejected',
       data: { ...user, email: 'someone at example.com', reason: 'email is not a well-formed address' },
@@ -118,13 +130,44 @@ describe('Register', () => {
   });
 
   it('given its own rejection, does not decide the same command again (a replay), but decides a later one', () => {
-    const rejection = writes(decideRegistration(given([]), registerAt(0, 'nope'))).message;
+    const rejection = writes(decideRegistration(given([]), registerAt(0, 'nope'), heldByUser)).message;
     const identity = given([stored(rejection, identityStream, 0)]);
-    expect(decideRegistration(identity, registerAt(0, 'nope'))).toEqual({
+    expect(decideRegistration(identity, registerAt(0, 'nope'), heldByUser)).toEqual({
       kind: 'nothing',
       reason: 'command already handled',
     });
-    expect(writes(decideRegistration(identity, registerAt(1))).message.type).toBe('Registered');
+    expect(writes(decideRegistration(identity, registerAt(1), heldByUser)).message.type).toBe('Registered');
+  });
+
+  it('given an address nobody holds, reserves it in the stream named after it, once per command', () => {
+    const command = registerAt(0);
+    const decision = writes(decideRegistration(given([]), command, { userId: null }));
+    expect(decision.streamName).toBe(identityEmailStreamName(user.email));
+    expect(decision.message).toMatchObject({ type: 'EmailReserved', data: { userId: user.userId, email: user.email } });
+    expect(decision.message.id).toBe(writes(decideRegistration(given([]), command, { userId: null })).message.id);
+    // The address's stream ignores case and surrounding blanks.
+    expect(identityEmailStreamName(` ${user.email.toUpperCase()}`)).toBe(decision.streamName);
+  });
+
+  it('given the address held by another user, rejects: e-mail already registered', () => {
+    const decision = writes(decideRegistration(given([]), registerAt(0), { userId: randomUUID() }));
+    expect(decision.streamName).toBe(identityStream);
+    expect(decision.message).toMatchObject({
+      type: 'RegistrationRejected',
+      data: { ...user, reason: 'email already registered' },
+    });
+  });
+
+  it('reserves the address of a Registered written without a reservation (the book’s), unless it is held', () => {
+    const registered = Registered.parse(stored(exampleRegistered(user), identityStream, 0));
+    expect(writes(decideReservationOfRegistered({ userId: null }, registered)).message).toMatchObject({
+      type: 'EmailReserved',
+      data: { userId: user.userId, email: user.email },
+    });
+    expect(decideReservationOfRegistered(heldByUser, registered)).toEqual({
+      kind: 'nothing',
+      reason: 'address already reserved',
+    });
   });
 
   it('has rules for blank, too long and malformed addresses', () => {
@@ -180,13 +223,35 @@ describe('UnlockAccount', () => {
   });
 });
 
-describe('Registered → Send', () => {
+describe('Registered → EmailConfirmationRequested → Send', () => {
   const templates = createEmailTemplates({ appName: 'Video Tutorials' });
+  const policy = { appUrl: 'https://videos.example.com/', linkTtlMs: 48 * 3_600_000 };
+  const registered = Registered.parse(stored(exampleRegistered(user), identityStream, 0));
 
-  it('asks send-email for the registration e-mail, on behalf of the identity stream', () => {
-    const registered = Registered.parse(stored(exampleRegistered(user), identityStream, 0));
-    const identity = given([registered]);
-    const decision = writes(decideRegistrationEmail(identity, registered, templates));
+  it('asks for a confirmation: the hash of the token, never the token, valid 48 hours from the registration', () => {
+    const decision = writes(decideConfirmationRequest(given([registered]), registered, 'the-token', policy));
+    expect(decision.streamName).toBe(identityStream);
+    expect(decision.message).toMatchObject({
+      type: 'EmailConfirmationRequested',
+      data: {
+        userId: user.userId,
+        email: user.email,
+        emailId: registrationEmailId(user.email),
+        tokenHash: tokenHashOf('the-token'),
+        expiresAt: new Date(registered.time.getTime() + policy.linkTtlMs).toISOString(),
+      },
+    });
+    expect(JSON.stringify(decision.message)).not.toContain('the-token');
+    // Decided twice (another instance): the same message id, so one is written.
+    expect(writes(decideConfirmationRequest(given([registered]), registered, 'other', policy)).message.id).toBe(
+      decision.message.id,
+    );
+  });
+
+  it('then asks send-email for the registration e-mail with the link, on behalf of the identity stream', () => {
+    const requested = writes(decideConfirmationRequest(given([registered]), registered, 'the-token', policy));
+    const request = EmailConfirmationRequested.parse(stored(requested.message, identityStream, 1));
+    const decision = confirmationEmail(registered, request, 'the-token', templates, policy);
     const emailId = registrationEmailId(user.email);
     expect(decision.streamName).toBe(sendEmailCommandStreamName(emailId));
     expect(decision.message).toMatchObject({
@@ -201,8 +266,9 @@ describe('Registered → Send', () => {
         causationMessagePosition: 0,
       },
     });
-    // The same event always asks with the same message id.
-    expect(writes(decideRegistrationEmail(identity, registered, templates)).message.id).toBe(decision.message.id);
+    expect(decision.message.data.text).toContain(
+      `https://videos.example.com/auth/confirm-email?userId=${user.userId}&token=the-token`,
+    );
   });
 
   it('derives emailId as the book does (UUID v5 of the address in its namespace)', () => {
@@ -211,12 +277,55 @@ describe('Registered → Send', () => {
     expect(registrationEmailId('someone@example.com')).not.toBe(registrationEmailId('someone.else@example.com'));
   });
 
-  it('does nothing once the e-mail was sent', () => {
-    const registered = Registered.parse(stored(exampleRegistered(user), identityStream, 0));
-    const identity = given([registered, stored(exampleRegistrationEmailSent(user), identityStream, 1)]);
-    expect(decideRegistrationEmail(identity, registered, templates)).toEqual({
+  it('does nothing once asked for, or once the e-mail was sent (a store written by the book)', () => {
+    const requested = writes(decideConfirmationRequest(given([registered]), registered, 'token', policy)).message;
+    expect(
+      decideConfirmationRequest(given([registered, stored(requested, identityStream, 1)]), registered, 'x', policy),
+    ).toEqual({ kind: 'nothing', reason: 'registration e-mail already asked for' });
+    const sent = given([registered, stored(exampleRegistrationEmailSent(user), identityStream, 1)]);
+    expect(decideConfirmationRequest(sent, registered, 'x', policy)).toEqual({
       kind: 'nothing',
       reason: 'registration e-mail already sent',
+    });
+  });
+});
+
+describe('ConfirmEmail', () => {
+  const policy = { appUrl: 'http://localhost:3000', linkTtlMs: 3_600_000 };
+  const registered = Registered.parse(stored(exampleRegistered(user), identityStream, 0));
+  const requested = writes(decideConfirmationRequest(given([registered]), registered, 'good-token', policy)).message;
+  const history = [registered, stored(requested, identityStream, 1)];
+  const confirm = (token: string, position: number, time = registered.time) =>
+    ConfirmEmail.parse(stored(ConfirmEmail.create({ userId: user.userId, token }), commandStream, position, time));
+
+  it('given a link sent, its token confirms the address', () => {
+    expect(writes(decideConfirmation(given(history), confirm('good-token', 0))).message).toMatchObject({
+      type: 'EmailConfirmed',
+      data: { userId: user.userId, email: user.email },
+    });
+  });
+
+  it('rejects a wrong token and an expired link', () => {
+    expect(writes(decideConfirmation(given(history), confirm('guess', 0))).message).toMatchObject({
+      type: 'EmailConfirmationRejected',
+      data: { reason: 'link not valid' },
+    });
+    const late = new Date(registered.time.getTime() + policy.linkTtlMs);
+    expect(writes(decideConfirmation(given(history), confirm('good-token', 0, late))).message).toMatchObject({
+      type: 'EmailConfirmationRejected',
+      data: { reason: 'link expired' },
+    });
+  });
+
+  it('is one-time: once confirmed the token does nothing, and a replay of the command does nothing', () => {
+    const command = confirm('good-token', 0);
+    const confirmed = writes(decideConfirmation(given(history), command)).message;
+    const after = given([...history, stored(confirmed, identityStream, 2)]);
+    expect(after).toMatchObject({ emailConfirmed: true, confirmationTokens: [] });
+    expect(decideConfirmation(after, command)).toEqual({ kind: 'nothing', reason: 'command already handled' });
+    expect(decideConfirmation(after, confirm('good-token', 1))).toEqual({
+      kind: 'nothing',
+      reason: 'address already confirmed',
     });
   });
 });

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { follow, type Message } from '@vt/message-store';
 import {
   AccountUnlocked,
+  EmailReserved,
+  identityEmailStreamName,
   identityStreamName,
   Registered,
   RegistrationEmailSent,
@@ -9,10 +11,11 @@ import {
   type Register,
   type UnlockAccount,
 } from '../../contracts/identity.js';
-import { Send, sendEmailCommandStreamName, type Sent } from '../../contracts/send-email.js';
+import type { Sent } from '../../contracts/send-email.js';
+import { tokenHashOf } from './confirmation.js';
 import { alreadyAnswered, type Identity } from './identity.js';
-import { registrationEmailId, sendCommandIdFor } from './ids.js';
-import type { EmailTemplates } from './templates.js';
+import { registrationEmailId, reservationIdFor } from './ids.js';
+import type { EmailReservation } from './reservation.js';
 
 /**
  * What a handler is to do: write one message to one stream, or nothing (and why, for logs and tests).
@@ -25,22 +28,49 @@ export type Nothing = { kind: 'nothing'; reason: string };
 export const write = (streamName: string, message: Message): Write => ({ kind: 'write', streamName, message });
 export const nothing = (reason: string): Nothing => ({ kind: 'nothing', reason });
 
-/** `Register` → `Registered`, or `RegistrationRejected` when it breaks one of identity's own rules. */
-export function decideRegistration(identity: Identity, command: Register): Decision {
+/**
+ * `Register` → `EmailReserved` in the address's own stream while nobody holds it; then, decided again with the
+ * reservation, `Registered` — or `RegistrationRejected` when the address is held by another user or the
+ * command breaks one of identity's own rules.
+ */
+export function decideRegistration(identity: Identity, command: Register, reservation: EmailReservation): Decision {
   if (alreadyAnswered(identity, command)) return nothing('command already handled');
   if (identity.registered) return nothing('already registered');
   const streamName = identityStreamName(command.data.userId);
   const reason = registrationProblem(command.data);
   if (reason) return write(streamName, follow(command, RegistrationRejected.create({ ...command.data, reason })));
+  const { userId, email } = command.data;
+  if (reservation.userId === null)
+    return write(
+      identityEmailStreamName(email),
+      follow(command, EmailReserved.create({ userId, email }, { id: reservationIdFor(command) })),
+    );
+  if (reservation.userId !== userId)
+    return write(
+      streamName,
+      follow(command, RegistrationRejected.create({ ...command.data, reason: EMAIL_ALREADY_REGISTERED })),
+    );
   return write(streamName, follow(command, Registered.create(command.data)));
+}
+
+export const EMAIL_ALREADY_REGISTERED = 'email already registered';
+
+/**
+ * A `Registered` written without a reservation (by the book's system, before addresses were reserved) gets one,
+ * so a later registration of its address is rejected. Nothing when the address is held already.
+ */
+export function decideReservationOfRegistered(reservation: EmailReservation, event: Registered): Decision {
+  if (reservation.userId !== null) return nothing('address already reserved');
+  const { userId, email } = event.data;
+  return write(
+    identityEmailStreamName(email),
+    follow(event, EmailReserved.create({ userId, email }, { id: reservationIdFor(event) })),
+  );
 }
 
 const emailAddress = z.email();
 
-/**
- * Identity's own rules for a registration. (Whether the address is already taken is the register-users
- * application's check, against View Data: components never read View Data.)
- */
+/** Identity's own rules for the address of a registration (whether it is taken is the reservation's business). */
 export function registrationProblem({ email }: { email: string }): string | null {
   if (email.trim() === '') return 'email is blank';
   if (email.length > 254) return 'email is longer than 254 characters';
@@ -55,26 +85,11 @@ export function decideUnlock(identity: Identity, command: UnlockAccount): Decisi
   // On a replay, an unlock asked for before the current lock existed must not lift it.
   if (identity.lockedAt !== null && command.time.getTime() < identity.lockedAt)
     return nothing('command is older than the lock');
+  // The owner's unlock carries the token of the link e-mailed at this lock.
+  if (command.data.token !== undefined && tokenHashOf(command.data.token) !== identity.unlockTokenHash)
+    return nothing('unlock link not valid');
   const { userId } = command.data;
   return write(identityStreamName(userId), follow(command, AccountUnlocked.create({ userId })));
-}
-
-/**
- * `Registered` → `Send` of the registration e-mail to `sendEmail:command-{emailId}`, on behalf of the
- * identity stream (`originStreamName`). Its message id comes from the `Registered` event's, so asking twice
- * writes one `Send`.
- */
-export function decideRegistrationEmail(identity: Identity, event: Registered, templates: EmailTemplates): Decision {
-  if (identity.registrationEmailSent) return nothing('registration e-mail already sent');
-  const { userId, email } = event.data;
-  const emailId = registrationEmailId(email);
-  const originStreamName = identityStreamName(userId);
-  const send = Send.create(
-    { emailId, to: email, ...templates.registration({ email }) },
-    // Both names: `follow` may carry a correlation from the cause, and Message DB filters on this one.
-    { id: sendCommandIdFor(event), metadata: { originStreamName, correlationStreamName: originStreamName } },
-  );
-  return write(sendEmailCommandStreamName(emailId), follow(event, send));
 }
 
 /** `Sent` of the registration e-mail → `RegistrationEmailSent`, once. */

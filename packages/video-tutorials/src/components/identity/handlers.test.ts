@@ -3,7 +3,7 @@ import { createMessageStore, InvalidMessageError, type MessageStore, type Stored
 import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticationStreamName } from '../../contracts/authentication.js';
-import { identityCommandStreamName, identityStreamName } from '../../contracts/identity.js';
+import { identityCommandStreamName, identityEmailStreamName, identityStreamName } from '../../contracts/identity.js';
 import { sendEmailCommandStreamName, sendEmailStreamName } from '../../contracts/send-email.js';
 import {
   exampleRegister,
@@ -17,6 +17,7 @@ import {
   written,
 } from './controls.js';
 import type { Handler, Outcome } from './handlers.js';
+import { tokenHashOf } from './confirmation.js';
 import { registrationEmailId, sendCommandIdFor } from './ids.js';
 import { build, type LockPolicy } from './index.js';
 
@@ -79,6 +80,36 @@ describe('identity commands', () => {
     expect(outcomes).toEqual([
       { kind: 'nothing', reason: 'already registered' },
       { kind: 'nothing', reason: 'already registered' },
+    ]);
+  });
+
+  it('reserves the address first; a Register of an address held by another user → RegistrationRejected, once', async () => {
+    const holder = exampleUser();
+    const other = exampleUser({ email: holder.email.toUpperCase() });
+    const first = await written(store, identityCommandStreamName(holder.userId), exampleRegister(holder));
+    const [registered, again] = await handleTwice(handlers().commands.Register, first);
+    expect(registered).toMatchObject({ kind: 'written', type: 'Registered' });
+    expect(again).toEqual({ kind: 'nothing', reason: 'command already handled' });
+    expect((await messagesIn(identityEmailStreamName(holder.email))).map((event) => event.data)).toEqual([
+      { userId: holder.userId, email: holder.email },
+    ]);
+
+    const second = await written(store, identityCommandStreamName(other.userId), exampleRegister(other));
+    const outcomes = await handleTwice(handlers().commands.Register, second);
+
+    expect(outcomes[0]).toMatchObject({ kind: 'written', type: 'RegistrationRejected' });
+    expect(outcomes[1]).toEqual({ kind: 'nothing', reason: 'command already handled' });
+    const [rejection] = await messagesIn(identityStreamName(other.userId));
+    expect(rejection).toMatchObject({ type: 'RegistrationRejected', data: { reason: 'email already registered' } });
+    expect(await messagesIn(identityEmailStreamName(holder.email))).toHaveLength(1);
+  });
+
+  it('Registered written without a reservation (the book’s) gets one, so its address stays taken', async () => {
+    const user = exampleUser();
+    const event = await written(store, identityStreamName(user.userId), exampleRegistered(user));
+    await handleTwice(handlers().events.Registered, event);
+    expect((await messagesIn(identityEmailStreamName(user.email))).map((message) => message.data.userId)).toEqual([
+      user.userId,
     ]);
   });
 
@@ -145,7 +176,13 @@ describe('identity events', () => {
     });
     expect(commands[0]?.data.html).toContain('o&#39;brien@example.com');
     expect(first).toMatchObject({ kind: 'written', type: 'Send' });
-    expect(second).toEqual({ kind: 'nothing', reason: `Send ${sendCommandIdFor(registered)} already written` });
+    expect(second).toEqual({ kind: 'nothing', reason: 'registration e-mail already asked for' });
+    // The link's token is in the e-mail; the identity stream holds only its hash.
+    const [request] = (await messagesIn(identityStreamName(user.userId))).filter(
+      (event) => event.type === 'EmailConfirmationRequested',
+    );
+    const token = /token=([A-Za-z0-9_-]+)/.exec(String(commands[0]?.data.text))![1]!;
+    expect(request?.data.tokenHash).toBe(tokenHashOf(token));
   });
 
   it('Registered after the e-mail was recorded as sent writes nothing', async () => {
@@ -216,13 +253,20 @@ describe('authentication events: account locking', () => {
 
     const events = await messagesIn(identityStreamName(user.userId));
     expect(events.map((event) => event.type)).toEqual(['Registered', 'AccountLocked']);
-    expect(events[1]?.data).toEqual({
+    expect(events[1]?.data).toMatchObject({
       userId: user.userId,
       failedLoginCount: 3,
       reason: '3 failed log-ins within 1 minute',
     });
     expect(first).toMatchObject({ kind: 'written', type: 'AccountLocked' });
     expect(second).toEqual({ kind: 'nothing', reason: 'account already locked' });
+    // A temporary lock, and one e-mail to the owner with the unlock link (its token's hash in the lock).
+    const lock = events[1]!;
+    expect(Date.parse(String(lock.data.lockedUntil)) - lock.time.getTime()).toBeGreaterThan(0);
+    const sends = (await store.read('sendEmail:command', 0, 10_000)).filter((send) => send.data.to === user.email);
+    expect(sends).toHaveLength(1);
+    const token = /\/auth\/unlock\?userId=[0-9a-f-]+&token=([A-Za-z0-9_-]+)/.exec(String(sends[0]!.data.text))![1]!;
+    expect(lock.data.unlockTokenHash).toBe(tokenHashOf(token));
   });
 
   it('does not lock when the failures are spread outside the window', async () => {

@@ -11,24 +11,40 @@ import {
 import { authenticationStreamName, UserLoginFailed } from '../../contracts/authentication.js';
 import {
   identityCategory,
+  EmailReserved,
   identityCommandStreamName,
+  identityEmailStreamName,
   identityStreamName,
+  AccountLocked,
+  ConfirmEmail,
+  EmailConfirmationRequested,
   Register,
   Registered,
+  RequestEmailConfirmation,
   UnlockAccount,
 } from '../../contracts/identity.js';
 import { Sent } from '../../contracts/send-email.js';
 import {
   decideRegistration,
-  decideRegistrationEmail,
   decideRegistrationEmailSent,
+  decideReservationOfRegistered,
   decideUnlock,
   nothing,
   type Decision,
   type Nothing,
+  type Write,
 } from './decisions.js';
+import {
+  confirmationEmail,
+  decideConfirmation,
+  decideConfirmationRequest,
+  newToken,
+  unlockEmail,
+  type ConfirmationPolicy,
+} from './confirmation.js';
 import { identityProjection } from './identity.js';
 import { decideLock, loginHistoryUpTo, type LockPolicy } from './locking.js';
+import { emailReservationProjection } from './reservation.js';
 import type { EmailTemplates } from './templates.js';
 
 /** What handling a message did. */
@@ -40,6 +56,7 @@ export interface HandlerDependencies {
   messageStore: MessageStore;
   emailTemplates: EmailTemplates;
   lockPolicy: LockPolicy;
+  confirmationPolicy: ConfirmationPolicy;
   logger: Logger;
 }
 
@@ -51,8 +68,17 @@ const DECISIONS_PER_MESSAGE = 3;
  * streams), decides (pure, see decisions.ts and locking.ts) and writes — entity events with the expected
  * version of the projection the decision saw.
  */
-export function createHandlers({ messageStore, emailTemplates, lockPolicy, logger }: HandlerDependencies) {
+export function createHandlers({
+  messageStore,
+  emailTemplates,
+  lockPolicy,
+  confirmationPolicy,
+  logger,
+}: HandlerDependencies) {
   const loadIdentity = (userId: string) => messageStore.fetch(identityStreamName(userId), identityProjection);
+
+  const loadReservation = (email: string) =>
+    messageStore.fetch(identityEmailStreamName(email), emailReservationProjection);
 
   const loadLoginHistory = async (failure: UserLoginFailed) =>
     (await messageStore.fetch(failure.streamName, loginHistoryUpTo(failure.position, lockPolicy.maxFailures))).entity;
@@ -85,13 +111,52 @@ export function createHandlers({ messageStore, emailTemplates, lockPolicy, logge
     }
   };
 
+  /**
+   * The confirmation link: its request (with the token's hash) in the identity stream, then the e-mail with
+   * the token itself. The token exists only here, so a request written by someone else (another instance,
+   * an earlier attempt) sends nothing: that one sent its own.
+   */
+  const askForConfirmation = (cause: Registered | RequestEmailConfirmation) =>
+    decidingAgainOnConflict(cause, async () => {
+      const { entity: identity, version } = await loadIdentity(cause.data.userId);
+      const token = newToken();
+      const decision = decideConfirmationRequest(identity, cause, token, confirmationPolicy);
+      const requested = await carryOut(decision, version);
+      if (requested.kind === 'nothing' || decision.kind === 'nothing') return requested;
+      const request = EmailConfirmationRequested.parse(storedAs(decision, requested.position));
+      return carryOut(confirmationEmail(cause, request, token, emailTemplates, confirmationPolicy));
+    });
+
   const commands = {
     Register: async (message: StoredMessage): Promise<Outcome> => {
       const command = Register.parse(message);
       ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
       return decidingAgainOnConflict(command, async () => {
+        // The reservation of the address first (expected version -1), then, decided again, the registration.
+        for (let step = 1; ; step++) {
+          const { entity: identity, version } = await loadIdentity(command.data.userId);
+          const { entity: reservation, version: reservationVersion } = await loadReservation(command.data.email);
+          const decision = decideRegistration(identity, command, reservation);
+          if (decision.kind === 'nothing' || decision.message.type !== EmailReserved.type)
+            return carryOut(decision, version);
+          const reserved = await carryOut(decision, reservationVersion);
+          if (step > 1) return reserved; // a reservation read back always holds: never reached
+        }
+      });
+    },
+
+    RequestEmailConfirmation: async (message: StoredMessage): Promise<Outcome> => {
+      const command = RequestEmailConfirmation.parse(message);
+      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
+      return askForConfirmation(command);
+    },
+
+    ConfirmEmail: async (message: StoredMessage): Promise<Outcome> => {
+      const command = ConfirmEmail.parse(message);
+      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
+      return decidingAgainOnConflict(command, async () => {
         const { entity: identity, version } = await loadIdentity(command.data.userId);
-        return carryOut(decideRegistration(identity, command), version);
+        return carryOut(decideConfirmation(identity, command), version);
       });
     },
 
@@ -108,9 +173,12 @@ export function createHandlers({ messageStore, emailTemplates, lockPolicy, logge
   const events = {
     Registered: async (message: StoredMessage): Promise<Outcome> => {
       const event = Registered.parse(message);
-      const { entity: identity } = await loadIdentity(event.data.userId);
-      // Another component's command stream: no expected version; the Send's derived id makes a repeat a no-op.
-      return carryOut(decideRegistrationEmail(identity, event, emailTemplates));
+      const { entity: reservation, version } = await loadReservation(event.data.email);
+      // A conflict means someone reserved it meanwhile: the address is held either way.
+      await carryOut(decideReservationOfRegistered(reservation, event), version).catch((error: unknown) => {
+        if (!(error instanceof VersionConflictError)) throw error;
+      });
+      return askForConfirmation(event);
     },
   };
 
@@ -133,7 +201,14 @@ export function createHandlers({ messageStore, emailTemplates, lockPolicy, logge
       return decidingAgainOnConflict(failure, async () => {
         const { entity: identity, version } = await loadIdentity(failure.data.userId);
         const history = await loadLoginHistory(failure);
-        return carryOut(decideLock(identity, history, failure, lockPolicy), version);
+        const token = newToken();
+        const decision = decideLock(identity, history, failure, lockPolicy, token);
+        const locked = await carryOut(decision, version);
+        if (locked.kind === 'nothing' || decision.kind === 'nothing' || identity.email === null) return locked;
+        // The owner gets the unlock link; only this handler knows the token (its hash is in AccountLocked).
+        const lock = AccountLocked.parse({ ...storedAs(decision, locked.position) });
+        await carryOut(unlockEmail(failure, lock, identity.email, token, emailTemplates, confirmationPolicy));
+        return locked;
       });
     },
     // UserLoggedIn needs no handler: it resets the count in the login history read when a failure is decided on.
@@ -143,6 +218,12 @@ export function createHandlers({ messageStore, emailTemplates, lockPolicy, logge
 }
 
 export type IdentityHandlers = ReturnType<typeof createHandlers>;
+
+/** A message just written, as it is stored (enough of it for what follows it). */
+function storedAs(written: Write, position: number): StoredMessage {
+  const { message, streamName } = written;
+  return { ...message, metadata: message.metadata ?? {}, streamName, position, globalPosition: -1, time: new Date() };
+}
 
 const uuid = z.uuid();
 

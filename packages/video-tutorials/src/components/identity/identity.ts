@@ -1,6 +1,20 @@
 import type { Projection, StoredMessage } from '@vt/message-store';
 import { id as idOf } from '@vt/message-store';
-import { AccountLocked, identityCommandStreamName, Registered } from '../../contracts/identity.js';
+import {
+  AccountLocked,
+  EmailConfirmationRequested,
+  identityCommandStreamName,
+  Registered,
+} from '../../contracts/identity.js';
+
+/** A confirmation link sent: the SHA-256 of its token, and until when it works (ms). */
+export interface ConfirmationToken {
+  tokenHash: string;
+  expiresAt: number;
+}
+
+/** Links sent and not used are all valid until they expire; only the latest few are kept. */
+export const CONFIRMATION_TOKENS_KEPT = 5;
 
 /** What the identity component knows about one user, folded from `identity-{userId}`. */
 export interface Identity {
@@ -8,9 +22,17 @@ export interface Identity {
   email: string | null;
   registered: boolean;
   registrationEmailSent: boolean;
+  /** A confirmation link was sent (with the registration e-mail or asked for again). */
+  confirmationRequested: boolean;
+  confirmationTokens: ConfirmationToken[];
+  emailConfirmed: boolean;
   locked: boolean;
   /** When it was locked (ms, the `AccountLocked` message's time): an `UnlockAccount` written earlier does not unlock it. */
   lockedAt: number | null;
+  /** When the current lock ends by itself (ms); `null`: when unlocked (a lock written by the book's system). */
+  lockedUntil: number | null;
+  /** The hash of the token of the unlock link sent at the current lock. */
+  unlockTokenHash: string | null;
   /** When it was last unlocked (ms, the `AccountUnlocked` message's time): failed log-ins before it no longer count. */
   unlockedAt: number | null;
   /**
@@ -25,8 +47,13 @@ export const initialIdentity = (): Identity => ({
   email: null,
   registered: false,
   registrationEmailSent: false,
+  confirmationRequested: false,
+  confirmationTokens: [],
+  emailConfirmed: false,
   locked: false,
   lockedAt: null,
+  lockedUntil: null,
+  unlockTokenHash: null,
   unlockedAt: null,
   commandPosition: -1,
 });
@@ -40,9 +67,29 @@ export const identityProjection: Projection<Identity> = {
   },
   RegistrationRejected: (identity, event) => answered(identity, event),
   RegistrationEmailSent: (identity) => ({ ...identity, registrationEmailSent: true }),
+  EmailConfirmationRequested: (identity, event) => {
+    const { tokenHash, expiresAt } = EmailConfirmationRequested.parse(event).data;
+    const token = { tokenHash, expiresAt: Date.parse(expiresAt) };
+    return answered(
+      {
+        ...identity,
+        confirmationRequested: true,
+        confirmationTokens: [...identity.confirmationTokens, token].slice(-CONFIRMATION_TOKENS_KEPT),
+      },
+      event,
+    );
+  },
+  EmailConfirmed: (identity, event) => answered({ ...identity, emailConfirmed: true, confirmationTokens: [] }, event),
+  EmailConfirmationRejected: (identity, event) => answered(identity, event),
   AccountLocked: (identity, event) => {
-    AccountLocked.parse(event);
-    return { ...identity, locked: true, lockedAt: event.time.getTime() };
+    const { lockedUntil, unlockTokenHash } = AccountLocked.parse(event).data;
+    return {
+      ...identity,
+      locked: true,
+      lockedAt: event.time.getTime(),
+      lockedUntil: lockedUntil ? Date.parse(lockedUntil) : null,
+      unlockTokenHash: unlockTokenHash ?? null,
+    };
   },
   AccountUnlocked: (identity, event) =>
     answered({ ...identity, locked: false, unlockedAt: event.time.getTime() }, event),

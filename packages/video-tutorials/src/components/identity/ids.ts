@@ -24,3 +24,8 @@ export const registrationEmailId = (email: string): string => uuidV5(email, REGI
 
 /** The message id of the `Send` that asks for the registration e-mail of this `Registered` event. */
 export const sendCommandIdFor = (registered: StoredMessage): string => uuidV5(registered.id, SEND_COMMAND_ID_NAMESPACE);
+
+/** The namespace of `EmailReserved` message ids: one per command (or legacy `Registered`), so a retry writes none. */
+export const RESERVATION_ID_NAMESPACE = 'a3d7f2e4-61b8-4f0d-9c2e-7b5a1e9d4c38';
+
+export const reservationIdFor = (cause: StoredMessage): string => uuidV5(cause.id, RESERVATION_ID_NAMESPACE);

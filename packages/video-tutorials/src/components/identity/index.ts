@@ -11,6 +11,7 @@ import { identityCategory } from '../../contracts/identity.js';
 import { sendEmailCategory } from '../../contracts/send-email.js';
 import { pieceOf } from '../../piece.js';
 import { createHandlers } from './handlers.js';
+import { defaultConfirmationPolicy, type ConfirmationPolicy } from './confirmation.js';
 import { lockPolicyFrom, type LockPolicy } from './locking.js';
 import { createEmailTemplates, type EmailTemplates } from './templates.js';
 
@@ -26,6 +27,8 @@ export interface IdentityOptions {
   emailTemplates?: EmailTemplates;
   /** Defaults: 5 failed log-ins within 15 minutes lock the account. */
   lockPolicy?: Partial<LockPolicy>;
+  /** The site's address for links in e-mails (`APP_URL`), and how long a confirmation link works (48 hours). */
+  confirmationPolicy?: Partial<ConfirmationPolicy>;
   logger?: Logger;
   /** To run several instances: each handles its share of users (and of e-mails' outcomes). */
   consumerGroup?: ConsumerGroup;
@@ -42,10 +45,17 @@ export function build({
   appName,
   emailTemplates = createEmailTemplates(appName ? { appName } : {}),
   lockPolicy,
+  confirmationPolicy,
   logger = silent,
   consumerGroup,
 }: IdentityOptions) {
-  const handlers = createHandlers({ messageStore, emailTemplates, lockPolicy: lockPolicyFrom(lockPolicy), logger });
+  const handlers = createHandlers({
+    messageStore,
+    emailTemplates,
+    lockPolicy: lockPolicyFrom(lockPolicy),
+    confirmationPolicy: { ...defaultConfirmationPolicy, ...confirmationPolicy },
+    logger,
+  });
   const subscribe = (options: Omit<SubscriptionOptions, 'store' | 'logger'>) =>
     createSubscription({ store: messageStore, logger, ...options, ...(consumerGroup ? { consumerGroup } : {}) });
 

@@ -22,7 +22,7 @@ const identityStream = identityStreamName(user.userId);
 const authenticationStream = authenticationStreamName(user.userId);
 const start = Date.parse('2026-01-01T12:00:00Z');
 const minutes = (n: number) => new Date(start + n * 60_000);
-const policy: LockPolicy = { maxFailures: 3, windowMs: 10 * 60_000 };
+const policy: LockPolicy = { maxFailures: 3, windowMs: 10 * 60_000, lockMs: 30 * 60_000 };
 
 const failed = () => exampleUserLoginFailed(user);
 const loggedIn = () => exampleUserLoggedIn(user);
@@ -60,6 +60,29 @@ describe('locking after failed log-ins', () => {
       data: { userId: user.userId, failedLoginCount: 3, reason: '3 failed log-ins within 10 minutes' },
       metadata: { causationMessageStreamName: authenticationStream, causationMessagePosition: 2 },
     });
+  });
+
+  it('locks for lockMs only, with the hash of the owner’s unlock token; after it ends, failures count afresh', () => {
+    const stream: [Message, number][] = [
+      [failed(), 0],
+      [failed(), 1],
+      [failed(), 2],
+    ];
+    const lock = decideOn(registered, stream);
+    if (lock.kind !== 'write') throw new Error('expected a lock');
+    expect(lock.message.data).toMatchObject({ lockedUntil: minutes(32).toISOString() });
+    const locked = [...registered, stored(lock.message, identityStream, 1, minutes(2))];
+    // During the lock: nothing more.
+    expect(decideOn(locked, [...stream, [failed(), 20]])).toEqual({
+      kind: 'nothing',
+      reason: 'account already locked',
+    });
+    // After it: the failures before its end do not count; three new ones lock again.
+    expect(decideOn(locked, [...stream, [failed(), 33]])).toEqual({
+      kind: 'nothing',
+      reason: '1 of 3 failed log-ins within 10 minutes',
+    });
+    expect(decideOn(locked, [...stream, [failed(), 33], [failed(), 34], [failed(), 35]]).kind).toBe('write');
   });
 
   it('does not lock when the failures are spread wider than the window (the boundary excluded)', () => {
@@ -140,8 +163,8 @@ describe('locking after failed log-ins', () => {
   });
 
   it('has a default policy of 5 failures in 15 minutes, and refuses a policy that makes no sense', () => {
-    expect(defaultLockPolicy).toEqual({ maxFailures: 5, windowMs: 15 * 60_000 });
-    expect(lockPolicyFrom({ maxFailures: 2 })).toEqual({ maxFailures: 2, windowMs: 15 * 60_000 });
+    expect(defaultLockPolicy).toEqual({ maxFailures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 });
+    expect(lockPolicyFrom({ maxFailures: 2 })).toEqual({ maxFailures: 2, windowMs: 15 * 60_000, lockMs: 15 * 60_000 });
     expect(() => lockPolicyFrom({ maxFailures: 0 })).toThrow(/maxFailures/);
     expect(() => lockPolicyFrom({ windowMs: -1 })).toThrow(/windowMs/);
     const fiveAtOnce: [Message, number][] = Array.from({ length: 5 }, () => [failed(), 0]);

@@ -1,16 +1,21 @@
 import { follow, type Projection, type Reducer } from '@vt/message-store';
 import type { UserLoginFailed } from '../../contracts/authentication.js';
 import { AccountLocked, identityStreamName } from '../../contracts/identity.js';
+import { tokenHashOf } from './confirmation.js';
 import { nothing, write, type Decision } from './decisions.js';
 import type { Identity } from './identity.js';
 
-/** The book's account-locking exercise: `maxFailures` failed log-ins within `windowMs` lock the account. */
+/**
+ * The book's account-locking exercise: `maxFailures` failed log-ins within `windowMs` lock the account, for
+ * `lockMs` (a lock is temporary, so a stranger cannot lock anyone out for good).
+ */
 export interface LockPolicy {
   maxFailures: number;
   windowMs: number;
+  lockMs: number;
 }
 
-export const defaultLockPolicy: LockPolicy = { maxFailures: 5, windowMs: 15 * 60_000 };
+export const defaultLockPolicy: LockPolicy = { maxFailures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 };
 
 export function lockPolicyFrom(overrides: Partial<LockPolicy> = {}): LockPolicy {
   const policy = { ...defaultLockPolicy, ...overrides };
@@ -18,6 +23,8 @@ export function lockPolicyFrom(overrides: Partial<LockPolicy> = {}): LockPolicy 
     throw new RangeError(`lockPolicy.maxFailures must be a whole number of at least 1, not ${policy.maxFailures}`);
   if (!Number.isFinite(policy.windowMs) || policy.windowMs <= 0)
     throw new RangeError(`lockPolicy.windowMs must be a positive number of milliseconds, not ${policy.windowMs}`);
+  if (!Number.isFinite(policy.lockMs) || policy.lockMs <= 0)
+    throw new RangeError(`lockPolicy.lockMs must be a positive number of milliseconds, not ${policy.lockMs}`);
   return policy;
 }
 
@@ -53,20 +60,31 @@ export function decideLock(
   history: LoginHistory,
   failure: UserLoginFailed,
   policy: LockPolicy,
+  unlockToken?: string,
 ): Decision {
   if (!identity.registered) return nothing('identity is not registered');
-  if (identity.locked) return nothing('account already locked');
   const at = failure.time.getTime();
-  const counted = history.failures.filter(
-    (time) => time > at - policy.windowMs && (identity.unlockedAt === null || time > identity.unlockedAt),
-  );
+  const lockEnded = identity.locked && identity.lockedUntil !== null && identity.lockedUntil <= at;
+  if (identity.locked && !lockEnded) return nothing('account already locked');
+  // Failures before the last unlock, or during a lock that has ended since, do not count.
+  const countsFrom = Math.max(identity.unlockedAt ?? -Infinity, lockEnded ? identity.lockedUntil! : -Infinity);
+  const counted = history.failures.filter((time) => time > at - policy.windowMs && time > countsFrom);
   if (counted.length < policy.maxFailures)
     return nothing(`${counted.length} of ${policy.maxFailures} failed log-ins within ${duration(policy.windowMs)}`);
   const { userId } = failure.data;
   const reason = `${counted.length} failed log-ins within ${duration(policy.windowMs)}`;
   return write(
     identityStreamName(userId),
-    follow(failure, AccountLocked.create({ userId, reason, failedLoginCount: counted.length })),
+    follow(
+      failure,
+      AccountLocked.create({
+        userId,
+        reason,
+        failedLoginCount: counted.length,
+        lockedUntil: new Date(at + policy.lockMs).toISOString(),
+        ...(unlockToken ? { unlockTokenHash: tokenHashOf(unlockToken) } : {}),
+      }),
+    ),
   );
 }
 

@@ -61,6 +61,7 @@ describe('the identity component', () => {
     await caughtUp(identity);
     expect((await store.read(identityStreamName(user.userId))).map((event) => event.type)).toEqual([
       'Registered',
+      'EmailConfirmationRequested',
       'RegistrationEmailSent',
     ]);
   });
@@ -74,7 +75,10 @@ describe('the identity component', () => {
     const emailId = registrationEmailId(user.email);
     await written(store, sendEmailStreamName(emailId), exampleSent(user, `videoPublishing-${user.userId}`));
     await caughtUp(identity);
-    expect((await store.read(identityStreamName(user.userId))).map((event) => event.type)).toEqual(['Registered']);
+    expect((await store.read(identityStreamName(user.userId))).map((event) => event.type)).toEqual([
+      'Registered',
+      'EmailConfirmationRequested',
+    ]);
   });
 
   it('locks an account through its subscription', async () => {
@@ -86,8 +90,8 @@ describe('the identity component', () => {
     await written(store, authenticationStreamName(user.userId), exampleUserLoginFailed(user));
     await caughtUp(identity);
     const events = await store.read(identityStreamName(user.userId));
-    expect(events.map((event) => event.type)).toEqual(['Registered', 'AccountLocked']);
-    expect(events[1]?.data).toMatchObject({ failedLoginCount: 2 });
+    expect(events.map((event) => event.type)).toEqual(['Registered', 'EmailConfirmationRequested', 'AccountLocked']);
+    expect(events[2]?.data).toMatchObject({ failedLoginCount: 2 });
   });
 });
 
@@ -123,7 +127,10 @@ describe('two instances of the component', () => {
     await Promise.all([caughtUp(one), caughtUp(other)]);
 
     for (const user of users) {
-      expect((await store.read(identityStreamName(user.userId))).map((event) => event.type)).toEqual(['Registered']);
+      expect((await store.read(identityStreamName(user.userId))).map((event) => event.type)).toEqual([
+        'Registered',
+        'EmailConfirmationRequested',
+      ]);
       expect(await store.read(sendEmailCommandStreamName(registrationEmailId(user.email)))).toHaveLength(1);
     }
   });

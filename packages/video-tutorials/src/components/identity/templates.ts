@@ -9,18 +9,24 @@ export interface RenderedEmail {
 
 /** The e-mails identity asks send-email to send. Replaceable, e.g. to brand them or to test with. */
 export interface EmailTemplates {
-  registration(recipient: { email: string }): RenderedEmail;
+  /** The welcome e-mail; with `confirmationUrl`, it asks to confirm the address. */
+  registration(recipient: { email: string; confirmationUrl?: string }): RenderedEmail;
+  /** Asked for again: only the confirmation link. */
+  emailConfirmation(recipient: { email: string; confirmationUrl: string }): RenderedEmail;
+  /** The account was locked after failed log-ins: until when, and a link for the owner to unlock it now. */
+  accountLocked(recipient: { email: string; unlockUrl: string; lockedUntil: string }): RenderedEmail;
 }
 
 /** The default templates: plain text and HTML, naming the application (`APP_NAME`) and greeting the user. */
 export function createEmailTemplates({ appName = 'Video Tutorials' }: { appName?: string } = {}): EmailTemplates {
   return {
-    registration({ email }) {
+    registration({ email, confirmationUrl }) {
       const subject = `Welcome to ${appName}`;
       const text = [
         `Hello ${email},`,
         '',
         `welcome to ${appName}! Your account is ready: log in with this address and start watching.`,
+        ...(confirmationUrl ? ['', 'Please confirm that this address is yours:', confirmationUrl] : []),
         '',
         `The ${appName} team`,
         '',
@@ -38,7 +44,65 @@ export function createEmailTemplates({ appName = 'Video Tutorials' }: { appName?
               welcome to <strong>${appName}</strong>! Your account is ready: log in with this address and start
               watching.
             </p>
+            ${
+              confirmationUrl
+                ? html`<p>Please <a href="${confirmationUrl}">confirm that this address is yours</a>.</p>`
+                : ''
+            }
             <p>The ${appName} team</p>
+          </body>
+        </html> `;
+      return { subject, text, html: body.value };
+    },
+    accountLocked({ email, unlockUrl, lockedUntil }) {
+      const subject = `Your ${appName} account was locked`;
+      const until = lockedUntil.replace('T', ' ').slice(0, 16) + ' UTC';
+      const text = [
+        `Hello ${email},`,
+        '',
+        `after several failed log-ins your account is locked until ${until}.`,
+        'If that was you, unlock it now with this link:',
+        unlockUrl,
+        '',
+        `If it was not you, someone may be guessing your password. The ${appName} team`,
+        '',
+      ].join('\n');
+      const body = html`<!doctype html>
+        <html lang="en">
+          <head>
+            <meta charset="utf-8" />
+            <title>${subject}</title>
+          </head>
+          <body style="font-family: system-ui, sans-serif; line-height: 1.5">
+            <p>Hello ${email},</p>
+            <p>after several failed log-ins your account is locked until ${until}.</p>
+            <p>If that was you, <a href="${unlockUrl}">unlock it now</a>.</p>
+            <p>If it was not you, someone may be guessing your password. The ${appName} team</p>
+          </body>
+        </html> `;
+      return { subject, text, html: body.value };
+    },
+    emailConfirmation({ email, confirmationUrl }) {
+      const subject = `Confirm your address for ${appName}`;
+      const text = [
+        `Hello ${email},`,
+        '',
+        'Please confirm that this address is yours:',
+        confirmationUrl,
+        '',
+        `If you did not ask for this, ignore this e-mail. The ${appName} team`,
+        '',
+      ].join('\n');
+      const body = html`<!doctype html>
+        <html lang="en">
+          <head>
+            <meta charset="utf-8" />
+            <title>${subject}</title>
+          </head>
+          <body style="font-family: system-ui, sans-serif; line-height: 1.5">
+            <p>Hello ${email},</p>
+            <p>Please <a href="${confirmationUrl}">confirm that this address is yours</a>.</p>
+            <p>If you did not ask for this, ignore this e-mail. The ${appName} team</p>
           </body>
         </html> `;
       return { subject, text, html: body.value };
