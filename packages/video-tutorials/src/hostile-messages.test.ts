@@ -232,17 +232,13 @@ describe.each(setups)('hostile messages written with write_message (View Data ap
       ]),
     ).toEqual([]);
 
-    // The admin indexes list every message, whatever it holds.
+    // The admin index keeps only what Message DB's own indexes cannot find: hostile metadata adds no row.
     const written = [...hostile.keys(), ...invalid.keys()];
     const positions = await system.messageStoreDb.query<{ global_position: string | number }>(
       'SELECT global_position FROM message_store.messages WHERE id = ANY($1::uuid[])',
       [written],
     );
-    const [indexed] = await system.viewData.query<{ count: string | number }>(
-      'SELECT count(*) AS count FROM admin_messages_by_type WHERE global_position = ANY($1::bigint[])',
-      [positions.map((row) => Number(row.global_position))],
-    );
-    expect(Number(indexed?.count)).toBe(written.length);
+    expect(positions).toHaveLength(written.length);
     const [streams] = await system.viewData.query<{ count: string | number }>(
       `SELECT count(*) AS count FROM admin_streams WHERE stream_name = ANY($1::text[])`,
       [streamNames],

@@ -45,6 +45,9 @@ const videoParams = z.object({ videoId: z.uuid() });
 const operationParams = z.object({ traceId: z.string().uuid() });
 
 /** The creators portal (the book's chapters 10–11): my videos, uploads, naming and describing. */
+/** Lookups in a row that may fail for a lost connection (250 ms apart) before the event stream ends. */
+const MAX_LOST_LOOKUPS = 8;
+
 export function createCreatorsPortalApp(options: CreatorsPortalOptions): FastifyPluginAsync {
   const { store, viewData } = options;
   const receiving = new Map<string, number>();
@@ -190,13 +193,21 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
       streams.add(end);
       request.raw.on('close', end);
       const deadline = Date.now() + 60_000;
+      let lostLookups = 0;
       try {
         while (!closed && Date.now() < deadline) {
-          // A database lost meanwhile: keep the stream open and ask again; any other failure ends it.
-          operation ??= await findOperation(viewData, traceId, userId).catch((error: unknown) => {
-            if (isTransientDatabaseError(error)) return null;
-            throw error;
-          });
+          // A connection lost for a moment: keep the stream open and ask again. A lasting outage (or any other
+          // failure) ends it: the page then reloads itself and shows the 503 page while the outage lasts.
+          operation ??= await findOperation(viewData, traceId, userId).then(
+            (found) => {
+              lostLookups = 0;
+              return found;
+            },
+            (error: unknown) => {
+              if (isTransientDatabaseError(error) && ++lostLookups < MAX_LOST_LOOKUPS) return null;
+              throw error;
+            },
+          );
           if (operation) {
             reply.raw.write(`event: result\ndata: ${JSON.stringify(operation)}\n\n`);
             break;
