@@ -34,7 +34,8 @@ export function requireAdmin(adminEmails: readonly string[]): preHandlerAsyncHoo
           <h1>Admins only</h1>
           <div class="alert error" role="alert">This part of the site is for administrators.</div>
           <p class="muted">
-            You are signed in as ${request.user.email}, which is not an administrator’s account${request.user.emailConfirmed === true ? '' : ' (or not confirmed yet)'}.
+            You are signed in as ${request.user.email}, which is not an administrator’s
+            account${request.user.emailConfirmed === true ? '' : ' (or not confirmed yet)'}.
           </p>
           <a class="button" href="/">Go home</a>
         </div>`,
