@@ -425,7 +425,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       }
       for (const message of messages) {
         if (stopped) return;
-        const handler = handleBatch ? undefined : (handlers[message.type] ?? handlers.$any);
+        const handler = handleBatch ? undefined : handlerFor(handlers, message.type);
         if (handler) {
           // The first attempt is called here, and awaited only when the handler answers a promise.
           const started = performance.now();

@@ -102,7 +102,11 @@ describe.runIf(Boolean(process.env.TEST_POSTGRES_URL))('distributed over process
     });
 
     for (const userId of userIds)
-      expect(await typesOf(`identity-${userId}`)).toEqual(['Registered', 'RegistrationEmailSent']);
+      expect(await typesOf(`identity-${userId}`)).toEqual([
+        'Registered',
+        'EmailConfirmationRequested',
+        'RegistrationEmailSent',
+      ]);
     const sends = await store.read('sendEmail:command', 0, 10_000);
     const sent = await store.read('sendEmail', 0, 10_000);
     expect(sends).toHaveLength(USERS);

@@ -191,11 +191,6 @@ export async function startSystem(
         }),
         loggerInstance: logger,
         operations: observability.mount,
-        sessions: createSessions({
-          store,
-          viewData,
-          settings: { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs },
-        }),
       })
     : null;
   if (web && !config.metricsToken && config.environment === 'production')
@@ -253,6 +248,11 @@ export function webServerOptions(
     secureCookies: config.environment === 'production',
     trustProxy: config.trustProxy,
     adminEmails: config.adminEmails,
+    sessions: createSessions({
+      store,
+      viewData,
+      settings: { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs },
+    }),
     applications: [
       createHomeApp({ viewData, playbackTokens }),
       createRecordViewingsApp({ store, viewData, playbackTokens, sampleVideoIds: [SAMPLE_VIDEO_ID] }),

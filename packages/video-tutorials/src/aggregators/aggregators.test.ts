@@ -72,6 +72,7 @@ describe('user-credentials aggregator', () => {
       email,
       passwordHash: 'hash',
       locked: true,
+      lockedUntil: null, // a lock of the book's kind, with no end: it lasts until unlocked
     });
     const unlocked = await written(stream, AccountUnlocked.create({ userId }));
     await applyTwice(userCredentials.applyIdentityEvents, [unlocked]);

@@ -69,11 +69,11 @@ export async function startWebUnderAttack(
 
   async function addUser(email = `user-${randomUUID().slice(0, 8)}@example.com`) {
     const userId = randomUUID();
-    await test.db.query('INSERT INTO user_credentials (id, email, password_hash) VALUES ($1, $2, $3)', [
-      userId,
-      email,
-      passwordHash,
-    ]);
+    // Confirmed, so that the admin among them has the admin role.
+    await test.db.query(
+      'INSERT INTO user_credentials (id, email, password_hash, email_confirmed) VALUES ($1, $2, $3, true)',
+      [userId, email, passwordHash],
+    );
     return { userId, email };
   }
 

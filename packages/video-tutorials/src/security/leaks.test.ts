@@ -1,3 +1,4 @@
+import { createSessions } from '../app/authenticate/sessions.js';
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '@vt/message-store';
 import type { LightMyRequestResponse } from 'fastify';
@@ -91,6 +92,7 @@ describe('the operation page’s event stream', () => {
       appName: 'Video Tutorials',
       cookieSecret: COOKIE_SECRET,
       secureCookies: false,
+      sessions: createSessions({ store: web.store, viewData: web.test.db }),
       applications: [
         createAuthenticateApp({ store: web.store, viewData: web.test.db }),
         createCreatorsPortalApp({ store: web.store, viewData: viewData(), storage: web.storage, maxUploadBytes: 1024 }),

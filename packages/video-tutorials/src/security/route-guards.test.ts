@@ -23,9 +23,18 @@ const PUBLIC = new Set([
   'GET /media/videos/:videoId',
   'GET /media/posters/:videoId',
   'POST /record-viewing/:videoId',
+  // One-time links from e-mails: the token in them is the authorization.
+  'GET /auth/confirm-email',
+  'POST /auth/confirm-email',
+  'GET /auth/unlock',
+  'POST /auth/unlock',
 ]);
+
+/** Routes for signed-in users outside the creators portal. */
+const FOR_USERS = new Set(['POST /auth/confirmation-email']);
 const accessOf = (route: Route): 'public' | 'user' | 'admin' | 'undeclared' => {
   if (PUBLIC.has(`${route.method} ${route.url}`)) return 'public';
+  if (FOR_USERS.has(`${route.method} ${route.url}`)) return 'user';
   if (route.url === '/creators-portal' || route.url.startsWith('/creators-portal/')) return 'user';
   if (route.url === '/admin' || route.url.startsWith('/admin/')) return 'admin';
   return 'undeclared';

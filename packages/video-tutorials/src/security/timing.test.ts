@@ -1,3 +1,4 @@
+import { createSessions } from '../app/authenticate/sessions.js';
 import type { MessageStore } from '@vt/message-store';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +36,7 @@ beforeAll(async () => {
     appName: 'Video Tutorials',
     cookieSecret: COOKIE_SECRET,
     secureCookies: false,
+    sessions: createSessions({ store: web.store, viewData: web.test.db }),
     applications: [
       createAuthenticateApp({
         store,

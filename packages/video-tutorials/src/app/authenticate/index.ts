@@ -15,6 +15,7 @@ import {
   UnlockAccount,
 } from '../../contracts/identity.js';
 import { UNKNOWN_USER_HASH, verifyPassword as verifyWithHash } from '../../passwords.js';
+import { requireUser } from '../../web/guards.js';
 import { html } from '../../web/html.js';
 import { safeReturnPath } from '../../web/return-path.js';
 
@@ -46,7 +47,11 @@ export function createAuthenticateApp({
   verifyPassword?: (passwordHash: string, password: string) => Promise<boolean>;
 }): FastifyPluginAsync {
   /** How long the account's next log-in attempt must wait: 0 until `FREE_FAILURES`, then doubling. */
+  // A failed log-in is answered before it is recorded (so that an unknown address costs the same); the next
+  // attempt on the account waits for that record, so the throttle counts every failure of this process.
+  const recordingFailures = new Map<string, Promise<unknown>>();
   const accountWait = async (userId: string) => {
+    await recordingFailures.get(userId);
     const streamName = authenticationStreamName(userId);
     const version = await store.streamVersion(streamName);
     if (version < 0) return 0;
@@ -95,12 +100,17 @@ export function createAuthenticateApp({
         const metadata = { traceId: request.traceId, userId: account.id };
         if (!verified) {
           renderLogIn(reply, { email, returnTo, error: REJECTED }, 401);
-          await store
+          const recording = store
             .write(
               authenticationStreamName(account.id),
               UserLoginFailed.create({ userId: account.id, reason: 'Incorrect password' }, { metadata }),
             )
-            .catch((error: unknown) => request.log.error({ err: error }, 'recording a failed log-in failed'));
+            .catch((error: unknown) => request.log.error({ err: error }, 'recording a failed log-in failed'))
+            .finally(() => {
+              if (recordingFailures.get(account.id) === recording) recordingFailures.delete(account.id);
+            });
+          recordingFailures.set(account.id, recording);
+          await recording;
           return reply;
         }
         // Only someone who knows the password learns that the account is locked.
@@ -210,10 +220,10 @@ export function createAuthenticateApp({
         config: {
           rateLimit: { max: 3, timeWindow: 10 * 60_000, keyGenerator: (request) => request.user?.userId ?? request.ip },
         },
+        preHandler: requireUser,
       },
       async (request, reply) => {
-        if (!request.user) return reply.redirect('/auth/log-in', 303);
-        const { userId } = request.user;
+        const { userId } = request.user!;
         await store.write(
           identityCommandStreamName(userId),
           RequestEmailConfirmation.create({ userId }, { metadata: { traceId: request.traceId, userId } }),
