@@ -102,10 +102,12 @@ describe.each(['anonymous', 'user'] as const)('a guarded route asked for by %s',
           route.method === 'GET' ? browser.get(url) : browser.post(url, { name: 'x', description: 'x' }),
         );
         const routed = reached.length > 0 || response.statusCode !== 404;
+        // A rate limit that answers first (429) refuses too: the handler never runs.
         const refused =
-          who === 'anonymous'
+          response.statusCode === 429 ||
+          (who === 'anonymous'
             ? response.statusCode === 302 && String(response.headers.location).startsWith('/auth/log-in?returnTo=')
-            : response.statusCode === 403;
+            : response.statusCode === 403);
         const leakedTo = reached.filter((hit) => hit.url === route.url);
         if (leakedTo.length > 0 || response.statusCode >= 500 || (routed && !refused))
           failures.push({ route: `${route.method} ${route.url}`, url, status: response.statusCode });
