@@ -246,11 +246,13 @@ describe.runIf(testDatabaseKind === 'postgres')(
       );
       expect(overlaps, `slots held over time, by process:\n${history.join('\n')}`).toEqual([]);
       expect(new Set(calls.map((call) => call.member))).toEqual(new Set([0, 1, 2]));
-      // The check above means something: slots did change hands while the work went on.
-      const handlersBySlot = [0, 1, 2].map(
-        (member) => new Set(calls.filter((c) => c.member === member).map((c) => c.pid)),
-      );
-      expect(Math.max(...handlersBySlot.map((pids) => pids.size))).toBeGreaterThan(1);
+      // The check above means something: lock sessions were lost while the work went on, and the slots were
+      // given up and claimed again (by the same process or another: which one wins a slot is chance).
+      const slotsGivenUp = group.map((each) => {
+        const held = each.facts.filter((fact) => Array.isArray(fact.members)).map((fact) => fact.members as number[]);
+        return held.some((members, index) => index > 0 && held[index - 1]!.some((slot) => !members.includes(slot)));
+      });
+      expect(slotsGivenUp.some(Boolean), `slots held over time, by process:\n${history.join('\n')}`).toBe(true);
     }, 120_000);
   },
 );
