@@ -194,7 +194,9 @@ export function registerPasswordRoutes(
       if (problem) return renderAccount(reply, { ...typed, error: problem }, 400);
       const account = await findCredentialsByEmail(viewData, email);
       const verified =
-        account !== null && account.id === userId && (await verifyPassword(account.passwordHash, typed.currentPassword));
+        account !== null &&
+        account.id === userId &&
+        (await verifyPassword(account.passwordHash, typed.currentPassword));
       if (!verified)
         return renderAccount(
           reply,
@@ -222,7 +224,11 @@ function renderMessage(reply: FastifyReply, title: string, message: string, stat
   );
 }
 
-function renderForgotPassword(reply: FastifyReply, { email, error }: { email: string; error?: string }, statusCode = 200) {
+function renderForgotPassword(
+  reply: FastifyReply,
+  { email, error }: { email: string; error?: string },
+  statusCode = 200,
+) {
   return reply.page(
     'Forgot your password?',
     html`<div class="card narrow">
