@@ -191,11 +191,21 @@ describe('password reset', () => {
     );
     expect(signedInAs((await other.get('/')).body, email)).toBe(true);
 
-    const changed = await browser.post('/account/password', {
-      currentPassword: PASSWORD,
-      password: NEW_PASSWORD,
-      passwordRepeat: NEW_PASSWORD,
-    });
+    // With user_credentials behind (its aggregator paused), the page waits for the change to be there: once it
+    // answers, no earlier session is left.
+    const aggregator = running.system.pieces.find((piece) => piece.name === 'user-credentials-aggregator')!;
+    await aggregator.stop();
+    let answered = false;
+    const changing = browser
+      .post('/account/password', { currentPassword: PASSWORD, password: NEW_PASSWORD, passwordRepeat: NEW_PASSWORD })
+      .finally(() => (answered = true));
+    await running.eventually(async () =>
+      (await identityTypes(userId)).includes('PasswordChanged') ? true : undefined,
+    );
+    await sleep(300);
+    expect(answered).toBe(false);
+    await aggregator.start();
+    const changed = await changing;
     expect(changed.statusCode).toBe(303);
     expect(changed.headers.location).toBe('/auth/log-in?notice=password-changed');
     expect(signedInAs((await other.get('/')).body, email)).toBe(false);
