@@ -95,18 +95,11 @@ describe('decisions: RequestPasswordReset, ResetPassword, ChangePassword', () =>
   });
 
   it('the e-mail carries the link with the token, to the registered address', () => {
-    const [, event] = requested();
+    const event = PasswordResetRequested.parse(requested()[1]!);
     const send = writes(
-      passwordResetEmail(
-        request(0),
-        PasswordResetRequested.parse(event),
-        user.email,
-        'good-token',
-        createEmailTemplates(),
-        policy,
-      ),
+      passwordResetEmail(request(0), event, user.email, 'good-token', createEmailTemplates(), policy),
     );
-    expect(send.streamName).toBe(sendEmailCommandStreamName(PasswordResetRequested.parse(event).data.emailId));
+    expect(send.streamName).toBe(sendEmailCommandStreamName(event.data.emailId));
     expect(send.message).toMatchObject({
       type: 'Send',
       data: { to: user.email, subject: 'Reset your Video Tutorials password' },
