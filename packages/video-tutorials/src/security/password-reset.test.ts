@@ -71,7 +71,10 @@ describe('password reset', () => {
 
     // A link checker fetching the link changes nothing.
     const before = await identityTypes(userId);
-    expect((await browser.get(link!)).statusCode).toBe(200);
+    const opened = await browser.get(link!);
+    expect(opened.statusCode).toBe(200);
+    expect(opened.headers['cache-control']).toBe('no-store');
+    expect(opened.headers['referrer-policy']).toBe('no-referrer');
     await running.caughtUp();
     expect(await identityTypes(userId)).toEqual(before);
 

@@ -134,8 +134,10 @@ export function registerPasswordRoutes(
     },
   );
 
-  // The link in the e-mail opens a form; a link checker fetching it changes nothing.
+  // The link in the e-mail opens a form; a link checker fetching it changes nothing. The token in its address
+  // goes into no cache and no Referer.
   app.get('/auth/reset-password', async (request, reply) => {
+    reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
     const parsed = resetLink.safeParse(request.query);
     if (!parsed.success) return renderMessage(reply, 'Choose a new password', REJECTIONS['link not valid']!, 400);
     return renderResetPassword(reply, { ...parsed.data, password: '', passwordRepeat: '' });

@@ -253,6 +253,23 @@ describe('handlers, twice', () => {
     expect(events[3]).toMatchObject({ data: { reason: 'link already used' } });
   });
 
+  it('two resets with the same token handled at the same time: one change', async () => {
+    const { user } = await withResetLink();
+    const [request] = (await store.read(identityStreamName(user.userId))).filter(
+      (event) => event.type === 'PasswordResetRequested',
+    );
+    const [send] = await store.read(sendEmailCommandStreamName(PasswordResetRequested.parse(request!).data.emailId));
+    const token = /token=([A-Za-z0-9_-]+)/.exec(String(send!.data.text))![1]!;
+    const commandStream = identityCommandStreamName(user.userId);
+    const first = await written(store, commandStream, exampleResetPassword(user, token));
+    const second = await written(store, commandStream, exampleResetPassword(user, token));
+    await Promise.all([handlers().commands.ResetPassword(first), handlers().commands.ResetPassword(second)]);
+    const types = await typesIn(identityStreamName(user.userId));
+    expect(types.filter((type) => type === 'PasswordChanged')).toHaveLength(1);
+    // The later command, when decided first, leaves the earlier one answered (it is before its position).
+    expect(types.filter((type) => type === 'PasswordResetRejected').length).toBeLessThanOrEqual(1);
+  });
+
   it('ChangePassword → PasswordChanged once, even from two instances at the same time', async () => {
     const user = exampleUser();
     await written(store, identityStreamName(user.userId), exampleRegistered(user));
