@@ -97,6 +97,8 @@ export async function startSystem(
     logger?: Logger;
     registrationEmailLimitMs?: number;
     logInAttemptsPerMinute?: number;
+    /** How long a password reset link works (identity's default: an hour). */
+    passwordResetLinkTtlMs?: number;
     pgliteThread?: PgliteThread;
   } = {},
 ): Promise<System> {
@@ -133,6 +135,7 @@ export async function startSystem(
         messageStore: store,
         appName: config.appName,
         confirmationPolicy: { appUrl: config.appUrl },
+        ...(options.passwordResetLinkTtlMs ? { passwordResetLinkTtlMs: options.passwordResetLinkTtlMs } : {}),
         logger,
         ...group,
       }),

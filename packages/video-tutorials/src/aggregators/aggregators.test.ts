@@ -6,6 +6,7 @@ import {
   AccountLocked,
   AccountUnlocked,
   identityStreamName,
+  PasswordChanged,
   Registered,
   RegistrationEmailSent,
 } from '../contracts/identity.js';
@@ -90,6 +91,24 @@ describe('user-credentials aggregator', () => {
       await written(identityStreamName(second), Registered.create({ userId: second, email, passwordHash: 'b' })),
     ]);
     expect((await userCredentials.findCredentialsByEmail(test.db, email))?.id).toBe(first);
+  });
+
+  it('takes the new hash of a password change and ends the sessions started before it, once', async () => {
+    const userId = randomUUID();
+    const email = `${userId}@example.com`;
+    const stream = identityStreamName(userId);
+    // A hash of the book's kind (bcrypt) is replaced by the new one.
+    const bookHash = '$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy';
+    const registered = await written(stream, Registered.create({ userId, email, passwordHash: bookHash }));
+    await applyTwice(userCredentials.applyIdentityEvents, [registered]);
+    expect((await userCredentials.findAccountStanding(test.db, userId))?.sessionsEndedAt).toBeNull();
+    const changed = await written(stream, PasswordChanged.create({ userId, passwordHash: 'new', reason: 'change' }));
+    await applyTwice(userCredentials.applyIdentityEvents, [changed]);
+    expect((await userCredentials.findCredentialsByEmail(test.db, email))?.passwordHash).toBe('new');
+    expect((await userCredentials.findAccountStanding(test.db, userId))?.sessionsEndedAt).toEqual(changed.time);
+    // A replay of the registration does not bring the old hash back.
+    await applyTwice(userCredentials.applyIdentityEvents, [registered]);
+    expect((await userCredentials.findCredentialsByEmail(test.db, email))?.passwordHash).toBe('new');
   });
 });
 

@@ -76,6 +76,38 @@ export const UnlockAccount = defineMessage(
   z.object({ userId: z.uuid(), token: z.string().min(1).max(200).optional() }),
 );
 export const AccountUnlocked = defineMessage('AccountUnlocked', z.object({ userId: z.uuid() }));
+/**
+ * Resetting a forgotten password: identity e-mails a link with a one-time token (only its SHA-256 is kept, and
+ * a newer request replaces it), valid until `expiresAt`; `ResetPassword` with that token → `PasswordChanged`.
+ * `ChangePassword` comes from the account page once the application has verified the current password.
+ * `PasswordChanged` carries the new hash (as `Registered` does) and ends every session started before it.
+ */
+export const RequestPasswordReset = defineMessage('RequestPasswordReset', z.object({ userId: z.uuid() }));
+export const PasswordResetRequested = defineMessage(
+  'PasswordResetRequested',
+  z.object({
+    userId: z.uuid(),
+    emailId: z.uuid(),
+    tokenHash: z.string().length(64),
+    expiresAt: z.iso.datetime(),
+  }),
+);
+export const ResetPassword = defineMessage(
+  'ResetPassword',
+  z.object({ userId: z.uuid(), token: z.string().min(1).max(200), passwordHash: z.string().min(1).max(500) }),
+);
+export const PasswordResetRejected = defineMessage(
+  'PasswordResetRejected',
+  z.object({ userId: z.uuid(), reason: z.string().min(1) }),
+);
+export const ChangePassword = defineMessage(
+  'ChangePassword',
+  z.object({ userId: z.uuid(), currentPasswordVerified: z.literal(true), passwordHash: z.string().min(1).max(500) }),
+);
+export const PasswordChanged = defineMessage(
+  'PasswordChanged',
+  z.object({ userId: z.uuid(), passwordHash: z.string().min(1), reason: z.enum(['reset', 'change']) }),
+);
 
 export type Register = MessageOf<typeof Register>;
 export type Registered = MessageOf<typeof Registered>;
@@ -90,3 +122,9 @@ export type EmailConfirmed = MessageOf<typeof EmailConfirmed>;
 export type EmailConfirmationRejected = MessageOf<typeof EmailConfirmationRejected>;
 export type UnlockAccount = MessageOf<typeof UnlockAccount>;
 export type AccountUnlocked = MessageOf<typeof AccountUnlocked>;
+export type RequestPasswordReset = MessageOf<typeof RequestPasswordReset>;
+export type PasswordResetRequested = MessageOf<typeof PasswordResetRequested>;
+export type ResetPassword = MessageOf<typeof ResetPassword>;
+export type PasswordResetRejected = MessageOf<typeof PasswordResetRejected>;
+export type ChangePassword = MessageOf<typeof ChangePassword>;
+export type PasswordChanged = MessageOf<typeof PasswordChanged>;

@@ -19,6 +19,11 @@ const PUBLIC = new Set([
   'GET /auth/log-in',
   'POST /auth/log-in',
   'POST /auth/log-out',
+  // A forgotten password: the token in the e-mailed link is the authorization.
+  'GET /auth/forgot-password',
+  'POST /auth/forgot-password',
+  'GET /auth/reset-password',
+  'POST /auth/reset-password',
   'GET /videos/:videoId',
   'GET /media/videos/:videoId',
   'GET /media/posters/:videoId',
@@ -36,6 +41,7 @@ const accessOf = (route: Route): 'public' | 'user' | 'admin' | 'undeclared' => {
   if (PUBLIC.has(`${route.method} ${route.url}`)) return 'public';
   if (FOR_USERS.has(`${route.method} ${route.url}`)) return 'user';
   if (route.url === '/creators-portal' || route.url.startsWith('/creators-portal/')) return 'user';
+  if (route.url === '/account' || route.url.startsWith('/account/')) return 'user';
   if (route.url === '/admin' || route.url.startsWith('/admin/')) return 'admin';
   return 'undeclared';
 };

@@ -14,6 +14,7 @@ import { browserSession } from '../web/browser-session.js';
 export async function startRunningSystem(
   env: NodeJS.ProcessEnv = {},
   selection: Selection = { web: true, workers: true },
+  options: { passwordResetLinkTtlMs?: number } = {},
 ) {
   const directory = await mkdtemp(path.join(tmpdir(), 'video-tutorials-security-'));
   const settings: NodeJS.ProcessEnv = { NODE_ENV: 'test', DATA_DIRECTORY: directory, ...env };
@@ -23,7 +24,10 @@ export async function startRunningSystem(
     settings.MESSAGE_STORE_CONNECTION_STRING = database.connectionString!;
     settings.DATABASE_URL = database.connectionString!;
   }
-  const system: System = await startSystem(readConfig(settings), selection, { logInAttemptsPerMinute: 1000 });
+  const system: System = await startSystem(readConfig(settings), selection, {
+    logInAttemptsPerMinute: 1000,
+    ...options,
+  });
   const emailDirectory = path.join(directory, 'emails');
 
   const caughtUp = () =>

@@ -53,7 +53,7 @@ export function layout(context: PageContext, { title, body, head }: PageOptions)
             }
             <nav class="site-nav" aria-label="Main">
               ${link('/', 'Home', 'nav-home')} ${link('/creators-portal', 'Creators')}
-              ${context.isAdmin ? link('/admin', 'Admin') : ''}
+              ${context.user ? link('/account', 'Account') : ''} ${context.isAdmin ? link('/admin', 'Admin') : ''}
               ${
                 context.user
                   ? html`<form method="post" action="/auth/log-out" class="inline">

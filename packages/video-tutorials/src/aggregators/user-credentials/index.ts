@@ -4,6 +4,7 @@ import {
   AccountUnlocked,
   EmailConfirmed,
   identityCategory,
+  PasswordChanged,
   Registered,
 } from '../../contracts/identity.js';
 import { pieceOf } from '../../piece.js';
@@ -52,6 +53,14 @@ export async function applyIdentityEvents(messages: StoredMessage[], tx: Queryab
                 sessions_ended_at = CASE WHEN $2 THEN $4::timestamptz ELSE sessions_ended_at END
           WHERE id = $1 AND identity_position < $3`,
         [userId, locked, message.position, message.time.toISOString(), lockedUntil],
+      );
+    } else if (PasswordChanged.is(message)) {
+      const { userId, passwordHash } = PasswordChanged.parse(message).data;
+      // The new hash for log-in, and every session started before the change is over.
+      await tx.query(
+        `UPDATE user_credentials SET password_hash = $2, identity_position = $3, sessions_ended_at = $4::timestamptz
+          WHERE id = $1 AND identity_position < $3`,
+        [userId, passwordHash, message.position, message.time.toISOString()],
       );
     }
   }

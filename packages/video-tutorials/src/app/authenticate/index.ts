@@ -18,6 +18,7 @@ import { UNKNOWN_USER_HASH, verifyPassword as verifyWithHash } from '../../passw
 import { requireUser } from '../../web/guards.js';
 import { html } from '../../web/html.js';
 import { safeReturnPath } from '../../web/return-path.js';
+import { PASSWORD_CHANGED_NOTICE, registerPasswordRoutes } from './passwords.js';
 
 const credentials = z.object({
   email: z.string().trim().min(1).max(254),
@@ -33,7 +34,7 @@ const RECENT = 20;
 // One answer for an unknown address and a wrong password: it tells an attacker nothing.
 const REJECTED = 'That e-mail address and password do not match an account.';
 
-/** The authenticate application (the book's chapter 9): log in, log out. */
+/** The authenticate application (the book's chapter 9): log in, log out; forgotten and changed passwords. */
 export function createAuthenticateApp({
   store,
   viewData,
@@ -68,8 +69,9 @@ export function createAuthenticateApp({
 
   return async (app) => {
     app.get('/auth/log-in', async (request, reply) => {
-      const { returnTo } = request.query as { returnTo?: unknown };
-      return renderLogIn(reply, { email: '', returnTo: safeReturnPath(returnTo) });
+      const { returnTo, notice } = request.query as { returnTo?: unknown; notice?: unknown };
+      const passwordChanged = notice === 'password-changed' ? PASSWORD_CHANGED_NOTICE : undefined;
+      return renderLogIn(reply, { email: '', returnTo: safeReturnPath(returnTo), notice: passwordChanged });
     });
 
     app.post(
@@ -231,6 +233,8 @@ export function createAuthenticateApp({
         return renderMessage(reply, 'Confirmation e-mail', 'We are sending you a new confirmation link.');
       },
     );
+
+    registerPasswordRoutes(app, { store, viewData, verifyPassword, attemptsPerMinute: logInAttemptsPerMinute });
   };
 }
 
@@ -253,7 +257,7 @@ function renderMessage(reply: FastifyReply, title: string, message: string, stat
 
 function renderLogIn(
   reply: FastifyReply,
-  { email, returnTo, error }: { email: string; returnTo: string; error?: string },
+  { email, returnTo, error, notice }: { email: string; returnTo: string; error?: string; notice?: string },
   statusCode = 200,
 ) {
   return reply.page(
@@ -261,6 +265,7 @@ function renderLogIn(
     html`<div class="card narrow">
       <h1>Log in</h1>
       ${error ? html`<div class="alert error" role="alert">${error}</div>` : ''}
+      ${notice ? html`<div class="alert ok" role="status" data-testid="log-in-notice">${notice}</div>` : ''}
       <form method="post" action="/auth/log-in" class="stack">
         <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
         <input type="hidden" name="returnTo" value="${returnTo}" />
@@ -291,6 +296,7 @@ function renderLogIn(
         </div>
         <button type="submit" class="block">Log in</button>
       </form>
+      <p class="muted form-footer"><a href="/auth/forgot-password">Forgot your password?</a></p>
       <p class="muted form-footer">New here? <a href="/register">Create an account</a></p>
     </div>`,
     statusCode,

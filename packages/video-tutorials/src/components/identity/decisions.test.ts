@@ -79,6 +79,8 @@ describe('the identity projection', () => {
       lockedUntil: null,
       unlockTokenHash: null,
       unlockedAt: null,
+      passwordReset: null,
+      spentResetTokenHash: null,
       commandPosition: -1,
     });
     const unlocked = stored(AccountUnlocked.create({ userId: user.userId }), identityStream, 3, unlockedAt);

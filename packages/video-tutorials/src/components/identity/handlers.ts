@@ -22,6 +22,10 @@ import {
   Registered,
   RequestEmailConfirmation,
   UnlockAccount,
+  ChangePassword,
+  PasswordResetRequested,
+  RequestPasswordReset,
+  ResetPassword,
 } from '../../contracts/identity.js';
 import { Sent } from '../../contracts/send-email.js';
 import {
@@ -43,6 +47,13 @@ import {
   type ConfirmationPolicy,
 } from './confirmation.js';
 import { identityProjection } from './identity.js';
+import {
+  decidePasswordChange,
+  decidePasswordReset,
+  decidePasswordResetRequest,
+  passwordResetEmail,
+  type PasswordResetPolicy,
+} from './password-reset.js';
 import { decideLock, loginHistoryUpTo, type LockPolicy } from './locking.js';
 import { emailReservationProjection } from './reservation.js';
 import type { EmailTemplates } from './templates.js';
@@ -57,6 +68,7 @@ export interface HandlerDependencies {
   emailTemplates: EmailTemplates;
   lockPolicy: LockPolicy;
   confirmationPolicy: ConfirmationPolicy;
+  passwordResetPolicy: PasswordResetPolicy;
   logger: Logger;
 }
 
@@ -73,6 +85,7 @@ export function createHandlers({
   emailTemplates,
   lockPolicy,
   confirmationPolicy,
+  passwordResetPolicy,
   logger,
 }: HandlerDependencies) {
   const loadIdentity = (userId: string) => messageStore.fetch(identityStreamName(userId), identityProjection);
@@ -166,6 +179,42 @@ export function createHandlers({
       return decidingAgainOnConflict(command, async () => {
         const { entity: identity, version } = await loadIdentity(command.data.userId);
         return carryOut(decideUnlock(identity, command), version);
+      });
+    },
+
+    // The reset link: its request (with the token's hash) first, then the e-mail with the token, as for confirmation.
+    RequestPasswordReset: async (message: StoredMessage): Promise<Outcome> => {
+      const command = RequestPasswordReset.parse(message);
+      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
+      return decidingAgainOnConflict(command, async () => {
+        const { entity: identity, version } = await loadIdentity(command.data.userId);
+        const token = newToken();
+        const decision = decidePasswordResetRequest(identity, command, token, passwordResetPolicy);
+        const requested = await carryOut(decision, version);
+        if (requested.kind === 'nothing' || decision.kind === 'nothing' || identity.email === null) return requested;
+        const request = PasswordResetRequested.parse(storedAs(decision, requested.position));
+        await carryOut(
+          passwordResetEmail(command, request, identity.email, token, emailTemplates, passwordResetPolicy),
+        );
+        return requested;
+      });
+    },
+
+    ResetPassword: async (message: StoredMessage): Promise<Outcome> => {
+      const command = ResetPassword.parse(message);
+      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
+      return decidingAgainOnConflict(command, async () => {
+        const { entity: identity, version } = await loadIdentity(command.data.userId);
+        return carryOut(decidePasswordReset(identity, command), version);
+      });
+    },
+
+    ChangePassword: async (message: StoredMessage): Promise<Outcome> => {
+      const command = ChangePassword.parse(message);
+      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
+      return decidingAgainOnConflict(command, async () => {
+        const { entity: identity, version } = await loadIdentity(command.data.userId);
+        return carryOut(decidePasswordChange(identity, command), version);
       });
     },
   };

@@ -4,6 +4,8 @@ import {
   AccountLocked,
   EmailConfirmationRequested,
   identityCommandStreamName,
+  PasswordChanged,
+  PasswordResetRequested,
   Registered,
 } from '../../contracts/identity.js';
 
@@ -35,6 +37,10 @@ export interface Identity {
   unlockTokenHash: string | null;
   /** When it was last unlocked (ms, the `AccountUnlocked` message's time): failed log-ins before it no longer count. */
   unlockedAt: number | null;
+  /** The password reset link sent last and not used yet (a newer request replaces it; a change spends it). */
+  passwordReset: ConfirmationToken | null;
+  /** The hash of the reset token spent by the last `PasswordChanged`, to say "already used". */
+  spentResetTokenHash: string | null;
   /**
    * The position in `identity:command-{id}` of the last command an event of this stream answered (-1: none).
    * A command at or before it has been decided on already, whatever the entity looks like now.
@@ -55,6 +61,8 @@ export const initialIdentity = (): Identity => ({
   lockedUntil: null,
   unlockTokenHash: null,
   unlockedAt: null,
+  passwordReset: null,
+  spentResetTokenHash: null,
   commandPosition: -1,
 });
 
@@ -93,6 +101,20 @@ export const identityProjection: Projection<Identity> = {
   },
   AccountUnlocked: (identity, event) =>
     answered({ ...identity, locked: false, unlockedAt: event.time.getTime() }, event),
+  PasswordResetRequested: (identity, event) => {
+    const { tokenHash, expiresAt } = PasswordResetRequested.parse(event).data;
+    return answered({ ...identity, passwordReset: { tokenHash, expiresAt: Date.parse(expiresAt) } }, event);
+  },
+  PasswordResetRejected: (identity, event) => answered(identity, event),
+  // Any change spends the reset link: a link e-mailed before it no longer works.
+  PasswordChanged: (identity, event) => {
+    const { reason } = PasswordChanged.parse(event).data;
+    const spent = reason === 'reset' ? identity.passwordReset?.tokenHash : undefined;
+    return answered(
+      { ...identity, passwordReset: null, spentResetTokenHash: spent ?? identity.spentResetTokenHash },
+      event,
+    );
+  },
 };
 
 /** Records which command of this identity's command stream `event` answered (its causation, set by `follow`). */

@@ -13,6 +13,7 @@ import { pieceOf } from '../../piece.js';
 import { createHandlers } from './handlers.js';
 import { defaultConfirmationPolicy, type ConfirmationPolicy } from './confirmation.js';
 import { lockPolicyFrom, type LockPolicy } from './locking.js';
+import { PASSWORD_RESET_LINK_TTL_MS } from './password-reset.js';
 import { createEmailTemplates, type EmailTemplates } from './templates.js';
 
 export { createEmailTemplates, type EmailTemplates } from './templates.js';
@@ -29,6 +30,8 @@ export interface IdentityOptions {
   lockPolicy?: Partial<LockPolicy>;
   /** The site's address for links in e-mails (`APP_URL`), and how long a confirmation link works (48 hours). */
   confirmationPolicy?: Partial<ConfirmationPolicy>;
+  /** How long a password reset link works (an hour); its address is `confirmationPolicy.appUrl`. */
+  passwordResetLinkTtlMs?: number;
   logger?: Logger;
   /** To run several instances: each handles its share of users (and of e-mails' outcomes). */
   consumerGroup?: ConsumerGroup;
@@ -46,14 +49,17 @@ export function build({
   emailTemplates = createEmailTemplates(appName ? { appName } : {}),
   lockPolicy,
   confirmationPolicy,
+  passwordResetLinkTtlMs = PASSWORD_RESET_LINK_TTL_MS,
   logger = silent,
   consumerGroup,
 }: IdentityOptions) {
+  const links = { ...defaultConfirmationPolicy, ...confirmationPolicy };
   const handlers = createHandlers({
     messageStore,
     emailTemplates,
     lockPolicy: lockPolicyFrom(lockPolicy),
-    confirmationPolicy: { ...defaultConfirmationPolicy, ...confirmationPolicy },
+    confirmationPolicy: links,
+    passwordResetPolicy: { appUrl: links.appUrl, linkTtlMs: passwordResetLinkTtlMs },
     logger,
   });
   const subscribe = (options: Omit<SubscriptionOptions, 'store' | 'logger'>) =>

@@ -26,3 +26,19 @@ describe('the registration e-mail', () => {
     );
   });
 });
+
+describe('the password reset e-mail', () => {
+  it('carries the link and until when it works, and escapes what it interpolates into HTML', () => {
+    const email = createEmailTemplates({ appName: 'Tom & <Jerry>' }).passwordReset({
+      email: "o'brien@example.com",
+      resetUrl: 'https://videos.example.com/auth/reset-password?userId=u&token=t',
+      expiresAt: '2026-01-01T13:00:00.000Z',
+    });
+    expect(email.subject).toBe('Reset your Tom & <Jerry> password');
+    expect(email.text).toContain('https://videos.example.com/auth/reset-password?userId=u&token=t');
+    expect(email.text).toContain('until 2026-01-01 13:00 UTC');
+    expect(email.html).toContain('href="https://videos.example.com/auth/reset-password?userId=u&amp;token=t"');
+    expect(email.html).toContain('Hello o&#39;brien@example.com,');
+    expect(email.html).not.toContain('<Jerry>');
+  });
+});

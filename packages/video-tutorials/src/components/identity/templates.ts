@@ -15,6 +15,8 @@ export interface EmailTemplates {
   emailConfirmation(recipient: { email: string; confirmationUrl: string }): RenderedEmail;
   /** The account was locked after failed log-ins: until when, and a link for the owner to unlock it now. */
   accountLocked(recipient: { email: string; unlockUrl: string; lockedUntil: string }): RenderedEmail;
+  /** Someone asked to reset the password: the link to choose a new one, and until when it works. */
+  passwordReset(recipient: { email: string; resetUrl: string; expiresAt: string }): RenderedEmail;
 }
 
 /** The default templates: plain text and HTML, naming the application (`APP_NAME`) and greeting the user. */
@@ -103,6 +105,35 @@ export function createEmailTemplates({ appName = 'Video Tutorials' }: { appName?
             <p>Hello ${email},</p>
             <p>Please <a href="${confirmationUrl}">confirm that this address is yours</a>.</p>
             <p>If you did not ask for this, ignore this e-mail. The ${appName} team</p>
+          </body>
+        </html> `;
+      return { subject, text, html: body.value };
+    },
+    passwordReset({ email, resetUrl, expiresAt }) {
+      const subject = `Reset your ${appName} password`;
+      const until = expiresAt.replace('T', ' ').slice(0, 16) + ' UTC';
+      const text = [
+        `Hello ${email},`,
+        '',
+        `someone asked to reset the password of your account. Choose a new one with this link (it works once, until ${until}):`,
+        resetUrl,
+        '',
+        `If you did not ask for this, ignore this e-mail: your password stays as it is. The ${appName} team`,
+        '',
+      ].join('\n');
+      const body = html`<!doctype html>
+        <html lang="en">
+          <head>
+            <meta charset="utf-8" />
+            <title>${subject}</title>
+          </head>
+          <body style="font-family: system-ui, sans-serif; line-height: 1.5">
+            <p>Hello ${email},</p>
+            <p>
+              someone asked to reset the password of your account.
+              <a href="${resetUrl}">Choose a new one</a> (the link works once, until ${until}).
+            </p>
+            <p>If you did not ask for this, ignore this e-mail: your password stays as it is. The ${appName} team</p>
           </body>
         </html> `;
       return { subject, text, html: body.value };
