@@ -103,7 +103,8 @@ describe.runIf(testDatabaseKind === 'postgres')(
       if (!playbackToken) {
         const home = await fetch(`${baseUrl}/`);
         const token = /name="playbackToken" value="([^"]+)"/.exec(await home.text())?.[1];
-        if (!token) return home;
+        // No home page (the database is away): its answer stands for this write, its body already read.
+        if (!token) return new Response(null, { status: home.status, headers: home.headers });
         playbackToken = token;
       }
       return fetch(`${baseUrl}/record-viewing/${SAMPLE_VIDEO_ID}`, {
