@@ -459,7 +459,29 @@ export function defaultThirdPartySettings(postgresUrl: string, quick: boolean): 
   };
 }
 
+const HELP = `Usage: npx tsx packages/message-store/bench/third-party-writers.ts [options]
+
+Third-party writers (pgbench calling write_message, 8 clients) on a database with a wake-up design installed
+and running, each run paired with plain Message DB on a fresh database of the same server (alternating which
+goes first); prints design tps ÷ plain tps, then the latency of a third party's write to the handler.
+
+Options:
+  --help                    Show this help.
+  --rounds N                Alternating rounds per design (default 3).
+  --seconds N               Seconds per pgbench run (default 10).
+  --designs a,b             Designs to measure (plain is always the baseline): ${Object.keys(DESCRIPTIONS).join(', ')}.
+  --categories 8,1          Category counts the writers spread over (default 8,1).
+  --latency N               Third-party writes for the latency measurement (default 200; 0 skips it).
+  --system                  Only the whole Video Tutorials system (npm start) beside the writers.
+  --system-breakdown        The system, without the admin message index, and without the admin aggregators.
+  --watch-intervals B,I     The watcher's busy and idle intervals in ms (default 2,5).
+  --postgres URL            Server for the fresh databases (default $BENCH_POSTGRES_URL or the machine's).`;
+
 async function main() {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(HELP);
+    return;
+  }
   const { values } = parseArgs({
     options: {
       rounds: { type: 'string' },
