@@ -118,8 +118,10 @@ describe.runIf(testDatabaseKind === 'postgres')(
       const statuses: number[] = [];
       const missingRetryAfter: number[] = [];
       let writing = true;
+      // Viewings are limited to 30 a minute per client, and the next test records one more: stay under it.
+      let viewingsLeft = 20;
       const writers = [register, register, register, recordViewing, recordViewing, recordViewing].map(async (write) => {
-        while (writing) {
+        while (writing && (write === register || viewingsLeft-- > 0)) {
           const response = await write();
           statuses.push(response.status);
           if (response.status === 503 && !response.headers.get('retry-after')) missingRetryAfter.push(503);
@@ -143,8 +145,7 @@ describe.runIf(testDatabaseKind === 'postgres')(
       console.log('responses while connections were terminated:', JSON.stringify(countBy(statuses)));
       expect(alive(), log()).toBe(true);
       expect(terminated).toBeGreaterThan(0);
-      // 429: the viewings limit per client, which these writers reach.
-      expect(statuses.filter((status) => ![204, 303, 429, 503].includes(status))).toEqual([]);
+      expect(statuses.filter((status) => ![204, 303, 503].includes(status))).toEqual([]);
       expect(missingRetryAfter).toEqual([]);
       expect(statuses.filter((status) => status === 204 || status === 303).length).toBeGreaterThan(0);
     }, 60_000);
