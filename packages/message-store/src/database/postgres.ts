@@ -27,6 +27,9 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
   const pool = new pg.Pool({ ...clientConfig, max: options.max ?? 10 });
   // An idle client that loses its connection must not crash the process; the pool drops it.
   pool.on('error', () => {});
+  // Every client of the pool, idle, checked out or between the two, keeps a listener of its own: a connection lost
+  // at any moment fails the statement in flight (a transient error its caller retries), never the process.
+  pool.on('connect', (client) => client.on('error', () => {}));
 
   const listener = createListener(clientConfig);
   const sessions = createSessions(clientConfig);
