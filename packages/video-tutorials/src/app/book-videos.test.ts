@@ -50,6 +50,13 @@ beforeAll(async () => {
 afterAll(() => running?.stop());
 
 describe('the book’s viewings and videos, on this system’s pages', () => {
+  it('are parked by no component or aggregator', async () => {
+    const subscriptions = running.system.pieces.flatMap((piece) => piece.subscriptions);
+    expect(subscriptions.length).toBeGreaterThan(10);
+    const parked = await Promise.all(subscriptions.map((subscription) => subscription.parkingLot.list()));
+    expect(parked.flat()).toEqual([]);
+  });
+
   it('the home page counts every viewing and lists the book’s video by its name', async () => {
     const home = await browserSession(running.system.web!).get('/');
     expect(home.statusCode).toBe(200);
