@@ -110,7 +110,7 @@ export async function upsertIfNewer(
     `INSERT INTO ${table} (id, publishing_position, ${names.join(', ')})
      VALUES ($1, $2, ${names.map((_, index) => `$${index + 3}`).join(', ')})
      ON CONFLICT (id) DO UPDATE SET ${[...updates, 'publishing_position'].map((name) => `${name} = EXCLUDED.${name}`).join(', ')}
-      WHERE ${table}.publishing_position < EXCLUDED.publishing_position`,
+     WHERE ${table}.publishing_position < EXCLUDED.publishing_position`,
     [videoIdOf(message), message.position, ...names.map((name) => columns[name])],
   );
 }
@@ -170,8 +170,8 @@ export interface CreatorVideo {
 }
 
 const SELECT_CREATOR_VIDEO = `
-  SELECT v.id, v.owner_id, v.status, v.failure_reason, v.name, v.description, v.transcoded_uri, v.poster_uri, v.transcription,
-         v.transcription_failure, v.duration_seconds, COALESCE(c.view_count, 0) AS view_count, v.uploaded_at
+  SELECT v.id, v.owner_id, v.status, v.failure_reason, v.name, v.description, v.transcoded_uri, v.poster_uri,
+         v.transcription, v.transcription_failure, v.duration_seconds, COALESCE(c.view_count, 0) AS view_count, v.uploaded_at
     FROM creators_portal_videos v LEFT JOIN video_view_counts c ON c.video_id = v.id::text`;
 
 type CreatorVideoRow = {
