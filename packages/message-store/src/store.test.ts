@@ -224,7 +224,7 @@ describe('read', () => {
     const both = await store.read(category, 0, 100, { correlation: 'requester', originWithoutCorrelation: true });
     // Where a correlation is present it decides (`-5`), as Message DB's own filter does.
     expect(streamsOf(both)).toEqual([`${category}-1`, `${category}-2`, `${category}-6`, `${category}-7`]);
-    expect(both[1]?.metadata).toEqual({ originStreamName: 'requester-2', traceId: expect.any(String) });
+    expect(Object.keys(both[1]?.metadata ?? {})).toEqual(['traceId', 'originStreamName']);
 
     // Batches: the first n of either kind, in global order, from a position.
     const firstTwo = await store.read(category, 0, 2, { correlation: 'requester', originWithoutCorrelation: true });
