@@ -76,6 +76,8 @@ export function build({
     subscribe({
       streamName: sendEmailCategory,
       originStreamName: identityCategory,
+      // The book's send-email copies only originStreamName: its Sent events have no correlation.
+      originWithoutCorrelation: true,
       subscriberId: 'components:identity:sendEmailEvents',
       handlers: handlers.sendEmailEvents,
     }),
