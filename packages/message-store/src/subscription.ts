@@ -8,7 +8,7 @@ import type { StoredMessage } from './message.js';
 import { ownValue } from './own-key.js';
 import { createParkingLot, type ParkingLot } from './parking.js';
 import { isPositionRecord, messageStorePositions, type PositionStore } from './positions.js';
-import { readAllInCommitOrder, type AllStreamReader } from './read-all.js';
+import { readAllShared, type AllStreamReader } from './read-all.js';
 import type { MessageStore } from './store.js';
 import { ALL_STREAMS, category as categoryOf, isCategory } from './stream-name.js';
 import { wakeUpsFor } from './wake-ups.js';
@@ -243,7 +243,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
   function startRunner(member: { member: number; size: number } | undefined, claim: Claim | null, handoverMs = 0) {
     const key = member?.member ?? null;
     const owner = { subscriberId, member };
-    const allReader: AllStreamReader | null = isAll ? readAllInCommitOrder(db) : null;
+    const allReader: AllStreamReader | null = isAll ? readAllShared(db) : null;
     let wakeResolver: (() => void) | undefined;
     let woken = false;
     let stopped = false;
