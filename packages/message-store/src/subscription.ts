@@ -130,6 +130,13 @@ export interface SubscriptionOptions {
    * An aggregator keeps it with its View Data (`tablePositions(viewData)`), so batches commit with it.
    */
   positions?: PositionStore;
+  /**
+   * Subscriber ids whose work this subscription carries on (the same piece run by another system, or this
+   * subscription's earlier id). On a start with no position of its own recorded yet, it starts after the
+   * furthest position recorded for any of them — for a group member, that member's position under the id, else
+   * the id's ungrouped one — and records that as its own at once. It only ever reads their positions.
+   */
+  continuesFrom?: string | readonly string[];
   messagesPerTick?: number;
   /** Record the position after this many messages (and on stop). */
   positionUpdateInterval?: number;
@@ -199,6 +206,9 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
   if (!isAll && !isCategory(streamName)) throw new Error(`A subscription reads a category or $all, not ${streamName}`);
   if (originStreamName && isAll) throw new Error('Origin filtering needs a category, not $all');
   const correlation = originStreamName ? categoryOf(originStreamName) : undefined;
+  const predecessors: readonly string[] =
+    typeof options.continuesFrom === 'string' ? [options.continuesFrom] : (options.continuesFrom ?? []);
+  if (predecessors.includes(subscriberId)) throw new Error(`${subscriberId} cannot continue from its own position`);
   const parkingLot = createParkingLot(store, subscriberId);
   const observers = new Set<SubscriptionObserver>(options.observer ? [options.observer] : []);
   /** Tells every observer; one that throws is logged, never allowed to stop the consumer. */
@@ -307,6 +317,27 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     const writePosition = async (position: number, target?: Queryable) => {
       await positions.write(owner, position, target);
       unsavedMessages = 0;
+    };
+
+    /** Its own recorded position; on its first start, where its predecessors had got to (see `continuesFrom`). */
+    const startingPosition = async (): Promise<number> => {
+      const own = await positions.recorded(owner);
+      if (own !== null || predecessors.length === 0) return own ?? 0;
+      let furthest = 0;
+      let from: string | null = null;
+      for (const predecessor of predecessors) {
+        const asMember = member ? await positions.recorded({ subscriberId: predecessor, member }) : null;
+        const recorded = asMember ?? (await positions.recorded({ subscriberId: predecessor }));
+        if (recorded !== null && recorded > furthest) [furthest, from] = [recorded, predecessor];
+      }
+      if (from === null) return 0;
+      // Recorded at once: a restart resumes from its own position, whatever the predecessor does meanwhile.
+      await writePosition(furthest);
+      logger.info(
+        { subscriberId, member: key, continuesFrom: from, position: furthest },
+        'no position of its own yet: continuing from its predecessor’s',
+      );
+      return furthest;
     };
 
     const readBatch = async (from: number): Promise<{ messages: StoredMessage[]; complete: boolean }> => {
@@ -456,7 +487,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       while (!stopped) {
         try {
           if (!runner.positionLoaded) {
-            runner.position = await positions.read(owner);
+            runner.position = await startingPosition();
             runner.positionLoaded = true;
             reportPosition();
           }
