@@ -303,22 +303,22 @@ describe('carrying on a predecessor’s work (continuesFrom)', () => {
     expect(handled).toHaveLength(1);
   });
 
-  it('takes the furthest of several predecessors, and starts from 0 when none recorded anything', async () => {
+  it('takes the first predecessor that recorded a position, in the order given; from 0 when none did', async () => {
     const category = uniqueCategory();
     await writeTo(category, 4);
     const written = await store.read(category, 0, 100);
-    const [older, newer, silent] = [randomUUID(), randomUUID(), randomUUID()];
-    await writeBookPosition(older, written[0]!.globalPosition);
-    await writeBookPosition(newer, written[2]!.globalPosition);
+    const [silent, preferred, other] = [randomUUID(), randomUUID(), randomUUID()];
+    await writeBookPosition(preferred, written[1]!.globalPosition);
+    await writeBookPosition(other, written[2]!.globalPosition);
     const handled: string[] = [];
-    const furthest = subscribe({
+    const first = subscribe({
       streamName: category,
-      continuesFrom: [older, newer, silent],
+      continuesFrom: [silent, preferred, other],
       handlers: { $any: (m) => void handled.push(m.id) },
     });
-    await furthest.start();
-    await furthest.waitUntilCaughtUp();
-    expect(handled).toEqual([written[3]!.id]);
+    await first.start();
+    await first.waitUntilCaughtUp();
+    expect(handled).toEqual(written.slice(2).map((m) => m.id));
 
     const fromStart: string[] = [];
     const none = subscribe({

@@ -131,10 +131,11 @@ export interface SubscriptionOptions {
    */
   positions?: PositionStore;
   /**
-   * Subscriber ids whose work this subscription carries on (the same piece run by another system, or this
-   * subscription's earlier id). On a start with no position of its own recorded yet, it starts after the
-   * furthest position recorded for any of them — for a group member, that member's position under the id, else
-   * the id's ungrouped one — and records that as its own at once. It only ever reads their positions.
+   * Subscriber ids whose work this subscription carries on (this subscription's earlier id, the same piece
+   * run by another system), in order of preference. On a start with no position of its own recorded yet, it
+   * starts after the position recorded for the first of them that has one — for a group member, that member's
+   * position under the id, else the id's ungrouped one — and records it as its own at once. It only ever reads
+   * their positions. (The first, not the furthest: ids may have recorded positions in different categories.)
    */
   continuesFrom?: string | readonly string[];
   messagesPerTick?: number;
@@ -323,21 +324,19 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     const startingPosition = async (): Promise<number> => {
       const own = await positions.recorded(owner);
       if (own !== null || predecessors.length === 0) return own ?? 0;
-      let furthest = 0;
-      let from: string | null = null;
       for (const predecessor of predecessors) {
         const asMember = member ? await positions.recorded({ subscriberId: predecessor, member }) : null;
-        const recorded = asMember ?? (await positions.recorded({ subscriberId: predecessor }));
-        if (recorded !== null && recorded > furthest) [furthest, from] = [recorded, predecessor];
+        const position = asMember ?? (await positions.recorded({ subscriberId: predecessor }));
+        if (position === null) continue;
+        // Recorded at once: a restart resumes from its own position, whatever the predecessor does meanwhile.
+        await writePosition(position);
+        logger.info(
+          { subscriberId, member: key, continuesFrom: predecessor, position },
+          'no position of its own yet: continuing from its predecessor’s',
+        );
+        return position;
       }
-      if (from === null) return 0;
-      // Recorded at once: a restart resumes from its own position, whatever the predecessor does meanwhile.
-      await writePosition(furthest);
-      logger.info(
-        { subscriberId, member: key, continuesFrom: from, position: furthest },
-        'no position of its own yet: continuing from its predecessor’s',
-      );
-      return furthest;
+      return 0;
     };
 
     const readBatch = async (from: number): Promise<{ messages: StoredMessage[]; complete: boolean }> => {
