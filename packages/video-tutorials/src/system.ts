@@ -314,7 +314,7 @@ export async function openMessageStoreDatabase(
   await mkdir(dataDir, { recursive: true });
   const lock = await lockDataDirectory(dataDir);
   const open = options.pgliteThread === 'in-process' ? createPgliteDatabase : createPgliteThreadDatabase;
-  const db = await open({ dataDir, searchPath: SHARED_SEARCH_PATH }).catch(async (error: unknown) => {
+  const db = await open({ dataDir, ...(searchPath ? { searchPath } : {}) }).catch(async (error: unknown) => {
     await lock.release();
     throw error;
   });
