@@ -1,8 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { createMessageStore, type Database, type Queryable } from '@vt/message-store';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  createMessageStore,
+  createPgliteDatabase,
+  createPostgresDatabase,
+  installMessageDb,
+  type Database,
+  type Queryable,
+} from '@vt/message-store';
 import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { viewDataPositions } from '../aggregators/aggregator.js';
+import { readConfig } from '../config.js';
+import { startSystem } from '../system.js';
 import {
   migrateViewData,
   SHARED_SEARCH_PATH,
@@ -188,6 +200,44 @@ describe('View Data made by an earlier version', () => {
       ]);
     } finally {
       await earlier.drop();
+    }
+  });
+});
+
+describe('a system started on View Data an earlier version made in the message store’s database', () => {
+  it('finds its tables moved into view_data, the home page and its aggregator’s position as they were', async () => {
+    const directory = await mkdtemp(path.join(tmpdir(), 'vt-view-data-schema-'));
+    const env: NodeJS.ProcessEnv = { NODE_ENV: 'test', DATA_DIRECTORY: directory };
+    const postgres = process.env.TEST_POSTGRES_URL ? await createTestDatabase({ install: false }) : null;
+    if (postgres) env.MESSAGE_STORE_CONNECTION_STRING = env.DATABASE_URL = postgres.connectionString!;
+    try {
+      // What an earlier version left: Message DB and View Data in one database, on Message DB's search path.
+      const earlier = postgres
+        ? createPostgresDatabase({ connectionString: postgres.connectionString! })
+        : await createPgliteDatabase({ dataDir: path.join(directory, 'message-store') });
+      await installMessageDb(earlier);
+      await migrateAsEarlierVersions(earlier);
+      await earlier.close();
+
+      const system = await startSystem(readConfig(env), { web: false, workers: ['home-page-aggregator'] });
+      try {
+        for (const subscription of system.pieces.flatMap((piece) => piece.subscriptions))
+          await subscription.waitUntilCaughtUp();
+        expect(system.viewData).toBe(system.messageStoreDb);
+        expect(await system.viewData.query(`SELECT page_data FROM pages WHERE page_name = 'home'`)).toEqual([
+          { page_data: { videosWatched: 150 } },
+        ]);
+        const inMessageStore = await relationsIn(system.viewData, 'message_store');
+        expect(inMessageStore).not.toContain('pages');
+        expect(inMessageStore).not.toContain('view_data_migrations');
+        expect(await relationsIn(system.viewData, VIEW_DATA_SCHEMA)).toContain('pages');
+        expect(await viewDataPositions(system.viewData).read({ subscriberId: 'aggregators:home-page' })).toBe(300);
+      } finally {
+        await system.stop();
+      }
+    } finally {
+      await postgres?.drop();
+      await rm(directory, { recursive: true, force: true });
     }
   });
 });
