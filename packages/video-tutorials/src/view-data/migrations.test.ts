@@ -39,8 +39,11 @@ const relationsIn = async (db: Queryable, schema: string) =>
     )
   ).map((row) => row.name);
 
+/** The migrations of the last version before the view_data schema. */
+const EARLIER_MIGRATIONS = 9;
+
 /**
- * View Data as versions before the view_data schema made it: their migrations (0001 to 0008) run
+ * View Data as versions before the view_data schema made it: their migrations (0001 to 0009) run
  * unqualified on Message DB's search path, so into the first of message_store and public that exists.
  */
 async function migrateAsEarlierVersions(db: Database) {
@@ -49,7 +52,7 @@ async function migrateAsEarlierVersions(db: Database) {
     await tx.exec(
       'CREATE TABLE view_data_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
     );
-    for (const migration of VIEW_DATA_MIGRATIONS.slice(0, 8)) {
+    for (const migration of VIEW_DATA_MIGRATIONS.slice(0, EARLIER_MIGRATIONS)) {
       await tx.exec(migration.up);
       await tx.query('INSERT INTO view_data_migrations (name) VALUES ($1)', [migration.name]);
     }
@@ -143,7 +146,7 @@ describe('View Data made by an earlier version', () => {
 
       const report = await migrateViewData(earlier.db);
       expect(report.moved?.from).toBe('message_store');
-      expect(report.applied).toEqual(VIEW_DATA_MIGRATIONS.slice(8).map((migration) => migration.name));
+      expect(report.applied).toEqual(VIEW_DATA_MIGRATIONS.slice(EARLIER_MIGRATIONS).map((migration) => migration.name));
       expect(await relationsIn(earlier.db, 'message_store')).toEqual(messageDbOnly);
       expect(await relationsIn(earlier.db, VIEW_DATA_SCHEMA)).toEqual(earlierTables);
       expect(await earlier.db.query(`SELECT page_data FROM pages WHERE page_name = 'home'`)).toEqual([

@@ -240,7 +240,7 @@ export const VIEW_DATA_SEARCH_PATH: readonly string[] = [VIEW_DATA_SCHEMA, 'publ
  * database, `public` in a database of its own. The schema holding `view_data_migrations` is the one.
  */
 const EARLIER_SCHEMAS = ['message_store', 'public'] as const;
-/** The tables those versions' migrations (0001 to 0008) could have made: these move, nothing else. */
+/** The tables those versions' migrations (0001 to 0009) could have made: these move, nothing else. */
 const TABLES_BEFORE_OWN_SCHEMA = [
   'view_data_migrations',
   'pages',
