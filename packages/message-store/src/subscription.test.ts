@@ -231,6 +231,34 @@ describe('a category subscription', () => {
     expect(handled).toEqual([`${category}-1`, `${category}-3`]);
   });
 
+  it('with originWithoutCorrelation, also reads messages that name their origin only in originStreamName', async () => {
+    const category = uniqueCategory();
+    await store.write(`${category}-1`, exampleMessage({ metadata: { originStreamName: 'identity-1' } }));
+    // The book's code writes the origin only, with plain SQL.
+    for (const [id, origin] of [
+      ['2', 'identity-2'],
+      ['3', 'other-1'],
+    ])
+      await store.db.query('SELECT message_store.write_message($1, $2, $3, $4, $5)', [
+        randomUUID(),
+        `${category}-${id}`,
+        'SomethingHappened',
+        '{}',
+        JSON.stringify({ originStreamName: origin }),
+      ]);
+    await store.write(`${category}-4`, exampleMessage({ metadata: { originStreamName: 'other-2' } }));
+    const handled: string[] = [];
+    const subscription = subscribe({
+      streamName: category,
+      originStreamName: 'identity',
+      originWithoutCorrelation: true,
+      handlers: { $any: (m) => void handled.push(m.streamName) },
+    });
+    await subscription.start();
+    await subscription.waitUntilCaughtUp();
+    expect(handled).toEqual([`${category}-1`, `${category}-2`]);
+  });
+
   it('is woken by a write instead of waiting for its next poll', async () => {
     const category = uniqueCategory();
     const handled: StoredMessage[] = [];

@@ -148,6 +148,11 @@ export interface SubscriptionOptions {
   tickIntervalMs?: number;
   /** Only messages whose origin (correlation) stream is in this category — filtered by Message DB. */
   originStreamName?: string;
+  /**
+   * With `originStreamName`: also messages without a correlation whose `originStreamName` is in the category,
+   * as writers outside this toolkit store them (the book's code). See `CategoryReadOptions`.
+   */
+  originWithoutCorrelation?: boolean;
   consumerGroup?: ConsumerGroup;
   /** Be woken by writes to the category (the process's wake-up watcher); default true. */
   wakeUps?: boolean;
@@ -189,6 +194,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     messagesPerTick = handleBatch ? 1000 : 100,
     positionUpdateInterval = 100,
     originStreamName,
+    originWithoutCorrelation = false,
     consumerGroup,
     wakeUps = true,
     maxAttempts = 3,
@@ -206,6 +212,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
   const isAll = streamName === ALL_STREAMS;
   if (!isAll && !isCategory(streamName)) throw new Error(`A subscription reads a category or $all, not ${streamName}`);
   if (originStreamName && isAll) throw new Error('Origin filtering needs a category, not $all');
+  if (originWithoutCorrelation && !originStreamName) throw new Error('originWithoutCorrelation needs originStreamName');
   const correlation = originStreamName ? categoryOf(originStreamName) : undefined;
   const predecessors: readonly string[] =
     typeof options.continuesFrom === 'string' ? [options.continuesFrom] : (options.continuesFrom ?? []);
@@ -342,7 +349,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     const readBatch = async (from: number): Promise<{ messages: StoredMessage[]; complete: boolean }> => {
       if (allReader) return allReader.read(from, messagesPerTick);
       const messages = await store.read(streamName, from, messagesPerTick, {
-        ...(correlation ? { correlation } : {}),
+        ...(correlation ? { correlation, originWithoutCorrelation } : {}),
         ...(member ? { consumerGroup: member } : {}),
       });
       return { messages, complete: true };

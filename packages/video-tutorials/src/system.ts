@@ -271,8 +271,13 @@ export function webServerOptions(
         uploadQuotaBytes: config.uploadQuotaBytes,
         uploadsInFlight: config.uploadsInFlight,
       }),
-      createRegisterUsersApp({ store, viewData }),
-      createAuthenticateApp({ store, viewData, ...(logInAttemptsPerMinute ? { logInAttemptsPerMinute } : {}) }),
+      createRegisterUsersApp({ store, viewData, passwordHashAlgorithm: config.passwordHashAlgorithm }),
+      createAuthenticateApp({
+        store,
+        viewData,
+        passwordHashAlgorithm: config.passwordHashAlgorithm,
+        ...(logInAttemptsPerMinute ? { logInAttemptsPerMinute } : {}),
+      }),
       createAdminApp({ store, viewData, adminEmails: config.adminEmails }),
     ],
   };

@@ -83,6 +83,8 @@ export function build({
     subscribe({
       streamName: sendEmailCategory,
       originStreamName: identityCategory,
+      // The book's send-email copies only originStreamName: its Sent events have no correlation.
+      originWithoutCorrelation: true,
       subscriberId: 'vt:identity:sendEmailEvents',
       continuesFrom: 'components:identity:sendEmailEvents',
       handlers: handlers.sendEmailEvents,
