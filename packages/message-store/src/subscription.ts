@@ -130,6 +130,14 @@ export interface SubscriptionOptions {
    * An aggregator keeps it with its View Data (`tablePositions(viewData)`), so batches commit with it.
    */
   positions?: PositionStore;
+  /**
+   * Subscriber ids whose work this subscription carries on (this subscription's earlier id, the same piece
+   * run by another system), in order of preference. On a start with no position of its own recorded yet, it
+   * starts after the position recorded for the first of them that has one — for a group member, that member's
+   * position under the id, else the id's ungrouped one — and records it as its own at once. It only ever reads
+   * their positions. (The first, not the furthest: ids may have recorded positions in different categories.)
+   */
+  continuesFrom?: string | readonly string[];
   messagesPerTick?: number;
   /** Record the position after this many messages (and on stop). */
   positionUpdateInterval?: number;
@@ -206,6 +214,9 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
   if (originStreamName && isAll) throw new Error('Origin filtering needs a category, not $all');
   if (originWithoutCorrelation && !originStreamName) throw new Error('originWithoutCorrelation needs originStreamName');
   const correlation = originStreamName ? categoryOf(originStreamName) : undefined;
+  const predecessors: readonly string[] =
+    typeof options.continuesFrom === 'string' ? [options.continuesFrom] : (options.continuesFrom ?? []);
+  if (predecessors.includes(subscriberId)) throw new Error(`${subscriberId} cannot continue from its own position`);
   const parkingLot = createParkingLot(store, subscriberId);
   const observers = new Set<SubscriptionObserver>(options.observer ? [options.observer] : []);
   /** Tells every observer; one that throws is logged, never allowed to stop the consumer. */
@@ -314,6 +325,25 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     const writePosition = async (position: number, target?: Queryable) => {
       await positions.write(owner, position, target);
       unsavedMessages = 0;
+    };
+
+    /** Its own recorded position; on its first start, where its predecessors had got to (see `continuesFrom`). */
+    const startingPosition = async (): Promise<number> => {
+      const own = await positions.recorded(owner);
+      if (own !== null || predecessors.length === 0) return own ?? 0;
+      for (const predecessor of predecessors) {
+        const asMember = member ? await positions.recorded({ subscriberId: predecessor, member }) : null;
+        const position = asMember ?? (await positions.recorded({ subscriberId: predecessor }));
+        if (position === null) continue;
+        // Recorded at once: a restart resumes from its own position, whatever the predecessor does meanwhile.
+        await writePosition(position);
+        logger.info(
+          { subscriberId, member: key, continuesFrom: predecessor, position },
+          'no position of its own yet: continuing from its predecessor’s',
+        );
+        return position;
+      }
+      return 0;
     };
 
     const readBatch = async (from: number): Promise<{ messages: StoredMessage[]; complete: boolean }> => {
@@ -481,7 +511,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       while (!stopped) {
         try {
           if (!runner.positionLoaded) {
-            runner.position = await positions.read(owner);
+            runner.position = await startingPosition();
             runner.positionLoaded = true;
             reportPosition();
           }
