@@ -4,8 +4,7 @@
  * vitest) without a TypeScript loader.
  *
  * Requests, one message each: { id, op, ... }; every one gets exactly one
- * answer { id, ok: true, value } or { id, ok: false, error }. Notifications
- * go out as { notification: subscription, payload }.
+ * answer { id, ok: true, value } or { id, ok: false, error }.
  */
 import { inspect } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -73,8 +72,6 @@ async function serve(pglite) {
   /** Open transactions by id: their PGlite transaction and how to end it. */
   const transactions = new Map();
   const ROLLBACK = Symbol('rollback');
-  /** Subscriptions by the id the main thread gave them: their unlisten functions. */
-  const subscriptions = new Map();
 
   const target = (request) => {
     if (request.transaction === undefined) return pglite;
@@ -125,19 +122,6 @@ async function serve(pglite) {
       case 'exec':
         await target(request).exec(request.sql);
         return null;
-      case 'listen': {
-        const unlisten = await pglite.listen(request.channel, (payload) =>
-          port.postMessage({ notification: request.subscription, payload }),
-        );
-        subscriptions.set(request.subscription, unlisten);
-        return null;
-      }
-      case 'unlisten': {
-        const unlisten = subscriptions.get(request.subscription);
-        subscriptions.delete(request.subscription);
-        if (unlisten && !pglite.closed) await unlisten();
-        return null;
-      }
       case 'close':
         clearInterval(analyzer);
         if (!pglite.closed) await pglite.close();

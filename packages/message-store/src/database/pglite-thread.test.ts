@@ -142,19 +142,6 @@ describe('transactions on the thread', () => {
   });
 });
 
-describe('notifications', () => {
-  it('reach the listeners of this thread until they unsubscribe', async () => {
-    const received: string[] = [];
-    const unsubscribe = await threaded.listen('thread_probe', (payload) => received.push(payload));
-    await threaded.query(`SELECT pg_notify('thread_probe', 'one')`);
-    await expect.poll(() => received).toEqual(['one']);
-    await unsubscribe();
-    await threaded.query(`SELECT pg_notify('thread_probe', 'two')`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(received).toEqual(['one']);
-  });
-});
-
 describe('a thread that dies', () => {
   it('fails waiting and later calls, open transactions and claims with a clear error', async () => {
     const db = await createPgliteThreadDatabase();
@@ -224,7 +211,6 @@ describe('the process', { timeout: 150_000 }, () => {
     const result = await run(
       `import { createPgliteThreadDatabase } from ${JSON.stringify(adapter)};
        const db = await createPgliteThreadDatabase();
-       await db.listen('idle', () => {});
        console.log((await db.query('SELECT 1 AS one'))[0].one);`,
     );
     expect(result).toMatchObject({ code: 0, stdout: '1\n', stderr: '' });

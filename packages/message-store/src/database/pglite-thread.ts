@@ -32,7 +32,6 @@ interface SerializedError {
 type FromThread =
   | { ready: true }
   | { ready: false; error: SerializedError }
-  | { notification: number; payload: string }
   | { id: number; ok: true; value: unknown }
   | { id: number; ok: false; error: SerializedError };
 
@@ -41,8 +40,6 @@ type Request =
   | { op: 'exec'; sql: string; transaction?: number }
   | { op: 'begin' }
   | { op: 'commit' | 'rollback'; transaction: number }
-  | { op: 'listen'; channel: string; subscription: number }
-  | { op: 'unlisten'; subscription: number }
   | { op: 'close' };
 
 const WORKER_URL = new URL('./pglite-thread-worker.js', import.meta.url);
@@ -70,7 +67,6 @@ export async function createPgliteThreadDatabase(options: PgliteOptions = {}): P
     workerData: { dataDir: options.dataDir, analyzeIntervalMs: options.analyzeIntervalMs ?? 5 * 60_000, searchPath },
   });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  const subscriptions = new Map<number, (payload: string) => void>();
   const claimed = new Set<string>();
   const claimsLost = new Set<() => void>();
   let nextId = 1;
@@ -92,7 +88,6 @@ export async function createPgliteThreadDatabase(options: PgliteOptions = {}): P
     markReady(stopped);
     for (const { reject } of pending.values()) reject(stopped);
     pending.clear();
-    subscriptions.clear();
     for (const lose of claimsLost) lose();
     claimsLost.clear();
   };
@@ -108,8 +103,6 @@ export async function createPgliteThreadDatabase(options: PgliteOptions = {}): P
         stop(error);
         void worker.terminate();
       }
-    } else if ('notification' in message) {
-      subscriptions.get(message.notification)?.(message.payload);
     } else {
       const waiting = pending.get(message.id);
       pending.delete(message.id);
@@ -153,7 +146,6 @@ export async function createPgliteThreadDatabase(options: PgliteOptions = {}): P
     },
   });
 
-  let nextSubscription = 1;
   let closing: Promise<void> | undefined;
 
   return {
@@ -171,20 +163,6 @@ export async function createPgliteThreadDatabase(options: PgliteOptions = {}): P
       }
       await call({ op: 'commit', transaction });
       return result;
-    },
-    async listen(channel, onNotification) {
-      const subscription = nextSubscription++;
-      subscriptions.set(subscription, onNotification);
-      try {
-        await call({ op: 'listen', channel, subscription });
-      } catch (error) {
-        subscriptions.delete(subscription);
-        throw error;
-      }
-      return async () => {
-        subscriptions.delete(subscription);
-        if (!stopped) await call({ op: 'unlisten', subscription });
-      };
     },
     // One session means advisory locks cannot tell holders apart: claims are kept here.
     async tryClaim(key1, key2) {

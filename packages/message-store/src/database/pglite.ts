@@ -64,12 +64,6 @@ export async function createPgliteDatabase(options: PgliteOptions = {}): Promise
           },
         } satisfies Queryable),
       ),
-    async listen(channel, onNotification) {
-      const unlisten = await pglite.listen(channel, onNotification);
-      return async () => {
-        if (!pglite.closed) await unlisten();
-      };
-    },
     async tryClaim(key1, key2) {
       const key = `${key1}:${key2}`;
       if (claimed.has(key)) return null;

@@ -16,7 +16,7 @@ export interface Notification {
   payload: string;
 }
 
-/** The payload a listener gets after its connection came back: notifications may have been missed. */
+/** What a wake-up listener is told when it must look whatever was written (after an outage, at start). */
 export const ANY_CHANGE = '*';
 
 /** A connection of its own (see `Database.session`). */
@@ -32,11 +32,6 @@ export interface Database extends Queryable {
    * the same transaction.
    */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
-  /**
-   * Subscribes to NOTIFY on `channel`; returns the function that unsubscribes.
-   * After a lost connection is re-established the listener gets `ANY_CHANGE`.
-   */
-  listen(channel: string, onNotification: (payload: string) => void): Promise<() => Promise<void>>;
   /**
    * Holds a session-scoped advisory lock on (`key1`, `key2`) if it is free.
    * The lock is released by `release()` or when the session dies, so a crashed

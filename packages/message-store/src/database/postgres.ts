@@ -1,6 +1,5 @@
 import pg from 'pg';
 import {
-  ANY_CHANGE,
   MESSAGE_DB_SEARCH_PATH,
   searchPathSetting,
   type Claim,
@@ -39,7 +38,6 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
   // at any moment fails the statement in flight (a transient error its caller retries), never the process.
   pool.on('connect', (client) => client.on('error', () => {}));
 
-  const listener = createListener(clientConfig);
   const sessions = createSessions(clientConfig);
 
   const run = async <R extends Row>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) =>
@@ -82,7 +80,6 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
         client.release(broken);
       }
     },
-    listen: (channel, onNotification) => listener.listen(channel, onNotification),
     async tryClaim(key1, key2) {
       // A dedicated connection: session advisory locks live as long as it does.
       const client = new pg.Client({ ...clientConfig, keepAlive: true });
@@ -143,90 +140,7 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
     session: (applicationName) => sessions.session(applicationName),
     async close() {
       await sessions.close();
-      await listener.close();
       await pool.end();
     },
   };
-}
-
-/**
- * One LISTEN connection shared by all listeners of a database. When it drops it
- * reconnects with backoff and re-subscribes; consumers poll in the meantime.
- */
-function createListener(clientConfig: pg.ClientConfig) {
-  const handlers = new Map<string, Set<(payload: string) => void>>();
-  let client: pg.Client | undefined;
-  let connecting: Promise<pg.Client> | undefined;
-  let closed = false;
-  let retryTimer: NodeJS.Timeout | undefined;
-  let hasConnectedBefore = false;
-
-  const connect = (): Promise<pg.Client> => {
-    if (client) return Promise.resolve(client);
-    if (connecting) return connecting;
-    connecting = (async () => {
-      const next = new pg.Client(clientConfig);
-      next.on('notification', (message) => {
-        for (const handler of handlers.get(message.channel) ?? []) handler(message.payload ?? '');
-      });
-      const onLost = () => {
-        if (client !== next) return;
-        client = undefined;
-        next.end().catch(() => {});
-        scheduleReconnect(250);
-      };
-      next.on('error', onLost);
-      next.on('end', onLost);
-      await next.connect();
-      for (const channel of handlers.keys()) await next.query(`LISTEN ${quoteIdentifier(channel)}`);
-      client = next;
-      // Whatever was notified while no one listened is lost: tell every listener to look.
-      if (hasConnectedBefore) for (const set of handlers.values()) for (const handler of set) handler(ANY_CHANGE);
-      hasConnectedBefore = true;
-      return next;
-    })().finally(() => {
-      connecting = undefined;
-    });
-    return connecting;
-  };
-
-  const scheduleReconnect = (delayMs: number) => {
-    if (closed || retryTimer) return;
-    retryTimer = setTimeout(() => {
-      retryTimer = undefined;
-      if (closed || handlers.size === 0) return;
-      connect().catch(() => scheduleReconnect(Math.min(delayMs * 2, 5_000)));
-    }, delayMs);
-    retryTimer.unref();
-  };
-
-  return {
-    async listen(channel: string, onNotification: (payload: string) => void) {
-      let set = handlers.get(channel);
-      const isNewChannel = !set;
-      if (!set) handlers.set(channel, (set = new Set()));
-      set.add(onNotification);
-      try {
-        const listening = await connect();
-        if (isNewChannel) await listening.query(`LISTEN ${quoteIdentifier(channel)}`);
-      } catch {
-        // Not reachable now: the reconnect loop subscribes when it can; callers poll meanwhile.
-        scheduleReconnect(250);
-      }
-      return async () => {
-        set.delete(onNotification);
-      };
-    },
-    async close() {
-      closed = true;
-      if (retryTimer) clearTimeout(retryTimer);
-      const current = client;
-      client = undefined;
-      await current?.end().catch(() => {});
-    },
-  };
-}
-
-function quoteIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
