@@ -106,7 +106,8 @@ try {
     [Math.floor(total / 2)],
   );
   const [viewingStream] = await db.query<{ stream_name: string }>(
-    `SELECT stream_name FROM admin_streams WHERE category = 'viewing' ORDER BY message_count DESC LIMIT 1`,
+    `SELECT stream_name FROM message_store.messages WHERE message_store.category(stream_name) = 'viewing'
+      ORDER BY position DESC LIMIT 1`,
   );
   const pages = [
     '/admin',
@@ -123,6 +124,9 @@ try {
     `/admin/traces/${middle!.trace_id}`,
     '/admin/streams',
     '/admin/streams?category=authentication',
+    `/admin/streams?before=${Math.floor(total / 2)}`,
+    // 12 streams written to again and again: a page scans its whole window.
+    '/admin/streams?category=subscriberPosition',
     `/admin/streams/${encodeURIComponent(viewingStream!.stream_name)}`,
     `/admin/streams/${encodeURIComponent(middle!.stream_name)}`,
     '/admin/categories',
