@@ -128,7 +128,8 @@ export const REBUILDABLE_AGGREGATORS: readonly RebuildableAggregator[] = [
     piece: 'admin-streams-aggregator',
     streamName: ALL_STREAMS,
     subscriberId: adminStreams.ADMIN_STREAMS_SUBSCRIBER_ID,
-    tables: [{ name: 'admin_streams' }, { name: 'admin_categories' }],
+    // Streams are read from Message DB's own indexes: it keeps only the counts per category.
+    tables: [{ name: 'admin_categories' }],
     build: adminStreams.build,
   },
   {

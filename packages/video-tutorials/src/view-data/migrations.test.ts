@@ -39,6 +39,9 @@ const relationsIn = async (db: Queryable, schema: string) =>
     )
   ).map((row) => row.name);
 
+/** What an earlier version made that a later migration drops once it is moved: the table and its indexes. */
+const withoutDropped = (relations: string[]) => relations.filter((name) => !name.startsWith('admin_streams'));
+
 /** The migrations of the last version before the view_data schema. */
 const EARLIER_MIGRATIONS = 9;
 
@@ -115,7 +118,9 @@ describe('View Data in the message store’s database', () => {
     await migrateViewData(shared.db);
     expect(await relationsIn(shared.db, 'message_store')).toEqual(messageDbOnly);
     expect(await relationsIn(shared.db, 'public')).toEqual([]);
-    expect(await relationsIn(shared.db, VIEW_DATA_SCHEMA)).toContain('admin_streams_by_category');
+    expect(await relationsIn(shared.db, VIEW_DATA_SCHEMA)).toContain('admin_categories_pkey');
+    // Streams are read from Message DB's own indexes: no copy of them.
+    expect(await relationsIn(shared.db, VIEW_DATA_SCHEMA)).not.toContain('admin_streams');
     // Message DB keeps working on the shared handle.
     const store = createMessageStore({ db: shared.db });
     await store.write('viewing-1', { id: randomUUID(), type: 'VideoViewed', data: {} });
@@ -148,7 +153,8 @@ describe('View Data made by an earlier version', () => {
       expect(report.moved?.from).toBe('message_store');
       expect(report.applied).toEqual(VIEW_DATA_MIGRATIONS.slice(EARLIER_MIGRATIONS).map((migration) => migration.name));
       expect(await relationsIn(earlier.db, 'message_store')).toEqual(messageDbOnly);
-      expect(await relationsIn(earlier.db, VIEW_DATA_SCHEMA)).toEqual(earlierTables);
+      expect(report.moved?.tables).toContain('admin_streams');
+      expect(await relationsIn(earlier.db, VIEW_DATA_SCHEMA)).toEqual(withoutDropped(earlierTables));
       expect(await earlier.db.query(`SELECT page_data FROM pages WHERE page_name = 'home'`)).toEqual([
         { page_data: { videosWatched: 150 } },
       ]);
@@ -177,7 +183,7 @@ describe('View Data made by an earlier version', () => {
       expect(report.moved?.from).toBe('public');
       expect(report.moved?.tables).toEqual(expect.arrayContaining(['pages', 'view_data_migrations']));
       expect(await relationsIn(earlier.db, 'public')).toEqual([]);
-      expect(await relationsIn(earlier.db, VIEW_DATA_SCHEMA)).toEqual(earlierTables);
+      expect(await relationsIn(earlier.db, VIEW_DATA_SCHEMA)).toEqual(withoutDropped(earlierTables));
       expect(await positionOf(earlier.db, 'aggregators:home-page')).toBe(300);
     } finally {
       await earlier.drop();

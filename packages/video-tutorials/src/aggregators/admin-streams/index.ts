@@ -12,8 +12,9 @@ import { adminAllSubscription, timeOf } from '../admin-common/index.js';
 export const ADMIN_STREAMS_SUBSCRIBER_ID = 'aggregators:admin-streams';
 
 /**
- * Keeps `admin_streams` (every stream: its message count, last message) and `admin_categories`
- * (messages and streams per category and type) for the admin portal, from `$all`.
+ * Keeps `admin_categories` (messages and streams per category and type) for the admin portal, from
+ * `$all`: one row per category and type a batch holds. Streams need nothing here: the admin portal reads
+ * them from Message DB's own table and indexes (`listStreams` in app/admin/message-store-queries.ts).
  */
 export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
   const subscription = adminAllSubscription({
@@ -28,40 +29,7 @@ export function build({ store, viewData, logger }: { store: MessageStore; viewDa
 
 export async function applyStreamStatistics(messages: StoredMessage[], tx: Queryable) {
   if (messages.length === 0) return;
-  await applyStreams(messages, tx);
   await applyCategories(messages, tx);
-}
-
-/**
- * A stream's message count is its last position + 1 (positions start at 0 and have no gaps), so a
- * row only ever moves forward to a later last message: applying anything twice changes nothing.
- */
-async function applyStreams(messages: StoredMessage[], tx: Queryable) {
-  const lastOfStream = new Map<string, StoredMessage>();
-  for (const message of messages) lastOfStream.set(message.streamName, message);
-  const last = [...lastOfStream.values()];
-  await tx.query(
-    `INSERT INTO admin_streams AS s
-            (stream_name, category, message_count, last_position, last_global_position, last_type, last_time)
-     SELECT m.stream_name, m.category, m.position + 1, m.position, m.global_position, m.type, m.time
-       FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::timestamptz[])
-            AS m(stream_name, category, position, global_position, type, time)
-     ON CONFLICT (stream_name) DO UPDATE
-        SET message_count = GREATEST(s.message_count, EXCLUDED.message_count),
-            last_position = EXCLUDED.last_position,
-            last_global_position = EXCLUDED.last_global_position,
-            last_type = EXCLUDED.last_type,
-            last_time = EXCLUDED.last_time
-      WHERE s.last_global_position < EXCLUDED.last_global_position`,
-    [
-      last.map((message) => message.streamName),
-      last.map((message) => category(message.streamName)),
-      last.map((message) => message.position),
-      last.map((message) => message.globalPosition),
-      last.map((message) => message.type),
-      last.map(timeOf),
-    ],
-  );
 }
 
 /**
@@ -94,72 +62,6 @@ async function applyCategories(messages: StoredMessage[], tx: Queryable) {
       messages.map(timeOf),
     ],
   );
-}
-
-export interface StreamSummary {
-  streamName: string;
-  category: string;
-  messageCount: number;
-  lastPosition: number;
-  lastGlobalPosition: number;
-  lastType: string;
-  lastTime: Date;
-}
-
-type StreamRow = {
-  stream_name: string;
-  category: string;
-  message_count: string | number;
-  last_position: string | number;
-  last_global_position: string | number;
-  last_type: string;
-  last_time: Date | string;
-};
-
-const toStreamSummary = (row: StreamRow): StreamSummary => ({
-  streamName: row.stream_name,
-  category: row.category,
-  messageCount: Number(row.message_count),
-  lastPosition: Number(row.last_position),
-  lastGlobalPosition: Number(row.last_global_position),
-  lastType: row.last_type,
-  lastTime: new Date(row.last_time),
-});
-
-const STREAM_COLUMNS = `stream_name, category, message_count, last_position, last_global_position, last_type, last_time`;
-
-/** Streams, most recently written first, a page at a time (keyset on the last global position). */
-export async function listStreams(
-  viewData: Queryable,
-  { category: categoryName, before, limit }: { category?: string; before?: number; limit: number },
-): Promise<StreamSummary[]> {
-  const conditions: string[] = [];
-  const params: unknown[] = [];
-  if (categoryName) conditions.push(`category = $${params.push(categoryName)}`);
-  if (before !== undefined) conditions.push(`last_global_position < $${params.push(before)}`);
-  const rows = await viewData.query<StreamRow>(
-    `SELECT ${STREAM_COLUMNS} FROM admin_streams
-      ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
-      ORDER BY last_global_position DESC LIMIT $${params.push(limit)}`,
-    params,
-  );
-  return rows.map(toStreamSummary);
-}
-
-export async function findStream(viewData: Queryable, streamName: string): Promise<StreamSummary | null> {
-  const [row] = await viewData.query<StreamRow>(`SELECT ${STREAM_COLUMNS} FROM admin_streams WHERE stream_name = $1`, [
-    streamName,
-  ]);
-  return row ? toStreamSummary(row) : null;
-}
-
-/** The streams of a category, e.g. every consumer's parking lot (`parkedMessages`). */
-export async function listStreamNamesOfCategory(viewData: Queryable, categoryName: string, limit = 500) {
-  const rows = await viewData.query<{ stream_name: string }>(
-    `SELECT stream_name FROM admin_streams WHERE category = $1 ORDER BY last_global_position DESC LIMIT $2`,
-    [categoryName, limit],
-  );
-  return rows.map((row) => row.stream_name);
 }
 
 export interface CategorySummary {

@@ -37,6 +37,7 @@ let app: FastifyInstance;
 let pieces: Piece[];
 let passwordHash: string;
 const PASSWORD = 'a password for tests';
+const STREAM_SCAN_WINDOW_OF_TESTS = 100;
 const adminEmail = `Admin-${randomUUID().slice(0, 8)}@Example.com`;
 
 beforeAll(async () => {
@@ -52,7 +53,13 @@ beforeAll(async () => {
     applications: [
       createAuthenticateApp({ store, viewData: test.db, logInAttemptsPerMinute: 1000 }),
       // ADMIN_EMAILS arrive lower-cased; the admin signs in with capitals.
-      createAdminApp({ store, viewData: test.db, adminEmails: [adminEmail.toLowerCase()] }),
+      // A small scan window, so that a page of streams can run out of it with a few hundred messages.
+      createAdminApp({
+        store,
+        viewData: test.db,
+        adminEmails: [adminEmail.toLowerCase()],
+        streamScanWindow: STREAM_SCAN_WINDOW_OF_TESTS,
+      }),
     ],
   });
   pieces = [adminUsers, adminStreams, adminSubscriberPositions, adminMessageIndex].map((aggregator) =>
@@ -374,6 +381,59 @@ describe('messages, streams and categories', () => {
     expect(stream.body).toContain('18 messages');
     expect((await browser.get('/admin/messages?before=not-a-number')).statusCode).toBe(400);
     expect((await browser.get(`/admin/streams/${encodeURIComponent('noSuchCategory-1')}`)).statusCode).toBe(404);
+  });
+
+  it('pages through streams most recently written first, each once, with the counts and last types', async () => {
+    const category = uniqueCategory('streams');
+    const long = `${category}-long`;
+    const LONG = 150; // more messages than a page scans
+    for (let index = 0; index < 60; index++) {
+      await written(`${category}-${index}`, exampleMessage({ type: index % 2 ? 'Odd' : 'Even' }));
+      if (index === 30)
+        await store.writeBatch(
+          long,
+          Array.from({ length: LONG }, () => exampleMessage({ type: 'Stepped' })),
+        );
+    }
+    await written(`${category}-7`, exampleMessage({ type: 'Again' }));
+    const expected = [
+      `${category}-7`,
+      ...Array.from({ length: 29 }, (_, at) => `${category}-${59 - at}`),
+      long,
+      ...Array.from({ length: 31 }, (_, at) => `${category}-${30 - at}`).filter((name) => name !== `${category}-7`),
+    ];
+    const { browser } = await signedIn(adminEmail);
+    const rowsOn = (body: string) =>
+      [
+        ...body.matchAll(
+          /<td><a href="\/admin\/streams\/([^"]+)">[^<]*<\/a><\/td>\s*<td class="number">([\d,]+)<\/td>\s*<td>([^<]*)<\/td>/g,
+        ),
+      ].map((match) => ({ streamName: decodeURIComponent(match[1]!), count: match[2]!, lastType: match[3]! }));
+    const listed: { streamName: string; count: string; lastType: string }[] = [];
+    const notices: string[] = [];
+    let url: string | undefined = `/admin/streams?category=${category}`;
+    for (let pages = 0; url; pages++) {
+      expect(pages).toBeLessThan(10);
+      const page = await browser.get(url);
+      expect(page.statusCode).toBe(200);
+      listed.push(...rowsOn(page.body));
+      const notice = /<p class="muted" data-scanned>([\s\S]*?)<\/p>/.exec(page.body)?.[1];
+      if (notice) notices.push(notice.replace(/\s+/g, ' ').trim());
+      url = /href="([^"]+)" rel="next"/.exec(page.body)?.[1]?.replaceAll('&amp;', '&');
+    }
+    expect(listed.map((row) => row.streamName)).toEqual(expected);
+    expect(listed.find((row) => row.streamName === long)).toEqual({
+      streamName: long,
+      count: '150',
+      lastType: 'Stepped',
+    });
+    expect(listed.find((row) => row.streamName === `${category}-7`)).toMatchObject({ count: '2', lastType: 'Again' });
+    expect(listed.find((row) => row.streamName === `${category}-8`)).toMatchObject({ count: '1', lastType: 'Even' });
+    // The long stream's messages fill a page's scan: that page is short, and says which positions it scanned.
+    expect(notices.length).toBeGreaterThan(0);
+    expect(notices[0]).toMatch(
+      /^No more streams last written in global positions [\d,]+–[\d,]+ \(a page scans 100 messages at most\)/,
+    );
   });
 
   it('shows every consumer’s position and lag against what it reads', async () => {

@@ -2,12 +2,7 @@ import { createParkingLot, type MessageStore, type ParkedMessage, type Queryable
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { tracePositions, userPositions } from '../../aggregators/admin-message-index/index.js';
-import {
-  findStream,
-  listCategories,
-  listStreamNamesOfCategory,
-  listStreams,
-} from '../../aggregators/admin-streams/index.js';
+import { listCategories } from '../../aggregators/admin-streams/index.js';
 import {
   listSubscriberPositions,
   type SubscriberPosition,
@@ -20,13 +15,17 @@ import { VideoViewed } from '../../contracts/viewing.js';
 import { requireAdmin } from '../../web/guards.js';
 import { carriedOnBy, readsOf } from './consumers.js';
 import {
+  findStream,
   headOfAll,
   latestMessages,
+  listStreamNamesOfCategory,
+  listStreams,
   messageAt,
   messageById,
   messagesAt,
   searchType,
   readProgress,
+  STREAM_SCAN_WINDOW,
   streamMessages,
 } from './message-store-queries.js';
 import {
@@ -52,6 +51,8 @@ export interface AdminOptions {
   viewData: Queryable;
   /** The e-mail addresses of the users with the admin role, lower-cased (`ADMIN_EMAILS`). */
   adminEmails: string[];
+  /** How many messages a page of streams scans at most (`STREAM_SCAN_WINDOW` unless told). */
+  streamScanWindow?: number;
 }
 
 const PAGE_SIZE = 50;
@@ -94,9 +95,14 @@ const retryForm = z.object({ subscriberId: z.string().min(1).max(200), messageId
 /**
  * The admin portal (the book's chapter 13 and its exercises): system health, users, messages,
  * traces, streams, categories and consumers, for users with the admin role only. Every page reads
- * the admin View Data or an index of the message store: none scans the messages.
+ * the admin View Data or an index of the message store: none scans more than a bounded window of messages.
  */
-export function createAdminApp({ store, viewData, adminEmails }: AdminOptions): FastifyPluginAsync {
+export function createAdminApp({
+  store,
+  viewData,
+  adminEmails,
+  streamScanWindow = STREAM_SCAN_WINDOW,
+}: AdminOptions): FastifyPluginAsync {
   const db = store.db;
 
   return async (app) => {
@@ -301,24 +307,25 @@ export function createAdminApp({ store, viewData, adminEmails }: AdminOptions): 
       const parsed = streamsQuery.safeParse(request.query);
       if (!parsed.success) return badRequestPage(reply);
       const { before, category } = parsed.data;
-      const [streams, categories] = await Promise.all([
-        listStreams(viewData, {
+      const [listing, categories] = await Promise.all([
+        listStreams(db, {
           ...(category ? { category } : {}),
           ...(before !== undefined ? { before } : {}),
-          limit: PAGE_SIZE + 1,
+          limit: PAGE_SIZE,
+          window: streamScanWindow,
         }),
         listCategories(viewData),
       ]);
-      const page = streams.slice(0, PAGE_SIZE);
-      const last = page.at(-1);
       return streamsPage(reply, {
-        streams: page,
+        streams: listing.streams,
         category: category ?? '',
         categories,
+        scanned: listing.scanned ?? undefined,
+        scanWindow: streamScanWindow,
         newest: before !== undefined ? `/admin/streams${query({ category })}` : undefined,
         older:
-          streams.length > PAGE_SIZE && last
-            ? `/admin/streams${query({ category, before: last.lastGlobalPosition })}`
+          listing.olderBefore !== null
+            ? `/admin/streams${query({ category, before: listing.olderBefore })}`
             : undefined,
       });
     });
@@ -331,7 +338,7 @@ export function createAdminApp({ store, viewData, adminEmails }: AdminOptions): 
       const { streamName } = params.data;
       const { before } = parsed.data;
       const [summary, found] = await Promise.all([
-        findStream(viewData, streamName),
+        findStream(db, streamName),
         streamMessages(db, streamName, { ...(before !== undefined ? { before } : {}), limit: PAGE_SIZE + 1 }),
       ]);
       if (!summary && found.length === 0 && before === undefined)
@@ -381,7 +388,7 @@ export function createAdminApp({ store, viewData, adminEmails }: AdminOptions): 
    * parking lot.
    */
   async function parkedMessages(positions: SubscriberPosition[]): Promise<ParkedMessage[]> {
-    const lots = await listStreamNamesOfCategory(viewData, PARKING_CATEGORY);
+    const lots = await listStreamNamesOfCategory(db, PARKING_CATEGORY);
     const subscriberIds = new Set([
       ...positions.map((position) => position.subscriberId),
       ...lots.map((lot) => lot.slice(PARKING_CATEGORY.length + 1)),

@@ -175,3 +175,124 @@ export async function searchType(
     exhausted: (row?.searched ?? 0) < window,
   };
 }
+
+export interface StreamSummary {
+  streamName: string;
+  category: string;
+  /** Its last position + 1: positions start at 0 and have no gaps. */
+  messageCount: number;
+  lastPosition: number;
+  lastGlobalPosition: number;
+  lastType: string;
+  lastTime: Date;
+}
+
+type LastMessageRow = {
+  stream_name: string;
+  category: string;
+  position: string | number;
+  global_position: string | number;
+  type: string;
+  time: string;
+};
+
+const toStreamSummary = (row: LastMessageRow): StreamSummary => ({
+  streamName: row.stream_name,
+  category: row.category,
+  messageCount: Number(row.position) + 1,
+  lastPosition: Number(row.position),
+  lastGlobalPosition: Number(row.global_position),
+  lastType: row.type,
+  lastTime: new Date(row.time),
+});
+
+const LAST_MESSAGE_COLUMNS = `stream_name, message_store.category(stream_name) AS category, position, global_position,
+  type, to_char(time, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS time`;
+
+/** A stream's message count and last message: its last entry in Message DB's `messages_stream` index. */
+export async function findStream(db: Queryable, streamName: string): Promise<StreamSummary | null> {
+  const [row] = await db.query<LastMessageRow>(
+    `SELECT ${LAST_MESSAGE_COLUMNS} FROM message_store.messages
+      WHERE stream_name = $1 ORDER BY position DESC LIMIT 1`,
+    [streamName],
+  );
+  return row ? toStreamSummary(row) : null;
+}
+
+/** How many messages one page of streams scans, at most. */
+export const STREAM_SCAN_WINDOW = 20_000;
+
+export interface StreamListing {
+  /** The streams whose last message was among those scanned, most recently written first. */
+  streams: StreamSummary[];
+  /** The next page lists the streams last written before this global position; null when none is left. */
+  olderBefore: number | null;
+  /**
+   * Set when the scan window ran out (the page may then hold fewer streams than asked, none even): the
+   * global positions scanned, all of them, newest to oldest; the older page goes on from the oldest.
+   */
+  scanned: { newest: number; oldest: number } | null;
+}
+
+/**
+ * Streams most recently written first — of `$all` or of one category — read from Message DB's own table:
+ * the messages before `before`, newest first (the primary key, or `messages_category`), each kept only when
+ * it is its stream's last (a probe of `messages_stream`), so a stream comes once, at its last message's
+ * global position, and paging on that position never skips or repeats one. Nothing is kept for it in
+ * View Data. One page scans at most `window` messages: when those end before the page is full (a long
+ * stream written to again and again fills them) the page is short and the next goes on from where it stopped.
+ */
+export async function listStreams(
+  db: Queryable,
+  {
+    category,
+    before,
+    limit,
+    window = STREAM_SCAN_WINDOW,
+  }: { category?: string; before?: number; limit: number; window?: number },
+): Promise<StreamListing> {
+  const params: unknown[] = [];
+  const conditions: string[] = [];
+  if (category) conditions.push(`message_store.category(stream_name) = $${params.push(category)}`);
+  if (before !== undefined) conditions.push(`global_position < $${params.push(before)}`);
+  const scan = `SELECT global_position, stream_name, position, type, time FROM message_store.messages
+                 ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
+                 ORDER BY global_position DESC LIMIT $${params.push(window)}`;
+  const pageSize = `$${params.push(limit + 1)}`;
+  // One statement, so one snapshot: the page and where its scan stopped agree. The scalar subquery is a
+  // probe per message that no planner turns into a join over the whole table; the scan stops as soon as
+  // the page is full, and only a page that is not goes over the window again to learn where it ended.
+  const rows = await db.query<LastMessageRow & { scanned: string | number | null; newest: string | number | null }>(
+    `WITH page AS (
+       SELECT scanned.* FROM (${scan}) AS scanned
+        WHERE scanned.position = (SELECT max(later.position) FROM message_store.messages later
+                                   WHERE later.stream_name = scanned.stream_name)
+        ORDER BY scanned.global_position DESC LIMIT ${pageSize}
+     )
+     SELECT ${LAST_MESSAGE_COLUMNS}, NULL::bigint AS scanned, NULL::bigint AS newest FROM page
+     UNION ALL
+     SELECT NULL, NULL, NULL, min(global_position), NULL, NULL, count(*), max(global_position)
+       FROM (${scan}) AS window_scanned
+     HAVING (SELECT count(*) FROM page) < ${pageSize}`,
+    params,
+  );
+  const found = rows
+    .filter((row) => row.stream_name !== null)
+    .map(toStreamSummary)
+    .sort((a, b) => b.lastGlobalPosition - a.lastGlobalPosition);
+  if (found.length > limit) {
+    const streams = found.slice(0, limit);
+    return { streams, olderBefore: streams.at(-1)!.lastGlobalPosition, scanned: null };
+  }
+  const ended = rows.find((row) => row.stream_name === null);
+  // Fewer messages than the window: the scan reached the oldest message there is.
+  if (!ended || Number(ended.scanned) < window) return { streams: found, olderBefore: null, scanned: null };
+  const oldest = Number(ended.global_position);
+  return { streams: found, olderBefore: oldest, scanned: { newest: Number(ended.newest), oldest } };
+}
+
+/** The names of a category's streams (e.g. every consumer's parking lot), those last written among a window. */
+export async function listStreamNamesOfCategory(db: Queryable, category: string, limit = 500): Promise<string[]> {
+  const { streams } = await listStreams(db, { category, limit });
+  return streams.map((stream) => stream.streamName);
+}

@@ -1,8 +1,9 @@
 import type { ParkedMessage, StoredMessage } from '@vt/message-store';
 import type { FastifyReply } from 'fastify';
-import type { CategorySummary, StreamSummary } from '../../aggregators/admin-streams/index.js';
+import type { CategorySummary } from '../../aggregators/admin-streams/index.js';
 import type { AdminUser } from '../../aggregators/admin-users/index.js';
 import { html, type SafeHtml } from '../../web/html.js';
+import type { StreamSummary } from './message-store-queries.js';
 
 /** The admin portal's pages: server-rendered, every value escaped by `html`. */
 
@@ -682,6 +683,10 @@ export function streamsPage(
     streams: StreamSummary[];
     category: string;
     categories: CategorySummary[];
+    /** The page's scan window ran out at these global positions before the page was full. */
+    scanned?: { newest: number; oldest: number } | undefined;
+    /** How many messages a page scans at most. */
+    scanWindow: number;
     older?: string | undefined;
     newest?: string | undefined;
   },
@@ -722,8 +727,17 @@ export function streamsPage(
               <td class="nowrap">${when(stream.lastTime)}</td>
             </tr>`,
         ),
-        'No streams here.',
+        view.scanned ? 'No stream was last written in the messages scanned.' : 'No streams here.',
       )}
+      ${
+        view.scanned
+          ? html`<p class="muted" data-scanned>
+              No more streams last written in global positions
+              ${count(view.scanned.oldest)}–${count(view.scanned.newest)} (a page scans ${count(view.scanWindow)}
+              messages at most): Older goes on from there.
+            </p>`
+          : ''
+      }
       ${pager({ newest: view.newest, older: view.older })}`,
   );
 }
