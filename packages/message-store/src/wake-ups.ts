@@ -20,9 +20,12 @@ export interface WakeUps {
 }
 
 export interface WatcherOptions {
-  /** The interval while messages are arriving. */
+  /**
+   * The interval while messages are arriving (10 ms): consumers are woken at most every `coalesceMs`
+   * then anyway, so looking more often would cost the writers more and nobody would learn sooner.
+   */
   busyIntervalMs?: number;
-  /** The interval it backs off to when nothing arrives. */
+  /** The interval when nothing arrived at the last look (5 ms): the first write after quiet is seen soon. */
   idleIntervalMs?: number;
   /**
    * The shortest time between two wake-ups of one category's consumers (and of `$all`'s). The first
@@ -70,7 +73,7 @@ interface WatchRow extends Row {
 }
 
 function createWakeUps(db: Database, options: WatcherOptions): WakeUps {
-  const busyIntervalMs = options.busyIntervalMs ?? 5;
+  const busyIntervalMs = options.busyIntervalMs ?? 10;
   const idleIntervalMs = options.idleIntervalMs ?? 5;
   const coalesceMs = options.coalesceMs ?? 20;
   const listeners = new Map<string, Set<Listener>>();
