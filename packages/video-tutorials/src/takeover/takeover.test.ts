@@ -10,7 +10,7 @@ import { startTestSmtpServer, type TestSmtpServer } from '../components/send-ema
 import { readConfig } from '../config.js';
 import { startSystem, type System } from '../system.js';
 import { browserSession } from '../web/browser-session.js';
-import { writeBookHistory, type BookHistory, type BookUser } from './book-history.js';
+import { BOOK_SUBSCRIBERS, writeBookHistory, type BookHistory, type BookUser } from './book-history.js';
 
 /**
  * Issue 10: a message store written by the book's own system (`book-history.ts`), then this system started on it
@@ -29,6 +29,8 @@ let before: Map<string, number>;
 /** Log-ins this test made, by user id: they come on top of the book's. */
 const ourLogIns = new Map<string, number>();
 const cleanups: (() => Promise<void>)[] = [];
+let stopped = false;
+let openMessageStoreAgain: () => Promise<Database>;
 
 beforeAll(async () => {
   directory = await mkdtemp(path.join(tmpdir(), 'video-tutorials-takeover-'));
@@ -52,10 +54,13 @@ beforeAll(async () => {
     bookStore = messageStore.db;
     env.MESSAGE_STORE_CONNECTION_STRING = messageStore.connectionString!;
     env.DATABASE_URL = viewData.connectionString;
+    openMessageStoreAgain = async () => messageStore.connectAgain();
   } else {
     // The embedded store the system opens: the book's history is written into it first, then it is closed.
-    bookStore = await createPgliteDatabase({ dataDir: path.join(directory, 'message-store') });
+    const dataDir = path.join(directory, 'message-store');
+    bookStore = await createPgliteDatabase({ dataDir });
     await installMessageDb(bookStore);
+    openMessageStoreAgain = () => createPgliteDatabase({ dataDir });
   }
   history = await writeBookHistory(bookStore);
   before = await messageCounts(bookStore);
@@ -66,7 +71,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await system?.stop();
+  if (!stopped) await system?.stop();
   for (const cleanup of cleanups) await cleanup();
   await smtp?.close();
   await rm(directory, { recursive: true, force: true });
@@ -179,6 +184,9 @@ describe('taking over a message store written by the book', () => {
         continue;
       }
       if (video.name && !page.body.includes(video.name)) wrong.push(`/videos/${video.id}: no "${video.name}"`);
+      // The book's fake transcoding left an external URL: linked, never embedded (web/media.ts).
+      if (!page.body.includes(`href="${video.transcodedUri}"`))
+        wrong.push(`/videos/${video.id}: no link to ${video.transcodedUri}`);
       const views = Number(/data-testid="view-count">(\d+)</.exec(page.body)?.[1]);
       if (views !== video.views) wrong.push(`/videos/${video.id}: ${views} views, the book recorded ${video.views}`);
     }
@@ -355,4 +363,21 @@ describe('taking over a message store written by the book', () => {
     }
     expect(refused).toEqual([]);
   }, 240_000);
+
+  it('stops without having written into the book’s position records', async () => {
+    // Both systems may run side by side: this one keeps its positions where the book's never are. A consumer
+    // records its position when it stops, so this is checked once the system has stopped.
+    await system.stop();
+    stopped = true;
+    const reopened = await openMessageStoreAgain();
+    try {
+      const after = await messageCounts(reopened);
+      const written = BOOK_SUBSCRIBERS.map(({ subscriberId }) => `subscriberPosition-${subscriberId}|Read`)
+        .filter((key) => (after.get(key) ?? 0) !== (before.get(key) ?? 0))
+        .map((key) => `${key}: ${before.get(key) ?? 0} → ${after.get(key) ?? 0}`);
+      expect(written).toEqual([]);
+    } finally {
+      await reopened.close();
+    }
+  });
 });
