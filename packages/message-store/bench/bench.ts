@@ -51,6 +51,9 @@ Options:
   --upsert-messages N    Messages for the upsert-handler catch-up and the Emmett catch-up rows E4/E5
                          (default min(20000, --messages); 5000 with --quick).
   --rounds N             Alternating rounds per measurement (default 3).
+  --rows 3,E4            Only these measurements (ids of the report's # column; the Emmett rows
+                         run in two groups, named by their first row: E1 for E1–E3, E4 for E4–E5).
+                         The third-party writers table runs only when no --rows is given.
   --no-analyze           Do not ANALYZE message_store.messages after writing the catch-up
                          messages (without statistics the planner reads a category with a
                          bitmap scan + sort of everything after the position: quadratic catch-up).
@@ -77,6 +80,8 @@ interface Settings {
   catchUpTimeoutMs: number;
   /** ANALYZE the messages table after seeding the catch-up measurements. */
   analyze: boolean;
+  /** The measurements to run (`--rows`), all when null. */
+  rows: string[] | null;
 }
 
 interface Result {
@@ -117,6 +122,7 @@ function parseSettings(): Settings | null {
       rounds: { type: 'string' },
       postgres: { type: 'string' },
       'no-analyze': { type: 'boolean' },
+      rows: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -148,6 +154,7 @@ function parseSettings(): Settings | null {
     latencyWrites: quick ? 50 : 200,
     catchUpTimeoutMs: 600_000,
     analyze: !(values['no-analyze'] ?? false),
+    rows: values.rows ? values.rows.split(',').map((row) => row.trim().toUpperCase()) : null,
   };
 }
 
@@ -480,7 +487,7 @@ async function measureCatchUp(ctx: Context): Promise<Result> {
         ...ctx.logger.notesSince(mark),
       ],
     },
-    0.5,
+    0.8,
   );
 }
 
@@ -758,6 +765,8 @@ async function runBackend(name: BackendName, settings: Settings): Promise<Backen
   try {
     for (const measurement of MEASUREMENTS) {
       if (interrupted) break;
+      if (settings.rows && !settings.rows.some((row) => measurement.id.toUpperCase().split(/[–-]/).includes(row)))
+        continue;
       try {
         results.push(...[await measurement.run(ctx)].flat());
       } catch (error) {
@@ -891,7 +900,7 @@ async function main() {
     printBackend(report);
   }
   printSummary(reports);
-  if (settings.backends.includes('postgres') && !interrupted)
+  if (settings.backends.includes('postgres') && !interrupted && !settings.rows)
     console.log(
       await runThirdPartyWriters(defaultThirdPartySettings(settings.postgresUrl, settings.quick)).catch(
         (error: unknown) => `third-party writers not measured: ${errorText(error)}`,

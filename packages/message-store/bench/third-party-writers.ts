@@ -474,7 +474,8 @@ Options:
   --latency N               Third-party writes for the latency measurement (default 200; 0 skips it).
   --system                  Only the whole Video Tutorials system (npm start) beside the writers.
   --system-breakdown        The system, without the admin message index, and without the admin aggregators.
-  --watch-intervals B,I     The watcher's busy and idle intervals in ms (default 2,5).
+  --watch-intervals B,I     The watcher's busy and idle intervals in ms (default 5,5).
+  --coalesce MS             The shortest time between two wake-ups of one category (default 20).
   --postgres URL            Server for the fresh databases (default $BENCH_POSTGRES_URL or the machine's).`;
 
 async function main() {
@@ -492,6 +493,7 @@ async function main() {
       system: { type: 'boolean' },
       'system-breakdown': { type: 'boolean' },
       'watch-intervals': { type: 'string' },
+      coalesce: { type: 'string' },
       postgres: { type: 'string' },
     },
     strict: true,
@@ -507,8 +509,9 @@ async function main() {
   if (values.designs) settings.designs = ['plain', ...(values.designs.split(',') as Design[])];
   if (values['watch-intervals']) {
     const [busyIntervalMs, idleIntervalMs] = values['watch-intervals'].split(',').map(Number);
-    settings.watcher = { busyIntervalMs: busyIntervalMs!, idleIntervalMs: idleIntervalMs! };
+    settings.watcher = { ...settings.watcher, busyIntervalMs: busyIntervalMs!, idleIntervalMs: idleIntervalMs! };
   }
+  if (values.coalesce) settings.watcher = { ...settings.watcher, coalesceMs: Number(values.coalesce) };
   if (values.system) settings.designs = ['plain', 'system'];
   if (values['system-breakdown'])
     settings.designs = ['plain', 'system', 'system-without-message-index', 'system-without-admin'];

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { Database, Row } from './database/port.js';
 import { defineMessage } from './message.js';
 import type { StoredMessage } from './message.js';
+import { messageStorePositions, type PositionStore } from './positions.js';
 import { createMessageStore, type MessageStore } from './store.js';
 import { createSubscription, positionStreamName, type Subscription, type SubscriptionOptions } from './subscription.js';
 
@@ -70,6 +71,42 @@ describe('a category subscription', () => {
     });
     return { counting, reads };
   }
+
+  it('records its position while it handles the next messages, never past what it handled', async () => {
+    const category = uniqueCategory();
+    await writeTo(category, 30);
+    const real = messageStorePositions(store);
+    const handled: number[] = [];
+    const recorded: { position: number; handledWhenAsked: number; handledWhenDone: number }[] = [];
+    // The message store's own position records, each taking 300 ms to commit (as a slow disk would).
+    const slowToCommit: PositionStore = {
+      ...real,
+      async write(owner, position, tx) {
+        const handledWhenAsked = handled.length;
+        await sleep(300);
+        await real.write(owner, position, tx);
+        recorded.push({ position, handledWhenAsked, handledWhenDone: handled.length });
+      },
+    };
+    const subscriberId = randomUUID();
+    const subscription = subscribe({
+      subscriberId,
+      streamName: category,
+      positions: slowToCommit,
+      positionUpdateInterval: 10,
+      handlers: { $any: (message) => void handled.push(message.globalPosition) },
+    });
+    await subscription.start();
+    await waitFor(() => handled.length === 30);
+    await subscription.waitUntilCaughtUp();
+    // The record asked for after 10 messages was still committing while the next 20 were handled.
+    expect(recorded[0]).toMatchObject({ position: handled[9], handledWhenAsked: 10 });
+    expect(recorded[0]!.handledWhenDone).toBeGreaterThanOrEqual(20);
+    for (const record of recorded) expect(record.position).toBeLessThanOrEqual(handled[record.handledWhenAsked - 1]!);
+    // Caught up means recorded: the last position is in the store.
+    expect(recorded.map((record) => record.position)).toEqual([handled[9], handled[19], handled[29]]);
+    expect(await real.read({ subscriberId })).toBe(handled[29]);
+  });
 
   it('reads the next batch while a full batch is handled', async () => {
     const category = uniqueCategory();

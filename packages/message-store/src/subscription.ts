@@ -441,9 +441,27 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
         } else if (handleBatch) await handleWithRetries(message);
         runner.position = message.globalPosition;
         reportPosition();
-        if (!handleBatch && ++unsavedMessages >= positionUpdateInterval)
-          await retryTransient(() => writePosition(runner.position));
+        if (!handleBatch && ++unsavedMessages >= positionUpdateInterval) await recordPositionMeanwhile();
       }
+    };
+
+    /**
+     * A position is recorded while the next messages are handled rather than before: its commit (a
+     * disk flush on PostgreSQL) then costs the consumer nothing. One record at a time, in order; a
+     * failure surfaces at the next one, or at the end.
+     */
+    let recording: Promise<void> | undefined;
+    const recordPositionMeanwhile = async () => {
+      await finishRecording();
+      const position = runner.position;
+      unsavedMessages = 0;
+      recording = retryTransient(() => positions.write(owner, position));
+      recording.catch(() => {}); // awaited by finishRecording
+    };
+    const finishRecording = async () => {
+      const previous = recording;
+      recording = undefined;
+      await previous;
     };
 
     /** The next read of a category, started while a full batch is handled; used only if it reads on from there. */
@@ -467,6 +485,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
           const { messages, complete } = await (ahead?.from === from ? ahead.batch : readBatch(from));
           failures = 0;
           if (messages.length === 0) {
+            await finishRecording(); // caught up: what was handled is recorded before anyone is told
             if (complete) {
               runner.caughtUpAtRead = readNumber;
               notify((observer) => observer.idle?.({ ...consumer, position: runner.position }));
@@ -496,6 +515,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       }
       await readAhead?.batch.catch(() => {});
       readAhead = undefined;
+      await finishRecording().catch(() => {});
       if (unsavedMessages > 0) await retryTransient(() => writePosition(runner.position)).catch(() => {});
     };
 

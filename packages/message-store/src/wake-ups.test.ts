@@ -6,7 +6,7 @@ import { createTestDatabase, testDatabaseKind, uniqueCategory, type TestDatabase
 import type { Database } from './database/port.js';
 import { createMessageStore, type MessageStore } from './store.js';
 import { createSubscription, type Subscription } from './subscription.js';
-import { WAKE_UPS_APPLICATION_NAME } from './wake-ups.js';
+import { WAKE_UPS_APPLICATION_NAME, wakeUpsFor, type WatcherOptions } from './wake-ups.js';
 
 let test: TestDatabase;
 let store: MessageStore;
@@ -193,5 +193,78 @@ describe('wake-ups', () => {
     });
     await writeMessage(thirdParty, `${category}-last`);
     await waitFor(() => consumer.handled.length === 61);
+  });
+
+  describe('announcing a busy category together', () => {
+    /** A watcher of its own (wake-ups are one per database handle), with these options. */
+    async function listen(category: string, options: WatcherOptions) {
+      const handle: Database = { ...test.db };
+      const woken: number[] = [];
+      const stop = await wakeUpsFor(handle, options).subscribe(category, () => void woken.push(performance.now()));
+      return { woken, stop };
+    }
+
+    it('wake at once for the first write after a quiet spell, then at most once per coalescing time', async () => {
+      const category = uniqueCategory();
+      const listener = await listen(category, { coalesceMs: 60_000 });
+      try {
+        await sleep(50);
+        listener.woken.length = 0; // the watcher's announcement on start
+        await writeMessage(thirdParty, `${category}-1`);
+        await waitFor(() => listener.woken.length === 1);
+        for (let each = 2; each <= 20; each++) await writeMessage(thirdParty, `${category}-${each}`);
+        await sleep(500);
+        expect(listener.woken).toHaveLength(1); // the other 19 wait for the next turn, 60 s later
+      } finally {
+        await listener.stop();
+      }
+    });
+
+    it('announce writes that came during the coalescing time when it ends, with no further write', async () => {
+      const category = uniqueCategory();
+      const listener = await listen(category, { coalesceMs: 400 });
+      try {
+        await sleep(450);
+        listener.woken.length = 0;
+        await writeMessage(thirdParty, `${category}-1`);
+        await waitFor(() => listener.woken.length === 1);
+        await writeMessage(thirdParty, `${category}-2`);
+        await waitFor(() => listener.woken.length === 2);
+        expect(listener.woken[1]! - listener.woken[0]!).toBeGreaterThanOrEqual(395);
+      } finally {
+        await listener.stop();
+      }
+    });
+
+    it('keep a consumer of a busy category reading in batches, with every message handled', async () => {
+      const category = uniqueCategory();
+      let reads = 0;
+      const countingStore: MessageStore = {
+        ...store,
+        read: (...args: Parameters<MessageStore['read']>) => {
+          reads++;
+          return store.read(...args);
+        },
+      };
+      const handled: string[] = [];
+      const subscription = createSubscription({
+        store: countingStore,
+        streamName: category,
+        subscriberId: randomUUID(),
+        handlers: { $any: (message) => void handled.push(message.id) },
+      });
+      running.push(subscription);
+      await subscription.start();
+      await subscription.waitUntilCaughtUp();
+      await sleep(50);
+      const readsBefore = reads;
+      const started = performance.now();
+      for (let each = 0; each < 200; each++) await writeMessage(thirdParty, `${category}-${each}`);
+      const writingMs = performance.now() - started;
+      await waitFor(() => handled.length === 200);
+      // The default coalescing time is 20 ms: about one read per turn while the writes go on.
+      expect(reads - readsBefore).toBeLessThanOrEqual(Math.ceil(writingMs / 20) + 3);
+      expect(new Set(handled).size).toBe(200);
+    });
   });
 });

@@ -24,6 +24,14 @@ export interface WatcherOptions {
   busyIntervalMs?: number;
   /** The interval it backs off to when nothing arrives. */
   idleIntervalMs?: number;
+  /**
+   * The shortest time between two wake-ups of one category's consumers (and of `$all`'s). The first
+   * write after a quiet spell wakes them at once; writes arriving faster than this are announced
+   * together, so a busy category is read in batches rather than a few messages per read — every
+   * read costs the database the same whether it finds one message or a hundred, and that cost is
+   * taken from the writers.
+   */
+  coalesceMs?: number;
 }
 
 /** The `application_name` of the watcher's connection, as seen in pg_stat_activity. */
@@ -62,14 +70,53 @@ interface WatchRow extends Row {
 }
 
 function createWakeUps(db: Database, options: WatcherOptions): WakeUps {
-  const busyIntervalMs = options.busyIntervalMs ?? 2;
+  const busyIntervalMs = options.busyIntervalMs ?? 5;
   const idleIntervalMs = options.idleIntervalMs ?? 5;
+  const coalesceMs = options.coalesceMs ?? 20;
   const listeners = new Map<string, Set<Listener>>();
   let watcher: Promise<Watcher> | undefined;
 
+  /** When each listener key (a category, or `$all`) was last woken, and the keys waiting for their turn. */
+  const lastWoken = new Map<string, number>();
+  const waiting = new Set<string>();
+  let waitingTimer: NodeJS.Timeout | undefined;
+
+  const wake = (key: string, category: string) => {
+    lastWoken.set(key, performance.now());
+    waiting.delete(key);
+    for (const listener of listeners.get(key) ?? []) listener(category);
+  };
+  const wakeWaiting = () => {
+    waitingTimer = undefined;
+    const now = performance.now();
+    let next = Infinity;
+    for (const key of [...waiting]) {
+      const due = (lastWoken.get(key) ?? -Infinity) + coalesceMs;
+      if (due <= now) wake(key, key);
+      else next = Math.min(next, due);
+    }
+    if (Number.isFinite(next)) scheduleWaiting(next - now);
+  };
+  const scheduleWaiting = (ms: number) => {
+    if (waitingTimer) return;
+    waitingTimer = setTimeout(wakeWaiting, Math.max(0, ms));
+    waitingTimer.unref();
+  };
   const dispatch = (category: string) => {
-    const keys = category === ANY_CHANGE ? [...listeners.keys()] : [category, ALL_STREAMS];
-    for (const key of keys) for (const listener of listeners.get(key) ?? []) listener(category);
+    if (category === ANY_CHANGE) {
+      for (const key of [...listeners.keys()]) wake(key, ANY_CHANGE);
+      return;
+    }
+    const now = performance.now();
+    for (const key of [category, ALL_STREAMS]) {
+      if (!listeners.get(key)?.size) continue;
+      const since = now - (lastWoken.get(key) ?? -Infinity);
+      if (since >= coalesceMs) wake(key, category);
+      else {
+        waiting.add(key);
+        scheduleWaiting(coalesceMs - since);
+      }
+    }
   };
   const subscribers = () => [...listeners.values()].reduce((sum, set) => sum + set.size, 0);
 
@@ -86,6 +133,9 @@ function createWakeUps(db: Database, options: WatcherOptions): WakeUps {
         set.delete(listener);
         if (subscribers() === 0 && watcher === running) {
           watcher = undefined;
+          clearTimeout(waitingTimer);
+          waitingTimer = undefined;
+          waiting.clear();
           await (await running).stop();
         }
       };

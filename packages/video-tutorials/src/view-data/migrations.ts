@@ -216,6 +216,11 @@ const MIGRATIONS: { name: string; up: string }[] = [
         ADD COLUMN sessions_ended_at timestamptz,
         ADD COLUMN locked_until timestamptz;`,
   },
+  {
+    // A viewing's video id is kept as written: the book's system recorded its sample video as `12345`.
+    name: '0009-view-counts-of-any-video-id',
+    up: `ALTER TABLE video_view_counts ALTER COLUMN video_id TYPE text USING video_id::text;`,
+  },
 ];
 
 // Concurrent starters: one migrates, the others wait and then find nothing to do.

@@ -1,7 +1,7 @@
 import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
 import { UserLoggedIn, UserLoginFailed } from '../../contracts/authentication.js';
 import { AccountLocked, AccountUnlocked, Registered, RegistrationEmailSent } from '../../contracts/identity.js';
-import { VideoViewed } from '../../contracts/viewing.js';
+import { VideoViewedAsRead } from '../../contracts/viewing.js';
 import { pieceOf } from '../../piece.js';
 import { adminAllSubscription, timeOf } from '../admin-common/index.js';
 
@@ -47,11 +47,12 @@ const EVENTS = [
  * consumers park it, and the admin portal still shows it among the messages.
  */
 function userEventOf(message: StoredMessage): UserEvent | null {
-  if (VideoViewed.is(message)) {
-    const parsed = VideoViewed.safeParse(message);
-    // Anonymous viewings are nobody's.
-    if (!parsed.success || !UUID.test(parsed.message.data.userId)) return null;
-    return { userId: parsed.message.data.userId, kind: 'viewed', email: null, message };
+  if (VideoViewedAsRead.is(message)) {
+    const parsed = VideoViewedAsRead.safeParse(message);
+    // Anonymous viewings (`anonymous`, or no userId as the book wrote them) are nobody's.
+    const userId = parsed.success ? parsed.message.data.userId : undefined;
+    if (userId === undefined || !UUID.test(userId)) return null;
+    return { userId, kind: 'viewed', email: null, message };
   }
   for (const [definition, kind] of EVENTS) {
     if (!definition.is(message)) continue;

@@ -10,7 +10,7 @@ import {
 } from '../../contracts/video-publishing.js';
 import { pieceOf } from '../../piece.js';
 import { aggregatorSubscription } from '../aggregator.js';
-import { updateIfNewer } from '../creators-videos/index.js';
+import { parsedInItsStream, updateIfNewer, upsertIfNewer } from '../creators-videos/index.js';
 
 /** Keeps `video_catalogue`, the public catalogue: a video shows once it is published. */
 export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
@@ -45,8 +45,10 @@ export async function applyCatalogueEvents(messages: StoredMessage[], tx: Querya
         transcription: VideoTranscribed.parse(message).data.transcription,
       });
     } else if (VideoPublished.is(message)) {
-      const { transcodedUri } = VideoPublished.parse(message).data;
-      await updateIfNewer(tx, 'video_catalogue', message, {
+      // The book's system published without a PublishingStarted before: the row is made here then.
+      const { ownerId, transcodedUri } = parsedInItsStream(VideoPublished, message).data;
+      await upsertIfNewer(tx, 'video_catalogue', message, {
+        owner_id: ownerId,
         transcoded_uri: transcodedUri,
         published_at: message.time.toISOString(),
       });
@@ -89,7 +91,7 @@ type CatalogueRow = {
 const SELECT_PUBLISHED = `
   SELECT v.id, v.owner_id, v.name, v.description, v.transcoded_uri, v.poster_uri, v.transcription,
          v.duration_seconds, COALESCE(c.view_count, 0) AS view_count, v.published_at
-    FROM video_catalogue v LEFT JOIN video_view_counts c ON c.video_id = v.id
+    FROM video_catalogue v LEFT JOIN video_view_counts c ON c.video_id = v.id::text
    WHERE v.published_at IS NOT NULL`;
 
 const toCatalogueVideo = (row: CatalogueRow): CatalogueVideo => ({

@@ -1,4 +1,11 @@
-import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import {
+  InvalidMessageError,
+  type Database,
+  type Logger,
+  type MessageStore,
+  type Queryable,
+  type StoredMessage,
+} from '@vt/message-store';
 import {
   PublishingStarted,
   VideoDescribed,
@@ -38,12 +45,6 @@ function changesOf(message: StoredMessage): Record<string, unknown> | null {
   if (VideoTranscribed.is(message)) return { transcription: VideoTranscribed.parse(message).data.transcription };
   if (VideoTranscriptionFailed.is(message))
     return { transcription_failure: VideoTranscriptionFailed.parse(message).data.reason };
-  if (VideoPublished.is(message)) {
-    VideoPublished.parse(message);
-    return { status: 'published', published_at: message.time.toISOString() };
-  }
-  if (VideoPublishingFailed.is(message))
-    return { status: 'failed', failure_reason: VideoPublishingFailed.parse(message).data.reason };
   if (VideoNamed.is(message)) return { name: VideoNamed.parse(message).data.name };
   if (VideoDescribed.is(message)) return { description: VideoDescribed.parse(message).data.description };
   return null;
@@ -60,10 +61,74 @@ export async function applyPublishingEvents(messages: StoredMessage[], tx: Query
       );
       continue;
     }
+    if (VideoPublished.is(message)) {
+      const { ownerId, sourceUri, transcodedUri } = parsedInItsStream(VideoPublished, message).data;
+      await upsertIfNewer(tx, 'creators_portal_videos', message, {
+        owner_id: ownerId,
+        source_uri: sourceUri,
+        uploaded_at: message.time.toISOString(),
+        status: 'published',
+        transcoded_uri: transcodedUri,
+        published_at: message.time.toISOString(),
+      });
+      continue;
+    }
+    if (VideoPublishingFailed.is(message)) {
+      const { ownerId, sourceUri, reason } = parsedInItsStream(VideoPublishingFailed, message).data;
+      await upsertIfNewer(tx, 'creators_portal_videos', message, {
+        owner_id: ownerId,
+        source_uri: sourceUri,
+        uploaded_at: message.time.toISOString(),
+        status: 'failed',
+        failure_reason: reason,
+      });
+      continue;
+    }
     const changes = changesOf(message);
     if (!changes) continue;
     await updateIfNewer(tx, 'creators_portal_videos', message, changes);
   }
+}
+
+/** Columns only a new row takes: a video's owner, source and upload time never change once recorded. */
+const SET_ON_INSERT_ONLY = new Set(['owner_id', 'source_uri', 'uploaded_at']);
+
+/**
+ * The video's row with `columns` applied, made if there is none yet: the book's system wrote `VideoPublished`
+ * (or `VideoPublishingFailed`) without this system's `PublishingStarted` before it. An existing row takes only
+ * the columns that are not insert-only, and only if it has not applied this stream position yet.
+ */
+export async function upsertIfNewer(
+  tx: Queryable,
+  table: 'creators_portal_videos' | 'video_catalogue',
+  message: StoredMessage,
+  columns: Record<string, unknown>,
+) {
+  const names = Object.keys(columns);
+  const updates = names.filter((name) => !SET_ON_INSERT_ONLY.has(name));
+  await tx.query(
+    `INSERT INTO ${table} (id, publishing_position, ${names.join(', ')})
+     VALUES ($1, $2, ${names.map((_, index) => `$${index + 3}`).join(', ')})
+     ON CONFLICT (id) DO UPDATE SET ${[...updates, 'publishing_position'].map((name) => `${name} = EXCLUDED.${name}`).join(', ')}
+     WHERE ${table}.publishing_position < EXCLUDED.publishing_position`,
+    [videoIdOf(message), message.position, ...names.map((name) => columns[name])],
+  );
+}
+
+/**
+ * Parsed, and its `data.videoId` the video of the stream it is in (as both systems write it); otherwise it
+ * is invalid and parked, so no row is made under one id from a message about another.
+ */
+export function parsedInItsStream<T extends { videoId: string }>(
+  definition: { type: string; parse(message: StoredMessage): StoredMessage<string, T> },
+  message: StoredMessage,
+): StoredMessage<string, T> {
+  const parsed = definition.parse(message);
+  if (parsed.data.videoId !== videoIdOf(message))
+    throw new InvalidMessageError(definition.type, [
+      `data.videoId is not the video of its stream ${message.streamName}`,
+    ]);
+  return parsed;
 }
 
 /** Applies column changes to the row of the message's video unless it already applied that stream position. */
@@ -94,6 +159,8 @@ export interface CreatorVideo {
   failureReason: string | null;
   name: string;
   description: string;
+  /** Where its media is: a storage URI, or (the book's videos) an external URL. */
+  transcodedUri: string | null;
   posterUri: string | null;
   transcription: string | null;
   transcriptionFailure: string | null;
@@ -103,9 +170,9 @@ export interface CreatorVideo {
 }
 
 const SELECT_CREATOR_VIDEO = `
-  SELECT v.id, v.owner_id, v.status, v.failure_reason, v.name, v.description, v.poster_uri, v.transcription,
-         v.transcription_failure, v.duration_seconds, COALESCE(c.view_count, 0) AS view_count, v.uploaded_at
-    FROM creators_portal_videos v LEFT JOIN video_view_counts c ON c.video_id = v.id`;
+  SELECT v.id, v.owner_id, v.status, v.failure_reason, v.name, v.description, v.transcoded_uri, v.poster_uri,
+         v.transcription, v.transcription_failure, v.duration_seconds, COALESCE(c.view_count, 0) AS view_count, v.uploaded_at
+    FROM creators_portal_videos v LEFT JOIN video_view_counts c ON c.video_id = v.id::text`;
 
 type CreatorVideoRow = {
   id: string;
@@ -114,6 +181,7 @@ type CreatorVideoRow = {
   failure_reason: string | null;
   name: string;
   description: string;
+  transcoded_uri: string | null;
   poster_uri: string | null;
   transcription: string | null;
   transcription_failure: string | null;
@@ -129,6 +197,7 @@ const toCreatorVideo = (row: CreatorVideoRow): CreatorVideo => ({
   failureReason: row.failure_reason,
   name: row.name,
   description: row.description,
+  transcodedUri: row.transcoded_uri,
   posterUri: row.poster_uri,
   transcription: row.transcription,
   transcriptionFailure: row.transcription_failure,

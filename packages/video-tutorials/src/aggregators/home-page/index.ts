@@ -1,6 +1,5 @@
 import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
-import { VideoViewed } from '../../contracts/viewing.js';
-import { viewingCategory } from '../../contracts/viewing.js';
+import { VideoViewedAsRead, viewingCategory } from '../../contracts/viewing.js';
 import { pieceOf } from '../../piece.js';
 import { aggregatorSubscription } from '../aggregator.js';
 
@@ -25,9 +24,9 @@ export async function applyViewings(messages: StoredMessage[], tx: Queryable) {
   const unapplied = messages.filter((message) => message.globalPosition > applied);
   const last = unapplied.at(-1);
   if (!last) return;
-  const viewed = unapplied.filter((message) => VideoViewed.is(message));
-  // Parsed, so an invalid viewing is parked rather than counted.
-  for (const viewing of viewed) VideoViewed.parse(viewing);
+  const viewed = unapplied.filter((message) => VideoViewedAsRead.is(message));
+  // Parsed, so an invalid viewing is parked rather than counted; the book's viewings are valid ones.
+  for (const viewing of viewed) VideoViewedAsRead.parse(viewing);
   const viewings = viewed.length;
   await tx.query(
     `UPDATE pages

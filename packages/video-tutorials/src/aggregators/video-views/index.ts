@@ -1,11 +1,12 @@
 import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
-import { VideoViewed, viewingCategory } from '../../contracts/viewing.js';
+import { VideoViewedAsRead, viewingCategory } from '../../contracts/viewing.js';
 import { pieceOf } from '../../piece.js';
 import { aggregatorSubscription } from '../aggregator.js';
 
 /**
  * Keeps `video_view_counts`: a video's views are the messages of its viewing
- * stream, so its count is its last position + 1 — a replay cannot count twice.
+ * stream, so its count is its last position + 1 — a replay cannot count twice. Video ids are kept as
+ * written: the book's sample video is `12345`, so `video_id` is text (migration 0009).
  */
 export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
   const subscription = aggregatorSubscription({
@@ -22,8 +23,8 @@ export function build({ store, viewData, logger }: { store: MessageStore; viewDa
 export async function applyViewCounts(messages: StoredMessage[], tx: Queryable) {
   const counts = new Map<string, number>();
   for (const message of messages) {
-    if (!VideoViewed.is(message)) continue;
-    const { videoId } = VideoViewed.parse(message).data;
+    if (!VideoViewedAsRead.is(message)) continue;
+    const { videoId } = VideoViewedAsRead.parse(message).data;
     counts.set(videoId, Math.max(counts.get(videoId) ?? 0, message.position + 1));
   }
   for (const [videoId, viewCount] of counts)

@@ -22,6 +22,7 @@ import {
   videoPublishingCommandStreamName,
 } from '../../contracts/video-publishing.js';
 import type { Storage } from '../../storage.js';
+import { externalMedia, mediaOf } from '../../web/media.js';
 import { html } from '../../web/html.js';
 import { requireUser } from '../../web/guards.js';
 import { sniffVideoContainer } from './video-files.js';
@@ -424,13 +425,17 @@ function renderVideo(reply: FastifyReply, video: CreatorVideo) {
         ${video.status === 'failed' ? html`<div class="alert error" role="alert">${video.failureReason}</div>` : ''}
         ${
           video.status === 'published'
-            ? html`<video
-                  class="player"
-                  controls
-                  preload="metadata"
-                  poster="/media/posters/${video.id}"
-                  src="/media/videos/${video.id}"
-                ></video>
+            ? html`${
+                  mediaOf(video.transcodedUri).kind === 'stored'
+                    ? html`<video
+                        class="player"
+                        controls
+                        preload="metadata"
+                        poster="/media/posters/${video.id}"
+                        src="/media/videos/${video.id}"
+                      ></video>`
+                    : externalMedia(mediaOf(video.transcodedUri))
+                }
                 <p><a href="/videos/${video.id}">Open the public page</a></p>`
             : video.status === 'processing'
               ? html`<p class="muted" role="status">

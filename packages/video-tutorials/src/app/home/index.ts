@@ -40,8 +40,12 @@ export function createHomeApp({
                       (video) =>
                         html`<li class="card video-card">
                           <a href="/videos/${video.id}"
-                            ><img class="thumb" src="/media/posters/${video.id}" alt="" loading="lazy"
-                          /></a>
+                            >${
+                              video.posterUri
+                                ? html`<img class="thumb" src="/media/posters/${video.id}" alt="" loading="lazy" />`
+                                : html`<div class="thumb placeholder" aria-hidden="true">▶</div>`
+                            }</a
+                          >
                           <h3><a href="/videos/${video.id}">${video.name || 'Untitled video'}</a></h3>
                           <p class="muted">${video.viewCount} ${video.viewCount === 1 ? 'view' : 'views'}</p>
                         </li>`,

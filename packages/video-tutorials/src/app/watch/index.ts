@@ -6,6 +6,7 @@ import { findPublishedVideo } from '../../aggregators/catalogue/index.js';
 import { findVideoOfOwner } from '../../aggregators/creators-videos/index.js';
 import type { Storage } from '../../storage.js';
 import { html } from '../../web/html.js';
+import { externalMedia, mediaOf } from '../../web/media.js';
 import type { PlaybackTokens } from '../record-viewings/index.js';
 
 const params = z.object({ videoId: z.uuid() });
@@ -13,7 +14,8 @@ const params = z.object({ videoId: z.uuid() });
 /**
  * Watching: the public page of a published video, and its media — the
  * transcoded file (with HTTP range requests, so seeking works) and its poster —
- * served to anyone once published, and to the owner before.
+ * served to anyone once published, and to the owner before. Media at an external URL (the book's videos) is
+ * only linked to (see web/media.ts): the page's CSP keeps `media-src 'self'`.
  */
 export function createWatchApp({
   viewData,
@@ -29,19 +31,24 @@ export function createWatchApp({
       const parsed = params.safeParse(request.params);
       const video = parsed.success ? await findPublishedVideo(viewData, parsed.data.videoId) : null;
       if (!video) return reply.callNotFound();
+      const media = mediaOf(video.transcodedUri);
       return reply.page(
         video.name || 'Untitled video',
         html`<article class="card watch">
-          <video
-            class="player"
-            controls
-            preload="metadata"
-            poster="/media/posters/${video.id}"
-            src="/media/videos/${video.id}"
-            data-video-id="${video.id}"
-            data-csrf="${reply.csrfToken()}"
-            data-playback-token="${playbackTokens.issue(video.id)}"
-          ></video>
+          ${
+            media.kind === 'stored'
+              ? html`<video
+                  class="player"
+                  controls
+                  preload="metadata"
+                  poster="/media/posters/${video.id}"
+                  src="/media/videos/${video.id}"
+                  data-video-id="${video.id}"
+                  data-csrf="${reply.csrfToken()}"
+                  data-playback-token="${playbackTokens.issue(video.id)}"
+                ></video>`
+              : externalMedia(media)
+          }
           <h1>${video.name || 'Untitled video'}</h1>
           <p class="muted">
             <span data-testid="view-count">${video.viewCount}</span> ${video.viewCount === 1 ? 'view' : 'views'}
@@ -66,7 +73,8 @@ export function createWatchApp({
     const published = await findPublishedVideo(viewData, videoId);
     const owned = !published && request.user ? await findVideoOfOwner(viewData, request.user.userId, videoId) : null;
     const uri = kind === 'poster' ? (published?.posterUri ?? owned?.posterUri) : published?.transcodedUri;
-    if (!uri) return reply.callNotFound();
+    // Media elsewhere (the book's videos) is linked from the page, never served or proxied from here.
+    if (!uri || mediaOf(uri).kind !== 'stored') return reply.callNotFound();
     const file = path.relative(storage.directory, storage.pathOf(uri));
     // Published media may sit in shared caches; a poster shown only to its owner may not. @fastify/static
     // would set its own `public` Cache-Control over ours, so it is told not to.
