@@ -47,13 +47,12 @@ import { randomUUID } from 'node:crypto';
 import type { Queryable } from '@vt/message-store';
 import bcrypt from 'bcryptjs';
 import { v5 as uuidV5 } from 'uuid';
+import { BOOK_SAMPLE_VIDEO_ID, BOOK_TRANSCODED_URI } from '../book-writes.js';
+
+export { BOOK_SAMPLE_VIDEO_ID, BOOK_TRANSCODED_URI };
 
 /** The book's namespace for registration e-mail ids. */
 export const BOOK_EMAIL_NAMESPACE = '0c46e0b7-dfaf-443a-b150-053b67905cc2';
-/** The video id on the book's home-page button. */
-export const BOOK_SAMPLE_VIDEO_ID = '12345';
-/** Where the book's fake transcoding "puts" every video. */
-export const BOOK_TRANSCODED_URI = 'https://www.youtube.com/watch?v=GI_P3UtZXAA';
 /** The book's registration e-mail (its pug templates rendered by email-templates). */
 export const BOOK_REGISTRATION_EMAIL = {
   subject: 'Welcome to the site!',
