@@ -18,8 +18,12 @@ import { BOOK_SUBSCRIBERS, writeBookHistory, type BookHistory, type BookUser } f
  * Data in a database of its own. Every page a user and an admin look at must show the book's history, and
  * nothing may be parked, sent twice or decided twice.
  */
-const ADMIN_EMAIL = 'takeover-admin@example.com';
-const ADMIN_PASSWORD = 'the new admin password';
+/** A user registered after the takeover, beside the book's. */
+const NEW_EMAIL = 'after-the-book@example.com';
+const NEW_PASSWORD = 'a password of this system';
+/** One of the book's users is an admin: `ADMIN_EMAILS` names its address. */
+const BOOK_ADMIN_INDEX = 4;
+const bookAdminUser = () => history.users[BOOK_ADMIN_INDEX]!;
 
 let directory: string;
 let smtp: TestSmtpServer;
@@ -39,7 +43,6 @@ beforeAll(async () => {
     NODE_ENV: 'test',
     DATA_DIRECTORY: directory,
     SMTP_URL: smtp.url,
-    ADMIN_EMAILS: ADMIN_EMAIL,
     APP_URL: 'http://localhost:3000',
     LOG_LEVEL: 'silent',
   };
@@ -63,6 +66,7 @@ beforeAll(async () => {
     openMessageStoreAgain = () => createPgliteDatabase({ dataDir });
   }
   history = await writeBookHistory(bookStore);
+  env.ADMIN_EMAILS = bookAdminUser().email;
   before = await messageCounts(bookStore);
   if (!TEST_POSTGRES_URL) await bookStore.close();
 
@@ -289,23 +293,37 @@ describe('taking over a message store written by the book', () => {
     expect(overdue.map((registration) => registration.email)).toEqual([]);
   });
 
-  it('lets a new user register beside the book’s, and an admin see the book’s history', async () => {
+  it('registers a new user beside the book’s, with the registration e-mail', async () => {
     const browser = browserSession(system.web!);
     const form = await browser.get('/register');
     const userId = /name="userId" value="([^"]+)"/.exec(form.body)![1]!;
-    expect((await browser.post('/register', { userId, email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).statusCode).toBe(
+    expect((await browser.post('/register', { userId, email: NEW_EMAIL, password: NEW_PASSWORD })).statusCode).toBe(
       303,
     );
-    const email = await eventually(async () => emailsTo(ADMIN_EMAIL)[0]);
+    await eventually(async () => emailsTo(NEW_EMAIL)[0]);
+    await caughtUp();
+    expect((await logIn(NEW_EMAIL, NEW_PASSWORD)).statusCode).toBe(303);
+  });
+
+  it('lets a book user in ADMIN_EMAILS confirm the address and see the book’s history in the admin portal', async () => {
+    const bookAdmin = bookAdminUser();
+    const { browser, statusCode } = await logIn(bookAdmin.email, bookAdmin.password);
+    expect(statusCode).toBe(303);
+    // The book never confirmed addresses; the admin role needs one: "send it again", then the link.
+    await browser.get('/');
+    await browser.post('/auth/confirmation-email');
+    const email = await eventually(async () => emailsTo(bookAdmin.email)[0]);
     const raw = email.raw.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
     const link = /\/auth\/confirm-email\?userId=([0-9a-f-]{36})&(?:amp;)?token=([A-Za-z0-9_-]+)/.exec(raw)!;
     await browser.get(`/auth/confirm-email?userId=${link[1]}&token=${link[2]}`);
     await browser.post('/auth/confirm-email', { userId: link[1]!, token: link[2]! });
     await eventually(async () =>
-      (await messagesOf(`identity-${userId}`)).some((message) => message.type === 'EmailConfirmed') ? true : undefined,
+      (await messagesOf(`identity-${bookAdmin.id}`)).some((message) => message.type === 'EmailConfirmed')
+        ? true
+        : undefined,
     );
     await caughtUp();
-    const admin = await logIn(ADMIN_EMAIL, ADMIN_PASSWORD);
+    const admin = await logIn(bookAdmin.email, bookAdmin.password);
     expect(admin.statusCode).toBe(303);
     const get = async (url: string) => {
       const response = await admin.browser.get(url);
