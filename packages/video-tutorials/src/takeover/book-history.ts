@@ -107,6 +107,8 @@ export interface BookUser {
   registration: RegistrationState;
   logIns: number;
   failedLogIns: number;
+  /** Viewings recorded while signed in. */
+  views: number;
 }
 
 export interface BookVideo {
@@ -185,6 +187,7 @@ export async function writeBookHistory(db: Queryable, options: BookHistoryOption
       registration,
       logIns: 0,
       failedLogIns: 0,
+      views: 0,
     });
   }
   const settled = users.filter((user) => user.registration === 'complete');
@@ -237,7 +240,8 @@ export async function writeBookHistory(db: Queryable, options: BookHistoryOption
     const video = videos.length > 0 && random() < 0.5 ? videos[Math.floor(random() * videos.length)] : undefined;
     if (video) video.views++;
     else viewings.sampleVideo++;
-    if (!signedIn) viewings.anonymous++;
+    if (signedIn) signedIn.views++;
+    else viewings.anonymous++;
     await view(writer, video?.id ?? BOOK_SAMPLE_VIDEO_ID, signedIn?.id);
   }
 

@@ -354,6 +354,11 @@ describe('taking over a message store written by the book', () => {
           `/admin/users/${user.id} (${user.email}): ${logIns?.[1]} log-ins, ${logIns?.[2]} failed; ` +
             `expected ${expected} (${user.logIns} the book's), ${user.failedLogIns} failed`,
         );
+      const watched = /<dt>Videos watched<\/dt>\s*<dd>(\d+)/.exec(page)?.[1];
+      if (watched !== String(user.views))
+        wrong.push(
+          `/admin/users/${user.id} (${user.email}): ${watched} videos watched, the book recorded ${user.views}`,
+        );
     }
 
     if (!(await get('/admin/streams?category=viewing')).includes('viewing-12345'))
