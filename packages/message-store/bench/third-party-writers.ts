@@ -13,7 +13,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -43,7 +43,8 @@ export type Design =
   | 'all-consumers'
   | 'system'
   | 'system-without-admin'
-  | 'system-without-message-index';
+  | 'system-without-message-index'
+  | 'system-without-admin-streams';
 
 // The pieces `npm start -- --only` knows, less the four `$all` admin aggregators.
 const NON_ADMIN_PIECES = [
@@ -73,6 +74,16 @@ const SYSTEM_ARGUMENTS: Partial<Record<Design, string[]>> = {
       'admin-subscriber-positions-aggregator',
     ].join(','),
   ],
+  'system-without-admin-streams': [
+    '--web',
+    '--only',
+    [
+      ...NON_ADMIN_PIECES,
+      'admin-message-index-aggregator',
+      'admin-users-aggregator',
+      'admin-subscriber-positions-aggregator',
+    ].join(','),
+  ],
 };
 
 const DESCRIPTIONS: Record<Design, string> = {
@@ -89,6 +100,7 @@ const DESCRIPTIONS: Record<Design, string> = {
   system: 'the whole Video Tutorials system (npm start) running on the database',
   'system-without-admin': 'the system without its four $all admin aggregators (npm start -- --web --only …)',
   'system-without-message-index': 'the system without the admin-message-index aggregator',
+  'system-without-admin-streams': 'the system without the admin-streams aggregator',
 };
 
 const CHANNEL = 'bench_written';
@@ -130,6 +142,71 @@ export interface ThirdPartySettings {
 
 interface Running {
   stop(): Promise<void>;
+  /** The process that runs the design, when it is not this one. */
+  pid?: number;
+}
+
+/** CPU time (user + system) of a process so far, in ms; null once it is gone. */
+async function processCpuMs(pid: number): Promise<number | null> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * The CPU a run costs besides the writers' own client: every PostgreSQL backend of the run's
+ * database (the writers' backends, the design's connections, autovacuum) and the design's process,
+ * so a report says where a design's cost goes (PostgreSQL's work, or the consumers' own). Linux
+ * only (/proc); backends are found every 200 ms, so one that lives less than that is missed.
+ */
+async function startCpuMeter(admin: pg.Client, database: string, designPid: number | undefined) {
+  const seen = new Map<number, { first: number; last: number }>();
+  const backends = async () =>
+    (await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database])).rows.map(
+      (row) => row.pid,
+    );
+  const sample = async (startingNow: boolean) => {
+    const pids = await backends().catch(() => [] as number[]);
+    for (const pid of [...pids, ...seen.keys()]) {
+      const cpu = await processCpuMs(pid);
+      if (cpu === null) continue;
+      const entry = seen.get(pid);
+      // A backend that appears during the run was made for it: all its CPU counts.
+      if (entry) entry.last = cpu;
+      else seen.set(pid, { first: startingNow ? cpu : 0, last: cpu });
+    }
+  };
+  await sample(true);
+  const designStart = designPid === undefined ? process.cpuUsage() : await processCpuMs(designPid);
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sample(false);
+    }
+  })();
+  return {
+    /** CPU ms used since the start: by the database's backends, and by the design's process. */
+    async stop(): Promise<{ databaseMs: number; designMs: number }> {
+      sampling = false;
+      await sampler;
+      await sample(false);
+      let databaseMs = 0;
+      for (const { first, last } of seen.values()) databaseMs += last - first;
+      let designMs: number;
+      if (designPid === undefined) {
+        const used = process.cpuUsage(designStart as NodeJS.CpuUsage);
+        designMs = (used.user + used.system) / 1000;
+      } else designMs = ((await processCpuMs(designPid)) ?? 0) - ((designStart as number | null) ?? 0);
+      return { databaseMs, designMs };
+    },
+  };
 }
 
 const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -269,6 +346,7 @@ async function startSystem(connectionString: string, args: string[]): Promise<Ru
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   return {
+    pid: child.pid,
     async stop() {
       child.kill('SIGTERM');
       if (child.exitCode === null) await once(child, 'exit');
@@ -277,7 +355,12 @@ async function startSystem(connectionString: string, args: string[]): Promise<Ru
   };
 }
 
-async function pgbench(connectionString: string, script: string, clients: number, seconds: number): Promise<number> {
+async function pgbench(
+  connectionString: string,
+  script: string,
+  clients: number,
+  seconds: number,
+): Promise<{ tps: number; transactions: number }> {
   const directory = await mkdtemp(path.join(tmpdir(), 'bench-pgbench-'));
   try {
     const file = path.join(directory, 'write.sql');
@@ -293,16 +376,28 @@ async function pgbench(connectionString: string, script: string, clients: number
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const [code] = (await once(child, 'exit')) as [number | null];
     const match = /tps = ([\d.]+) \(without initial connection time\)/.exec(output);
-    if (code !== 0 || !match?.[1]) throw new Error(`pgbench failed (${code}): ${output.slice(-2000)}`);
-    return Number(match[1]);
+    const processed = /number of transactions actually processed: (\d+)/.exec(output);
+    if (code !== 0 || !match?.[1] || !processed?.[1])
+      throw new Error(`pgbench failed (${code}): ${output.slice(-2000)}`);
+    return { tps: Number(match[1]), transactions: Number(processed[1]) };
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
 }
 
+/** What one run measured: the writers' throughput, and the CPU each 1,000 writes cost besides their client. */
+interface RunMeasurement {
+  tps: number;
+  /** CPU ms of the database's backends, and of the design's process, per 1,000 writes. */
+  databaseCpu: number;
+  designCpu: number;
+}
+
 /** One run: a fresh database, Message DB installed, the design started, pgbench, dropped. */
-async function runOnce(settings: ThirdPartySettings, design: Design, categories: number): Promise<number> {
+async function runOnce(settings: ThirdPartySettings, design: Design, categories: number): Promise<RunMeasurement> {
   const fresh = await createFreshPostgresDatabase(settings.postgresUrl, 'message_store_bench_writers');
+  const admin = new pg.Client({ connectionString: settings.postgresUrl });
+  await admin.connect();
   try {
     const db = createPostgresDatabase({ connectionString: fresh.connectionString, max: 1 });
     try {
@@ -313,11 +408,16 @@ async function runOnce(settings: ThirdPartySettings, design: Design, categories:
     const running = await startDesign(design, fresh.connectionString, categories);
     try {
       const script = writeScript(categories, design === 'notify-after-commit');
-      return await pgbench(fresh.connectionString, script, settings.clients, settings.seconds);
+      const meter = await startCpuMeter(admin, fresh.name, running.pid);
+      const { tps, transactions } = await pgbench(fresh.connectionString, script, settings.clients, settings.seconds);
+      const cpu = await meter.stop();
+      const perThousand = (ms: number) => (ms * 1000) / Math.max(1, transactions);
+      return { tps, databaseCpu: perThousand(cpu.databaseMs), designCpu: perThousand(cpu.designMs) };
     } finally {
       await running.stop();
     }
   } finally {
+    await admin.end().catch(() => {});
     await fresh.drop();
   }
 }
@@ -394,20 +494,30 @@ export async function runThirdPartyWriters(settings: ThirdPartySettings): Promis
   const notes: string[] = [];
   for (const categories of settings.categoryCounts) {
     const tps = new Map<Design, number[]>([['plain', []], ...candidates.map((d) => [d, []] as [Design, number[]])]);
+    const databaseCpu = new Map<Design, number[]>([
+      ['plain', []],
+      ...candidates.map((d) => [d, []] as [Design, number[]]),
+    ]);
+    const designCpu = new Map<Design, number[]>(candidates.map((d) => [d, []]));
     const ratios = new Map<Design, number[]>(candidates.map((d) => [d, []]));
     for (let round = 0; round < settings.rounds; round++) {
       // Each design in a pair with a plain run next to it, plain first in even rounds and last in odd ones.
       for (const design of candidates) {
         const pair: Design[] = round % 2 === 0 ? ['plain', design] : [design, 'plain'];
-        const measured = new Map<Design, number>();
+        const measured = new Map<Design, RunMeasurement>();
         for (const each of pair) {
           process.stderr.write(`[third-party writers] ${categories} categories, round ${round + 1}, ${each} … `);
           const value = await runOnce(settings, each, categories);
-          process.stderr.write(`${formatNumber(value)} tps\n`);
+          process.stderr.write(
+            `${formatNumber(value.tps)} tps; CPU ms per 1,000 writes: database ${value.databaseCpu.toFixed(0)}, ` +
+              `design ${value.designCpu.toFixed(0)}\n`,
+          );
           measured.set(each, value);
-          tps.get(each)!.push(value);
+          tps.get(each)!.push(value.tps);
+          databaseCpu.get(each)!.push(value.databaseCpu);
+          if (each !== 'plain') designCpu.get(each)!.push(value.designCpu);
         }
-        ratios.get(design)!.push(measured.get(design)! / measured.get('plain')!);
+        ratios.get(design)!.push(measured.get(design)!.tps / measured.get('plain')!.tps);
       }
     }
     for (const design of candidates) {
@@ -419,13 +529,32 @@ export async function runThirdPartyWriters(settings: ThirdPartySettings): Promis
         formatNumber(median(tps.get(design)!)),
         `${median(values).toFixed(2)}×`,
         `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}×`,
+        `${median(databaseCpu.get('plain')!).toFixed(0)} → ${median(databaseCpu.get(design)!).toFixed(0)} ms`,
+        `${median(designCpu.get(design)!).toFixed(0)} ms`,
       ]);
     }
   }
   lines.push(
     '',
     `== third-party writers: pgbench write_message, ${settings.clients} clients, ${settings.seconds} s per run, ${settings.rounds} alternating rounds ==`,
-    table(['writers', 'design', 'plain tps', 'design tps', 'ratio (median)', 'range'], rows),
+    table(
+      [
+        'writers',
+        'design',
+        'plain tps',
+        'design tps',
+        'ratio (median)',
+        'range',
+        'database CPU (plain → design)',
+        'design process CPU',
+      ],
+      rows,
+    ),
+    '',
+    'ratio: design tps ÷ plain tps of the same round. CPU columns, per 1,000 writes (medians): every PostgreSQL',
+    "backend of the run's database (the writers', the design's connections, autovacuum), and the design's own",
+    "process — where a design's cost goes. Per-second costs (the watcher's polls) weigh more per write when a",
+    'loaded machine writes less.',
     '',
     'designs:',
     ...settings.designs.map((design) => `  ${design}: ${DESCRIPTIONS[design]}`),
@@ -473,7 +602,8 @@ Options:
   --categories 8,1          Category counts the writers spread over (default 8,1).
   --latency N               Third-party writes for the latency measurement (default 200; 0 skips it).
   --system                  Only the whole Video Tutorials system (npm start) beside the writers.
-  --system-breakdown        The system, without the admin message index, and without the admin aggregators.
+  --system-breakdown        The system; without the admin message index; without the admin streams
+                            aggregator; without the four admin aggregators.
   --watch-intervals B,I     The watcher's busy and idle intervals in ms (default 5,5).
   --coalesce MS             The shortest time between two wake-ups of one category (default 20).
   --postgres URL            Server for the fresh databases (default $BENCH_POSTGRES_URL or the machine's).`;
@@ -514,7 +644,13 @@ async function main() {
   if (values.coalesce) settings.watcher = { ...settings.watcher, coalesceMs: Number(values.coalesce) };
   if (values.system) settings.designs = ['plain', 'system'];
   if (values['system-breakdown'])
-    settings.designs = ['plain', 'system', 'system-without-message-index', 'system-without-admin'];
+    settings.designs = [
+      'plain',
+      'system',
+      'system-without-message-index',
+      'system-without-admin-streams',
+      'system-without-admin',
+    ];
   for (const design of settings.designs)
     if (!(design in DESCRIPTIONS)) throw new Error(`unknown design ${design}: ${Object.keys(DESCRIPTIONS).join(', ')}`);
   console.log(await runThirdPartyWriters(settings));

@@ -23,6 +23,8 @@ export interface PositionStore {
   readonly writesMessages: boolean;
   /** The recorded position, 0 when there is none. */
   read(owner: PositionOwner): Promise<number>;
+  /** The recorded position, null when none was ever recorded. */
+  recorded(owner: PositionOwner): Promise<number | null>;
   /** Records `position`, in `tx` (a transaction of `db`) when given. */
   write(owner: PositionOwner, position: number, tx?: Queryable): Promise<void>;
   /** Where the position of `owner` is kept, for people: a stream name or `table/key`. */
@@ -56,6 +58,10 @@ export function messageStorePositions(store: MessageStore): PositionStore {
     writesMessages: true,
     async read(owner) {
       return lastRecordedPosition(store, positionStreamName(owner.subscriberId, owner.member));
+    },
+    async recorded(owner) {
+      const streamName = positionStreamName(owner.subscriberId, owner.member);
+      return (await store.readLastMessage(streamName)) ? lastRecordedPosition(store, streamName) : null;
     },
     async write(owner, position, tx) {
       const streamName = positionStreamName(owner.subscriberId, owner.member);
@@ -95,6 +101,13 @@ export function tablePositions(
   { table = 'consumer_positions' }: { table?: string } = {},
 ): TablePositionStore {
   assertTableName(table);
+  const recorded = async (owner: PositionOwner) => {
+    const [row] = await db.query<{ position: string | number }>(
+      `SELECT position FROM ${table} WHERE subscriber_id = $1`,
+      [positionKey(owner)],
+    );
+    return row ? Number(row.position) : null;
+  };
   return {
     db,
     table,
@@ -103,12 +116,9 @@ export function tablePositions(
       await db.exec(positionTableSql(table));
     },
     async read(owner) {
-      const [row] = await db.query<{ position: string | number }>(
-        `SELECT position FROM ${table} WHERE subscriber_id = $1`,
-        [positionKey(owner)],
-      );
-      return row ? Number(row.position) : 0;
+      return (await recorded(owner)) ?? 0;
     },
+    recorded,
     async write(owner, position, tx) {
       await (tx ?? db).query(
         `INSERT INTO ${table} AS p (subscriber_id, position, updated_at) VALUES ($1, $2, now())

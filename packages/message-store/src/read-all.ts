@@ -63,3 +63,100 @@ export function readAllInCommitOrder(db: Database): AllStreamReader {
 }
 
 type SnapshotRow = Row & { xmin: string; xmax: string } & { [K in keyof MessageRow]: MessageRow[K] | null };
+
+/** Messages kept by the shared `$all` window of a process, at most. */
+const WINDOW_MESSAGES = 10_000;
+/** Rows a read at the head of `$all` asks for. */
+const HEAD_READ = 1000;
+
+interface AllStreamWindow {
+  /** Every message from `from` through `verifiedThrough` that will ever be visible (holes were rolled back). */
+  from: number;
+  verifiedThrough: number;
+  messages: StoredMessage[];
+  head: AllStreamReader;
+  /** The read at the head in flight, and where it reads from. */
+  reading: { from: number; done: Promise<{ messages: StoredMessage[]; complete: boolean }> } | null;
+}
+
+const windows = new WeakMap<Database, AllStreamWindow>();
+
+/**
+ * `$all` for one consumer of a process whose other `$all` consumers read the same messages: the
+ * process reads the head of `$all` once, in commit order, and keeps a window of what it read, so
+ * N consumers at the head cost the database one read, not N (each read costs PostgreSQL and this
+ * process the same whoever asks, and the writers wait for the cores they take). A consumer behind
+ * the window (catching up) or ahead of it reads on its own, as `readAllInCommitOrder`, until it
+ * reaches the window.
+ */
+export function readAllShared(db: Database): AllStreamReader {
+  let window = windows.get(db);
+  if (!window) {
+    window = { from: 1, verifiedThrough: 0, messages: [], head: readAllInCommitOrder(db), reading: null };
+    windows.set(db, window);
+  }
+  const shared = window;
+  const own = readAllInCommitOrder(db);
+
+  const fromWindow = (from: number, max: number) => {
+    // The first message at or after `from`: the window is in global-position order.
+    let low = 0;
+    let high = shared.messages.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (shared.messages[middle]!.globalPosition < from) low = middle + 1;
+      else high = middle;
+    }
+    return shared.messages.slice(low, low + max);
+  };
+
+  const readHead = (from: number) => {
+    if (shared.reading?.from === from) return shared.reading.done;
+    const done = shared.head.read(from, HEAD_READ).then(
+      (result) => {
+        if (shared.reading?.done === done) shared.reading = null;
+        const last = result.messages.at(-1);
+        // Only a read that began where the window ends extends it (a reset may have moved it meanwhile).
+        if (last && shared.verifiedThrough === from - 1) {
+          shared.messages.push(...result.messages);
+          shared.verifiedThrough = last.globalPosition;
+          const excess = shared.messages.length - WINDOW_MESSAGES;
+          if (excess > 0) {
+            shared.from = shared.messages[excess - 1]!.globalPosition + 1;
+            shared.messages.splice(0, excess);
+          }
+        }
+        return result;
+      },
+      (error: unknown) => {
+        if (shared.reading?.done === done) shared.reading = null;
+        throw error;
+      },
+    );
+    shared.reading = { from, done };
+    return done;
+  };
+
+  return {
+    async read(from, max) {
+      if (from >= shared.from && from <= shared.verifiedThrough)
+        return { messages: fromWindow(from, max), complete: true };
+      if (from > shared.verifiedThrough + 1 && !shared.reading) {
+        // Ahead of the window (it was empty, or this consumer's position is newer): the window moves here,
+        // with a reader of its own, and those behind read on their own until they reach it.
+        shared.from = from;
+        shared.verifiedThrough = from - 1;
+        shared.messages = [];
+        shared.head = readAllInCommitOrder(db);
+      }
+      if (from === shared.verifiedThrough + 1) {
+        const result = await readHead(from);
+        return {
+          messages: result.messages.filter((message) => message.globalPosition >= from).slice(0, max),
+          complete: result.complete,
+        };
+      }
+      return own.read(from, max);
+    },
+  };
+}

@@ -197,6 +197,62 @@ describe('read', () => {
     expect(filtered.map((message) => message.id)).toEqual([all[0]!.id]);
   });
 
+  it('reads, with originWithoutCorrelation, also messages whose origin is named only in originStreamName', async () => {
+    const category = uniqueCategory();
+    // As writers outside this toolkit (the book's code) store them: originStreamName, no correlationStreamName.
+    const writeRaw = (streamName: string, metadata: object | null) =>
+      test.db.query('SELECT message_store.write_message($1, $2, $3, $4, $5)', [
+        randomUUID(),
+        streamName,
+        'SomethingHappened',
+        JSON.stringify({ attribute: 'some value' }),
+        metadata === null ? null : JSON.stringify(metadata),
+      ]);
+    await store.write(`${category}-1`, exampleMessage({ metadata: { originStreamName: 'requester-1' } }));
+    await writeRaw(`${category}-2`, { originStreamName: 'requester-2', traceId: randomUUID() });
+    await writeRaw(`${category}-3`, { originStreamName: 'someoneElse-1' });
+    await writeRaw(`${category}-4`, null);
+    await writeRaw(`${category}-5`, { correlationStreamName: 'someoneElse-2', originStreamName: 'requester-3' });
+    await store.write(`${category}-6`, exampleMessage({ metadata: { originStreamName: 'requester-4' } }));
+    await writeRaw(`${category}-7`, { originStreamName: 'requester-5' });
+
+    const streamsOf = (messages: { streamName: string }[]) => messages.map((message) => message.streamName);
+    expect(streamsOf(await store.read(category, 0, 100, { correlation: 'requester' }))).toEqual([
+      `${category}-1`,
+      `${category}-6`,
+    ]);
+    const both = await store.read(category, 0, 100, { correlation: 'requester', originWithoutCorrelation: true });
+    // Where a correlation is present it decides (`-5`), as Message DB's own filter does.
+    expect(streamsOf(both)).toEqual([`${category}-1`, `${category}-2`, `${category}-6`, `${category}-7`]);
+    expect(Object.keys(both[1]?.metadata ?? {})).toEqual(['traceId', 'originStreamName']);
+
+    // Batches: the first n of either kind, in global order, from a position.
+    const firstTwo = await store.read(category, 0, 2, { correlation: 'requester', originWithoutCorrelation: true });
+    expect(streamsOf(firstTwo)).toEqual([`${category}-1`, `${category}-2`]);
+    const next = await store.read(category, firstTwo[1]!.globalPosition + 1, 1, {
+      correlation: 'requester',
+      originWithoutCorrelation: true,
+    });
+    expect(streamsOf(next)).toEqual([`${category}-6`]);
+    const rest = await store.read(category, next[0]!.globalPosition + 1, 1, {
+      correlation: 'requester',
+      originWithoutCorrelation: true,
+    });
+    expect(streamsOf(rest)).toEqual([`${category}-7`]);
+
+    // Consumer groups: the members' shares together are every match, once.
+    const shares = await Promise.all(
+      [0, 1].map((member) =>
+        store.read(category, 0, 100, {
+          correlation: 'requester',
+          originWithoutCorrelation: true,
+          consumerGroup: { member, size: 2 },
+        }),
+      ),
+    );
+    expect(streamsOf(shares.flat()).sort()).toEqual(streamsOf(both).sort());
+  });
+
   it('reads $all in global order', async () => {
     const first = await store.write(uniqueStreamName(), exampleMessage());
     expect(first.alreadyWritten).toBe(false);

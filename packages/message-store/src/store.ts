@@ -17,6 +17,12 @@ export interface WriteResult {
 export interface CategoryReadOptions {
   /** Only messages whose `correlationStreamName` is in this category (origin filtering). */
   correlation?: string;
+  /**
+   * With `correlation`: also the messages that have no `correlationStreamName` and whose `originStreamName` is
+   * in that category — as writers outside this toolkit store them (the book's code sets only the origin).
+   * A message with a correlation is still judged by it alone.
+   */
+  originWithoutCorrelation?: boolean;
   /** Only this member's share of the category (Message DB's hash of the cardinal id). */
   consumerGroup?: { member: number; size: number };
 }
@@ -320,6 +326,15 @@ export function createMessageStore({ db, reconnectAttempts = 5 }: { db: Database
         `SELECT ${MESSAGE_COLUMNS} FROM message_store.messages WHERE global_position >= $1 ORDER BY global_position LIMIT $2`,
         [fromPosition, maxMessages],
       );
+    } else if (isCategory(streamName) && options.correlation && options.originWithoutCorrelation) {
+      rows = await target.query<MessageRow>(CORRELATED_OR_ORIGIN_ONLY, [
+        streamName,
+        fromPosition,
+        maxMessages,
+        options.correlation,
+        options.consumerGroup?.member ?? null,
+        options.consumerGroup?.size ?? null,
+      ]);
     } else if (isCategory(streamName)) {
       rows = await target.query<MessageRow>(
         `SELECT ${MESSAGE_COLUMNS} FROM message_store.get_category_messages($1, $2, $3, $4, $5, $6)`,
@@ -419,6 +434,41 @@ export function createMessageStore({ db, reconnectAttempts = 5 }: { db: Database
 
   return { db, write, writeBatch, writeInTransaction, read, readLastMessage, streamVersion, fetch };
 }
+
+/**
+ * A category read filtered by origin, where the origin is Message DB's correlation or, for messages without one,
+ * `originStreamName`. Two index scans of Message DB's `messages_category` index (category, global position,
+ * correlation category), merged: the correlated messages by Message DB's own `get_category_messages`, which
+ * filters on the index alone; then those without a correlation (`IS NULL` on the index, too), whose
+ * `originStreamName` alone needs the table row. When the first read is a full batch, the second stops where it
+ * ended, so a long catch-up never scans past the batch.
+ */
+const CORRELATED_OR_ORIGIN_ONLY = `
+  WITH correlated AS (
+    SELECT id, stream_name, type, position, global_position, data, metadata, time
+      FROM message_store.get_category_messages($1, $2, $3, $4, $5, $6)
+  ),
+  upto AS (
+    SELECT CASE WHEN count(*) >= $3 THEN max(global_position) END AS global_position FROM correlated
+  ),
+  origin_only AS (
+    SELECT id::varchar, stream_name::varchar, type::varchar, position, global_position,
+           data::varchar, metadata::varchar, time
+      FROM message_store.messages
+     WHERE message_store.category(stream_name) = $1
+       AND global_position >= $2
+       AND global_position <= COALESCE((SELECT global_position FROM upto), 9223372036854775807)
+       AND message_store.category(metadata->>'correlationStreamName') IS NULL
+       AND message_store.category(metadata->>'originStreamName') = $4
+       AND ($5::bigint IS NULL
+            OR MOD(@message_store.hash_64(message_store.cardinal_id(stream_name)), $6::bigint) = $5::bigint)
+     ORDER BY global_position
+     LIMIT $3
+  )
+  SELECT ${MESSAGE_COLUMNS}
+    FROM (SELECT * FROM correlated UNION ALL SELECT * FROM origin_only) AS matching
+   ORDER BY global_position
+   LIMIT $3`;
 
 /** `identity-1` → `identity:snapshot-1`; a category that already has types gains `+snapshot`. */
 export function snapshotStreamName(streamName: string): string {

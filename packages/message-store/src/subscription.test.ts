@@ -231,6 +231,34 @@ describe('a category subscription', () => {
     expect(handled).toEqual([`${category}-1`, `${category}-3`]);
   });
 
+  it('with originWithoutCorrelation, also reads messages that name their origin only in originStreamName', async () => {
+    const category = uniqueCategory();
+    await store.write(`${category}-1`, exampleMessage({ metadata: { originStreamName: 'identity-1' } }));
+    // The book's code writes the origin only, with plain SQL.
+    for (const [id, origin] of [
+      ['2', 'identity-2'],
+      ['3', 'other-1'],
+    ])
+      await store.db.query('SELECT message_store.write_message($1, $2, $3, $4, $5)', [
+        randomUUID(),
+        `${category}-${id}`,
+        'SomethingHappened',
+        '{}',
+        JSON.stringify({ originStreamName: origin }),
+      ]);
+    await store.write(`${category}-4`, exampleMessage({ metadata: { originStreamName: 'other-2' } }));
+    const handled: string[] = [];
+    const subscription = subscribe({
+      streamName: category,
+      originStreamName: 'identity',
+      originWithoutCorrelation: true,
+      handlers: { $any: (m) => void handled.push(m.streamName) },
+    });
+    await subscription.start();
+    await subscription.waitUntilCaughtUp();
+    expect(handled).toEqual([`${category}-1`, `${category}-2`]);
+  });
+
   it('is woken by a write instead of waiting for its next poll', async () => {
     const category = uniqueCategory();
     const handled: StoredMessage[] = [];
@@ -260,6 +288,145 @@ describe('a category subscription', () => {
     ]);
     await waitFor(() => handled.length === 1, 10_000);
     expect(handled[0]?.type).toBe('ByHand');
+  });
+});
+
+describe('carrying on a predecessor’s work (continuesFrom)', () => {
+  /** A position record exactly as the book's JavaScript writes it: `Read { position }`, a random id, no metadata. */
+  const writeBookPosition = (subscriberId: string, position: number) =>
+    test.db.query('SELECT message_store.write_message($1, $2, $3, $4, $5, $6)', [
+      randomUUID(),
+      `subscriberPosition-${subscriberId}`,
+      'Read',
+      JSON.stringify({ position }),
+      null,
+      null,
+    ]);
+  const recordsIn = async (streamName: string) => (await store.read(streamName)).map((record) => record.data.position);
+
+  it('starts after the predecessor’s position, never writes to its stream, and later resumes from its own', async () => {
+    const category = uniqueCategory();
+    const bookId = `components:${randomUUID()}`;
+    const ownId = `ours:${randomUUID()}`;
+    await writeTo(category, 5);
+    const written = await store.read(category, 0, 100);
+    await writeBookPosition(bookId, written[2]!.globalPosition);
+    const handled: string[] = [];
+    const handlers = { $any: (m: StoredMessage) => void handled.push(m.id) };
+
+    const first = subscribe({ streamName: category, subscriberId: ownId, continuesFrom: bookId, handlers });
+    await first.start();
+    await first.waitUntilCaughtUp();
+    await first.stop();
+    expect(handled).toEqual(written.slice(3).map((m) => m.id));
+    expect(await recordsIn(positionStreamName(bookId))).toEqual([written[2]!.globalPosition]);
+    expect((await store.readLastMessage(positionStreamName(ownId)))?.data.position).toBe(written[4]!.globalPosition);
+
+    // The book runs on and records a position further on; ours resumes from its own.
+    await writeTo(category, 3);
+    const more = (await store.read(category, 0, 100)).slice(5);
+    await writeBookPosition(bookId, more[2]!.globalPosition);
+    const second = subscribe({ streamName: category, subscriberId: ownId, continuesFrom: bookId, handlers });
+    await second.start();
+    await second.waitUntilCaughtUp();
+    await second.stop();
+    expect(handled).toEqual([...written.slice(3), ...more].map((m) => m.id));
+    expect(await recordsIn(positionStreamName(bookId))).toEqual([written[2]!.globalPosition, more[2]!.globalPosition]);
+  });
+
+  it('records the position it took over at once, so a restart before any work does not take it again', async () => {
+    const category = uniqueCategory();
+    const bookId = `components:${randomUUID()}`;
+    const ownId = `ours:${randomUUID()}`;
+    await writeTo(category, 2);
+    const written = await store.read(category, 0, 100);
+    await writeBookPosition(bookId, written[1]!.globalPosition);
+    const handledFirst: string[] = [];
+    const idle = subscribe({
+      streamName: category,
+      subscriberId: ownId,
+      continuesFrom: bookId,
+      handlers: { $any: (m) => void handledFirst.push(m.id) },
+    });
+    await idle.start();
+    await idle.waitUntilCaughtUp();
+    await idle.stop();
+    expect(handledFirst).toEqual([]);
+    expect(await recordsIn(positionStreamName(ownId))).toEqual([written[1]!.globalPosition]);
+
+    await writeTo(category, 1);
+    await writeBookPosition(bookId, (await store.read(category, 0, 100))[2]!.globalPosition);
+    const handled: string[] = [];
+    const again = subscribe({
+      streamName: category,
+      subscriberId: ownId,
+      continuesFrom: bookId,
+      handlers: { $any: (m) => void handled.push(m.id) },
+    });
+    await again.start();
+    await again.waitUntilCaughtUp();
+    expect(handled).toHaveLength(1);
+  });
+
+  it('takes the first predecessor that recorded a position, in the order given; from 0 when none did', async () => {
+    const category = uniqueCategory();
+    await writeTo(category, 4);
+    const written = await store.read(category, 0, 100);
+    const [silent, preferred, other] = [randomUUID(), randomUUID(), randomUUID()];
+    await writeBookPosition(preferred, written[1]!.globalPosition);
+    await writeBookPosition(other, written[2]!.globalPosition);
+    const handled: string[] = [];
+    const first = subscribe({
+      streamName: category,
+      continuesFrom: [silent, preferred, other],
+      handlers: { $any: (m) => void handled.push(m.id) },
+    });
+    await first.start();
+    await first.waitUntilCaughtUp();
+    expect(handled).toEqual(written.slice(2).map((m) => m.id));
+
+    const fromStart: string[] = [];
+    const none = subscribe({
+      streamName: category,
+      continuesFrom: silent,
+      handlers: { $any: (m) => void fromStart.push(m.id) },
+    });
+    await none.start();
+    await none.waitUntilCaughtUp();
+    expect(fromStart).toEqual(written.map((m) => m.id));
+  });
+
+  it('as a group member, takes that member’s position under the predecessor’s id, else the ungrouped one', async () => {
+    const category = uniqueCategory();
+    await writeTo(category, 40);
+    const written = await store.read(category, 0, 100);
+    const bookId = randomUUID();
+    const middle = written[19]!.globalPosition;
+    await writeBookPosition(bookId, middle);
+    await writeBookPosition(`${bookId}+1of2`, written[29]!.globalPosition);
+    const handledBy = new Map<number, StoredMessage[]>([
+      [0, []],
+      [1, []],
+    ]);
+    const members = [0, 1].map((member) =>
+      subscribe({
+        streamName: category,
+        continuesFrom: bookId,
+        consumerGroup: { member, size: 2 },
+        handlers: { $any: (m) => void handledBy.get(member)!.push(m) },
+      }),
+    );
+    await Promise.all(members.map((member) => member.start()));
+    await Promise.all(members.map((member) => member.waitUntilCaughtUp()));
+    expect(handledBy.get(0)!.length).toBeGreaterThan(0);
+    expect(handledBy.get(0)!.every((m) => m.globalPosition > middle)).toBe(true);
+    expect(handledBy.get(1)!.every((m) => m.globalPosition > written[29]!.globalPosition)).toBe(true);
+  });
+
+  it('cannot continue from itself', () => {
+    expect(() =>
+      createSubscription({ store, streamName: uniqueCategory(), subscriberId: 'x', continuesFrom: 'x' }),
+    ).toThrow(/cannot continue from its own position/);
   });
 });
 

@@ -8,7 +8,7 @@ import type { StoredMessage } from './message.js';
 import { ownValue } from './own-key.js';
 import { createParkingLot, type ParkingLot } from './parking.js';
 import { isPositionRecord, messageStorePositions, type PositionStore } from './positions.js';
-import { readAllInCommitOrder, type AllStreamReader } from './read-all.js';
+import { readAllShared, type AllStreamReader } from './read-all.js';
 import type { MessageStore } from './store.js';
 import { ALL_STREAMS, category as categoryOf, isCategory } from './stream-name.js';
 import { wakeUpsFor } from './wake-ups.js';
@@ -130,6 +130,14 @@ export interface SubscriptionOptions {
    * An aggregator keeps it with its View Data (`tablePositions(viewData)`), so batches commit with it.
    */
   positions?: PositionStore;
+  /**
+   * Subscriber ids whose work this subscription carries on (this subscription's earlier id, the same piece
+   * run by another system), in order of preference. On a start with no position of its own recorded yet, it
+   * starts after the position recorded for the first of them that has one — for a group member, that member's
+   * position under the id, else the id's ungrouped one — and records it as its own at once. It only ever reads
+   * their positions. (The first, not the furthest: ids may have recorded positions in different categories.)
+   */
+  continuesFrom?: string | readonly string[];
   messagesPerTick?: number;
   /** Record the position after this many messages (and on stop). */
   positionUpdateInterval?: number;
@@ -140,6 +148,11 @@ export interface SubscriptionOptions {
   tickIntervalMs?: number;
   /** Only messages whose origin (correlation) stream is in this category — filtered by Message DB. */
   originStreamName?: string;
+  /**
+   * With `originStreamName`: also messages without a correlation whose `originStreamName` is in the category,
+   * as writers outside this toolkit store them (the book's code). See `CategoryReadOptions`.
+   */
+  originWithoutCorrelation?: boolean;
   consumerGroup?: ConsumerGroup;
   /** Be woken by writes to the category (the process's wake-up watcher); default true. */
   wakeUps?: boolean;
@@ -181,6 +194,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     messagesPerTick = handleBatch ? 1000 : 100,
     positionUpdateInterval = 100,
     originStreamName,
+    originWithoutCorrelation = false,
     consumerGroup,
     wakeUps = true,
     maxAttempts = 3,
@@ -198,7 +212,11 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
   const isAll = streamName === ALL_STREAMS;
   if (!isAll && !isCategory(streamName)) throw new Error(`A subscription reads a category or $all, not ${streamName}`);
   if (originStreamName && isAll) throw new Error('Origin filtering needs a category, not $all');
+  if (originWithoutCorrelation && !originStreamName) throw new Error('originWithoutCorrelation needs originStreamName');
   const correlation = originStreamName ? categoryOf(originStreamName) : undefined;
+  const predecessors: readonly string[] =
+    typeof options.continuesFrom === 'string' ? [options.continuesFrom] : (options.continuesFrom ?? []);
+  if (predecessors.includes(subscriberId)) throw new Error(`${subscriberId} cannot continue from its own position`);
   const parkingLot = createParkingLot(store, subscriberId);
   const observers = new Set<SubscriptionObserver>(options.observer ? [options.observer] : []);
   /** Tells every observer; one that throws is logged, never allowed to stop the consumer. */
@@ -236,7 +254,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
   function startRunner(member: { member: number; size: number } | undefined, claim: Claim | null, handoverMs = 0) {
     const key = member?.member ?? null;
     const owner = { subscriberId, member };
-    const allReader: AllStreamReader | null = isAll ? readAllInCommitOrder(db) : null;
+    const allReader: AllStreamReader | null = isAll ? readAllShared(db) : null;
     let wakeResolver: (() => void) | undefined;
     let woken = false;
     let stopped = false;
@@ -309,10 +327,29 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       unsavedMessages = 0;
     };
 
+    /** Its own recorded position; on its first start, where its predecessors had got to (see `continuesFrom`). */
+    const startingPosition = async (): Promise<number> => {
+      const own = await positions.recorded(owner);
+      if (own !== null || predecessors.length === 0) return own ?? 0;
+      for (const predecessor of predecessors) {
+        const asMember = member ? await positions.recorded({ subscriberId: predecessor, member }) : null;
+        const position = asMember ?? (await positions.recorded({ subscriberId: predecessor }));
+        if (position === null) continue;
+        // Recorded at once: a restart resumes from its own position, whatever the predecessor does meanwhile.
+        await writePosition(position);
+        logger.info(
+          { subscriberId, member: key, continuesFrom: predecessor, position },
+          'no position of its own yet: continuing from its predecessor’s',
+        );
+        return position;
+      }
+      return 0;
+    };
+
     const readBatch = async (from: number): Promise<{ messages: StoredMessage[]; complete: boolean }> => {
       if (allReader) return allReader.read(from, messagesPerTick);
       const messages = await store.read(streamName, from, messagesPerTick, {
-        ...(correlation ? { correlation } : {}),
+        ...(correlation ? { correlation, originWithoutCorrelation } : {}),
         ...(member ? { consumerGroup: member } : {}),
       });
       return { messages, complete: true };
@@ -474,7 +511,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       while (!stopped) {
         try {
           if (!runner.positionLoaded) {
-            runner.position = await positions.read(owner);
+            runner.position = await startingPosition();
             runner.positionLoaded = true;
             reportPosition();
           }

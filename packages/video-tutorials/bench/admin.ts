@@ -21,7 +21,7 @@ import { createAdminApp } from '../src/app/admin/index.js';
 import { createAuthenticateApp } from '../src/app/authenticate/index.js';
 import { describePostgresUrl } from '../src/config.js';
 import { hashPassword } from '../src/passwords.js';
-import { migrateViewData } from '../src/view-data/migrations.js';
+import { migrateViewData, SHARED_SEARCH_PATH } from '../src/view-data/migrations.js';
 import { browserSession } from '../src/web/browser-session.js';
 import { buildWebServer } from '../src/web/server.js';
 
@@ -44,7 +44,7 @@ const RUNS = 5;
 
 const fresh = await createFreshPostgresDatabase(options.postgres, 'admin_bench');
 console.log(`database ${fresh.name} on ${describePostgresUrl(options.postgres)}`);
-const db = createPostgresDatabase({ connectionString: fresh.connectionString });
+const db = createPostgresDatabase({ connectionString: fresh.connectionString, searchPath: SHARED_SEARCH_PATH });
 try {
   await installMessageDb(db);
   await migrateViewData(db);

@@ -28,7 +28,16 @@ describe('readConfig', () => {
       consumerGroupSize: undefined,
       logLevel: 'info',
       metricsToken: undefined,
+      passwordHashAlgorithm: 'argon2id',
     });
+  });
+
+  it('reads PASSWORD_HASH_ALGORITHM: argon2id by default, bcrypt for running beside the book’s pages', () => {
+    expect(readConfig({ PASSWORD_HASH_ALGORITHM: 'bcrypt' }).passwordHashAlgorithm).toBe('bcrypt');
+    expect(readConfig({ PASSWORD_HASH_ALGORITHM: 'Argon2id' }).passwordHashAlgorithm).toBe('argon2id');
+    expect(() => readConfig({ PASSWORD_HASH_ALGORITHM: 'md5' })).toThrow(
+      /^PASSWORD_HASH_ALGORITHM must be argon2id or bcrypt, but is "md5"$/,
+    );
   });
 
   it('trusts no proxy unless TRUST_PROXY says which: a hop count or addresses', () => {

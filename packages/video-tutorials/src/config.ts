@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PASSWORD_HASH_ALGORITHMS, type PasswordHashAlgorithm } from './passwords.js';
 
 /**
  * The settings of the system, read from the environment (DESIGN.md §5).
@@ -60,6 +61,11 @@ export interface Config {
   sessionAbsoluteMs: number;
   /** `METRICS_TOKEN`: when set, `GET /metrics` wants `Authorization: Bearer <token>`; unset, it is open. */
   metricsToken: string | undefined;
+  /**
+   * How new passwords are hashed (`PASSWORD_HASH_ALGORITHM`): `argon2id` (the default), or `bcrypt` while the
+   * book's web pages run on the same message store, so that they can log in the users registered here.
+   */
+  passwordHashAlgorithm: PasswordHashAlgorithm;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -92,6 +98,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminEmails: readEmailList('ADMIN_EMAILS', setting(env, 'ADMIN_EMAILS')),
     logLevel: readLogLevel(setting(env, 'LOG_LEVEL'), environment),
     metricsToken: readMetricsToken(setting(env, 'METRICS_TOKEN')),
+    passwordHashAlgorithm: readPasswordHashAlgorithm(setting(env, 'PASSWORD_HASH_ALGORITHM')),
     sessionIdleMs:
       readWholeNumber('SESSION_IDLE_MINUTES', setting(env, 'SESSION_IDLE_MINUTES'), 120, 1, 7 * 24 * 60) * 60_000,
     sessionAbsoluteMs:
@@ -118,6 +125,16 @@ function readLogLevel(value: string | undefined, environment: Config['environmen
   if (!level)
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, but is ${JSON.stringify(value)}`);
   return level;
+}
+
+function readPasswordHashAlgorithm(value: string | undefined): PasswordHashAlgorithm {
+  if (value === undefined) return 'argon2id';
+  const algorithm = PASSWORD_HASH_ALGORITHMS.find((known) => known === value.toLowerCase());
+  if (!algorithm)
+    throw new ConfigError(
+      `PASSWORD_HASH_ALGORITHM must be ${PASSWORD_HASH_ALGORITHMS.join(' or ')}, but is ${JSON.stringify(value)}`,
+    );
+  return algorithm;
 }
 
 function readMetricsToken(value: string | undefined): string | undefined {

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createMessageStore, createPostgresDatabase, type Database } from '@vt/message-store';
 import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SHARED_SEARCH_PATH } from './view-data/migrations.js';
 
 /**
  * Distribution on PostgreSQL, with real processes: the web applications in
@@ -53,7 +54,7 @@ describe.runIf(Boolean(process.env.TEST_POSTGRES_URL))('distributed over process
 
   beforeAll(async () => {
     database = await createTestDatabase({ install: false });
-    db = createPostgresDatabase({ connectionString: database.connectionString! });
+    db = createPostgresDatabase({ connectionString: database.connectionString!, searchPath: SHARED_SEARCH_PATH });
     directory = await mkdtemp(path.join(tmpdir(), 'video-tutorials-distributed-'));
     port = await freePort();
   });

@@ -70,11 +70,11 @@ const CATEGORIES: { category: string; types: string[] }[] = [
 
 /** What each piece must park of the invalid messages (the types it applies); it may park more. */
 const MUST_PARK: Record<string, string[]> = {
-  'components:identity:command': ['Register', 'UnlockAccount'],
-  'components:identity': ['Registered'],
-  'components:identity:authenticationEvents': ['UserLoginFailed'],
-  'components:send-email': ['Send'],
-  'components:video-publishing:command': ['PublishVideo', 'NameVideo', 'DescribeVideo'],
+  'vt:identity:command': ['Register', 'UnlockAccount'],
+  'vt:identity': ['Registered'],
+  'vt:identity:authenticationEvents': ['UserLoginFailed'],
+  'vt:send-email': ['Send'],
+  'vt:video-publishing:command': ['PublishVideo', 'NameVideo', 'DescribeVideo'],
   'components:transcode': ['Transcode'],
   'components:transcribe': ['Transcribe'],
   'aggregators:home-page': ['VideoViewed'],

@@ -46,7 +46,7 @@ import { describePostgresUrl, type Config } from './config.js';
 import { createLogger, createObservability, type Observability } from './observability/index.js';
 import type { Piece } from './piece.js';
 import { createStorage, type Storage } from './storage.js';
-import { migrateViewData } from './view-data/migrations.js';
+import { migrateViewData, SHARED_SEARCH_PATH, VIEW_DATA_SEARCH_PATH } from './view-data/migrations.js';
 import { buildWebServer, type WebServerOptions } from './web/server.js';
 
 export interface Selection {
@@ -111,7 +111,10 @@ export async function startSystem(
     {
       messageDb: installed.version,
       install: installed.action,
-      viewDataMigrations: migrations,
+      viewDataMigrations: migrations.applied,
+      ...(migrations.moved
+        ? { viewDataMoved: `${migrations.moved.tables.length} tables from ${migrations.moved.from} to view_data` }
+        : {}),
       storage: describe(config),
     },
     'storage ready',
@@ -268,8 +271,13 @@ export function webServerOptions(
         uploadQuotaBytes: config.uploadQuotaBytes,
         uploadsInFlight: config.uploadsInFlight,
       }),
-      createRegisterUsersApp({ store, viewData }),
-      createAuthenticateApp({ store, viewData, ...(logInAttemptsPerMinute ? { logInAttemptsPerMinute } : {}) }),
+      createRegisterUsersApp({ store, viewData, passwordHashAlgorithm: config.passwordHashAlgorithm }),
+      createAuthenticateApp({
+        store,
+        viewData,
+        passwordHashAlgorithm: config.passwordHashAlgorithm,
+        ...(logInAttemptsPerMinute ? { logInAttemptsPerMinute } : {}),
+      }),
       createAdminApp({ store, viewData, adminEmails: config.adminEmails }),
     ],
   };
@@ -294,18 +302,24 @@ export type PgliteThread = 'thread' | 'in-process';
  * The message store's database. PGlite takes no lock on its directory and a
  * second process would corrupt it, so the embedded one is opened under a lock
  * file: a second `start`, `populate` or `rebuild` stops with a clear error.
+ * When View Data shares the database this one handle serves both, so its search
+ * path holds View Data's schema too.
  */
 export async function openMessageStoreDatabase(
   config: Config,
   options: { pgliteThread?: PgliteThread } = {},
 ): Promise<Database> {
+  const searchPath = viewDataIsShared(config) ? SHARED_SEARCH_PATH : undefined;
   if (config.messageStoreConnectionString)
-    return createPostgresDatabase({ connectionString: config.messageStoreConnectionString });
+    return createPostgresDatabase({
+      connectionString: config.messageStoreConnectionString,
+      ...(searchPath ? { searchPath } : {}),
+    });
   const dataDir = path.join(config.dataDirectory, 'message-store');
   await mkdir(dataDir, { recursive: true });
   const lock = await lockDataDirectory(dataDir);
   const open = options.pgliteThread === 'in-process' ? createPgliteDatabase : createPgliteThreadDatabase;
-  const db = await open({ dataDir }).catch(async (error: unknown) => {
+  const db = await open({ dataDir, ...(searchPath ? { searchPath } : {}) }).catch(async (error: unknown) => {
     await lock.release();
     throw error;
   });
@@ -321,11 +335,15 @@ export async function openMessageStoreDatabase(
 /**
  * View Data lives in the message store's database unless `DATABASE_URL` names
  * another one. PGlite cannot be opened twice, so embedded View Data always shares it.
+ * Either way its tables are in the schema `view_data`.
  */
 export function openViewData(config: Config, messageStoreDb: Database): Database {
-  if (!config.databaseUrl || config.databaseUrl === config.messageStoreConnectionString) return messageStoreDb;
-  return createPostgresDatabase({ connectionString: config.databaseUrl });
+  if (viewDataIsShared(config)) return messageStoreDb;
+  return createPostgresDatabase({ connectionString: config.databaseUrl!, searchPath: VIEW_DATA_SEARCH_PATH });
 }
+
+const viewDataIsShared = (config: Config) =>
+  !config.databaseUrl || config.databaseUrl === config.messageStoreConnectionString;
 
 function describe(config: Config) {
   return {

@@ -20,15 +20,22 @@ export interface TestDatabase {
   db: Database;
   /** A connection string for another connection to the same database (PostgreSQL only). */
   connectionString: string | null;
-  /** Opens another independent Database on the same data (PostgreSQL only). */
-  connectAgain(): Database;
+  /** Opens another independent Database on the same data, with the same search path unless told (PostgreSQL only). */
+  connectAgain(options?: { searchPath?: readonly string[] }): Database;
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(options: { install?: boolean } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  options: {
+    install?: boolean;
+    /** The handle's search path (the adapters' default otherwise). */ searchPath?: readonly string[];
+  } = {},
+): Promise<TestDatabase> {
   const install = options.install ?? true;
+  const path = options.searchPath ? { searchPath: options.searchPath } : {};
   if (!TEST_POSTGRES_URL) {
-    const db = testPgliteThread === 'thread' ? await createPgliteThreadDatabase() : await createPgliteDatabase();
+    const db =
+      testPgliteThread === 'thread' ? await createPgliteThreadDatabase(path) : await createPgliteDatabase(path);
     if (install) await installMessageDb(db);
     return {
       db,
@@ -42,8 +49,8 @@ export async function createTestDatabase(options: { install?: boolean } = {}): P
   const fresh = await createFreshPostgresDatabase(TEST_POSTGRES_URL, 'message_store_test');
   const { connectionString } = fresh;
   const opened: Database[] = [];
-  const connectAgain = () => {
-    const another = createPostgresDatabase({ connectionString });
+  const connectAgain = (again: { searchPath?: readonly string[] } = {}) => {
+    const another = createPostgresDatabase({ connectionString, ...path, ...again });
     opened.push(another);
     return another;
   };

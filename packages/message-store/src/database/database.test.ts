@@ -70,3 +70,48 @@ describe('transactions', () => {
     expect(await db.query('SELECT n FROM counter')).toEqual([{ n: 20 }]);
   });
 });
+
+describe('a search path of its own', () => {
+  it('holds on every session of the handle: queries, transactions, sessions and further connections', async () => {
+    const own = await createTestDatabase({ install: false, searchPath: ['app_data', 'message_store', 'public'] });
+    try {
+      await own.db.exec('CREATE SCHEMA app_data');
+      await own.db.exec('CREATE TABLE app_data.probe (id int PRIMARY KEY)');
+      await own.db.query('INSERT INTO probe VALUES (1)');
+      const pathOf = async (target: { query: typeof own.db.query }) =>
+        (await target.query<{ path: string }>(`SELECT current_setting('search_path') AS path`))[0]?.path.replaceAll(
+          ' ',
+          '',
+        );
+      expect(await pathOf(own.db)).toBe('app_data,message_store,public');
+      // Many statements at once: on PostgreSQL several pooled connections, each with the path.
+      const counts = await Promise.all(
+        Array.from({ length: 12 }, () =>
+          own.db.transaction(
+            async (tx) => (await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM probe'))[0]?.n,
+          ),
+        ),
+      );
+      expect(counts).toEqual(Array.from({ length: 12 }, () => 1));
+      expect(await pathOf(own.db.session('probe'))).toBe('app_data,message_store,public');
+      if (own.connectionString) expect(await pathOf(own.connectAgain())).toBe('app_data,message_store,public');
+    } finally {
+      await own.drop();
+    }
+  });
+
+  it('is Message DB’s by default', async () => {
+    expect(
+      (await test.db.query<{ path: string }>(`SELECT current_setting('search_path') AS path`))[0]?.path.replaceAll(
+        ' ',
+        '',
+      ),
+    ).toBe('message_store,public');
+  });
+
+  it('takes plain schema names only', async () => {
+    await expect(createTestDatabase({ install: false, searchPath: ['x; DROP TABLE y'] })).rejects.toThrow(
+      /not a plain lower-case schema name/,
+    );
+  });
+});

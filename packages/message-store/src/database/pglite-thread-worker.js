@@ -13,7 +13,8 @@ import { PGlite, messages } from '@electric-sql/pglite';
 import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
 
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
-const { dataDir, analyzeIntervalMs } = workerData;
+// searchPath: a checked `search_path` value (searchPathSetting in port.ts).
+const { dataDir, analyzeIntervalMs, searchPath } = workerData;
 
 /** An error as plain data: structured cloning would keep only name, message and stack. */
 function serializeError(error) {
@@ -51,7 +52,7 @@ const fail = (id, error) => port.postMessage({ id, ok: false, error: serializeEr
 let pglite;
 try {
   pglite = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { pgcrypto } });
-  await pglite.exec('SET search_path = message_store, public');
+  await pglite.exec(`SET search_path = ${searchPath}`);
 } catch (error) {
   await pglite?.close().catch(() => {});
   pglite = undefined;

@@ -1,7 +1,14 @@
 import { Worker } from 'node:worker_threads';
 import { messages } from '@electric-sql/pglite';
 import type { PgliteOptions } from './pglite.js';
-import type { Claim, Database, Queryable, Row } from './port.js';
+import {
+  MESSAGE_DB_SEARCH_PATH,
+  searchPathSetting,
+  type Claim,
+  type Database,
+  type Queryable,
+  type Row,
+} from './port.js';
 
 /** The embedded adapter with PGlite on a thread of its own. */
 export interface PgliteThreadDatabase extends Database {
@@ -56,10 +63,11 @@ const WORKER_URL = new URL('./pglite-thread-worker.js', import.meta.url);
  * ends the thread.
  */
 export async function createPgliteThreadDatabase(options: PgliteOptions = {}): Promise<PgliteThreadDatabase> {
+  const searchPath = searchPathSetting(options.searchPath ?? MESSAGE_DB_SEARCH_PATH);
   const worker = new Worker(WORKER_URL, {
     // Plain JavaScript: it needs none of this process's loaders or flags (some, like --input-type, fail in a worker).
     execArgv: [],
-    workerData: { dataDir: options.dataDir, analyzeIntervalMs: options.analyzeIntervalMs ?? 5 * 60_000 },
+    workerData: { dataDir: options.dataDir, analyzeIntervalMs: options.analyzeIntervalMs ?? 5 * 60_000, searchPath },
   });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   const subscriptions = new Map<number, (payload: string) => void>();

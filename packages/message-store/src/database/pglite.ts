@@ -1,12 +1,21 @@
 import { PGlite } from '@electric-sql/pglite';
 import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
-import type { Claim, Database, Queryable, Row } from './port.js';
+import {
+  MESSAGE_DB_SEARCH_PATH,
+  searchPathSetting,
+  type Claim,
+  type Database,
+  type Queryable,
+  type Row,
+} from './port.js';
 
 export interface PgliteOptions {
   /** A directory for persistent data; omitted means in memory. */
   dataDir?: string;
   /** How often to refresh planner statistics (PGlite has no autovacuum); default 5 minutes. */
   analyzeIntervalMs?: number;
+  /** The schemas its one session looks names up in; default `MESSAGE_DB_SEARCH_PATH` (`message_store, public`). */
+  searchPath?: readonly string[];
 }
 
 /**
@@ -19,11 +28,12 @@ export interface PgliteOptions {
  * transaction it is part of.
  */
 export async function createPgliteDatabase(options: PgliteOptions = {}): Promise<Database> {
+  const searchPath = searchPathSetting(options.searchPath ?? MESSAGE_DB_SEARCH_PATH);
   const pglite = await PGlite.create({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     extensions: { pgcrypto },
   });
-  await pglite.exec('SET search_path = message_store, public');
+  await pglite.exec(`SET search_path = ${searchPath}`);
 
   // PGlite runs no autovacuum, so no table would get planner statistics: without them
   // get_category_messages sorts everything after the position, and catch-up turns quadratic.

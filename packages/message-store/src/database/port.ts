@@ -60,6 +60,22 @@ export interface Claim {
   readonly lost: Promise<void>;
 }
 
+/**
+ * The schemas a handle's sessions look names up in, first to last (`search_path`). Message DB's functions call
+ * each other unqualified, so a handle the message store uses needs `message_store` on it; the default.
+ */
+export const MESSAGE_DB_SEARCH_PATH: readonly string[] = ['message_store', 'public'];
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]*$/;
+
+/** `search_path`'s value for `schemas`; throws for a name that is not a plain lower-case identifier. */
+export function searchPathSetting(schemas: readonly string[]): string {
+  if (schemas.length === 0) throw new Error('A search path needs at least one schema');
+  for (const schema of schemas)
+    if (!SCHEMA_NAME.test(schema)) throw new Error(`"${schema}" is not a plain lower-case schema name`);
+  return schemas.join(', ');
+}
+
 /** Errors that mean "the database could not be reached", worth retrying. */
 export function isTransientDatabaseError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;

@@ -1,27 +1,35 @@
 import pg from 'pg';
-import { ANY_CHANGE, type Claim, type Database, type Queryable, type Row } from './port.js';
+import {
+  ANY_CHANGE,
+  MESSAGE_DB_SEARCH_PATH,
+  searchPathSetting,
+  type Claim,
+  type Database,
+  type Queryable,
+  type Row,
+} from './port.js';
 import { createSessions } from './postgres-session.js';
 
 export interface PostgresOptions {
   connectionString: string;
   /** Pool size; defaults to 10. */
   max?: number;
+  /** The schemas every session looks names up in; default `MESSAGE_DB_SEARCH_PATH` (`message_store, public`). */
+  searchPath?: readonly string[];
 }
 
 const CONNECTION_TIMEOUT_MS = 10_000;
 /** How often a claim's session is asked whether it is still there, and how long it may take to answer. */
 const CLAIM_HEARTBEAT_MS = 1_000;
 
-// Message DB's functions call each other unqualified, so every session needs this path.
-const SEARCH_PATH_OPTION = '-c search_path=message_store,public';
-
-/** The PostgreSQL adapter: a `pg` pool whose every connection uses Message DB's search path. */
+/** The PostgreSQL adapter: a `pg` pool whose every connection uses the handle's search path (Message DB's by default). */
 export function createPostgresDatabase(options: PostgresOptions): Database {
   // A database that does not answer fails a connection attempt in time (retried, or 503 on the web) instead of
   // leaving callers waiting with no end.
   const clientConfig = {
     connectionString: options.connectionString,
-    options: SEARCH_PATH_OPTION,
+    // Set at connection start-up, so it holds for every statement of every connection, LISTEN and claims included.
+    options: `-c search_path=${searchPathSetting(options.searchPath ?? MESSAGE_DB_SEARCH_PATH).replaceAll(' ', '')}`,
     connectionTimeoutMillis: CONNECTION_TIMEOUT_MS,
   };
   const pool = new pg.Pool({ ...clientConfig, max: options.max ?? 10 });

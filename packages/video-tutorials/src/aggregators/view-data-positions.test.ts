@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityCategory, identityStreamName, Registered } from '../contracts/identity.js';
 import { createMetrics } from '../observability/metrics.js';
 import { createSystemTestDatabase } from '../testing.js';
-import { migrateViewData } from '../view-data/migrations.js';
+import { migrateViewData, VIEW_DATA_SEARCH_PATH } from '../view-data/migrations.js';
 import { listSubscriberPositions } from './admin-subscriber-positions/index.js';
 import { aggregatorSubscription } from './aggregator.js';
 import * as userCredentials from './user-credentials/index.js';
@@ -32,14 +32,18 @@ beforeAll(async () => {
   test = await createSystemTestDatabase();
   if (TEST_POSTGRES_URL) {
     const fresh = await createFreshPostgresDatabase(TEST_POSTGRES_URL, 'view_data_test');
-    const db = createPostgresDatabase({ connectionString: fresh.connectionString, max: 3 });
+    const db = createPostgresDatabase({
+      connectionString: fresh.connectionString,
+      max: 3,
+      searchPath: VIEW_DATA_SEARCH_PATH,
+    });
     viewData = db;
     dropViewData = async () => {
       await db.close();
       await fresh.drop();
     };
   } else {
-    const db = await createPgliteDatabase();
+    const db = await createPgliteDatabase({ searchPath: VIEW_DATA_SEARCH_PATH });
     viewData = db;
     dropViewData = () => db.close();
   }

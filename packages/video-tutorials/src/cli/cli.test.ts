@@ -14,6 +14,7 @@ import { readConfig } from '../config.js';
 import { openMessageStoreDatabase } from '../system.js';
 import { runCli } from './test-support.js';
 import { DataDirectoryInUseError, lockDataDirectory } from './data-directory-lock.js';
+import { SHARED_SEARCH_PATH } from '../view-data/migrations.js';
 
 let directory: string;
 let postgres: TestDatabase | undefined;
@@ -33,8 +34,8 @@ afterAll(async () => {
 /** The database the commands wrote, opened after they finished. */
 async function openWritten<T>(work: (db: Database) => Promise<T>): Promise<T> {
   const db = postgres
-    ? createPostgresDatabase({ connectionString: postgres.connectionString! })
-    : await createPgliteDatabase({ dataDir: path.join(directory, 'message-store') });
+    ? createPostgresDatabase({ connectionString: postgres.connectionString!, searchPath: SHARED_SEARCH_PATH })
+    : await createPgliteDatabase({ dataDir: path.join(directory, 'message-store'), searchPath: SHARED_SEARCH_PATH });
   try {
     return await work(db);
   } finally {

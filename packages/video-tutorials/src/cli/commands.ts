@@ -30,7 +30,9 @@ type CommandName = (typeof COMMAND_NAMES)[number];
 const ENVIRONMENT = `Environment: MESSAGE_STORE_CONNECTION_STRING and DATABASE_URL (PostgreSQL;
 embedded PGlite under DATA_DIRECTORY without them), PORT (3000), COOKIE_SECRET
 (required when NODE_ENV=production), EMAIL_DIRECTORY, SMTP_URL,
-SYSTEM_SENDER_EMAIL_ADDRESS, APP_NAME, NODE_ENV.`;
+SYSTEM_SENDER_EMAIL_ADDRESS, APP_NAME, NODE_ENV, PASSWORD_HASH_ALGORITHM
+(argon2id; bcrypt while the book's web pages share the message store). All in
+the README's settings table.`;
 
 const EMBEDDED_NOTE = `The embedded PGlite can be opened by one process at a time: on it, stop a
 running "npm start" first (the command says so if you forget). On PostgreSQL

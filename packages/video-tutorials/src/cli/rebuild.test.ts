@@ -22,6 +22,7 @@ import {
   UnknownAggregatorError,
   type RebuildableAggregator,
 } from './rebuildable-aggregators.js';
+import { VIEW_DATA_SEARCH_PATH } from '../view-data/migrations.js';
 
 let test: TestDatabase & { store: MessageStore };
 beforeAll(async () => {
@@ -180,6 +181,13 @@ describe('rebuild', () => {
 
     expect(await indexNames('video_view_counts')).toEqual(indexesBefore);
     expect(await schemasLeft()).toEqual([]);
+    // Swapped into View Data's own schema, where the live table was.
+    expect(
+      await test.db.query(
+        `SELECT n.nspname AS schema FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relname = 'video_view_counts' AND c.relkind = 'r'`,
+      ),
+    ).toEqual([{ schema: 'view_data' }]);
   });
 
   it('re-seeds what a migration seeded (the home page) and keeps the index names later migrations use', async () => {
@@ -351,7 +359,7 @@ describe('rebuild', () => {
   it.runIf(testDatabaseKind === 'postgres')(
     'works with View Data in another database (DATABASE_URL): the position is written with the swap',
     async () => {
-      const viewData = test.connectAgain(); // not the message store's Database: the path of a separate one
+      const viewData = test.connectAgain({ searchPath: VIEW_DATA_SEARCH_PATH }); // the path of a View Data database of its own
       const expected = await rows(VIEW_COUNTS);
       await viewData.query('DELETE FROM video_view_counts');
       const result = await rebuildAggregator({

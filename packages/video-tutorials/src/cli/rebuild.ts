@@ -260,8 +260,8 @@ function isBusy(error: unknown): boolean {
 }
 
 async function useNewTablesIn(tx: Queryable, schema: string) {
-  // The aggregator's SQL names tables unqualified: these resolve to the new ones.
-  await tx.exec(`SET LOCAL search_path = ${schema}, message_store, public`);
+  // The aggregator's SQL names tables unqualified: these resolve to the new ones, the rest as View Data's path says.
+  await tx.query(`SELECT set_config('search_path', $1 || ', ' || current_setting('search_path'), true)`, [schema]);
 }
 
 /** Reads the aggregator's stream inside a transaction of View Data when it shares the message store's database. */
@@ -317,11 +317,7 @@ interface LiveTable extends OwnedTable {
 
 const qualified = (table: LiveTable) => `${quoteIdentifier(table.schema)}.${table.name}`;
 
-/**
- * Where the live tables are. Not necessarily `public`: migrations create them
- * unqualified, on the search path `message_store, public`, so in the message
- * store's database they are in `message_store`.
- */
+/** Where the live tables are: `view_data`, where the migrations create them (found, not assumed). */
 async function findLiveTables(viewData: Database, tables: readonly OwnedTable[]): Promise<LiveTable[]> {
   const live: LiveTable[] = [];
   for (const table of tables) {

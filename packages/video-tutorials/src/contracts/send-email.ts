@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commandStreamName, defineMessage, streamName, type MessageOf } from '@vt/message-store';
+import { commandStreamName, defineMessage, streamName, type MessageOf, type StoredMessage } from '@vt/message-store';
 
 /** The send-email component's messages (DESIGN.md §3). Requesters set `originStreamName` in metadata. */
 export const sendEmailCategory = 'sendEmail';
@@ -24,3 +24,21 @@ export const Failed = defineMessage(
 export type Send = MessageOf<typeof Send>;
 export type Sent = MessageOf<typeof Sent>;
 export type Failed = MessageOf<typeof Failed>;
+
+/**
+ * The book's send-email writes `Sent` with its `Send`'s data as it was (no `from`), and only `originStreamName`
+ * in its metadata. This system's writers always add Message DB's correlation (`correlationStreamName`), so a
+ * `Sent` without one is the book's and is read as the book wrote it; this system's own are held to `Sent`.
+ */
+export const BookSent = defineMessage(
+  'Sent',
+  z.object({ emailId: z.uuid(), to: z.string(), subject: z.string(), text: z.string(), html: z.string() }),
+);
+export type BookSent = MessageOf<typeof BookSent>;
+
+/** Written by the book's system: no correlation, which every writer of this system sets. */
+export const writtenByTheBook = (message: StoredMessage) => message.metadata.correlationStreamName === undefined;
+
+/** A `Sent` by this system's send-email (strictly) or by the book's (as it writes them). */
+export const parseSent = (message: StoredMessage): Sent | BookSent =>
+  writtenByTheBook(message) ? BookSent.parse(message) : Sent.parse(message);

@@ -82,15 +82,15 @@ describe('/metrics of a running system', () => {
     await caughtUp();
     const body = await scrape();
     expect(body).toContain(
-      'vt_messages_handled_total{subscriber="components:identity:command",member="none",type="Register",outcome="handled"} 1',
+      'vt_messages_handled_total{subscriber="vt:identity:command",member="none",type="Register",outcome="handled"} 1',
     );
     expect(body).toMatch(
-      /vt_message_handler_duration_seconds_count\{subscriber="components:identity:command",type="Register",outcome="handled"\} 1/,
+      /vt_message_handler_duration_seconds_count\{subscriber="vt:identity:command",type="Register",outcome="handled"\} 1/,
     );
     expect(body).toContain('vt_http_requests_total{method="POST",route="/register",status="303"} 1');
     expect(body).toContain('vt_http_requests_total{method="GET",route="/register",status="200"} 1');
     expect(body).toMatch(
-      /vt_consumer_lag\{subscriber="components:identity:command",member="none",stream="identity:command"\} 0\n/,
+      /vt_consumer_lag\{subscriber="vt:identity:command",member="none",stream="identity:command"\} 0\n/,
     );
     expect(body).toMatch(/vt_category_head_position\{stream="identity:command"\} [1-9]\d*\n/);
     expect(body).toContain('process_cpu_user_seconds_total');
@@ -182,13 +182,13 @@ describe('log lines', () => {
     expect(parked).toMatchObject({
       level: 50,
       traceId: messageTraceId,
-      subscriberId: 'components:identity:command',
+      subscriberId: 'vt:identity:command',
       type: 'Register',
     });
     // The line is written before the message is parked; the count follows once it is.
     await waitFor(async () =>
       (await scrape()).includes(
-        'vt_messages_handled_total{subscriber="components:identity:command",member="none",type="Register",outcome="parked"} 1',
+        'vt_messages_handled_total{subscriber="vt:identity:command",member="none",type="Register",outcome="parked"} 1',
       ),
     );
   });

@@ -1,25 +1,255 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  createMessageStore,
+  createPgliteDatabase,
+  createPostgresDatabase,
+  installMessageDb,
+  type Database,
+  type Queryable,
+} from '@vt/message-store';
 import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateViewData } from './migrations.js';
+import { viewDataPositions } from '../aggregators/aggregator.js';
+import { readConfig } from '../config.js';
+import { startSystem } from '../system.js';
+import {
+  migrateViewData,
+  SHARED_SEARCH_PATH,
+  VIEW_DATA_MIGRATIONS,
+  VIEW_DATA_SCHEMA,
+  VIEW_DATA_SEARCH_PATH,
+} from './migrations.js';
 
 let test: TestDatabase;
 beforeAll(async () => {
-  test = await createTestDatabase({ install: false });
+  test = await createTestDatabase({ install: false, searchPath: VIEW_DATA_SEARCH_PATH });
 });
 afterAll(() => test.drop());
+
+/** Tables (r), indexes (i) and sequences (S) of `schema`, by name. */
+const relationsIn = async (db: Queryable, schema: string) =>
+  (
+    await db.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relkind IN ('r', 'i', 'S') ORDER BY c.relname`,
+      [schema],
+    )
+  ).map((row) => row.name);
+
+/** The migrations of the last version before the view_data schema. */
+const EARLIER_MIGRATIONS = 9;
+
+/**
+ * View Data as versions before the view_data schema made it: their migrations (0001 to 0009) run
+ * unqualified on Message DB's search path, so into the first of message_store and public that exists.
+ */
+async function migrateAsEarlierVersions(db: Database) {
+  await db.transaction(async (tx) => {
+    await tx.exec('SET LOCAL search_path = message_store, public');
+    await tx.exec(
+      'CREATE TABLE view_data_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    for (const migration of VIEW_DATA_MIGRATIONS.slice(0, EARLIER_MIGRATIONS)) {
+      await tx.exec(migration.up);
+      await tx.query('INSERT INTO view_data_migrations (name) VALUES ($1)', [migration.name]);
+    }
+    // Data of theirs that must survive the move.
+    await tx.query(
+      `UPDATE pages SET page_data = '{"videosWatched": 150}', last_global_position = 300 WHERE page_name = 'home'`,
+    );
+    await tx.query(`INSERT INTO consumer_positions (subscriber_id, position) VALUES ('aggregators:home-page', 300)`);
+    await tx.query(
+      `INSERT INTO user_credentials (id, email, password_hash) VALUES ('0b8f7e0c-5b55-4d1a-9c5e-0a5c2d0f3b11', 'ann@example.com', 'h')`,
+    );
+  });
+}
 
 describe('View Data migrations', () => {
   it('apply in order once, and do nothing the next time', async () => {
     const first = await migrateViewData(test.db);
-    expect(first[0]).toBe('0001-pages');
-    expect(first).toEqual([...first].sort());
-    expect(await migrateViewData(test.db)).toEqual([]);
+    expect(first.applied[0]).toBe('0001-pages');
+    expect(first.applied).toEqual([...first.applied].sort());
+    expect(first.moved).toBeNull();
+    expect(await migrateViewData(test.db)).toEqual({ applied: [], moved: null });
     expect(await test.db.query(`SELECT page_data FROM pages WHERE page_name = 'home'`)).toEqual([
       { page_data: { videosWatched: 0 } },
     ]);
   });
 
   it('are safe when several processes start at once', async () => {
-    expect(await Promise.all([migrateViewData(test.db), migrateViewData(test.db)])).toEqual([[], []]);
+    expect(await Promise.all([migrateViewData(test.db), migrateViewData(test.db)])).toEqual([
+      { applied: [], moved: null },
+      { applied: [], moved: null },
+    ]);
+  });
+
+  it('put every table of a database of its own in view_data, nothing in public', async () => {
+    expect(await relationsIn(test.db, 'public')).toEqual([]);
+    expect(await relationsIn(test.db, VIEW_DATA_SCHEMA)).toEqual(
+      expect.arrayContaining(['pages', 'consumer_positions', 'view_data_migrations', 'user_credentials_email']),
+    );
+  });
+
+  it('refuse a handle whose search path does not hold view_data', async () => {
+    const other = await createTestDatabase({ install: false });
+    try {
+      await expect(migrateViewData(other.db)).rejects.toThrow(/no view_data on its search path/);
+    } finally {
+      await other.drop();
+    }
   });
 });
+
+describe('View Data in the message store’s database', () => {
+  let shared: TestDatabase;
+  beforeAll(async () => {
+    shared = await createTestDatabase({ searchPath: SHARED_SEARCH_PATH });
+  });
+  afterAll(() => shared.drop());
+
+  it('leaves nothing of View Data in message_store or public on a fresh install', async () => {
+    const messageDbOnly = await relationsIn(shared.db, 'message_store');
+    await migrateViewData(shared.db);
+    expect(await relationsIn(shared.db, 'message_store')).toEqual(messageDbOnly);
+    expect(await relationsIn(shared.db, 'public')).toEqual([]);
+    expect(await relationsIn(shared.db, VIEW_DATA_SCHEMA)).toContain('admin_streams_by_category');
+    // Message DB keeps working on the shared handle.
+    const store = createMessageStore({ db: shared.db });
+    await store.write('viewing-1', { id: randomUUID(), type: 'VideoViewed', data: {} });
+    expect(await store.readLastMessage('viewing-1')).toMatchObject({ type: 'VideoViewed' });
+  });
+
+  it('shadows none of Message DB’s objects: no View Data name is one of message_store’s', async () => {
+    const clashes = await shared.db.query(
+      `SELECT v.relname FROM pg_class v JOIN pg_namespace vn ON vn.oid = v.relnamespace
+         JOIN pg_class m ON m.relname = v.relname JOIN pg_namespace mn ON mn.oid = m.relnamespace
+        WHERE vn.nspname = $1 AND mn.nspname = 'message_store'`,
+      [VIEW_DATA_SCHEMA],
+    );
+    expect(clashes).toEqual([]);
+  });
+});
+
+describe('View Data made by an earlier version', () => {
+  it('moves from message_store into view_data, rows, indexes and positions kept', async () => {
+    const earlier = await createTestDatabase({ searchPath: SHARED_SEARCH_PATH });
+    try {
+      const messageDbOnly = await relationsIn(earlier.db, 'message_store');
+      await migrateAsEarlierVersions(earlier.db);
+      const earlierTables = (await relationsIn(earlier.db, 'message_store')).filter(
+        (name) => !messageDbOnly.includes(name),
+      );
+      expect(earlierTables).toContain('pages'); // the layout being moved is the earlier one
+
+      const report = await migrateViewData(earlier.db);
+      expect(report.moved?.from).toBe('message_store');
+      expect(report.applied).toEqual(VIEW_DATA_MIGRATIONS.slice(EARLIER_MIGRATIONS).map((migration) => migration.name));
+      expect(await relationsIn(earlier.db, 'message_store')).toEqual(messageDbOnly);
+      expect(await relationsIn(earlier.db, VIEW_DATA_SCHEMA)).toEqual(earlierTables);
+      expect(await earlier.db.query(`SELECT page_data FROM pages WHERE page_name = 'home'`)).toEqual([
+        { page_data: { videosWatched: 150 } },
+      ]);
+      expect(await earlier.db.query(`SELECT email FROM user_credentials`)).toEqual([{ email: 'ann@example.com' }]);
+      // The unique index moved with its table and still holds.
+      await expect(
+        earlier.db.query(
+          `INSERT INTO user_credentials (id, email, password_hash) VALUES ('1b8f7e0c-5b55-4d1a-9c5e-0a5c2d0f3b11', 'ANN@example.com', 'h')`,
+        ),
+      ).rejects.toThrow(/user_credentials_email/);
+      // The aggregators' positions moved with their rows: they resume, not rebuild from 0.
+      expect(await viewDataPositions(earlier.db).read({ subscriberId: 'aggregators:home-page' })).toBe(300);
+      expect(await migrateViewData(earlier.db)).toEqual({ applied: [], moved: null });
+    } finally {
+      await earlier.drop();
+    }
+  });
+
+  it('moves from public, in a View Data database of its own', async () => {
+    const earlier = await createTestDatabase({ install: false, searchPath: VIEW_DATA_SEARCH_PATH });
+    try {
+      await migrateAsEarlierVersions(earlier.db);
+      const earlierTables = await relationsIn(earlier.db, 'public');
+      expect(earlierTables).toContain('pages');
+      const report = await migrateViewData(earlier.db);
+      expect(report.moved?.from).toBe('public');
+      expect(report.moved?.tables).toEqual(expect.arrayContaining(['pages', 'view_data_migrations']));
+      expect(await relationsIn(earlier.db, 'public')).toEqual([]);
+      expect(await relationsIn(earlier.db, VIEW_DATA_SCHEMA)).toEqual(earlierTables);
+      expect(await positionOf(earlier.db, 'aggregators:home-page')).toBe(300);
+    } finally {
+      await earlier.drop();
+    }
+  });
+
+  it('leaves tables in public that are not View Data’s (e.g. the book’s own View Data) where they are', async () => {
+    const earlier = await createTestDatabase({ install: false, searchPath: VIEW_DATA_SEARCH_PATH });
+    try {
+      await earlier.db.exec('CREATE TABLE public.pages (page_name text PRIMARY KEY, page_data jsonb)');
+      await earlier.db.exec('CREATE TABLE public.knex_migrations (id serial PRIMARY KEY, name text)');
+      const report = await migrateViewData(earlier.db);
+      expect(report.moved).toBeNull();
+      expect(await relationsIn(earlier.db, 'public')).toEqual([
+        'knex_migrations',
+        'knex_migrations_id_seq',
+        'knex_migrations_pkey',
+        'pages',
+        'pages_pkey',
+      ]);
+      expect(await earlier.db.query(`SELECT page_data FROM pages WHERE page_name = 'home'`)).toEqual([
+        { page_data: { videosWatched: 0 } },
+      ]);
+    } finally {
+      await earlier.drop();
+    }
+  });
+});
+
+describe('a system started on View Data an earlier version made in the message store’s database', () => {
+  it('finds its tables moved into view_data, the home page and its aggregator’s position as they were', async () => {
+    const directory = await mkdtemp(path.join(tmpdir(), 'vt-view-data-schema-'));
+    const env: NodeJS.ProcessEnv = { NODE_ENV: 'test', DATA_DIRECTORY: directory };
+    const postgres = process.env.TEST_POSTGRES_URL ? await createTestDatabase({ install: false }) : null;
+    if (postgres) env.MESSAGE_STORE_CONNECTION_STRING = env.DATABASE_URL = postgres.connectionString!;
+    try {
+      // What an earlier version left: Message DB and View Data in one database, on Message DB's search path.
+      const earlier = postgres
+        ? createPostgresDatabase({ connectionString: postgres.connectionString! })
+        : await createPgliteDatabase({ dataDir: path.join(directory, 'message-store') });
+      await installMessageDb(earlier);
+      await migrateAsEarlierVersions(earlier);
+      await earlier.close();
+
+      const system = await startSystem(readConfig(env), { web: false, workers: ['home-page-aggregator'] });
+      try {
+        for (const subscription of system.pieces.flatMap((piece) => piece.subscriptions))
+          await subscription.waitUntilCaughtUp();
+        expect(system.viewData).toBe(system.messageStoreDb);
+        expect(await system.viewData.query(`SELECT page_data FROM pages WHERE page_name = 'home'`)).toEqual([
+          { page_data: { videosWatched: 150 } },
+        ]);
+        const inMessageStore = await relationsIn(system.viewData, 'message_store');
+        expect(inMessageStore).not.toContain('pages');
+        expect(inMessageStore).not.toContain('view_data_migrations');
+        expect(await relationsIn(system.viewData, VIEW_DATA_SCHEMA)).toContain('pages');
+        expect(await viewDataPositions(system.viewData).read({ subscriberId: 'aggregators:home-page' })).toBe(300);
+      } finally {
+        await system.stop();
+      }
+    } finally {
+      await postgres?.drop();
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});
+
+const positionOf = async (db: Queryable, subscriberId: string) =>
+  Number(
+    (
+      await db.query<{ position: string }>('SELECT position FROM consumer_positions WHERE subscriber_id = $1', [
+        subscriberId,
+      ])
+    )[0]?.position,
+  );

@@ -6,7 +6,7 @@ import { Umzug, type UmzugStorage } from 'umzug';
  * can be dropped and rebuilt from the message store. Each row records the
  * position of what it has applied so every update is idempotent.
  */
-const MIGRATIONS: { name: string; up: string }[] = [
+export const VIEW_DATA_MIGRATIONS: readonly { name: string; up: string }[] = [
   {
     name: '0001-pages',
     up: `
@@ -223,23 +223,108 @@ const MIGRATIONS: { name: string; up: string }[] = [
   },
 ];
 
+/** The schema View Data's tables live in, in the message store's database or in one of its own. */
+export const VIEW_DATA_SCHEMA = 'view_data';
+/**
+ * The search path of the one handle used for the message store and View Data when they share a database
+ * (always with the embedded PGlite). Message DB's schema comes first, so that no View Data table can ever
+ * shadow one of its objects; View Data's names resolve to `view_data`, where its migrations create them.
+ */
+export const SHARED_SEARCH_PATH: readonly string[] = ['message_store', VIEW_DATA_SCHEMA, 'public'];
+/** The search path of a View Data database of its own (`DATABASE_URL` naming another database). */
+export const VIEW_DATA_SEARCH_PATH: readonly string[] = [VIEW_DATA_SCHEMA, 'public'];
+
+/**
+ * Where versions before the `view_data` schema created View Data: unqualified, on the search path
+ * `message_store, public`, so in the first of these that existed — `message_store` in the message store's
+ * database, `public` in a database of its own. The schema holding `view_data_migrations` is the one.
+ */
+const EARLIER_SCHEMAS = ['message_store', 'public'] as const;
+/** The tables those versions' migrations (0001 to 0009) could have made: these move, nothing else. */
+const TABLES_BEFORE_OWN_SCHEMA = [
+  'view_data_migrations',
+  'pages',
+  'user_credentials',
+  'registration_emails',
+  'creators_portal_videos',
+  'video_view_counts',
+  'video_catalogue',
+  'video_operations',
+  'admin_users',
+  'admin_streams',
+  'admin_categories',
+  'admin_subscriber_positions',
+  'admin_messages_by_trace',
+  'admin_messages_by_user',
+  'admin_messages_by_type',
+  'consumer_positions',
+  'registration_outcomes',
+];
+
+export interface ViewDataMigrationReport {
+  /** Migrations applied now, in order. */
+  applied: string[];
+  /** Tables an earlier version had made elsewhere, moved into `view_data` now, and where they were. */
+  moved: { from: string; tables: string[] } | null;
+}
+
 // Concurrent starters: one migrates, the others wait and then find nothing to do.
 const MIGRATION_LOCK_KEY = 7_240_113_095_114;
 
-export async function migrateViewData(db: Database): Promise<string[]> {
+/**
+ * Brings View Data up to date in its schema `view_data`: moves the tables an earlier version made in
+ * `message_store` or `public` (rows, indexes and all), then applies the migrations not yet applied, in one
+ * transaction. `db`'s search path must hold `view_data` (`SHARED_SEARCH_PATH` or `VIEW_DATA_SEARCH_PATH`),
+ * since every query of View Data names its tables unqualified.
+ */
+export async function migrateViewData(db: Database): Promise<ViewDataMigrationReport> {
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+    await tx.exec(`CREATE SCHEMA IF NOT EXISTS ${VIEW_DATA_SCHEMA}`);
+    const [onPath] = await tx.query<{ found: boolean }>('SELECT $1 = ANY (current_schemas(false)) AS found', [
+      VIEW_DATA_SCHEMA,
+    ]);
+    if (!onPath?.found)
+      throw new Error(
+        `View Data's database handle has no ${VIEW_DATA_SCHEMA} on its search path: open it with ` +
+          `SHARED_SEARCH_PATH (with the message store) or VIEW_DATA_SEARCH_PATH (a database of its own)`,
+      );
+    const moved = await moveEarlierTables(tx);
+    // Whatever the migrations create unqualified lands in view_data.
+    await tx.query(`SELECT set_config('search_path', $1 || ', ' || current_setting('search_path'), true)`, [
+      VIEW_DATA_SCHEMA,
+    ]);
     await tx.exec(
       `CREATE TABLE IF NOT EXISTS view_data_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
     );
     const umzug = new Umzug({
-      migrations: MIGRATIONS.map((migration) => ({ name: migration.name, up: () => tx.exec(migration.up) })),
+      migrations: VIEW_DATA_MIGRATIONS.map((migration) => ({ name: migration.name, up: () => tx.exec(migration.up) })),
       storage: storageIn(tx),
       logger: undefined,
     });
     const applied = await umzug.up();
-    return applied.map((migration) => migration.name);
+    return { applied: applied.map((migration) => migration.name), moved };
   });
+}
+
+/** Moves View Data made by a version before the `view_data` schema into it, once. */
+async function moveEarlierTables(tx: Queryable): Promise<ViewDataMigrationReport['moved']> {
+  const exists = async (schema: string, table: string) =>
+    (await tx.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [`${schema}.${table}`]))[0]
+      ?.found === true;
+  if (await exists(VIEW_DATA_SCHEMA, 'view_data_migrations')) return null;
+  for (const from of EARLIER_SCHEMAS) {
+    if (!(await exists(from, 'view_data_migrations'))) continue;
+    const tables: string[] = [];
+    for (const table of TABLES_BEFORE_OWN_SCHEMA) {
+      if (!(await exists(from, table))) continue;
+      // Its indexes, constraints and owned sequences move with it; its rows are not copied.
+      await tx.exec(`ALTER TABLE ${from}.${table} SET SCHEMA ${VIEW_DATA_SCHEMA}`);
+      tables.push(table);
+    }
+    return { from, tables };
+  }
+  return null;
 }
 
 function storageIn(tx: Queryable): UmzugStorage {

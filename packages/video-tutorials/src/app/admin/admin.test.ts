@@ -28,7 +28,7 @@ import { createSystemTestDatabase } from '../../testing.js';
 import { browserSession } from '../../web/browser-session.js';
 import { buildWebServer } from '../../web/server.js';
 import { createAuthenticateApp } from '../authenticate/index.js';
-import { CONSUMER_READS } from './consumers.js';
+import { CARRIED_ON_BY, CONSUMER_READS } from './consumers.js';
 import { createAdminApp } from './index.js';
 
 let test: TestDatabase & { store: MessageStore };
@@ -412,10 +412,15 @@ describe('messages, streams and categories', () => {
     expect(more).toEqual([]);
     expect(aggregator).toContain('View Data');
     expect(aggregator).toContain(`>${Number(recorded?.position).toLocaleString('en')}<`);
+    // The book's identity (or this system's before its own ids): shown as the book's, carried on, with no lag.
     const [component] = rowsOf('components:identity');
     expect(component).toContain(
       `href="/admin/streams/${encodeURIComponent('subscriberPosition-components:identity')}"`,
     );
+    expect(component).toContain('carried on by vt:identity<');
+    expect(component).toMatch(/data-lag>\s*—\s*</);
+    const health = await browser.get('/admin');
+    expect(health.body.split('Consumers behind')[1]?.split('</section>')[0]).not.toContain('components:identity');
   });
 });
 
@@ -431,5 +436,18 @@ describe('the map of what each consumer reads', () => {
       }
     expect(subscriberIds.length).toBeGreaterThan(10);
     expect(subscriberIds.filter((subscriberId) => !(subscriberId in CONSUMER_READS))).toEqual([]);
+  });
+
+  it('knows every id a consumer carried on from, and uses none of them itself', async () => {
+    const source = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../components');
+    const predecessors: string[] = [];
+    for (const piece of await readdir(source)) {
+      const code = await readFile(path.join(source, piece, 'index.ts'), 'utf8').catch(() => '');
+      for (const match of code.matchAll(/continuesFrom: (\[[^\]]*\]|'[^']+')/g))
+        for (const id of match[1]!.matchAll(/'([^']+)'/g)) predecessors.push(id[1]!);
+    }
+    expect(predecessors).toContain('components:identity:command');
+    expect(predecessors.filter((id) => !(id in CARRIED_ON_BY))).toEqual([]);
+    expect(Object.keys(CARRIED_ON_BY).filter((id) => id in CONSUMER_READS)).toEqual([]);
   });
 });

@@ -18,17 +18,17 @@ import { viewingCategory } from '../../contracts/viewing.js';
  * added: one missing here is shown without a lag (a test checks the system's own consumers).
  */
 export const CONSUMER_READS: Readonly<Record<string, string>> = {
-  'components:identity:command': commandCategory(identityCategory),
-  'components:identity': identityCategory,
-  'components:identity:sendEmailEvents': sendEmailCategory,
-  'components:identity:authenticationEvents': authenticationCategory,
-  'components:send-email': commandCategory(sendEmailCategory),
+  'vt:identity:command': commandCategory(identityCategory),
+  'vt:identity': identityCategory,
+  'vt:identity:sendEmailEvents': sendEmailCategory,
+  'vt:identity:authenticationEvents': authenticationCategory,
+  'vt:send-email': commandCategory(sendEmailCategory),
   'components:transcode': commandCategory(transcodeCategory),
   'components:transcribe': commandCategory(transcribeCategory),
-  'components:video-publishing:command': commandCategory(videoPublishingCategory),
-  'components:video-publishing': videoPublishingCategory,
-  'components:video-publishing:transcodeEvents': transcodeCategory,
-  'components:video-publishing:transcribeEvents': transcribeCategory,
+  'vt:video-publishing:command': commandCategory(videoPublishingCategory),
+  'vt:video-publishing': videoPublishingCategory,
+  'vt:video-publishing:transcodeEvents': transcodeCategory,
+  'vt:video-publishing:transcribeEvents': transcribeCategory,
   'aggregators:home-page': viewingCategory,
   'aggregators:video-views': viewingCategory,
   'aggregators:user-credentials': identityCategory,
@@ -43,3 +43,24 @@ export const CONSUMER_READS: Readonly<Record<string, string>> = {
 };
 
 export const readsOf = (subscriberId: string): string | null => CONSUMER_READS[subscriberId] ?? null;
+
+/**
+ * Subscriber ids no consumer of this system uses any more, by the consumers that carried on from them
+ * (`continuesFrom`): the book's, which its system may still be recording, and this system's earlier ones.
+ * The admin portal shows their positions as theirs, without a lag: they are nobody's work left undone.
+ */
+export const CARRIED_ON_BY: Readonly<Record<string, readonly string[]>> = {
+  'components:identity:command': ['vt:identity:command'],
+  'components:identity': ['vt:identity'],
+  'components:identity:sendEmailEvents': ['vt:identity:sendEmailEvents'],
+  'components:identity:authenticationEvents': ['vt:identity:authenticationEvents'],
+  'components:send-email': ['vt:send-email'],
+  'components:video-publishing:command': ['vt:video-publishing:command'],
+  // The book's video-publishing command subscriber, and this system's earlier video-publishing event one.
+  'components:video-publishing': ['vt:video-publishing:command', 'vt:video-publishing'],
+  'video-publishing': ['vt:video-publishing:command'],
+  'components:video-publishing:transcodeEvents': ['vt:video-publishing:transcodeEvents'],
+  'components:video-publishing:transcribeEvents': ['vt:video-publishing:transcribeEvents'],
+};
+
+export const carriedOnBy = (subscriberId: string): readonly string[] => CARRIED_ON_BY[subscriberId] ?? [];

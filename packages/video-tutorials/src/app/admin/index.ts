@@ -18,7 +18,7 @@ import { authenticationStreamName } from '../../contracts/authentication.js';
 import { identityCommandStreamName, UnlockAccount } from '../../contracts/identity.js';
 import { VideoViewed } from '../../contracts/viewing.js';
 import { requireAdmin } from '../../web/guards.js';
-import { readsOf } from './consumers.js';
+import { carriedOnBy, readsOf } from './consumers.js';
 import {
   headOfAll,
   latestMessages,
@@ -369,6 +369,7 @@ export function createAdminApp({ store, viewData, adminEmails }: AdminOptions): 
       return {
         ...position,
         reads: readsOf(position.subscriberId),
+        carriedOnBy: carriedOnBy(position.subscriberId),
         head: found ? found.head : null,
         unread: found ? found.unread : null,
       };

@@ -160,6 +160,8 @@ export interface ConsumerStatus {
   member: number | null;
   groupSize: number | null;
   reads: string | null;
+  /** For an id no consumer here uses any more (the book's, or an earlier one): the consumers that carried on from it. */
+  carriedOnBy: readonly string[];
   position: number;
   head: number | null;
   unread: number | null;
@@ -344,7 +346,14 @@ export function consumersPage(reply: FastifyReply, consumers: ConsumerStatus[], 
                     : html`<a href="${streamHref(consumer.streamName)}">${consumer.subscriberId}</a>`
                 }${memberLabel(consumer)}
               </td>
-              <td>${consumer.reads ?? html`<span class="muted">unknown</span>`}</td>
+              <td>
+                ${
+                  consumer.reads ??
+                  (consumer.carriedOnBy.length > 0
+                    ? html`<span class="muted">carried on by ${consumer.carriedOnBy.join(', ')}</span>`
+                    : html`<span class="muted">unknown</span>`)
+                }
+              </td>
               <td class="number">${count(consumer.position)}</td>
               <td class="number">${consumer.head === null ? '—' : count(consumer.head)}</td>
               <td class="number" data-lag>

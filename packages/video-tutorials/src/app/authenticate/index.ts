@@ -14,7 +14,7 @@ import {
   RequestEmailConfirmation,
   UnlockAccount,
 } from '../../contracts/identity.js';
-import { UNKNOWN_USER_HASH, verifyPassword as verifyWithHash } from '../../passwords.js';
+import { unknownUserHash, verifyPassword as verifyWithHash, type PasswordHashAlgorithm } from '../../passwords.js';
 import { requireUser } from '../../web/guards.js';
 import { html } from '../../web/html.js';
 import { safeReturnPath } from '../../web/return-path.js';
@@ -40,13 +40,18 @@ export function createAuthenticateApp({
   viewData,
   logInAttemptsPerMinute = 10,
   verifyPassword = verifyWithHash,
+  passwordHashAlgorithm = 'argon2id',
 }: {
   store: MessageStore;
   viewData: Queryable;
   logInAttemptsPerMinute?: number;
+  /** How new passwords (reset or changed) are hashed (`PASSWORD_HASH_ALGORITHM`). Log-in verifies either kind. */
+  passwordHashAlgorithm?: PasswordHashAlgorithm;
   /** Checks a password against a hash (the real one; tests count the work it does). */
   verifyPassword?: (passwordHash: string, password: string) => Promise<boolean>;
 }): FastifyPluginAsync {
+  // Made now, so that the first unknown address costs no more than the others.
+  const unknownUser = unknownUserHash(passwordHashAlgorithm);
   /** How long the account's next log-in attempt must wait: 0 until `FREE_FAILURES`, then doubling. */
   // A failed log-in is answered before it is recorded (so that an unknown address costs the same); the next
   // attempt on the account waits for that record, so the throttle counts every failure of this process.
@@ -97,7 +102,7 @@ export function createAuthenticateApp({
           const error = `Too many failed log-ins for this account. Try again in ${Math.ceil(waitMs / 1000)} seconds.`;
           return renderLogIn(reply, { email, returnTo, error }, 429);
         }
-        const verified = await verifyPassword(account?.passwordHash ?? (await UNKNOWN_USER_HASH), password);
+        const verified = await verifyPassword(account?.passwordHash ?? (await unknownUser), password);
         if (!account) return renderLogIn(reply, { email, returnTo, error: REJECTED }, 401);
         const metadata = { traceId: request.traceId, userId: account.id };
         if (!verified) {
@@ -234,7 +239,13 @@ export function createAuthenticateApp({
       },
     );
 
-    registerPasswordRoutes(app, { store, viewData, verifyPassword, attemptsPerMinute: logInAttemptsPerMinute });
+    registerPasswordRoutes(app, {
+      store,
+      viewData,
+      verifyPassword,
+      passwordHashAlgorithm,
+      attemptsPerMinute: logInAttemptsPerMinute,
+    });
   };
 }
 

@@ -12,7 +12,7 @@ import {
   RequestPasswordReset,
   ResetPassword,
 } from '../../contracts/identity.js';
-import { hashPassword } from '../../passwords.js';
+import { hashPassword, type PasswordHashAlgorithm } from '../../passwords.js';
 import { requireUser } from '../../web/guards.js';
 import { html } from '../../web/html.js';
 
@@ -54,12 +54,14 @@ export function registerPasswordRoutes(
     store,
     viewData,
     verifyPassword,
+    passwordHashAlgorithm = 'argon2id',
     attemptsPerMinute,
     outcomeWaitMs = 10_000,
   }: {
     store: MessageStore;
     viewData: Queryable;
     verifyPassword: (passwordHash: string, password: string) => Promise<boolean>;
+    passwordHashAlgorithm?: PasswordHashAlgorithm;
     attemptsPerMinute: number;
     outcomeWaitMs?: number;
   },
@@ -156,7 +158,7 @@ export function registerPasswordRoutes(
       const error = newPasswordProblem(password, passwordRepeat);
       if (error) return renderResetPassword(reply, { userId, token, password, passwordRepeat, error }, 400);
       const command = ResetPassword.create(
-        { userId, token, passwordHash: await hashPassword(password) },
+        { userId, token, passwordHash: await hashPassword(password, passwordHashAlgorithm) },
         { metadata: { traceId: request.traceId, userId } },
       );
       const answer = await decided(userId, command);
@@ -206,7 +208,11 @@ export function registerPasswordRoutes(
           403,
         );
       const command = ChangePassword.create(
-        { userId, currentPasswordVerified: true, passwordHash: await hashPassword(typed.password) },
+        {
+          userId,
+          currentPasswordVerified: true,
+          passwordHash: await hashPassword(typed.password, passwordHashAlgorithm),
+        },
         { metadata: { traceId: request.traceId, userId } },
       );
       return signedOutEverywhere(reply, await decided(userId, command));

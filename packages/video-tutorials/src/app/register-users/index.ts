@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { findRegistrationOutcome } from '../../aggregators/registration-monitor/index.js';
 import { findCredentialsByEmail } from '../../aggregators/user-credentials/index.js';
 import { identityCommandStreamName, Register } from '../../contracts/identity.js';
-import { hashPassword } from '../../passwords.js';
+import { hashPassword, type PasswordHashAlgorithm } from '../../passwords.js';
 import { html } from '../../web/html.js';
 import { fieldError } from '../../web/layout.js';
 
@@ -37,9 +37,12 @@ interface FormState {
 export function createRegisterUsersApp({
   store,
   viewData,
+  passwordHashAlgorithm = 'argon2id',
 }: {
   store: MessageStore;
   viewData: Queryable;
+  /** How the new user's password is hashed (`PASSWORD_HASH_ALGORITHM`). */
+  passwordHashAlgorithm?: PasswordHashAlgorithm;
 }): FastifyPluginAsync {
   return async (app) => {
     app.get('/register', async (_request, reply) => renderForm(reply, { userId: randomUUID(), email: '', errors: {} }));
@@ -67,7 +70,7 @@ export function createRegisterUsersApp({
         );
 
       const command = Register.create(
-        { userId, email, passwordHash: await hashPassword(password) },
+        { userId, email, passwordHash: await hashPassword(password, passwordHashAlgorithm) },
         { id: uuidV5(userId, REGISTER_COMMAND_NAMESPACE), metadata: { traceId: request.traceId, userId } },
       );
       await store.write(identityCommandStreamName(userId), command);

@@ -47,12 +47,15 @@ export function decideConfirmationRequest(
   cause: Registered | RequestEmailConfirmation,
   token: string,
   policy: ConfirmationPolicy,
+  /** For `Registered`: its e-mail was asked for already, without a request of ours (by the book's system). */
+  registrationEmailAskedFor = false,
 ): Decision {
   const { userId } = cause.data;
   let emailId: string;
   if (cause.type === 'Registered') {
     if (identity.registrationEmailSent) return nothing('registration e-mail already sent');
-    if (identity.confirmationRequested) return nothing('registration e-mail already asked for');
+    if (identity.confirmationRequested || registrationEmailAskedFor)
+      return nothing('registration e-mail already asked for');
     emailId = registrationEmailId(cause.data.email);
   } else {
     if (alreadyAnswered(identity, cause)) return nothing('command already handled');

@@ -8,18 +8,20 @@ import {
   type MessageMetadata,
   type MessageStore,
   type Projection,
+  type Queryable,
   type StoredMessage,
 } from '@vt/message-store';
 import { UserLoggedIn, UserLoginFailed } from '../../contracts/authentication.js';
 import {
   AccountLocked,
+  identityCommandStreamName,
   identityStreamName,
   Register,
   Registered,
   RegistrationEmailSent,
   UnlockAccount,
 } from '../../contracts/identity.js';
-import { Sent } from '../../contracts/send-email.js';
+import { Sent, sendEmailCommandStreamName, sendEmailStreamName } from '../../contracts/send-email.js';
 import { registrationEmailId } from './ids.js';
 
 export const examplePasswordHash = '$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy';
@@ -112,4 +114,75 @@ export async function written<M extends Message>(
   const [read] = await store.read(streamName, position, 1);
   if (!read) throw new Error(`${message.type} written to ${streamName} could not be read back`);
   return read;
+}
+
+/** A message as the book's JavaScript system writes it: `message_store.write_message` with its own metadata. */
+export interface BookMessage {
+  type: string;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+}
+
+export async function writeAsTheBook(db: Queryable, streamName: string, message: BookMessage): Promise<string> {
+  const id = randomUUID(); // the book gives every message a random id
+  await db.query('SELECT message_store.write_message($1, $2, $3, $4, $5)', [
+    id,
+    streamName,
+    message.type,
+    JSON.stringify(message.data),
+    JSON.stringify(message.metadata),
+  ]);
+  return id;
+}
+
+/** How far the book's system got with a registration before this system took over. */
+export type BookRegistrationStep = 'Registered' | 'Send' | 'Sent' | 'RegistrationEmailSent';
+
+/**
+ * A registration as the book's register-users application, identity and send-email components write it, up to
+ * `upTo`: `Register` {traceId, userId}, `Registered` (its metadata copied), identity's `Send` with
+ * `originStreamName` and no correlation, send-email's `Sent` with the `Send`'s data as it was (no `from`), and
+ * identity's `RegistrationEmailSent`.
+ */
+export async function bookRegistration(db: Queryable, upTo: BookRegistrationStep, user = exampleUser()) {
+  const { userId, email } = user;
+  const traceId = randomUUID();
+  const emailId = registrationEmailId(email);
+  const originStreamName = identityStreamName(userId);
+  const registration = { userId, email, passwordHash: examplePasswordHash };
+  const emailData = {
+    emailId,
+    to: email,
+    subject: 'Welcome to Video Tutorials!',
+    text: 'Thanks for registering for Video Tutorials.',
+    html: '<p>Thanks for registering for Video Tutorials.</p>',
+  };
+  await writeAsTheBook(db, identityCommandStreamName(userId), {
+    type: 'Register',
+    data: registration,
+    metadata: { traceId, userId },
+  });
+  await writeAsTheBook(db, identityStreamName(userId), {
+    type: 'Registered',
+    data: registration,
+    metadata: { traceId, userId },
+  });
+  const steps: BookRegistrationStep[] = ['Registered', 'Send', 'Sent', 'RegistrationEmailSent'];
+  const reached = (step: BookRegistrationStep) => steps.indexOf(upTo) >= steps.indexOf(step);
+  const withOrigin = { originStreamName, traceId, userId };
+  if (reached('Send'))
+    await writeAsTheBook(db, sendEmailCommandStreamName(emailId), {
+      type: 'Send',
+      data: emailData,
+      metadata: withOrigin,
+    });
+  if (reached('Sent'))
+    await writeAsTheBook(db, sendEmailStreamName(emailId), { type: 'Sent', data: emailData, metadata: withOrigin });
+  if (reached('RegistrationEmailSent'))
+    await writeAsTheBook(db, originStreamName, {
+      type: 'RegistrationEmailSent',
+      data: { userId, emailId },
+      metadata: { traceId, userId },
+    });
+  return { ...user, emailId };
 }

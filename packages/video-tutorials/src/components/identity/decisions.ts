@@ -11,7 +11,7 @@ import {
   type Register,
   type UnlockAccount,
 } from '../../contracts/identity.js';
-import type { Sent } from '../../contracts/send-email.js';
+import type { BookSent, Sent } from '../../contracts/send-email.js';
 import { tokenHashOf } from './confirmation.js';
 import { alreadyAnswered, type Identity } from './identity.js';
 import { registrationEmailId, reservationIdFor } from './ids.js';
@@ -93,7 +93,7 @@ export function decideUnlock(identity: Identity, command: UnlockAccount): Decisi
 }
 
 /** `Sent` of the registration e-mail → `RegistrationEmailSent`, once. */
-export function decideRegistrationEmailSent(identity: Identity, sent: Sent): Decision {
+export function decideRegistrationEmailSent(identity: Identity, sent: Sent | BookSent): Decision {
   if (!identity.registered || identity.id === null || identity.email === null)
     return nothing('identity is not registered');
   const { emailId } = sent.data;

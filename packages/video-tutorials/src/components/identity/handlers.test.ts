@@ -6,6 +6,7 @@ import { authenticationStreamName } from '../../contracts/authentication.js';
 import { identityCommandStreamName, identityEmailStreamName, identityStreamName } from '../../contracts/identity.js';
 import { sendEmailCommandStreamName, sendEmailStreamName } from '../../contracts/send-email.js';
 import {
+  bookRegistration,
   exampleRegister,
   exampleRegistered,
   exampleRegistrationEmailSent,
@@ -225,6 +226,45 @@ describe('send-email events', () => {
     const broken = await written(store, emailStream, exampleSent(user, 'identity-not-a-uuid'));
     await expect(handlers().sendEmailEvents.Sent(broken)).rejects.toBeInstanceOf(InvalidMessageError);
     expect(await typesIn(identityStreamName(user.userId))).toEqual(['Registered']);
+  });
+});
+
+describe('what the book’s system wrote', () => {
+  it('the book’s Sent (no from, origin without correlation) → RegistrationEmailSent, once', async () => {
+    const user = await bookRegistration(test.db, 'Sent');
+    const [sent] = await messagesIn(sendEmailStreamName(user.emailId));
+    expect(sent?.metadata.correlationStreamName).toBeUndefined();
+
+    const [first, second] = await handleTwice(handlers().sendEmailEvents.Sent, sent!);
+
+    expect(first).toMatchObject({ kind: 'written', type: 'RegistrationEmailSent' });
+    expect(second).toEqual({ kind: 'nothing', reason: 'registration e-mail already recorded as sent' });
+    expect(await typesIn(identityStreamName(user.userId))).toEqual(['Registered', 'RegistrationEmailSent']);
+  });
+
+  it('this system’s own Sent is still held to its contract: without from it fails validation', async () => {
+    const user = exampleUser();
+    await written(store, identityStreamName(user.userId), exampleRegistered(user));
+    const { from: _from, ...withoutFrom } = exampleSent(user).data;
+    const sent = await written(store, sendEmailStreamName(registrationEmailId(user.email)), {
+      ...exampleSent(user),
+      data: withoutFrom,
+    });
+    expect(sent.metadata.correlationStreamName).toBe(identityStreamName(user.userId));
+    await expect(handlers().sendEmailEvents.Sent(sent)).rejects.toBeInstanceOf(InvalidMessageError);
+    expect(await typesIn(identityStreamName(user.userId))).toEqual(['Registered']);
+  });
+
+  it('Registered whose e-mail the book had asked for (its Send, no Sent yet) asks for nothing more', async () => {
+    const user = await bookRegistration(test.db, 'Send');
+    const [registered] = await messagesIn(identityStreamName(user.userId));
+
+    expect(await handleTwice(handlers().events.Registered, registered!)).toEqual([
+      { kind: 'nothing', reason: 'registration e-mail already asked for' },
+      { kind: 'nothing', reason: 'registration e-mail already asked for' },
+    ]);
+    expect(await typesIn(identityStreamName(user.userId))).toEqual(['Registered']);
+    expect(await typesIn(sendEmailCommandStreamName(user.emailId))).toEqual(['Send']);
   });
 });
 

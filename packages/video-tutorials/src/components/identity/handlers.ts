@@ -27,7 +27,7 @@ import {
   RequestPasswordReset,
   ResetPassword,
 } from '../../contracts/identity.js';
-import { Sent } from '../../contracts/send-email.js';
+import { parseSent, Send, sendEmailCommandStreamName, type BookSent, type Sent } from '../../contracts/send-email.js';
 import {
   decideRegistration,
   decideRegistrationEmailSent,
@@ -54,6 +54,7 @@ import {
   passwordResetEmail,
   type PasswordResetPolicy,
 } from './password-reset.js';
+import { registrationEmailId } from './ids.js';
 import { decideLock, loginHistoryUpTo, type LockPolicy } from './locking.js';
 import { emailReservationProjection } from './reservation.js';
 import type { EmailTemplates } from './templates.js';
@@ -133,12 +134,27 @@ export function createHandlers({
     decidingAgainOnConflict(cause, async () => {
       const { entity: identity, version } = await loadIdentity(cause.data.userId);
       const token = newToken();
-      const decision = decideConfirmationRequest(identity, cause, token, confirmationPolicy);
+      const askedFor =
+        cause.type === 'Registered' && !identity.confirmationRequested && !identity.registrationEmailSent
+          ? await registrationEmailAskedFor(cause)
+          : false;
+      const decision = decideConfirmationRequest(identity, cause, token, confirmationPolicy, askedFor);
       const requested = await carryOut(decision, version);
       if (requested.kind === 'nothing' || decision.kind === 'nothing') return requested;
       const request = EmailConfirmationRequested.parse(storedAs(decision, requested.position));
       return carryOut(confirmationEmail(cause, request, token, emailTemplates, confirmationPolicy));
     });
+
+  /**
+   * Whether this identity's registration e-mail was asked for already: a `Send` of it in its e-mail's command
+   * stream. Only the book's system writes one without `EmailConfirmationRequested` (this system writes that first).
+   */
+  const registrationEmailAskedFor = async (registered: Registered) => {
+    const emailId = registrationEmailId(registered.data.email);
+    const requester = identityStreamName(registered.data.userId);
+    const commands = await messageStore.read(sendEmailCommandStreamName(emailId));
+    return commands.some((command) => Send.is(command) && command.metadata.originStreamName === requester);
+  };
 
   const commands = {
     Register: async (message: StoredMessage): Promise<Outcome> => {
@@ -233,7 +249,7 @@ export function createHandlers({
 
   const sendEmailEvents = {
     Sent: async (message: StoredMessage): Promise<Outcome> => {
-      const sent = Sent.parse(message);
+      const sent = parseSent(message);
       const userId = requestingIdentity(sent);
       if (userId === null) return nothing('not an e-mail identity asked for');
       return decidingAgainOnConflict(sent, async () => {
@@ -277,7 +293,7 @@ function storedAs(written: Write, position: number): StoredMessage {
 const uuid = z.uuid();
 
 /** The user whose identity stream asked for this e-mail (`originStreamName: identity-{userId}`), if any. */
-function requestingIdentity(sent: Sent): string | null {
+function requestingIdentity(sent: Sent | BookSent): string | null {
   const requester = originIdIn(sent, identityCategory);
   if (requester === null) return null;
   if (!uuid.safeParse(requester).success)

@@ -65,23 +65,34 @@ export function build({
   const subscribe = (options: Omit<SubscriptionOptions, 'store' | 'logger'>) =>
     createSubscription({ store: messageStore, logger, ...options, ...(consumerGroup ? { consumerGroup } : {}) });
 
-  // The first three subscriber ids are the book's, so positions stored by the book's system are resumed.
+  // Subscriber ids of our own (the book's system may still run and record its positions); each carries on from
+  // the id it had before, the book's where the book has one (see the README's table of subscriber ids).
   const subscriptions = [
     subscribe({
       streamName: commandCategory(identityCategory),
-      subscriberId: 'components:identity:command',
+      subscriberId: 'vt:identity:command',
+      continuesFrom: 'components:identity:command',
       handlers: handlers.commands,
     }),
-    subscribe({ streamName: identityCategory, subscriberId: 'components:identity', handlers: handlers.events }),
+    subscribe({
+      streamName: identityCategory,
+      subscriberId: 'vt:identity',
+      continuesFrom: 'components:identity',
+      handlers: handlers.events,
+    }),
     subscribe({
       streamName: sendEmailCategory,
       originStreamName: identityCategory,
-      subscriberId: 'components:identity:sendEmailEvents',
+      // The book's send-email copies only originStreamName: its Sent events have no correlation.
+      originWithoutCorrelation: true,
+      subscriberId: 'vt:identity:sendEmailEvents',
+      continuesFrom: 'components:identity:sendEmailEvents',
       handlers: handlers.sendEmailEvents,
     }),
     subscribe({
       streamName: authenticationCategory,
-      subscriberId: 'components:identity:authenticationEvents',
+      subscriberId: 'vt:identity:authenticationEvents',
+      continuesFrom: 'components:identity:authenticationEvents',
       handlers: handlers.authenticationEvents,
     }),
   ];

@@ -108,7 +108,9 @@ export function build({
   const subscription = createSubscription({
     store: messageStore,
     streamName: commandCategory(sendEmailCategory),
-    subscriberId: 'components:send-email',
+    // Our own id; it carries on from the book's (see the README's table of subscriber ids).
+    subscriberId: 'vt:send-email',
+    continuesFrom: 'components:send-email',
     handlers,
     ...(consumerGroup ? { consumerGroup } : {}),
     logger,

@@ -45,7 +45,7 @@ it('parks a malformed Send and goes on sending the e-mails after it, once each',
 
     const parked = await subscription.parkingLot.list();
     expect(parked).toHaveLength(1);
-    expect(parked[0]).toMatchObject({ messageId: malformed.id, subscriberId: 'components:send-email', attempts: 1 });
+    expect(parked[0]).toMatchObject({ messageId: malformed.id, subscriberId: 'vt:send-email', attempts: 1 });
     expect(parked[0]?.error).toMatch(/InvalidMessageError.*to/);
     expect(await messageStore.read(sendEmailStreamName(String(malformed.data.emailId)))).toEqual([]);
     expect((await messageStore.read(sendEmailStreamName(wellFormed.emailId))).map((event) => event.type)).toEqual([

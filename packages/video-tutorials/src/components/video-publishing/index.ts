@@ -45,27 +45,34 @@ export function build({ messageStore, logger = silent, consumerGroup, storage, k
   const subscribe = (options: Omit<SubscriptionOptions, 'store' | 'logger' | 'consumerGroup'>) =>
     createSubscription({ store: messageStore, logger, ...options, ...(consumerGroup ? { consumerGroup } : {}) });
 
+  // Subscriber ids of our own (the book's system may still run and record its positions); each carries on from
+  // the id it had before, or the book's (see the README's table of subscriber ids).
   const subscriptions = [
     subscribe({
       streamName: commandCategory(videoPublishingCategory),
-      subscriberId: 'components:video-publishing:command',
+      subscriberId: 'vt:video-publishing:command',
+      // Ours before; else the book's (its printed code, and some of its downloads).
+      continuesFrom: ['components:video-publishing:command', 'components:video-publishing', 'video-publishing'],
       handlers: handlers.commands,
     }),
     subscribe({
       streamName: videoPublishingCategory,
-      subscriberId: 'components:video-publishing',
+      subscriberId: 'vt:video-publishing',
+      continuesFrom: 'components:video-publishing',
       handlers: handlers.events,
     }),
     subscribe({
       streamName: transcodeCategory,
       originStreamName: videoPublishingCategory,
-      subscriberId: 'components:video-publishing:transcodeEvents',
+      subscriberId: 'vt:video-publishing:transcodeEvents',
+      continuesFrom: 'components:video-publishing:transcodeEvents',
       handlers: handlers.transcodeEvents,
     }),
     subscribe({
       streamName: transcribeCategory,
       originStreamName: videoPublishingCategory,
-      subscriberId: 'components:video-publishing:transcribeEvents',
+      subscriberId: 'vt:video-publishing:transcribeEvents',
+      continuesFrom: 'components:video-publishing:transcribeEvents',
       handlers: handlers.transcribeEvents,
     }),
   ];
