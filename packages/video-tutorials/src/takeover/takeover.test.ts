@@ -372,9 +372,28 @@ describe('taking over a message store written by the book', () => {
     );
     if (!(await get(`/admin/messages/${anonymousViewing!.id}`)).includes('viewing-'))
       wrong.push('/admin/messages/{id}: not the anonymous viewing');
+    const categories = await get('/admin/categories');
+    const viewing =
+      /">viewing<\/a><\/td>\s*<td class="number">\s*<a [^>]*>([\d,]+)<\/a>\s*<\/td>\s*<td class="number">([\d,]+)</.exec(
+        categories,
+      );
+    const viewedVideos =
+      history.videos.filter((video) => video.views > 0).length + (history.viewings.sampleVideo > 0 ? 1 : 0);
+    if (viewing?.[1] !== String(viewedVideos) || viewing[2] !== String(history.viewings.total))
+      wrong.push(
+        `/admin/categories: viewing has ${viewing?.[1]} streams, ${viewing?.[2]} messages; ` +
+          `the book wrote ${viewedVideos}, ${history.viewings.total}`,
+      );
+    // The book's component ids are listed as carried on by this system's consumers (which read on from there).
     const consumers = await get('/admin/subscriber-positions');
-    for (const subscriberId of ['components:identity:command', 'components:send-email', 'aggregators:home-page'])
-      if (!consumers.includes(subscriberId)) wrong.push(`/admin/subscriber-positions: no ${subscriberId}`);
+    for (const subscriberId of ['components:identity:command', 'components:identity', 'components:send-email']) {
+      const row = new RegExp(
+        `>${subscriberId}</a>\\s*</td>\\s*<td>\\s*<span class="muted">carried on by ([^<]+)<`,
+      ).exec(consumers);
+      if (!row) wrong.push(`/admin/subscriber-positions: ${subscriberId} not shown as carried on`);
+    }
+    if (!consumers.includes('aggregators:home-page'))
+      wrong.push('/admin/subscriber-positions: no aggregators:home-page');
     expect(wrong).toEqual([]);
   });
 
