@@ -1,41 +1,41 @@
 /**
  * A message store as the book's own JavaScript system leaves it (the code download of _Practical Microservices_,
- * public in the repository `alextanhongpin/cqrs-video-tutorial`, under `code/video-tutorials/src`), for the
+ * public in the repository `alextanhongpin/cqrs-video-tutorial`), for the
  * takeover test and the catch-up measurement. Every message goes through Message DB's `write_message`, with the
  * statement, ids, stream names, types, data and metadata the book's code writes — its shapes are described here,
  * not its code copied:
  *
- * - register-users application (`app/register-users`): `Register` in `identity:command-{userId}`, metadata
+ * - its register-users application: `Register` in `identity:command-{userId}`, metadata
  *   `{ traceId, userId }`, data `{ userId, email, passwordHash }`, the hash made by `bcrypt` with 10 salt rounds
  *   (`$2b$10$…`; `bcryptjs` makes the same format).
- * - identity component (`components/identity`): `Registered` in `identity-{userId}` (data as the command, metadata
+ * - its identity component: `Registered` in `identity-{userId}` (data as the command, metadata
  *   `{ traceId, userId }` copied); on it `Send` in `sendEmail:command-{emailId}` with
  *   `emailId = uuidv5(email, '0c46e0b7-dfaf-443a-b150-053b67905cc2')`, metadata
  *   `{ originStreamName: 'identity-{userId}', traceId, userId }` and data `{ emailId, to, subject, text, html }`
  *   (no `from`: the sender is send-email's setting); on send-email's `Sent` (subscription filtered by origin
  *   `identity`) `RegistrationEmailSent { userId, emailId }` into the `originStreamName`, metadata
  *   `{ traceId, userId }`.
- * - send-email component (`components/send-email`): `Sent` in `sendEmail-{emailId}` whose data is the `Send`'s
+ * - its send-email component: `Sent` in `sendEmail-{emailId}` whose data is the `Send`'s
  *   data as it was and whose metadata is `{ originStreamName, traceId, userId }` — `originStreamName` only, never
  *   Message DB's `correlationStreamName`.
- * - authenticate application (`app/authenticate`): `UserLoggedIn` in `authentication-{userId}`, metadata
+ * - its authenticate application: `UserLoggedIn` in `authentication-{userId}`, metadata
  *   `{ traceId, userId }`, data `{ userId }`; a wrong password `UserLoginFailed`, metadata
  *   `{ traceId, userId: null }`, data `{ userId, reason: 'Incorrect password' }`. An unknown address writes nothing.
- * - record-viewings application (`app/record-viewings`): `VideoViewed` in `viewing-{videoId}`, metadata
+ * - its record-viewings application: `VideoViewed` in `viewing-{videoId}`, metadata
  *   `{ traceId, userId }`, data `{ userId, videoId }`. Signed out, the request context's `userId` is undefined, so
  *   the key is left out of both (JSON). The home page's button records the sample video `12345`.
- * - creators portal (`app/creators-portal`): `PublishVideo { ownerId, sourceUri, videoId }` and
+ * - its creators portal: `PublishVideo { ownerId, sourceUri, videoId }` and
  *   `NameVideo { name, videoId }` in `videoPublishing:command-{videoId}`, metadata `{ traceId, userId }`; the
  *   source is the URL the creator typed in.
- * - video-publishing component (`components/video-publishing`): fake transcoding — `VideoPublished
+ * - its video-publishing component: fake transcoding — `VideoPublished
  *   { ownerId, sourceUri, transcodedUri, videoId }` with the fixed external `transcodedUri`
  *   `https://www.youtube.com/watch?v=GI_P3UtZXAA`; `VideoNamed { name }`, or for a blank name `VideoNameRejected
- *   { name, reason }` (validate.js's message in the book's ValidationError); all in `videoPublishing-{videoId}`,
+ *   { name, reason }` (the message of validate.js, as the book's validation error carries it); all in `videoPublishing-{videoId}`,
  *   metadata `{ traceId, userId }` copied from the command.
- * - subscriptions (`message-store/subscribe.js`): each subscriber records `Read { position }` (its last message's
+ * - its message store's subscriptions: each subscriber records `Read { position }` (its last message's
  *   global position, metadata NULL, a random id) in `subscriberPosition-{subscriberId}` after every 100th message it
  *   handled (origin-filtered messages not counted), so a position is up to 99 messages behind. `BOOK_SUBSCRIBERS`
- *   lists the book's subscriptions (`config.js` and each piece's `build`). They are emulated here as if they kept
+ *   lists the book's subscriptions, as its pieces create them. They are emulated here as if they kept
  *   up with every write: a subscriber counts a message once it is written, except where the history says the book
  *   stopped before handling it. (The book's `$all` reader skips a message now and then — it reads from
  *   `position + 1` with `global_position >` — which is not emulated; no subscriber of this system shares its id.)
