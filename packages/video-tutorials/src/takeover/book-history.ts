@@ -30,8 +30,8 @@
  * - its video-publishing component: fake transcoding — `VideoPublished
  *   { ownerId, sourceUri, transcodedUri, videoId }` with the fixed external `transcodedUri`
  *   `https://www.youtube.com/watch?v=GI_P3UtZXAA`; `VideoNamed { name }`, or for a blank name `VideoNameRejected
- *   { name, reason }` (the message of validate.js, as the book's validation error carries it); all in `videoPublishing-{videoId}`,
- *   metadata `{ traceId, userId }` copied from the command.
+ *   { name, reason }` (the message of validate.js, as the book's validation error carries it); all in
+ *   `videoPublishing-{videoId}`, metadata `{ traceId, userId }` copied from the command.
  * - its message store's subscriptions: each subscriber records `Read { position }` (its last message's
  *   global position, metadata NULL, a random id) in `subscriberPosition-{subscriberId}` after every 100th message it
  *   handled (origin-filtered messages not counted), so a position is up to 99 messages behind. `BOOK_SUBSCRIBERS`
