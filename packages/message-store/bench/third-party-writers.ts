@@ -28,6 +28,7 @@ import {
   installMessageDb,
   type Database,
   type Subscription,
+  tablePositions,
   wakeUpsFor,
   type WatcherOptions,
 } from '../src/index.js';
@@ -96,7 +97,7 @@ const DESCRIPTIONS: Record<Design, string> = {
   'watcher-alone':
     'toolkit installed, the wake-up watcher of a process with listeners on the 8 categories, no consumers',
   'all-consumers':
-    'toolkit installed, a process running four $all subscriptions (no-op batch handlers), as the admin aggregators',
+    'toolkit installed, a process running four $all subscriptions (no-op batch handlers, positions in a table), as the admin aggregators',
   system: 'the whole Video Tutorials system (npm start) running on the database',
   'system-without-admin': 'the system without its four $all admin aggregators (npm start -- --web --only …)',
   'system-without-message-index': 'the system without the admin-message-index aggregator',
@@ -266,6 +267,9 @@ async function startAllConsumers(connectionString: string): Promise<Running> {
   const db = createPostgresDatabase({ connectionString, max: 5 });
   wakeUpsFor(db, watcherOptions);
   const store = createMessageStore({ db });
+  // Positions in a table of the same database, recorded with each batch, as the admin aggregators keep theirs in View Data.
+  const positions = tablePositions(db, { table: 'bench_all_positions' });
+  await positions.ensure();
   const subscriptions: Subscription[] = [];
   for (let each = 1; each <= 4; each++) {
     const subscription = createSubscription({
@@ -273,7 +277,7 @@ async function startAllConsumers(connectionString: string): Promise<Running> {
       streamName: '$all',
       subscriberId: `benchAllConsumer${each}`,
       handleBatch: async () => {},
-      positionUpdateInterval: 1000,
+      positions,
     });
     await subscription.start();
     subscriptions.push(subscription);

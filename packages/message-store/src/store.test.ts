@@ -296,6 +296,29 @@ describe('fetch', () => {
     expect(entity).toEqual({ count: 2_500, sum: (2_499 * 2_500) / 2 });
   });
 
+  it('reads a stream of a few thousand messages in one round trip', async () => {
+    const stream = uniqueStreamName();
+    for (let start = 0; start < 2_500; start += 500)
+      await store.writeBatch(
+        stream,
+        exampleMessages(500, (index) => ({ data: { index: start + index } })),
+      );
+    let reads = 0;
+    const counting = createMessageStore({
+      db: {
+        ...test.db,
+        query: (sql: string, params?: readonly unknown[]) => {
+          if (sql.includes('get_stream_messages')) reads++;
+          return test.db.query(sql, params);
+        },
+      },
+    });
+    expect((await counting.fetch(stream, { $init: () => 0, SomethingHappened: (count) => count + 1 })).entity).toBe(
+      2_500,
+    );
+    expect(reads).toBe(1);
+  });
+
   it('starts from the latest snapshot, and callers see the same result', async () => {
     const stream = uniqueStreamName();
     const snapshotted = { ...counting, $snapshot: { every: 10, version: 'v1' } };

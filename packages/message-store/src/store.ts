@@ -52,6 +52,11 @@ export interface Fetched<Entity> {
 }
 
 export const DEFAULT_BATCH_SIZE = 1000;
+/**
+ * Messages per read when `fetch` loads an entity's stream: most streams come back in one round trip
+ * (a full batch costs a second read that finds nothing), and one read's rows stay a few megabytes.
+ */
+const FETCH_BATCH_SIZE = 10_000;
 const SNAPSHOT_NAMESPACE = '5b1f3e0a-8f7c-4d8e-9a51-0c2f6b7d9e11';
 
 export interface MessageRow extends Row {
@@ -382,13 +387,13 @@ export function createMessageStore({ db, reconnectAttempts = 5 }: { db: Database
     let entity = start ? start.entity : projection.$init();
     let version = start ? start.version : -1;
     for (;;) {
-      const messages = await read(streamName, version + 1, DEFAULT_BATCH_SIZE);
+      const messages = await read(streamName, version + 1, FETCH_BATCH_SIZE);
       for (const message of messages) {
         const reducer = reducerFor(projection, message.type);
         if (reducer) entity = reducer(entity, message);
         version = message.position;
       }
-      if (messages.length < DEFAULT_BATCH_SIZE) break;
+      if (messages.length < FETCH_BATCH_SIZE) break;
     }
     if (snapshots && version - (start?.version ?? -1) >= snapshots.every)
       await writeSnapshot(streamName, snapshots, entity, version);
