@@ -195,6 +195,8 @@ describe('taking over a message store written by the book', () => {
         continue;
       }
       if (video.name && !page.body.includes(`>${video.name}<`)) wrong.push(`/videos/${video.id}: no "${video.name}"`);
+      for (const earlier of video.namesAsked.filter((name) => name && name !== video.name))
+        if (page.body.includes(`>${earlier}<`)) wrong.push(`/videos/${video.id}: still named "${earlier}"`);
       // The book's fake transcoding left an external URL: linked, never embedded (web/media.ts).
       if (!page.body.includes(`href="${video.transcodedUri}"`))
         wrong.push(`/videos/${video.id}: no link to ${video.transcodedUri}`);
