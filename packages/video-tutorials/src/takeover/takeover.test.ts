@@ -416,6 +416,14 @@ describe('taking over a message store written by the book', () => {
     expect(refused).toEqual([]);
   }, 240_000);
 
+  it('sent only the e-mails asked for since the takeover, each once', async () => {
+    await caughtUp();
+    const inFlight = history.users.find((user) => user.registration === 'send-not-sent')!;
+    // The registration the book left unsent, the new user's registration, the admin's confirmation link sent again.
+    const expected = [inFlight.email, NEW_EMAIL, bookAdminUser().email].sort();
+    expect(smtp.received.flatMap((email) => email.envelopeTo).sort()).toEqual(expected);
+  });
+
   it('stops without having written into the book’s position records', async () => {
     // Both systems may run side by side: this one keeps its positions where the book's never are. A consumer
     // records its position when it stops, so this is checked once the system has stopped.
