@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, testDatabaseKind, uniqueCategory, type TestDatabase } from './controls/index.js';
+import {
+  createTestDatabase,
+  descheduledWriter,
+  testDatabaseKind,
+  uniqueCategory,
+  type TestDatabase,
+} from './controls/index.js';
 import type { Database, Queryable } from './database/port.js';
 import type { StoredMessage } from './message.js';
 import { createMessageStore } from './store.js';
@@ -159,6 +165,28 @@ describe("a process's $all consumers", () => {
     } finally {
       await held.end();
       await Promise.all(writers.map((writer) => writer.close()));
+    }
+  });
+  onPostgres('never skip a message whose writer was descheduled between taking its position and its xid', async () => {
+    const process = processCountingAllReads();
+    const consumer = consumeAll(process.store);
+    await consumer.subscription.start();
+    const slow = uniqueCategory();
+    const other = uniqueCategory();
+    const writer = await descheduledWriter(test.connectionString!, slow);
+    try {
+      const { written } = await writer.write(`${slow}-1`);
+      await writeMessage(test.db, `${other}-1`); // a later position, visible first
+      await sleep(300); // many reads, with no transaction holding an xid below the gap
+      expect(streamsOf(consumer.applied, other)).toEqual([]); // held behind the writer's position
+      await writer.resume();
+      await written;
+      await waitFor(() => streamsOf(consumer.applied, other).length === 1);
+      expect(streamsOf(consumer.applied, slow)).toEqual([`${slow}-1`]);
+      const positions = consumer.applied.map((message) => message.globalPosition);
+      expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    } finally {
+      await writer.close();
     }
   });
 });

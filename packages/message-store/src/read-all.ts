@@ -1,4 +1,5 @@
 import type { Database, Row } from './database/port.js';
+import { noticeGap, rolledBackGaps, type Gap } from './gaps.js';
 import type { StoredMessage } from './message.js';
 import { MESSAGE_COLUMNS, toStoredMessage, type MessageRow } from './store.js';
 
@@ -8,28 +9,25 @@ import { MESSAGE_COLUMNS, toStoredMessage, type MessageRow } from './store.js';
  * Message DB orders commits only within a category: a transaction can hold
  * global position 10 uncommitted while position 11, in another category, is
  * already visible. Reading past 11 would lose 10 for good. So a gap in the
- * positions read stops the batch there, until every transaction that could
- * hold the missing positions has ended: the next read notes its snapshot's
- * xmax (by then such a writer has its xid, which is below it), and once a
- * read's snapshot xmin reaches that, whatever is still missing in the rows
- * read with that same snapshot was rolled back: a hole for good, passed.
- * Nothing is asked of the lock manager (pg_locks would stall the writers).
+ * positions read stops the batch there until its row appears, or its writer
+ * is known to have rolled back (see gaps.ts): then it is a hole for good, passed.
  */
 export interface AllStreamReader {
   read(fromPosition: number, maxMessages: number): Promise<{ messages: StoredMessage[]; complete: boolean }>;
 }
 
 export function readAllInCommitOrder(db: Database): AllStreamReader {
-  // A gap seen at `from`, up to `until`, and the xmax a later snapshot's xmin must reach.
-  let pendingGap: { from: number; until: number; xmax: bigint | null } | null = null;
+  // A gap seen at `from`, up to `until` (the next position that was visible).
+  let pendingGap: { from: number; until: number; gap: Gap } | null = null;
 
   return {
     async read(fromPosition, maxMessages) {
       // One statement: the snapshot's horizon and the rows it sees go together.
       const rows = await db.query<SnapshotRow>(
-        `SELECT snapshot.xmin, snapshot.xmax, m.*
+        `SELECT snapshot.xmin, snapshot.xmax, snapshot.read_at, m.*
            FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
-                        pg_snapshot_xmax(pg_current_snapshot())::text AS xmax) AS snapshot
+                        pg_snapshot_xmax(pg_current_snapshot())::text AS xmax,
+                        clock_timestamp()::text AS read_at) AS snapshot
            LEFT JOIN LATERAL (SELECT ${MESSAGE_COLUMNS} FROM message_store.messages
                                WHERE global_position >= $1 ORDER BY global_position LIMIT $2) AS m ON true
           ORDER BY m.global_position`,
@@ -38,12 +36,11 @@ export function readAllInCommitOrder(db: Database): AllStreamReader {
       const xmin = BigInt(rows[0]?.xmin ?? 0);
       const xmax = BigInt(rows[0]?.xmax ?? 0);
       let acceptedUpTo = fromPosition - 1;
-      if (pendingGap) {
-        if (pendingGap.xmax === null) pendingGap.xmax = xmax;
-        else if (xmin >= pendingGap.xmax) {
-          acceptedUpTo = Math.max(acceptedUpTo, pendingGap.until - 1);
-          pendingGap = null;
-        }
+      if (pendingGap && isFilled(pendingGap, rows)) pendingGap = null;
+      // Passed once known rolled back; rows of it that did commit are read below all the same.
+      if (pendingGap && (await rolledBackGaps(db, new Map([[0, pendingGap.gap]]), { xmin, xmax })).length > 0) {
+        acceptedUpTo = Math.max(acceptedUpTo, pendingGap.until - 1);
+        pendingGap = null;
       }
       const messages: StoredMessage[] = [];
       let expected = fromPosition;
@@ -51,7 +48,7 @@ export function readAllInCommitOrder(db: Database): AllStreamReader {
         if (row.id === null) continue; // no messages: the snapshot row alone
         const message = toStoredMessage(row as MessageRow);
         if (message.globalPosition > expected && message.globalPosition - 1 > acceptedUpTo) {
-          pendingGap ??= { from: expected, until: message.globalPosition, xmax: null };
+          pendingGap ??= { from: expected, until: message.globalPosition, gap: noticeGap(rows[0]!.read_at) };
           return { messages, complete: false };
         }
         messages.push(message);
@@ -62,7 +59,19 @@ export function readAllInCommitOrder(db: Database): AllStreamReader {
   };
 }
 
-type SnapshotRow = Row & { xmin: string; xmax: string } & { [K in keyof MessageRow]: MessageRow[K] | null };
+/** Every position of the gap is among the rows read. */
+function isFilled(pending: { from: number; until: number }, rows: SnapshotRow[]): boolean {
+  let filled = 0;
+  for (const row of rows) {
+    const position = Number(row.global_position);
+    if (position >= pending.from && position < pending.until) filled++;
+  }
+  return filled === pending.until - pending.from;
+}
+
+type SnapshotRow = Row & { xmin: string; xmax: string; read_at: string } & {
+  [K in keyof MessageRow]: MessageRow[K] | null;
+};
 
 /** Messages kept by the shared `$all` window of a process, at most. */
 const WINDOW_MESSAGES = 10_000;

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, testDatabaseKind, uniqueCategory, type TestDatabase } from './controls/index.js';
+import {
+  createTestDatabase,
+  descheduledWriter,
+  testDatabaseKind,
+  uniqueCategory,
+  type TestDatabase,
+} from './controls/index.js';
 import type { Database } from './database/port.js';
 import { createMessageStore, type MessageStore } from './store.js';
 import { createSubscription, type Subscription } from './subscription.js';
@@ -133,6 +139,27 @@ describe('wake-ups', () => {
       await waitFor(() => earlyConsumer.handled.length === 1);
     } finally {
       await client.end();
+    }
+  });
+
+  onPostgres('see a message whose writer was descheduled between taking its position and its xid', async () => {
+    const slow = uniqueCategory();
+    const other = uniqueCategory();
+    const slowConsumer = consume(slow);
+    const otherConsumer = consume(other);
+    await slowConsumer.subscription.start();
+    await otherConsumer.subscription.start();
+    const writer = await descheduledWriter(test.connectionString!, slow);
+    try {
+      const { written } = await writer.write(`${slow}-1`);
+      await writeMessage(thirdParty, `${other}-1`); // a later position, visible first
+      await waitFor(() => otherConsumer.handled.length === 1);
+      await sleep(300); // many looks of the watcher, with no transaction holding an xid below the gap
+      await writer.resume();
+      await written;
+      await waitFor(() => slowConsumer.handled.length === 1, 5_000);
+    } finally {
+      await writer.close();
     }
   });
 

@@ -1,4 +1,5 @@
 import { ANY_CHANGE, isTransientDatabaseError, type Database, type Row, type Session } from './database/port.js';
+import { noticeGap, rolledBackGaps, type Gap } from './gaps.js';
 import { ALL_STREAMS } from './stream-name.js';
 
 type Listener = (category: string) => void;
@@ -11,8 +12,7 @@ type Listener = (category: string) => void;
  * `write_message` from plain SQL, the book's JavaScript system) is seen the same way.
  *
  * Positions are taken before commit, so a row can become visible after a higher one: a gap is
- * watched until every transaction that was running when it was seen has ended (the snapshot's
- * xmin has passed it); whatever is still missing then was rolled back.
+ * watched until its row appears or its writer is known to have rolled back (see gaps.ts).
  */
 export interface WakeUps {
   /** Calls `listener` when a message is written to `category` (any category for `$all`). */
@@ -57,19 +57,23 @@ export function wakeUpsFor(db: Database, options: WatcherOptions = {}): WakeUps 
 // Two index scans of the primary key: rows after the last one seen, and the gaps still open.
 // One statement, so the snapshot's xmin is the one the rows were read with.
 const WATCH_SQL = `
-  SELECT 'new' AS kind, global_position, split_part(stream_name, '-', 1) AS category
+  SELECT 'new' AS kind, global_position, split_part(stream_name, '-', 1) AS category, NULL AS xmax
     FROM (SELECT global_position, stream_name FROM message_store.messages
            WHERE global_position > $1 ORDER BY global_position LIMIT ${BATCH}) AS after_last
   UNION ALL
-  SELECT 'gap', global_position, split_part(stream_name, '-', 1)
+  SELECT 'gap', global_position, split_part(stream_name, '-', 1), NULL
     FROM message_store.messages WHERE global_position = ANY($2::bigint[])
   UNION ALL
-  SELECT 'snapshot', pg_snapshot_xmin(pg_current_snapshot())::text::bigint, pg_snapshot_xmax(pg_current_snapshot())::text`;
+  SELECT 'snapshot', pg_snapshot_xmin(pg_current_snapshot())::text::bigint, clock_timestamp()::text,
+         pg_snapshot_xmax(pg_current_snapshot())::text`;
 
 interface WatchRow extends Row {
   kind: 'new' | 'gap' | 'snapshot';
+  /** The snapshot's xmin on the snapshot row. */
   global_position: string | number;
+  /** The database clock on the snapshot row. */
   category: string;
+  xmax: string | null;
 }
 
 function createWakeUps(db: Database, options: WatcherOptions): WakeUps {
@@ -170,8 +174,8 @@ async function startWatcher(
 
   // Where the watcher reads on from; until it can read it, anything new is announced to all on connect.
   let seen: number | null = null;
-  /** Positions missing below `seen`, with the xmin that must be passed before giving each up. */
-  const gaps = new Map<number, bigint | null>();
+  /** Positions missing below `seen`, watched until their writer commits or is known to have rolled back. */
+  const gaps = new Map<number, Gap>();
 
   const start = async () => {
     const [row] = await session.query<Row & { last: string | number | null }>(
@@ -193,10 +197,12 @@ async function startWatcher(
     const newGaps: number[] = [];
     let xmin = 0n;
     let xmax = 0n;
+    let readAt = '';
     for (const row of rows) {
       if (row.kind === 'snapshot') {
         xmin = BigInt(row.global_position);
-        xmax = BigInt(row.category);
+        xmax = BigInt(row.xmax!);
+        readAt = row.category;
         continue;
       }
       const position = Number(row.global_position);
@@ -209,14 +215,9 @@ async function startWatcher(
       expected = position + 1;
       seen = position;
     }
-    // The writer of a missing position began before this read. It may have had its position but
-    // no xid yet at the read that found the gap, never at the next one: every xid it can have is
-    // below that next read's xmax, so once xmin reaches that it has ended.
-    for (const [position, until] of gaps) {
-      if (until === null) gaps.set(position, xmax);
-      else if (xmin >= until) gaps.delete(position);
-    }
-    for (const position of newGaps) gaps.set(position, null);
+    // Still missing: in flight, or rolled back (see gaps.ts).
+    for (const position of await rolledBackGaps(session, gaps, { xmin, xmax })) gaps.delete(position);
+    for (const position of newGaps) gaps.set(position, noticeGap(readAt));
     while (gaps.size > MAX_GAPS) gaps.delete(gaps.keys().next().value as number);
     for (const category of categories) dispatch(category);
     return categories.size > 0;

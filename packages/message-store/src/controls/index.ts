@@ -1,2 +1,3 @@
 export * from './database.js';
 export * from './messages.js';
+export * from './descheduled-writer.js';
