@@ -97,8 +97,18 @@ describe.runIf(Boolean(process.env.TEST_POSTGRES_URL))('distributed over process
       for (const userId of userIds)
         if (!(await typesOf(`identity-${userId}`)).includes('RegistrationEmailSent')) return false;
       return true;
-    }, 180_000).catch((error: unknown) => {
+    }, 180_000).catch(async (error: unknown) => {
       for (const { name, output } of processes) console.log(`--- ${name}\n${output.join('').slice(-3000)}`);
+      // Where each unfinished registration stopped, and what the e-mail streams hold.
+      for (const userId of userIds) {
+        const types = await typesOf(`identity-${userId}`);
+        if (!types.includes('RegistrationEmailSent')) console.log(`identity-${userId}: ${types.join(', ')}`);
+      }
+      const counts = await db.query(
+        `SELECT split_part(stream_name, '-', 1) AS category, type, count(*)::int AS count
+           FROM message_store.messages GROUP BY 1, 2 ORDER BY 1, 2`,
+      );
+      console.log(JSON.stringify(counts));
       throw error;
     });
 
