@@ -11,7 +11,7 @@ import { isPositionRecord, messageStorePositions, type PositionStore } from './p
 import { readAllShared, type AllStreamReader } from './read-all.js';
 import type { MessageStore } from './store.js';
 import { ALL_STREAMS, category as categoryOf, isCategory } from './stream-name.js';
-import { wakeUpsFor } from './wake-ups.js';
+import { wakeUpsFor, type CategoryFeed } from './wake-ups.js';
 
 export { isPositionRecord, positionStreamName } from './positions.js';
 
@@ -177,6 +177,9 @@ export interface Subscription {
   readonly parkingLot: ParkingLot;
 }
 
+/** How long a fed consumer takes the watcher's word before it reads its category itself once more. */
+const FEED_TRUST_MS = 1_000;
+
 /** A 32-bit key from a name, for advisory-lock claims. */
 export function claimKey(name: string): number {
   let hash = 0x811c9dc5;
@@ -235,6 +238,8 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
   let claimLoop: Promise<void> | undefined;
   let wakeAll: () => void = () => {};
   let unsubscribe: (() => Promise<void>) | undefined;
+  /** What the process's watcher read of this category, when this subscription is fed by it. */
+  let feed: CategoryFeed | null = null;
   let presence: Claim | null = null;
   let stopSignal = new AbortController();
 
@@ -245,6 +250,8 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     readsStarted: number;
     caughtUpAtRead: number;
     positionLoaded: boolean;
+    /** The next read goes to the database, not the feed (someone waits for a read begun after they asked). */
+    readItself: boolean;
     done: Promise<void>;
     wake: () => void;
     claim: Claim | null;
@@ -264,6 +271,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       readsStarted: 0,
       caughtUpAtRead: 0,
       positionLoaded: false,
+      readItself: false,
       claim,
       done: Promise.resolve(),
       wake: () => {
@@ -346,12 +354,29 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       return 0;
     };
 
+    /**
+     * Fed by the watcher (see CategoryFeed): from which look on it holds what this consumer has not read
+     * itself, and until when that stands before the consumer reads its category once more — a
+     * safeguard against writers that insert rows without Message DB's category lock.
+     */
+    let fedSince: { look: number; until: number } | null = null;
     const readBatch = async (from: number): Promise<{ messages: StoredMessage[]; complete: boolean }> => {
       if (allReader) return allReader.read(from, messagesPerTick);
+      if (feed && fedSince && !runner.readItself && performance.now() < fedSince.until) {
+        const fed = feed.read(streamName, fedSince.look, from, messagesPerTick);
+        if (fed) {
+          if (!fed.truncated) fedSince.look = fed.throughLook + 1;
+          return { messages: fed.messages, complete: true };
+        }
+      }
+      runner.readItself = false;
+      const look = feed?.currentLook() ?? 0;
       const messages = await store.read(streamName, from, messagesPerTick, {
         ...(correlation ? { correlation, originWithoutCorrelation } : {}),
         ...(member ? { consumerGroup: member } : {}),
       });
+      // A read cut short leaves messages behind that the feed never held.
+      fedSince = feed && messages.length < messagesPerTick ? { look, until: performance.now() + FEED_TRUST_MS } : null;
       return { messages, complete: true };
     };
 
@@ -646,10 +671,12 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
           for (const runner of runners.values()) runner.wake();
         };
         const wakeUpsOf = wakeUpsFor(db);
+        // Consumers of a whole category take what the watcher read; filtered reads read for themselves.
+        const fed = !isAll && !correlation && !consumerGroup;
         const unsubscribers = await Promise.all(
           // The parking lot too: a retry request is handled when the consumer is next idle.
-          [isAll ? ALL_STREAMS : streamName, categoryOf(parkingLot.streamName)].map((category) =>
-            wakeUpsOf.subscribe(category, () => wakeAll()),
+          [isAll ? ALL_STREAMS : streamName, categoryOf(parkingLot.streamName)].map((category, index) =>
+            wakeUpsOf.subscribe(category, () => wakeAll(), { feed: fed && index === 0 }),
           ),
         ).catch((error: unknown) => {
           logger.warn({ subscriberId, error: String(error) }, 'wake-ups unavailable; polling');
@@ -657,6 +684,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
           return [];
         });
         watched = unsubscribers.length > 0;
+        feed = fed && watched ? wakeUpsOf.feed : null;
         unsubscribe = async () => {
           await Promise.all(unsubscribers.map((each) => each()));
         };
@@ -678,6 +706,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
       await claimLoop;
       await Promise.all([...runners.keys()].map((key) => stopRunner(key)));
       await unsubscribe?.();
+      feed = null;
       await presence?.release();
       presence = null;
     },
@@ -696,6 +725,8 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
           throw new Error(`Subscription ${subscriberId} did not catch up within ${timeoutMs} ms`);
         for (const [key, runner] of active) {
           if (!startedBefore.has(key)) startedBefore.set(key, runner.readsStarted);
+          // What the watcher has not looked at yet is not in its feed: caught up is the database's answer.
+          runner.readItself = true;
           runner.wake();
         }
         await sleep(5);

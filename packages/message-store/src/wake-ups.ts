@@ -1,6 +1,8 @@
 import { ANY_CHANGE, isTransientDatabaseError, type Database, type Row, type Session } from './database/port.js';
+import type { StoredMessage } from './message.js';
+import { toStoredMessage, type MessageRow } from './store.js';
 import { noticeGap, rolledBackGaps, type Gap } from './gaps.js';
-import { ALL_STREAMS } from './stream-name.js';
+import { ALL_STREAMS, category as categoryOf } from './stream-name.js';
 
 type Listener = (category: string) => void;
 
@@ -15,8 +17,34 @@ type Listener = (category: string) => void;
  * watched until its row appears or its writer is known to have rolled back (see gaps.ts).
  */
 export interface WakeUps {
-  /** Calls `listener` when a message is written to `category` (any category for `$all`). */
-  subscribe(category: string, listener: Listener): Promise<() => Promise<void>>;
+  /**
+   * Calls `listener` when a message is written to `category` (any category for `$all`). With `feed`,
+   * the watcher also keeps what it reads of the category for `feed.read` (not for `$all`).
+   */
+  subscribe(category: string, listener: Listener, options?: { feed?: boolean }): Promise<() => Promise<void>>;
+  readonly feed: CategoryFeed;
+}
+
+/**
+ * The messages of fed categories as the watcher read them, so that consumers at the head take them
+ * from here instead of each reading its category again: N categories cost one read per look, not N.
+ *
+ * Sound because Message DB's `write_message` holds a category's lock from before it takes a position
+ * until it commits, so a category's messages become visible in position order: what the looks read of
+ * a category, in order, is the category. A consumer whose own read of the category began while look
+ * `L` was the latest (`currentLook()`) and was not cut short finds every later message of it here, in
+ * looks from `L` on — until the feed cannot tell (the watcher started over, or trimmed those looks):
+ * then `read` answers null and the consumer reads the category itself.
+ */
+export interface CategoryFeed {
+  /** The number of the latest look begun: a read begun now misses nothing that looks from it on will see. */
+  currentLook(): number;
+  read(
+    category: string,
+    sinceLook: number,
+    fromPosition: number,
+    max: number,
+  ): { messages: StoredMessage[]; truncated: boolean; throughLook: number } | null;
 }
 
 export interface WatcherOptions {
@@ -42,6 +70,8 @@ export const WAKE_UPS_APPLICATION_NAME = 'message-store wake-ups';
 
 const perDatabase = new WeakMap<Database, WakeUps>();
 const BATCH = 1000;
+/** Messages the feed keeps per category (whole looks); a consumer further behind reads for itself. */
+const FEED_MESSAGES = 5_000;
 /** Gaps watched at most; beyond that the oldest are given up (consumers then learn of them late). */
 const MAX_GAPS = 10_000;
 
@@ -54,26 +84,46 @@ export function wakeUpsFor(db: Database, options: WatcherOptions = {}): WakeUps 
   return wakeUps;
 }
 
-// Two index scans of the primary key: rows after the last one seen, and the gaps still open.
-// One statement, so the snapshot's xmin is the one the rows were read with.
+// Two index scans of the primary key: rows after the last one seen, and the gaps still open; the
+// whole row only for fed categories ($3). One statement, so the snapshot's xmin is the one the rows were read with.
 const WATCH_SQL = `
-  SELECT 'new' AS kind, global_position, split_part(stream_name, '-', 1) AS category, NULL AS xmax
-    FROM (SELECT global_position, stream_name FROM message_store.messages
-           WHERE global_position > $1 ORDER BY global_position LIMIT ${BATCH}) AS after_last
+  SELECT 'new' AS kind, category, NULL AS xmax, ${fedColumns('m')}
+    FROM (SELECT *, split_part(stream_name, '-', 1) AS category FROM message_store.messages
+           WHERE global_position > $1 ORDER BY global_position LIMIT ${BATCH}) AS m
   UNION ALL
-  SELECT 'gap', global_position, split_part(stream_name, '-', 1), NULL
-    FROM message_store.messages WHERE global_position = ANY($2::bigint[])
+  SELECT 'gap', category, NULL, ${fedColumns('m')}
+    FROM (SELECT *, split_part(stream_name, '-', 1) AS category FROM message_store.messages
+           WHERE global_position = ANY($2::bigint[])) AS m
   UNION ALL
-  SELECT 'snapshot', pg_snapshot_xmin(pg_current_snapshot())::text::bigint, clock_timestamp()::text,
-         pg_snapshot_xmax(pg_current_snapshot())::text`;
+  SELECT 'snapshot', clock_timestamp()::text, pg_snapshot_xmax(pg_current_snapshot())::text,
+         pg_snapshot_xmin(pg_current_snapshot())::text::bigint, false, NULL, NULL, NULL, NULL, NULL, NULL, NULL`;
+
+function fedColumns(m: string) {
+  const fed = `${m}.category = ANY($3::text[])`;
+  return `${m}.global_position, ${fed} AS fed,
+    CASE WHEN ${fed} THEN ${m}.id::text END AS id, CASE WHEN ${fed} THEN ${m}.stream_name END AS stream_name,
+    CASE WHEN ${fed} THEN ${m}.type END AS type, CASE WHEN ${fed} THEN ${m}.position END AS position,
+    CASE WHEN ${fed} THEN ${m}.data::text END AS data, CASE WHEN ${fed} THEN ${m}.metadata::text END AS metadata,
+    CASE WHEN ${fed} THEN to_char(${m}.time, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') END AS time`;
+}
 
 interface WatchRow extends Row {
   kind: 'new' | 'gap' | 'snapshot';
-  /** The snapshot's xmin on the snapshot row. */
-  global_position: string | number;
   /** The database clock on the snapshot row. */
   category: string;
   xmax: string | null;
+  /** The snapshot's xmin on the snapshot row. */
+  global_position: string | number;
+  fed: boolean;
+}
+
+/** Where the watcher leaves what it read of fed categories. */
+interface FeedShelf {
+  categories(): string[];
+  lookBegun(): number;
+  put(look: number, messages: StoredMessage[]): void;
+  /** The watcher starts over: what it reads from now on need not follow what it read before. */
+  startOver(): void;
 }
 
 function createWakeUps(db: Database, options: WatcherOptions): WakeUps {
@@ -127,17 +177,72 @@ function createWakeUps(db: Database, options: WatcherOptions): WakeUps {
   };
   const subscribers = () => [...listeners.values()].reduce((sum, set) => sum + set.size, 0);
 
+  /** Per fed category: its consumers here, the first look it holds whole, and its messages with their looks. */
+  const shelves = new Map<string, { consumers: number; since: number; messages: StoredMessage[]; looks: number[] }>();
+  let looksBegun = 0;
+  let lastLookPut = 0;
+  const shelf: FeedShelf = {
+    categories: () => [...shelves.keys()],
+    lookBegun: () => ++looksBegun,
+    put(look, messages) {
+      lastLookPut = look;
+      for (const message of messages) {
+        const kept = shelves.get(categoryOf(message.streamName));
+        if (!kept || look < kept.since) continue;
+        kept.messages.push(message);
+        kept.looks.push(look);
+      }
+      for (const kept of shelves.values()) {
+        if (kept.messages.length <= FEED_MESSAGES) continue;
+        // Whole looks go: a look kept in part could not be told from one kept whole.
+        const firstKept = kept.looks[kept.messages.length - FEED_MESSAGES]! + 1;
+        const cut = kept.looks.findIndex((each) => each >= firstKept);
+        kept.messages.splice(0, cut === -1 ? kept.messages.length : cut);
+        kept.looks.splice(0, cut === -1 ? kept.looks.length : cut);
+        kept.since = firstKept;
+      }
+    },
+    startOver() {
+      for (const kept of shelves.values()) {
+        kept.since = looksBegun + 1;
+        kept.messages = [];
+        kept.looks = [];
+      }
+    },
+  };
+  const feed: CategoryFeed = {
+    currentLook: () => looksBegun,
+    read(category, sinceLook, fromPosition, max) {
+      const kept = shelves.get(category);
+      if (!kept || sinceLook < kept.since) return null;
+      let first = 0;
+      while (first < kept.messages.length && kept.messages[first]!.globalPosition < fromPosition) first++;
+      const messages = kept.messages.slice(first, first + max);
+      return { messages, truncated: first + max < kept.messages.length, throughLook: lastLookPut };
+    },
+  };
+
   return {
-    async subscribe(category, listener) {
+    feed,
+    async subscribe(category, listener, options = {}) {
       let set = listeners.get(category);
       if (!set) listeners.set(category, (set = new Set()));
       set.add(listener);
+      const fed = options.feed === true && category !== ALL_STREAMS;
+      if (fed) {
+        const kept = shelves.get(category);
+        // Looks begun before now did not read the category's rows whole.
+        if (kept) kept.consumers++;
+        else shelves.set(category, { consumers: 1, since: looksBegun + 1, messages: [], looks: [] });
+      }
       // The watcher starts from the newest row before the subscriber reads for the first time.
-      watcher ??= startWatcher(db.session(WAKE_UPS_APPLICATION_NAME), dispatch, busyIntervalMs, idleIntervalMs);
+      watcher ??= startWatcher(db.session(WAKE_UPS_APPLICATION_NAME), dispatch, shelf, busyIntervalMs, idleIntervalMs);
       const running = watcher;
       await running;
       return async () => {
         set.delete(listener);
+        const kept = fed ? shelves.get(category) : undefined;
+        if (kept && --kept.consumers === 0) shelves.delete(category);
         if (subscribers() === 0 && watcher === running) {
           watcher = undefined;
           clearTimeout(waitingTimer);
@@ -157,6 +262,7 @@ interface Watcher {
 async function startWatcher(
   session: Session,
   dispatch: (category: string) => void,
+  shelf: FeedShelf,
   busyIntervalMs: number,
   idleIntervalMs: number,
 ): Promise<Watcher> {
@@ -183,6 +289,8 @@ async function startWatcher(
     );
     // A little way back: writers still in flight below the newest row become gaps to watch.
     seen = Math.max(0, Number(row?.last ?? 0) - BATCH);
+    gaps.clear();
+    shelf.startOver();
   };
 
   const tick = async (): Promise<boolean> => {
@@ -191,8 +299,10 @@ async function startWatcher(
       dispatch(ANY_CHANGE);
       return true;
     }
-    const rows = await session.query<WatchRow>(WATCH_SQL, [seen, [...gaps.keys()]]);
+    const look = shelf.lookBegun();
+    const rows = await session.query<WatchRow>(WATCH_SQL, [seen, [...gaps.keys()], shelf.categories()]);
     const categories = new Set<string>();
+    const fed: StoredMessage[] = [];
     let expected = seen + 1;
     const newGaps: number[] = [];
     let xmin = 0n;
@@ -207,6 +317,7 @@ async function startWatcher(
       }
       const position = Number(row.global_position);
       categories.add(row.category);
+      if (row.fed) fed.push(toStoredMessage(row as unknown as MessageRow));
       if (row.kind === 'gap') {
         gaps.delete(position);
         continue;
@@ -218,7 +329,15 @@ async function startWatcher(
     // Still missing: in flight, or rolled back (see gaps.ts).
     for (const position of await rolledBackGaps(session, gaps, { xmin, xmax })) gaps.delete(position);
     for (const position of newGaps) gaps.set(position, noticeGap(readAt));
-    while (gaps.size > MAX_GAPS) gaps.delete(gaps.keys().next().value as number);
+    if (gaps.size > MAX_GAPS) {
+      while (gaps.size > MAX_GAPS) gaps.delete(gaps.keys().next().value as number);
+      shelf.startOver(); // a gap given up unseen: the feed can no longer vouch for what follows
+    }
+    // A fed category's gap rows and new rows, in position order (a category commits in that order).
+    shelf.put(
+      look,
+      fed.sort((a, b) => a.globalPosition - b.globalPosition),
+    );
     for (const category of categories) dispatch(category);
     return categories.size > 0;
   };
