@@ -309,6 +309,30 @@ describe('wake-ups', () => {
       }
     });
 
+    it("take $all's turns less often than a category's, without holding the category back", async () => {
+      const category = uniqueCategory();
+      const handle: Database = { ...test.db };
+      const wakeUps = wakeUpsFor(handle, { coalesceMs: 20, allCoalesceMs: 60_000 });
+      const woken = { all: 0, category: 0 };
+      const stops = [
+        await wakeUps.subscribe('$all', () => void woken.all++),
+        await wakeUps.subscribe(category, () => void woken.category++),
+      ];
+      try {
+        await sleep(50);
+        woken.all = woken.category = 0; // the watcher's announcement on start
+        for (let each = 1; each <= 10; each++) {
+          await writeMessage(thirdParty, `${category}-${each}`);
+          await sleep(40);
+        }
+        await sleep(100);
+        expect(woken.all).toBe(0); // $all's turn came with the start's announcement: the next is 60 s later
+        expect(woken.category).toBeGreaterThanOrEqual(5); // every 20 ms, not kept waiting by $all's timer
+      } finally {
+        for (const stop of stops) await stop();
+      }
+    });
+
     it('announce writes that came during the coalescing time when it ends, with no further write', async () => {
       const category = uniqueCategory();
       const listener = await listen(category, { coalesceMs: 400 });

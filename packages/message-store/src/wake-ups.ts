@@ -63,6 +63,11 @@ export interface WatcherOptions {
    * taken from the writers.
    */
   coalesceMs?: number;
+  /**
+   * The same for `$all`'s consumers (100 ms): they are the admin aggregators and the like, each of
+   * which records its position in a transaction per batch, so their batches are worth making larger.
+   */
+  allCoalesceMs?: number;
 }
 
 /** The `application_name` of the watcher's connection, as seen in pg_stat_activity. */
@@ -130,6 +135,8 @@ function createWakeUps(db: Database, options: WatcherOptions): WakeUps {
   const busyIntervalMs = options.busyIntervalMs ?? 10;
   const idleIntervalMs = options.idleIntervalMs ?? 5;
   const coalesceMs = options.coalesceMs ?? 20;
+  const allCoalesceMs = options.allCoalesceMs ?? 100;
+  const windowOf = (key: string) => (key === ALL_STREAMS ? allCoalesceMs : coalesceMs);
   const listeners = new Map<string, Set<Listener>>();
   let watcher: Promise<Watcher> | undefined;
 
@@ -148,14 +155,19 @@ function createWakeUps(db: Database, options: WatcherOptions): WakeUps {
     const now = performance.now();
     let next = Infinity;
     for (const key of [...waiting]) {
-      const due = (lastWoken.get(key) ?? -Infinity) + coalesceMs;
+      const due = (lastWoken.get(key) ?? -Infinity) + windowOf(key);
       if (due <= now) wake(key, key);
       else next = Math.min(next, due);
     }
     if (Number.isFinite(next)) scheduleWaiting(next - now);
   };
+  let waitingDue = Infinity;
   const scheduleWaiting = (ms: number) => {
-    if (waitingTimer) return;
+    const due = performance.now() + Math.max(0, ms);
+    // One timer, at the earliest turn due ($all's turns come less often than a category's).
+    if (waitingTimer && waitingDue <= due) return;
+    clearTimeout(waitingTimer);
+    waitingDue = due;
     waitingTimer = setTimeout(wakeWaiting, Math.max(0, ms));
     waitingTimer.unref();
   };
@@ -168,10 +180,10 @@ function createWakeUps(db: Database, options: WatcherOptions): WakeUps {
     for (const key of [category, ALL_STREAMS]) {
       if (!listeners.get(key)?.size) continue;
       const since = now - (lastWoken.get(key) ?? -Infinity);
-      if (since >= coalesceMs) wake(key, category);
+      if (since >= windowOf(key)) wake(key, category);
       else {
         waiting.add(key);
-        scheduleWaiting(coalesceMs - since);
+        scheduleWaiting(windowOf(key) - since);
       }
     }
   };
