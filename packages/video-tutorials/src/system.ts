@@ -252,6 +252,7 @@ export function webServerOptions(
     appName: config.appName,
     cookieSecret,
     secureCookies: config.environment === 'production',
+    httpsOnly: config.environment === 'production',
     trustProxy: config.trustProxy,
     adminEmails: config.adminEmails,
     sessions: createSessions({
