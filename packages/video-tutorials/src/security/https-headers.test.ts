@@ -18,12 +18,16 @@ async function headersIn(nodeEnv: 'production' | 'development' | 'test') {
   expect(page.statusCode).toBe(200);
   const asset = await web.app.inject({ url: '/assets/site.css' });
   expect(asset.statusCode).toBe(200);
-  return [page.headers, asset.headers];
+  const csrfCookie = page.cookies.find((cookie) => cookie.name === '_csrf');
+  expect(csrfCookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' });
+  return { headers: [page.headers, asset.headers], csrfCookie };
 }
 
-describe('HTTPS-only headers', () => {
+describe('HTTPS-only headers and cookies', () => {
   it('are sent in production', async () => {
-    for (const headers of await headersIn('production')) {
+    const { headers: responses, csrfCookie } = await headersIn('production');
+    expect(csrfCookie?.secure).toBe(true);
+    for (const headers of responses) {
       expect(headers['content-security-policy']).toContain('upgrade-insecure-requests');
       expect(headers['content-security-policy']).toContain("default-src 'self'");
       expect(headers['strict-transport-security']).toMatch(/max-age=\d+/);
@@ -31,7 +35,9 @@ describe('HTTPS-only headers', () => {
   });
 
   it.each(['development', 'test'] as const)('are not sent when NODE_ENV=%s', async (nodeEnv) => {
-    for (const headers of await headersIn(nodeEnv)) {
+    const { headers: responses, csrfCookie } = await headersIn(nodeEnv);
+    expect(csrfCookie?.secure).toBeFalsy();
+    for (const headers of responses) {
       expect(headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
       // The rest of the policy stays.
       expect(headers['content-security-policy']).toContain("default-src 'self'");
