@@ -43,7 +43,7 @@ import * as transcribeComponent from './components/transcribe/index.js';
 import * as videoPublishingComponent from './components/video-publishing/index.js';
 import { lockDataDirectory } from './cli/data-directory-lock.js';
 import { describePostgresUrl, type Config } from './config.js';
-import { createLogger, createObservability, type Observability } from './observability/index.js';
+import { chooseLogFormat, createLogger, createObservability, type Observability } from './observability/index.js';
 import type { Piece } from './piece.js';
 import { createStorage, type Storage } from './storage.js';
 import { migrateViewData, SHARED_SEARCH_PATH, VIEW_DATA_SEARCH_PATH } from './view-data/migrations.js';
@@ -102,7 +102,9 @@ export async function startSystem(
     pgliteThread?: PgliteThread;
   } = {},
 ): Promise<System> {
-  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const logger =
+    options.logger ??
+    createLogger({ level: config.logLevel, format: chooseLogFormat(config.environment, process.stdout.isTTY) });
   const messageStoreDb = await openMessageStoreDatabase(config, options);
   const viewData = openViewData(config, messageStoreDb);
   const installed = await installMessageDb(messageStoreDb);
@@ -252,6 +254,7 @@ export function webServerOptions(
     appName: config.appName,
     cookieSecret,
     secureCookies: config.environment === 'production',
+    httpsOnly: config.environment === 'production',
     trustProxy: config.trustProxy,
     adminEmails: config.adminEmails,
     sessions: createSessions({

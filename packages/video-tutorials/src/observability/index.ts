@@ -6,7 +6,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { createReadiness, type Readiness } from './readiness.js';
 import { registerOperationsRoutes } from './routes.js';
 
-export { createLogger } from './logging.js';
+export { chooseLogFormat, createLogger, type LogFormat } from './logging.js';
 export { createMetrics, headOf, NO_MEMBER, type Metrics } from './metrics.js';
 export { createReadiness, type Readiness, type ReadinessReport } from './readiness.js';
 export { registerOperationsRoutes } from './routes.js';

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { createMessageStore, createSubscription } from '@vt/message-store';
 import { createTestDatabase, exampleMessage, uniqueCategory, type TestDatabase } from '@vt/message-store/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logLines } from './log-lines.js';
-import { createLogger } from './logging.js';
+import { chooseLogFormat, createLogger } from './logging.js';
 
 let test: TestDatabase;
 beforeAll(async () => {
@@ -53,5 +54,36 @@ describe('the system logger', () => {
     logger.info('not written');
     logger.warn('written');
     expect(destination.lines.map((line) => line.msg)).toEqual(['written']);
+  });
+});
+
+describe('the log format', () => {
+  it.each([
+    ['development', true, 'pretty'],
+    ['development', false, 'json'],
+    ['development', undefined, 'json'],
+    ['production', true, 'json'],
+    ['production', undefined, 'json'],
+    ['test', true, 'json'],
+    ['test', false, 'json'],
+  ] as const)('with NODE_ENV=%s and a terminal %s is %s', (environment, isTTY, format) => {
+    expect(chooseLogFormat(environment, isTTY)).toBe(format);
+  });
+
+  it('pretty writes readable lines, with the fields, instead of JSON', () => {
+    const chunks: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(chunk.toString());
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'info', destination, format: 'pretty' });
+    logger.info({ detail: 'a detail' }, 'something happened');
+    const output = chunks.join('');
+    expect(output).toContain('something happened');
+    expect(output).toContain('a detail');
+    expect(output).toMatch(/INFO/);
+    expect(() => JSON.parse(output) as unknown).toThrow();
   });
 });

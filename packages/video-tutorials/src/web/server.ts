@@ -65,6 +65,12 @@ export interface WebServerOptions {
   cookieSecret: string;
   /** Secure cookies (HTTPS only) — on in production. */
   secureCookies: boolean;
+  /**
+   * The site is reached over HTTPS only — on in production: the Content-Security-Policy has browsers
+   * upgrade `http:` requests (`upgrade-insecure-requests`) and `Strict-Transport-Security` is sent.
+   * Off (the default), a page over plain http — a LAN address in development — loads its styles and scripts.
+   */
+  httpsOnly?: boolean;
   /** The applications, each a Fastify plugin. */
   applications: FastifyPluginAsync[];
   logger?: boolean | object;
@@ -103,10 +109,19 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   });
   options.operations?.(app);
 
+  const httpsOnly = options.httpsOnly ?? false;
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
-      directives: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'], mediaSrc: ["'self'"], formAction: ["'self'"] },
+      directives: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        mediaSrc: ["'self'"],
+        formAction: ["'self'"],
+        // Helmet's default has it; over plain http it would send the page's assets to an https:// that is not there.
+        upgradeInsecureRequests: httpsOnly ? [] : null,
+      },
     },
+    hsts: httpsOnly,
   });
   await app.register(fastifyCookie, { secret: options.cookieSecret });
   await app.register(fastifyCsrf, {
