@@ -108,15 +108,8 @@ export function readAllShared(db: Database): AllStreamReader {
   const own = readAllInCommitOrder(db);
 
   const fromWindow = (from: number, max: number) => {
-    // The first message at or after `from`: the window is in global-position order.
-    let low = 0;
-    let high = shared.messages.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (shared.messages[middle]!.globalPosition < from) low = middle + 1;
-      else high = middle;
-    }
-    return shared.messages.slice(low, low + max);
+    const first = firstAtOrAfter(shared.messages, from);
+    return shared.messages.slice(first, first + max);
   };
 
   const readHead = (from: number) => {
@@ -168,4 +161,16 @@ export function readAllShared(db: Database): AllStreamReader {
       return own.read(from, max);
     },
   };
+}
+
+/** The index of the first of `messages` (in global-position order) at or after `globalPosition`. */
+export function firstAtOrAfter(messages: readonly StoredMessage[], globalPosition: number): number {
+  let low = 0;
+  let high = messages.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (messages[middle]!.globalPosition < globalPosition) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }

@@ -1,5 +1,6 @@
 import { ANY_CHANGE, isTransientDatabaseError, type Database, type Row, type Session } from './database/port.js';
 import type { StoredMessage } from './message.js';
+import { firstAtOrAfter } from './read-all.js';
 import { toStoredMessage, type MessageRow } from './store.js';
 import { noticeGap, rolledBackGaps, type Gap } from './gaps.js';
 import { ALL_STREAMS, category as categoryOf } from './stream-name.js';
@@ -205,9 +206,10 @@ function createWakeUps(db: Database, options: WatcherOptions): WakeUps {
         kept.looks.push(look);
       }
       for (const kept of shelves.values()) {
+        // Trimmed to half when full, so that trimming is rare. Whole looks go: a look kept in part
+        // could not be told from one kept whole.
         if (kept.messages.length <= FEED_MESSAGES) continue;
-        // Whole looks go: a look kept in part could not be told from one kept whole.
-        const firstKept = kept.looks[kept.messages.length - FEED_MESSAGES]! + 1;
+        const firstKept = kept.looks[kept.messages.length - FEED_MESSAGES / 2]! + 1;
         const cut = kept.looks.findIndex((each) => each >= firstKept);
         kept.messages.splice(0, cut === -1 ? kept.messages.length : cut);
         kept.looks.splice(0, cut === -1 ? kept.looks.length : cut);
@@ -227,8 +229,7 @@ function createWakeUps(db: Database, options: WatcherOptions): WakeUps {
     read(category, sinceLook, fromPosition, max) {
       const kept = shelves.get(category);
       if (!kept || sinceLook < kept.since) return null;
-      let first = 0;
-      while (first < kept.messages.length && kept.messages[first]!.globalPosition < fromPosition) first++;
+      const first = firstAtOrAfter(kept.messages, fromPosition);
       const messages = kept.messages.slice(first, first + max);
       return { messages, truncated: first + max < kept.messages.length, throughLook: lastLookPut };
     },
