@@ -6,6 +6,7 @@ import { createMessageStore, type MessageStore } from './store.js';
 import {
   createSubscription,
   messageInHand,
+  type BatchHandledInfo,
   type HandledInfo,
   type Logger,
   type MessageInHand,
@@ -171,6 +172,32 @@ describe('a subscription observer', () => {
       'handled:3',
       'handled:3',
       'handled:3',
+    ]);
+  });
+
+  it('is told of a batch once, per type, when it listens for batches; the others per message', async () => {
+    const category = uniqueCategory();
+    await store.writeBatch(`${category}-1`, [exampleMessage(), exampleMessage({ type: 'Other' }), exampleMessage()]);
+    const batches: BatchHandledInfo[] = [];
+    const perMessage = recordingObserver();
+    const subscription = subscribe({
+      streamName: category,
+      observer: { ...recordingObserver().observer, batchHandled: (info) => void batches.push(info) },
+      handleBatch: async () => {},
+    });
+    subscription.observe(perMessage.observer);
+    await subscription.start();
+    await subscription.waitUntilCaughtUp();
+    expect(batches).toHaveLength(1);
+    expect(batches[0]!.batchSize).toBe(3);
+    expect([...batches[0]!.types]).toEqual([
+      ['SomethingHappened', 2],
+      ['Other', 1],
+    ]);
+    expect(perMessage.handled.map(({ type, batchSize }) => `${type}:${batchSize}`)).toEqual([
+      'SomethingHappened:3',
+      'Other:3',
+      'SomethingHappened:3',
     ]);
   });
 

@@ -139,6 +139,17 @@ export function createMetrics({
         info.durationMs / 1000,
       );
     },
+    // A batch's messages counted per type at once; its time observed once per type, as the time per message.
+    batchHandled(info) {
+      const labels = labelsOf(info);
+      for (const [type, count] of info.types) {
+        handled.inc({ subscriber: labels.subscriber, member: labels.member, type, outcome: 'handled' }, count);
+        handlerDuration.observe(
+          { subscriber: info.subscriberId, type, outcome: 'handled' },
+          info.durationMs / info.batchSize / 1000,
+        );
+      }
+    },
     position(info) {
       const labels = labelsOf(info);
       consumers.set(keyOf(info), { labels, position: info.position });
