@@ -68,6 +68,8 @@ export function createHomeApp({
                   </div>
                 </section>`
           }`,
+        200,
+        { description: 'Learn by watching: short video tutorials, and how many views they have had.' },
       );
     });
   };
