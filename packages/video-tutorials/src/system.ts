@@ -265,7 +265,7 @@ export function webServerOptions(
     applications: [
       createHomeApp({ viewData, playbackTokens }),
       createRecordViewingsApp({ store, viewData, playbackTokens, sampleVideoIds: [SAMPLE_VIDEO_ID] }),
-      createWatchApp({ viewData, storage, playbackTokens }),
+      createWatchApp({ viewData, storage, playbackTokens, appUrl: config.appUrl }),
       createCreatorsPortalApp({
         store,
         viewData,

@@ -13,6 +13,7 @@ const PUBLIC = new Set([
   'GET /',
   'GET /health',
   'GET /assets/*',
+  'GET /favicon.ico',
   'GET /register',
   'POST /register',
   'GET /register/registration-complete',

@@ -13,12 +13,28 @@ export interface PageContext {
 export interface PageOptions {
   title: string;
   body: SafeHtml;
-  /** Extra elements for the head, e.g. a page's script. */
+  /** Extra elements for the head, e.g. a page's script or its Open Graph tags. */
   head?: SafeHtml;
+  /** The page's `<meta name="description">`; the site's default (`defaultDescription`) without it. */
+  description?: string;
 }
 
-/** The shared layout: navigation, main content, footer. */
-export function layout(context: PageContext, { title, body, head }: PageOptions): SafeHtml {
+/** What a page without a description of its own says about itself. */
+export const defaultDescription = (appName: string) =>
+  `${appName}: short video tutorials. Watch and learn, or upload your own.`;
+
+/** Text shortened for a meta description: whitespace collapsed, at most `max` characters, cut between words. */
+export function summarize(text: string, max = 160): string {
+  const collapsed = text.replace(/\s+/g, ' ').trim();
+  const characters = Array.from(collapsed); // by code point: an emoji is never cut in half
+  if (characters.length <= max) return collapsed;
+  const cut = characters.slice(0, max - 1).join('');
+  const space = cut.lastIndexOf(' ');
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s.,;:!?-]+$/, '')}…`;
+}
+
+/** The shared layout: head (description, favicon, styles), navigation, main content, footer. */
+export function layout(context: PageContext, { title, body, head, description }: PageOptions): SafeHtml {
   const link = (href: string, label: string, extraClass = '') => {
     const current = context.currentPath === href;
     return html`<a
@@ -33,9 +49,11 @@ export function layout(context: PageContext, { title, body, head }: PageOptions)
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="description" content="${description || defaultDescription(context.appName)}" />
         <meta name="color-scheme" content="light" />
         <meta name="theme-color" content="#ffffff" />
         <title>${title} · ${context.appName}</title>
+        <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml" />
         <link rel="stylesheet" href="/assets/site.css" />
         ${head ?? ''}
       </head>

@@ -18,7 +18,7 @@ import Fastify, {
 import { isTransientDatabaseError } from '@vt/message-store';
 import { isAdmin } from './guards.js';
 import { html, type SafeHtml } from './html.js';
-import { layout, type PageContext } from './layout.js';
+import { layout, type PageContext, type PageOptions } from './layout.js';
 import { InvalidTextError, refuseInvalidText } from './text-input.js';
 
 export { requireUser } from './guards.js';
@@ -52,7 +52,7 @@ declare module 'fastify' {
     /** This response's CSRF token: made once, so every form on a page carries the same one. */
     csrfToken(): string;
     /** Renders a page in the shared layout. */
-    page(title: string, body: SafeHtml, statusCode?: number, options?: { head?: SafeHtml }): FastifyReply;
+    page(title: string, body: SafeHtml, statusCode?: number, options?: PageExtras): FastifyReply;
     /** Starts a session and sets its cookie. */
     signIn(user: SessionUser): Promise<void>;
     /** Ends the request's session and clears its cookie. */
@@ -90,6 +90,9 @@ export interface WebServerOptions {
   /** Users with the admin role (`ADMIN_EMAILS`): only they see the admin portal's link. */
   adminEmails?: readonly string[];
 }
+
+/** What a page may add to the shared layout: elements for its head, its meta description. */
+export type PageExtras = Pick<PageOptions, 'head' | 'description'>;
 
 const SESSION_COOKIE = 'session';
 /** What a response says to come back after while the database cannot be reached. */
@@ -164,13 +167,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   });
   app.decorateReply(
     'page',
-    function (
-      this: FastifyReply,
-      title: string,
-      body: SafeHtml,
-      statusCode = 200,
-      pageOptions: { head?: SafeHtml } = {},
-    ) {
+    function (this: FastifyReply, title: string, body: SafeHtml, statusCode = 200, pageOptions: PageExtras = {}) {
       const context: PageContext = {
         appName: options.appName,
         user: this.request.user,
@@ -263,6 +260,8 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   });
 
   app.get('/health', async () => ({ status: 'ok' }));
+  // Browsers ask for /favicon.ico by themselves; the icon is the SVG every page links to.
+  app.get('/favicon.ico', async (_request, reply) => reply.redirect('/assets/favicon.svg', 301));
   for (const application of options.applications) await app.register(application);
   return app;
 }
@@ -284,10 +283,10 @@ function acceptsHtml(request: FastifyRequest): boolean {
 
 const sessionIdFormat = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** The session the signed cookie names, if it is still open (static files need none). */
+/** The session the signed cookie names, if it is still open (static files and the favicon need none). */
 async function readSession(request: FastifyRequest, sessions: SessionKeeper | undefined) {
   const cookie = request.cookies[SESSION_COOKIE];
-  if (!cookie || !sessions || request.url.startsWith('/assets/')) return;
+  if (!cookie || !sessions || request.url.startsWith('/assets/') || request.url === '/favicon.ico') return;
   const unsigned = request.unsignCookie(cookie);
   if (!unsigned.valid || unsigned.value === null || !sessionIdFormat.test(unsigned.value)) return;
   const user = await sessions.find(unsigned.value, request.traceId);

@@ -311,5 +311,6 @@ function renderLogIn(
       <p class="muted form-footer">New here? <a href="/register">Create an account</a></p>
     </div>`,
     statusCode,
+    { description: 'Log in to upload and manage your video tutorials.' },
   );
 }

@@ -5,10 +5,10 @@ import { loadHomePage } from '../../aggregators/home-page/index.js';
 import { html } from '../../web/html.js';
 import type { PlaybackTokens } from '../record-viewings/index.js';
 
-/** The book's sample video to record viewings of, shown while the catalogue is empty. */
+/** The book's sample video to record viewings of, shown (with an invitation to upload) while the catalogue is empty. */
 export const SAMPLE_VIDEO_ID = '8a1f2c3d-4b5e-4f60-8a71-92b3c4d5e6f7';
 
-/** The home application: the global count of videos watched and the published videos, from View Data. */
+/** The home application: the global count of views and the published videos, from View Data. */
 export function createHomeApp({
   viewData,
   playbackTokens,
@@ -28,7 +28,7 @@ export function createHomeApp({
             </div>
             <p class="stat-block">
               <span class="stat" data-testid="videos-watched">${videosWatched}</span>
-              <span class="stat-label">${videosWatched === 1 ? 'video' : 'videos'} watched so far</span>
+              <span class="stat-label" data-testid="views-label">${videosWatched === 1 ? 'view' : 'views'}</span>
             </p>
           </section>
           ${
@@ -52,22 +52,32 @@ export function createHomeApp({
                     )}
                   </ul>
                 </section>`
-              : html`<section class="card tutorial">
-                  <div class="tutorial-thumb" aria-hidden="true"><span class="tutorial-play"></span></div>
-                  <div class="tutorial-body">
-                    <h2>Sample tutorial</h2>
+              : html`<section class="card" data-testid="no-videos">
+                    <h2>No tutorials yet</h2>
                     <p class="muted">
-                      No videos are published yet — creators upload them in the creators portal. Meanwhile, recording a
-                      viewing sends a <code>VideoViewed</code> event; the count above follows.
+                      Have something to teach? Upload a video: it is transcoded for the web and shows here once it is
+                      published.
                     </p>
-                    <form method="post" action="/record-viewing/${SAMPLE_VIDEO_ID}">
-                      <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
-                      <input type="hidden" name="playbackToken" value="${playbackTokens.issue(SAMPLE_VIDEO_ID)}" />
-                      <button type="submit">Record a viewing</button>
-                    </form>
-                  </div>
-                </section>`
+                    <p><a class="button" href="/creators-portal">Upload a video</a></p>
+                  </section>
+                  <section class="card tutorial" data-testid="sample-tutorial">
+                    <div class="tutorial-thumb" aria-hidden="true"><span class="tutorial-play"></span></div>
+                    <div class="tutorial-body">
+                      <h2>Sample tutorial</h2>
+                      <p class="muted">
+                        Until a video is published, this sample stands in for one: recording a viewing sends a
+                        <code>VideoViewed</code> event, and the count above follows.
+                      </p>
+                      <form method="post" action="/record-viewing/${SAMPLE_VIDEO_ID}">
+                        <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
+                        <input type="hidden" name="playbackToken" value="${playbackTokens.issue(SAMPLE_VIDEO_ID)}" />
+                        <button type="submit">Record a viewing</button>
+                      </form>
+                    </div>
+                  </section>`
           }`,
+        200,
+        { description: 'Learn by watching: short video tutorials, and how many views they have had.' },
       );
     });
   };

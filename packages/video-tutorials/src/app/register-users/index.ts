@@ -173,5 +173,6 @@ function renderForm(reply: FastifyReply, { userId, email, errors }: FormState, s
       <p class="muted form-footer">Already have an account? <a href="/auth/log-in">Log in</a></p>
     </div>`,
     statusCode,
+    { description: 'Create an account to upload your own video tutorials.' },
   );
 }

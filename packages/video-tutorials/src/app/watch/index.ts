@@ -6,6 +6,7 @@ import { findPublishedVideo } from '../../aggregators/catalogue/index.js';
 import { findVideoOfOwner } from '../../aggregators/creators-videos/index.js';
 import type { Storage } from '../../storage.js';
 import { html } from '../../web/html.js';
+import { summarize } from '../../web/layout.js';
 import { externalMedia, mediaOf } from '../../web/media.js';
 import type { PlaybackTokens } from '../record-viewings/index.js';
 
@@ -15,25 +16,33 @@ const params = z.object({ videoId: z.uuid() });
  * Watching: the public page of a published video, and its media — the
  * transcoded file (with HTTP range requests, so seeking works) and its poster —
  * served to anyone once published, and to the owner before. Media at an external URL (the book's videos) is
- * only linked to (see web/media.ts): the page's CSP keeps `media-src 'self'`.
+ * only linked to (see web/media.ts): the page's CSP keeps `media-src 'self'`. The page has a meta description and
+ * Open Graph tags for link previews; their URLs are absolute, so `og:url` and `og:image` only when `appUrl` is known.
  */
 export function createWatchApp({
   viewData,
   storage,
   playbackTokens,
+  appUrl,
 }: {
   viewData: Queryable;
   storage: Storage;
   playbackTokens: PlaybackTokens;
+  /** The site's public address (`APP_URL`), for the absolute URLs of the Open Graph tags. */
+  appUrl?: string;
 }): FastifyPluginAsync {
+  const origin = appUrl?.replace(/\/$/, '');
   return async (app) => {
     app.get('/videos/:videoId', async (request, reply) => {
       const parsed = params.safeParse(request.params);
       const video = parsed.success ? await findPublishedVideo(viewData, parsed.data.videoId) : null;
       if (!video) return reply.callNotFound();
       const media = mediaOf(video.transcodedUri);
+      const title = video.name || 'Untitled video';
+      const description = summarize(video.description) || `Watch “${title}”, a short video tutorial.`;
+      const poster = video.posterUri && mediaOf(video.posterUri).kind === 'stored';
       return reply.page(
-        video.name || 'Untitled video',
+        title,
         html`<article class="card watch">
           ${
             media.kind === 'stored'
@@ -49,7 +58,7 @@ export function createWatchApp({
                 ></video>`
               : externalMedia(media)
           }
-          <h1>${video.name || 'Untitled video'}</h1>
+          <h1>${title}</h1>
           <p class="muted">
             <span data-testid="view-count">${video.viewCount}</span> ${video.viewCount === 1 ? 'view' : 'views'}
           </p>
@@ -58,7 +67,15 @@ export function createWatchApp({
           <p class="transcript">${video.transcription || 'No transcript for this video.'}</p>
         </article>`,
         200,
-        { head: html`<script src="/assets/watch.js" defer></script>` },
+        {
+          description,
+          head: html`<script src="/assets/watch.js" defer></script>
+            <meta property="og:type" content="video.other" />
+            <meta property="og:title" content="${title}" />
+            <meta property="og:description" content="${description}" />
+            ${origin ? html`<meta property="og:url" content="${origin}/videos/${video.id}" />` : ''}
+            ${origin && poster ? html`<meta property="og:image" content="${origin}/media/posters/${video.id}" />` : ''}`,
+        },
       );
     });
 
