@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMessageStore, type Logger, type MessageStore } from '@vt/message-store';
 import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
-import { transcribeStreamName } from '../../contracts/transcribe.js';
+import { TRANSCRIPTION_MAX_WORDS, Transcribed, transcribeStreamName } from '../../contracts/transcribe.js';
 import {
   createTestStorage,
   exampleOriginMetadata,
@@ -16,7 +17,7 @@ import {
   storeVideoWithoutAudio,
   type TestStorage,
 } from './controls.js';
-import { build, type TranscribeOptions } from './index.js';
+import { build, timedWords, type TranscribeOptions } from './index.js';
 import { createPocketsphinxRecognizer, NO_RECOGNIZER } from './recognizer.js';
 import { NO_AUDIO_TRACK } from './audio.js';
 
@@ -64,6 +65,14 @@ describe('handling Transcribe', () => {
     expect(transcription).toMatch(/^[a-z' ]+$/);
     const heard = transcription.split(' ').filter((word) => expectedWords.includes(word));
     expect(heard, `none of ${expectedWords.join(', ')} in "${transcription}"`).not.toEqual([]);
+    // Every word with its times in the video, one after the other.
+    const words = Transcribed.parse(transcribed).data.words!;
+    expect(words.map(([word]) => word)).toEqual(transcription.split(' '));
+    words.forEach(([, start, end], index) => {
+      expect(end).toBeGreaterThan(start);
+      if (index > 0) expect(start).toBeGreaterThanOrEqual(words[index - 1]![2]);
+    });
+    expect(words.at(-1)![2]).toBeLessThan(15);
     expect(transcribed.metadata).toMatchObject({
       originStreamName: metadata.originStreamName,
       correlationStreamName: metadata.originStreamName,
@@ -86,7 +95,7 @@ describe('handling Transcribe', () => {
 
     const event = await onlyEvent(data.transcribeId);
     expect(event.type).toBe('Transcribed');
-    expect(event.data).toEqual({ ...data, transcription: '' });
+    expect(event.data).toEqual({ ...data, transcription: '', words: [] });
   });
 
   it('records TranscribeFailed for a video without an audio track, with the origin copied', async () => {
@@ -272,5 +281,51 @@ describe('two instances of transcribe', () => {
       'another instance recorded this transcription first',
       'transcription already settled; nothing to do',
     ]);
+  });
+});
+
+describe('timedWords', () => {
+  it('keeps the words as tuples, times in hundredths of a second', () => {
+    expect(
+      timedWords([
+        { word: 'hello', start: 0.333, end: 0.555 },
+        { word: 'world', start: 0.71, end: 1.0449 },
+      ]),
+    ).toEqual([
+      ['hello', 0.33, 0.56],
+      ['world', 0.71, 1.04],
+    ]);
+  });
+
+  it('keeps the event small and valid: the first words only, each word bounded, whatever a recognizer says', () => {
+    const many = Array.from({ length: TRANSCRIPTION_MAX_WORDS + 10 }, (_, index) => ({
+      word: `w${index}`,
+      start: index,
+      end: index + 0.5,
+    }));
+    const kept = timedWords(many);
+    expect(kept).toHaveLength(TRANSCRIPTION_MAX_WORDS);
+    expect(kept.at(-1)![0]).toBe(`w${TRANSCRIPTION_MAX_WORDS - 1}`);
+
+    const odd = timedWords([
+      { word: 'x'.repeat(500), start: 1, end: 2 },
+      { word: ` nul\u0000 and\u0007 bell\n `, start: 2, end: 3 },
+      { word: `${'y'.repeat(99)}😀`, start: 3, end: 4 },
+      { word: '   ', start: 4, end: 5 },
+      { word: 'never', start: Number.NaN, end: 6 },
+      { word: 'infinite', start: 6, end: Number.POSITIVE_INFINITY },
+      { word: 'before', start: -3, end: -1 },
+      { word: 'backwards', start: 9, end: 8 },
+    ]);
+    expect(odd).toEqual([
+      ['x'.repeat(100), 1, 2],
+      ['nul and bell', 2, 3],
+      ['y'.repeat(99), 3, 4],
+      ['before', 0, 0],
+      ['backwards', 9, 9],
+    ]);
+    expect(() =>
+      Transcribed.create({ transcribeId: randomUUID(), uri: 'storage:x', transcription: '', words: odd }),
+    ).not.toThrow();
   });
 });

@@ -19,16 +19,24 @@ import {
   type StoredMessage,
 } from '@vt/message-store';
 import {
+  TRANSCRIPTION_MAX_WORDS,
+  TRANSCRIPTION_WORD_MAX_LENGTH,
   Transcribe,
   TranscribeFailed,
   Transcribed,
   transcribeCategory,
   transcribeStreamName,
+  type TimedWord,
 } from '../../contracts/transcribe.js';
 import { pieceOf } from '../../piece.js';
 import type { Storage } from '../../storage.js';
 import { extractAudio } from './audio.js';
-import { createPocketsphinxRecognizer, type Recognition, type SpeechRecognizer } from './recognizer.js';
+import {
+  createPocketsphinxRecognizer,
+  type Recognition,
+  type RecognizedWord,
+  type SpeechRecognizer,
+} from './recognizer.js';
 import { isSettled, transcriptionProjection } from './transcription.js';
 
 export interface TranscribeOptions {
@@ -124,7 +132,12 @@ export function build({
     const { transcribeId, uri } = command.data;
     const event = recognition.recognized
       ? Transcribed.create(
-          { transcribeId, uri, transcription: recognition.text },
+          {
+            transcribeId,
+            uri,
+            transcription: recognition.text,
+            ...(recognition.words ? { words: timedWords(recognition.words) } : {}),
+          },
           { id: outcomeId(command, Transcribed.type) },
         )
       : TranscribeFailed.create(
@@ -163,6 +176,35 @@ export function build({
 }
 
 const outcomeId = (command: Transcribe, type: string) => uuidV5(`${command.id}|${type}`, OUTCOME_NAMESPACE);
+
+/**
+ * The words as the event records them, bounded: at most `TRANSCRIPTION_MAX_WORDS` (the first ones), each word at
+ * most `TRANSCRIPTION_WORD_MAX_LENGTH` characters without control characters or lone surrogates (PostgreSQL's
+ * jsonb takes neither NUL nor those), times rounded to hundredths of a second (PocketSphinx's frames)
+ * and never negative, an end never before its start. Words without text or times are left out.
+ */
+export function timedWords(words: readonly RecognizedWord[]): TimedWord[] {
+  const timed: TimedWord[] = [];
+  for (const { word, start, end } of words) {
+    if (timed.length >= TRANSCRIPTION_MAX_WORDS) break;
+    const text = wordText(word);
+    if (text === '' || !Number.isFinite(start) || !Number.isFinite(end)) continue;
+    const from = hundredths(Math.max(0, start));
+    timed.push([text, from, Math.max(from, hundredths(end))]);
+  }
+  return timed;
+}
+
+const hundredths = (seconds: number) => Math.round(seconds * 100) / 100;
+
+/** The word without control characters or lone surrogates, at most `TRANSCRIPTION_WORD_MAX_LENGTH` long. */
+function wordText(word: string): string {
+  const text = word
+    .replace(/[\p{Cc}\p{Cs}]/gu, '')
+    .trim()
+    .slice(0, TRANSCRIPTION_WORD_MAX_LENGTH);
+  return text.replace(/[\uD800-\uDBFF]$/, ''); // cut inside a surrogate pair: its first half goes too
+}
 
 export { createPocketsphinxRecognizer, NO_RECOGNIZER, type SpeechRecognizer } from './recognizer.js';
 export { NO_AUDIO_TRACK } from './audio.js';

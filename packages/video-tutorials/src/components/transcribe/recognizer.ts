@@ -9,7 +9,16 @@ export interface SpeechRecognizer {
   recognize(wavPath: string, options: { timeoutMs: number }): Promise<Recognition>;
 }
 
-export type Recognition = { recognized: true; text: string } | { recognized: false; reason: string };
+/** A word heard, and when: seconds from the start of the audio. */
+export interface RecognizedWord {
+  word: string;
+  start: number;
+  end: number;
+}
+
+/** `words`, when the recognizer tells when each word was said: the words of `text`, in order. */
+export type Recognition =
+  { recognized: true; text: string; words?: RecognizedWord[] } | { recognized: false; reason: string };
 
 export const NO_RECOGNIZER = "No speech recognizer is installed: install Debian's pocketsphinx and pocketsphinx-en-us";
 
@@ -35,9 +44,9 @@ function modelFiles(modelDirectory: string) {
 }
 
 /**
- * Debian's PocketSphinx 5prealpha (`pocketsphinx_continuous -infile`): one
- * line of words on stdout per stretch of speech it hears. Its log goes to a
- * temporary file, read only for the errors when it fails.
+ * Debian's PocketSphinx 5prealpha (`pocketsphinx_continuous -infile … -time yes`): on stdout, per stretch of
+ * speech it hears, one line of words, then one line per word with its start and end (seconds from the start
+ * of the file) and confidence. Its log goes to a temporary file, read only for the errors when it fails.
  */
 export function createPocketsphinxRecognizer({
   command = DEFAULT_POCKETSPHINX_COMMAND,
@@ -57,11 +66,9 @@ export function createPocketsphinxRecognizer({
       const logDirectory = await mkdtemp(path.join(tmpdir(), 'pocketsphinx-'));
       const logPath = path.join(logDirectory, 'pocketsphinx.log');
       try {
-        const run = await runProcess(
-          command,
-          ['-infile', wavPath, '-hmm', model.hmm, '-lm', model.lm, '-dict', model.dict, '-logfn', logPath],
-          { timeoutMs },
-        );
+        const files = ['-infile', wavPath, '-hmm', model.hmm, '-lm', model.lm, '-dict', model.dict, '-logfn', logPath];
+        // -time yes: each word's start and end, after each line of words.
+        const run = await runProcess(command, [...files, '-time', 'yes'], { timeoutMs });
         if (!run.started) return unavailable(`${command} cannot be run (${run.error.code ?? run.error.message})`);
         if (run.timedOut)
           return { recognized: false, reason: `Speech recognition took longer than ${seconds(timeoutMs)}` };
@@ -72,7 +79,7 @@ export function createPocketsphinxRecognizer({
             reason: `Speech recognition failed: ${errors || `pocketsphinx exited with code ${String(run.exitCode)}`}`,
           };
         }
-        return { recognized: true, text: hypothesis(run.stdout) };
+        return { recognized: true, ...hypothesis(run.stdout) };
       } finally {
         await rm(logDirectory, { recursive: true, force: true });
       }
@@ -93,14 +100,34 @@ export async function missingModelFile(modelDirectory = DEFAULT_POCKETSPHINX_MOD
   return undefined;
 }
 
-/** The stdout lines as one text; `word(2)`, an alternative pronunciation, is the word. */
-export function hypothesis(stdout: string): string {
-  return stdout
-    .split('\n')
-    .map((line) => line.replace(/\(\d+\)/g, '').trim())
-    .filter((line) => line !== '')
-    .join(' ')
-    .replace(/\s+/g, ' ');
+/** A word's line of `-time yes`: `word start end confidence`, e.g. `tutorial 1.420 1.980 0.447225`. */
+const WORD_TIME_LINE = /^(\S+) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?) (\S+)$/;
+/** What is not a word: `<s>`, `</s>`, `<sil>` (silence), `[NOISE]`, `[SPEECH]`, `++NOISE++`. */
+const FILLER = /^(<.*>|\[.*\]|\+\+.*\+\+)$/;
+/** `word(2)`, an alternative pronunciation, is the word. */
+const withoutPronunciation = (text: string) => text.replace(/\(\d+\)/g, '');
+
+/**
+ * What PocketSphinx printed: the lines of words as one text, and the words with their times from the lines of
+ * `-time yes` (fillers left out). Without such lines (a recognizer run without `-time yes`), `words` is empty.
+ */
+export function hypothesis(stdout: string): { text: string; words: RecognizedWord[] } {
+  const lines: string[] = [];
+  const words: RecognizedWord[] = [];
+  for (const line of stdout.split('\n').map((each) => each.trim())) {
+    const timed = WORD_TIME_LINE.exec(line);
+    if (timed) {
+      const word = withoutPronunciation(timed[1]!);
+      if (!FILLER.test(word) && word !== '') words.push({ word, start: Number(timed[2]), end: Number(timed[3]) });
+    } else if (line !== '') lines.push(withoutPronunciation(line).trim());
+  }
+  return {
+    text: lines
+      .filter((line) => line !== '')
+      .join(' ')
+      .replace(/\s+/g, ' '),
+    words,
+  };
 }
 
 /** The ERROR and FATAL lines of a PocketSphinx log, without their source positions. */
