@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { commandStreamName, defineMessage, streamName, type MessageOf } from '@vt/message-store';
+import { TimedWords } from './transcribe.js';
 
 /**
  * The video-publishing component's messages (DESIGN.md §3). The book's events
@@ -54,9 +55,10 @@ export const VideoTranscoded = defineMessage(
     durationSeconds: z.number().nonnegative(),
   }),
 );
+/** `words`: transcribe's timed words, copied when its `Transcribed` has them (see the transcribe contract). */
 export const VideoTranscribed = defineMessage(
   'VideoTranscribed',
-  z.object({ videoId: z.uuid(), transcribeId: z.uuid(), transcription: z.string() }),
+  z.object({ videoId: z.uuid(), transcribeId: z.uuid(), transcription: z.string(), words: TimedWords.optional() }),
 );
 export const VideoTranscriptionFailed = defineMessage(
   'VideoTranscriptionFailed',

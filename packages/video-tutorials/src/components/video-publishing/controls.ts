@@ -23,6 +23,7 @@ import {
   TranscribeFailed,
   Transcribed,
   transcribeStreamName,
+  type TimedWord,
 } from '../../contracts/transcribe.js';
 import { DescribeVideo, NameVideo, PublishVideo } from '../../contracts/video-publishing.js';
 import { transcodeIdFor, transcribeIdFor } from './ids.js';
@@ -79,13 +80,25 @@ export const exampleTranscodeFailed = (transcode: StoredMessage, reason = 'the u
     }),
   );
 
-export const exampleTranscribed = (transcribe: StoredMessage, transcription = exampleTranscription) =>
+/** The first words of `exampleTranscription` with their times, as transcribe records them. */
+export const exampleWords: TimedWord[] = [
+  ['hello', 0.31, 0.72],
+  ['and', 0.9, 1.05],
+  ['welcome', 1.06, 1.5],
+];
+
+export const exampleTranscribed = (
+  transcribe: StoredMessage,
+  transcription = exampleTranscription,
+  words?: TimedWord[],
+) =>
   follow(
     transcribe,
     Transcribed.create({
       transcribeId: String(transcribe.data.transcribeId),
       uri: String(transcribe.data.uri),
       transcription,
+      ...(words ? { words } : {}),
     }),
   );
 

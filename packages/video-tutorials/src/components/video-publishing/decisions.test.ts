@@ -30,6 +30,7 @@ import {
   exampleTranscribeFailed,
   exampleTranscription,
   exampleVideo,
+  exampleWords,
   project,
   stored,
 } from './controls.js';
@@ -268,6 +269,25 @@ describe('the process, step by step', () => {
     expect(
       decideVideoTranscribed(given([started, videoTranscoded, settled]), videoId, Transcribed.parse(result)),
     ).toEqual({ kind: 'nothing', reason: 'transcription already settled' });
+  });
+
+  it('5a. copies the words with their times when Transcribed has them, and has none when it has none', () => {
+    const { started, videoTranscoded, transcribe } = theProcess('transcribed');
+    const decide = (result: ReturnType<typeof exampleTranscribed>) =>
+      writes(
+        decideVideoTranscribed(
+          given([started, videoTranscoded]),
+          videoId,
+          Transcribed.parse(stored(result, transcribeStreamName(transcribeIdFor(videoId)), 0, 106)),
+        ),
+      ).message;
+    expect(decide(exampleTranscribed(transcribe, exampleTranscription, exampleWords)).data).toEqual({
+      videoId,
+      transcribeId: transcribeIdFor(videoId),
+      transcription: exampleTranscription,
+      words: exampleWords,
+    });
+    expect(decide(exampleTranscribed(transcribe)).data).not.toHaveProperty('words');
   });
 
   it('6. VideoTranscribed or VideoTranscriptionFailed → VideoPublished, once', () => {

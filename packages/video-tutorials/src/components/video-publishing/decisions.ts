@@ -117,14 +117,14 @@ export function decideTranscribe(video: Video, transcoded: VideoTranscoded): Dec
   return write(transcribeCommandStreamName(transcribeId), transcribe);
 }
 
-/** 5a. Transcribe's `Transcribed` of this video's transcription → `VideoTranscribed`. */
+/** 5a. Transcribe's `Transcribed` of this video's transcription → `VideoTranscribed`, its timed words with it. */
 export function decideVideoTranscribed(video: Video, videoId: string, transcribed: Transcribed): Decision {
-  const { transcribeId, transcription } = transcribed.data;
+  const { transcribeId, transcription, words } = transcribed.data;
   const unwanted = transcriptionResultUnwanted(video, videoId, transcribeId);
   if (unwanted) return unwanted;
   return write(
     videoPublishingStreamName(videoId),
-    answer(transcribed, VideoTranscribed, { videoId, transcribeId, transcription }),
+    answer(transcribed, VideoTranscribed, { videoId, transcribeId, transcription, ...(words ? { words } : {}) }),
   );
 }
 
