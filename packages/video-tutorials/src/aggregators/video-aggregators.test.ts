@@ -116,6 +116,54 @@ describe('catalogue aggregator', () => {
   });
 });
 
+describe('catalogue aggregator, captions', () => {
+  const rowOf = async (videoId: string) =>
+    (await test.db.query(`SELECT to_jsonb(v) AS row FROM video_catalogue v WHERE id = $1`, [videoId]))[0];
+
+  it('makes the cues of a transcription with word times, the same however often it is delivered', async () => {
+    const { videoId, messages } = await publishedVideo();
+    const transcribed = await written(
+      videoPublishingStreamName(videoId),
+      VideoTranscribed.create({
+        videoId,
+        transcribeId: randomUUID(),
+        transcription: 'hello world <b>bold</b>',
+        words: [
+          ['hello', 0.33, 0.55],
+          ['world', 0.71, 1.05],
+          ['<b>bold</b>', 1.1, 1.5],
+        ],
+      }),
+    );
+    await test.db.transaction((tx) => catalogue.applyCatalogueEvents([...messages, transcribed], tx));
+    const once = await rowOf(videoId);
+    expect(await catalogue.findCaptionCues(test.db, videoId)).toEqual([
+      { start: 0.33, end: 1.5, lines: ['hello world <b>bold</b>'] },
+    ]);
+    expect(await catalogue.findPublishedVideo(test.db, videoId)).toMatchObject({
+      transcription: 'hello world <b>bold</b>',
+    });
+
+    // Delivered again: alone, twice in one batch, and with the whole stream replayed.
+    await applyTwice(catalogue.applyCatalogueEvents, [transcribed]);
+    await test.db.transaction((tx) => catalogue.applyCatalogueEvents([transcribed, transcribed], tx));
+    await applyTwice(catalogue.applyCatalogueEvents, [...messages, transcribed]);
+    expect(await rowOf(videoId)).toEqual(once);
+  });
+
+  it('has no cues for a transcription written before word times, and none for a video not published', async () => {
+    const { videoId, messages } = await publishedVideo();
+    await applyTwice(catalogue.applyCatalogueEvents, messages);
+    expect(await catalogue.findCaptionCues(test.db, videoId)).toEqual([]);
+    expect((await rowOf(videoId))?.row).toMatchObject({ transcription: 'hello world', caption_cues: null });
+
+    const unpublished = await publishedVideo();
+    await applyTwice(catalogue.applyCatalogueEvents, unpublished.messages.slice(0, 4));
+    expect(await catalogue.findCaptionCues(test.db, unpublished.videoId)).toBeNull();
+    expect(await catalogue.findCaptionCues(test.db, randomUUID())).toBeNull();
+  });
+});
+
 describe('video-operations aggregator', () => {
   it('records the outcome of each request by its trace id, for its user only', async () => {
     const { videoId, ownerId, traceId, messages } = await publishedVideo();

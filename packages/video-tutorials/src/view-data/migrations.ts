@@ -227,6 +227,12 @@ export const VIEW_DATA_MIGRATIONS: readonly { name: string; up: string }[] = [
     name: '0010-admin-streams-from-message-db',
     up: `DROP TABLE IF EXISTS admin_streams;`,
   },
+  {
+    // The watch page's captions and timestamped transcript: the cues made from the transcription's timed words
+    // (src/captions.ts), a JSON array of { start, end, lines }; null when the transcription has no word times.
+    name: '0011-caption-cues',
+    up: `ALTER TABLE video_catalogue ADD COLUMN caption_cues jsonb;`,
+  },
 ];
 
 /** The schema View Data's tables live in, in the message store's database or in one of its own. */

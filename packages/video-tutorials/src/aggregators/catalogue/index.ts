@@ -1,4 +1,5 @@
 import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import { buildCues, Cues, type Cue } from '../../captions.js';
 import {
   PublishingStarted,
   VideoDescribed,
@@ -12,7 +13,11 @@ import { pieceOf } from '../../piece.js';
 import { aggregatorSubscription } from '../aggregator.js';
 import { parsedInItsStream, updateIfNewer, upsertIfNewer } from '../creators-videos/index.js';
 
-/** Keeps `video_catalogue`, the public catalogue: a video shows once it is published. */
+/**
+ * Keeps `video_catalogue`, the public catalogue: a video shows once it is published. A transcription with timed
+ * words becomes the video's caption cues (`caption_cues`, see src/captions.ts), made here once rather than on
+ * every request for the watch page or its captions.
+ */
 export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
   const subscription = aggregatorSubscription({
     store,
@@ -41,8 +46,12 @@ export async function applyCatalogueEvents(messages: StoredMessage[], tx: Querya
         duration_seconds: durationSeconds,
       });
     } else if (VideoTranscribed.is(message)) {
+      const { transcription, words } = VideoTranscribed.parse(message).data;
       await updateIfNewer(tx, 'video_catalogue', message, {
-        transcription: VideoTranscribed.parse(message).data.transcription,
+        transcription,
+        caption_cues: words
+          ? JSON.stringify(buildCues(words.map(([text, start, end]) => ({ text, start, end }))))
+          : null,
       });
     } else if (VideoPublished.is(message)) {
       // The book's system published without a PublishingStarted before: the row is made here then.
@@ -115,4 +124,18 @@ export async function listPublishedVideos(viewData: Queryable, limit = 48): Prom
 export async function findPublishedVideo(viewData: Queryable, videoId: string): Promise<CatalogueVideo | null> {
   const [row] = await viewData.query<CatalogueRow>(`${SELECT_PUBLISHED} AND v.id = $1`, [videoId]);
   return row ? toCatalogueVideo(row) : null;
+}
+
+/**
+ * The caption cues of a published video — empty when its transcription has no word times (none, an old one, or
+ * silence) — or null when no such video is published. Read apart from the video: the catalogue's other readers
+ * (the home page, the media, viewings) never need them. Cues that are not what `buildCues` makes count as none.
+ */
+export async function findCaptionCues(viewData: Queryable, videoId: string): Promise<Cue[] | null> {
+  const [row] = await viewData.query<{ caption_cues: unknown }>(
+    `SELECT caption_cues FROM video_catalogue WHERE id = $1 AND published_at IS NOT NULL`,
+    [videoId],
+  );
+  if (!row) return null;
+  return Cues.safeParse(row.caption_cues).data ?? [];
 }
