@@ -323,6 +323,33 @@ describe('in a browser', () => {
     expect(await page.getByTestId('videos-watched').textContent()).toBe('1');
     await screenshot(page, '14-home-with-video', ['desktop', 'phone']);
 
+    // 14b The captions, from the words the recognizer heard: the player loads its track, and a line of the
+    // timestamped transcript plays the video from its time, in place (transcript.js), marking the line.
+    await page.goto(`/videos/${videoId}`);
+    const video = page.locator('video');
+    expect(await video.getAttribute('aria-label')).toBe(name);
+    await expect
+      .poll(() =>
+        video.evaluate((element) => {
+          const tracks = (element as unknown as { textTracks: ArrayLike<{ cues: ArrayLike<unknown> | null }> })
+            .textTracks;
+          return tracks.length > 0 ? (tracks[0]!.cues?.length ?? 0) : 0;
+        }),
+      )
+      .toBeGreaterThan(0);
+    const line = page.locator('.transcript-lines a').last();
+    const seek = Number(await line.getAttribute('data-seek'));
+    const href = await line.getAttribute('href');
+    expect(href).toBe(`/videos/${videoId}?t=${Math.floor(seek)}`);
+    await line.click();
+    await expect
+      .poll(() => video.evaluate((element) => (element as unknown as { currentTime: number }).currentTime))
+      .toBeGreaterThanOrEqual(seek - 0.05);
+    expect(new URL(page.url()).search).toBe(`?t=${Math.floor(seek)}`);
+    await expect.poll(() => line.getAttribute('aria-current')).toBe('true');
+    await video.evaluate((element) => (element as unknown as { pause(): void }).pause());
+    await screenshot(page, '14b-watch-captions', ['desktop', 'phone']);
+
     expect(problems).toEqual([]);
   }, 600_000);
 

@@ -122,6 +122,20 @@ describe('publishing a video', () => {
     expect(watch.body).toContain(`src="/media/videos/${videoId}"`);
     expect(watch.body).not.toContain('No transcript for this video.');
 
+    // The words heard, with their times, became the captions: the track, its WebVTT, and the transcript's lines.
+    const [transcribed] = (await system.store.read(videoPublishingStreamName(videoId))).filter(
+      (event) => event.type === 'VideoTranscribed',
+    );
+    expect((transcribed!.data.words as unknown[]).length).toBeGreaterThan(0);
+    expect(watch.body).toContain(`src="/videos/${videoId}/captions.vtt"`);
+    const captions = await web.inject({ url: `/videos/${videoId}/captions.vtt` });
+    expect(captions.statusCode).toBe(200);
+    expect(captions.headers['content-type']).toBe('text/vtt; charset=utf-8');
+    const timings = captions.body.split('\n').filter((line) => line.includes(' --> '));
+    expect(captions.body).toMatch(/^WEBVTT\n\n\d{2}:\d{2}:\d{2}\.\d{3} --> /);
+    expect(timings.length).toBeGreaterThan(0);
+    expect(watch.body.match(/<a href="\/videos\/[^"]+\?t=\d+" data-seek=/g)).toHaveLength(timings.length);
+
     const whole = await web.inject({ url: `/media/videos/${videoId}` });
     expect(whole.statusCode).toBe(200);
     expect(whole.headers['accept-ranges']).toBe('bytes');

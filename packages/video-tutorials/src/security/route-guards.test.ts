@@ -26,6 +26,8 @@ const PUBLIC = new Set([
   'GET /auth/reset-password',
   'POST /auth/reset-password',
   'GET /videos/:videoId',
+  // Published videos' only, as their media.
+  'GET /videos/:videoId/captions.vtt',
   'GET /media/videos/:videoId',
   'GET /media/posters/:videoId',
   'POST /record-viewing/:videoId',

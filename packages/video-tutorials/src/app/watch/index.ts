@@ -2,7 +2,8 @@ import path from 'node:path';
 import type { Queryable } from '@vt/message-store';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { findPublishedVideo } from '../../aggregators/catalogue/index.js';
+import { findCaptionCues, findPublishedVideo } from '../../aggregators/catalogue/index.js';
+import { clockTime, toWebVtt, type Cue } from '../../captions.js';
 import { findVideoOfOwner } from '../../aggregators/creators-videos/index.js';
 import type { Storage } from '../../storage.js';
 import { html } from '../../web/html.js';
@@ -11,6 +12,13 @@ import { externalMedia, mediaOf } from '../../web/media.js';
 import type { PlaybackTokens } from '../record-viewings/index.js';
 
 const params = z.object({ videoId: z.uuid() });
+/** `?t=12`: where the video starts, in whole seconds (a transcript line's link, without JavaScript). */
+const query = z.object({
+  t: z
+    .string()
+    .regex(/^\d{1,6}$/)
+    .transform(Number),
+});
 
 /**
  * Watching: the public page of a published video, and its media — the
@@ -18,6 +26,11 @@ const params = z.object({ videoId: z.uuid() });
  * served to anyone once published, and to the owner before. Media at an external URL (the book's videos) is
  * only linked to (see web/media.ts): the page's CSP keeps `media-src 'self'`. The page has a meta description and
  * Open Graph tags for link previews; their URLs are absolute, so `og:url` and `og:image` only when `appUrl` is known.
+ *
+ * Captions: a published video whose transcription has word times has its cues (made by the catalogue aggregator)
+ * served as WebVTT at `/videos/{id}/captions.vtt`, the `<track>` of its `<video>`, and listed under it as a
+ * timestamped transcript. Each line links to the page with `?t={seconds}`, which starts the video there (a media
+ * fragment, `#t=`, on its source) — without JavaScript; with it, `transcript.js` seeks the player in place.
  */
 export function createWatchApp({
   viewData,
@@ -35,12 +48,19 @@ export function createWatchApp({
   return async (app) => {
     app.get('/videos/:videoId', async (request, reply) => {
       const parsed = params.safeParse(request.params);
-      const video = parsed.success ? await findPublishedVideo(viewData, parsed.data.videoId) : null;
+      const [video, cues] = parsed.success
+        ? await Promise.all([
+            findPublishedVideo(viewData, parsed.data.videoId),
+            findCaptionCues(viewData, parsed.data.videoId),
+          ])
+        : [null, null];
       if (!video) return reply.callNotFound();
       const media = mediaOf(video.transcodedUri);
       const title = video.name || 'Untitled video';
       const description = summarize(video.description) || `Watch “${title}”, a short video tutorial.`;
       const poster = video.posterUri && mediaOf(video.posterUri).kind === 'stored';
+      const captions = media.kind === 'stored' ? (cues ?? []) : [];
+      const startAt = query.safeParse(request.query).data?.t;
       return reply.page(
         title,
         html`<article class="card watch">
@@ -50,12 +70,25 @@ export function createWatchApp({
                   class="player"
                   controls
                   preload="metadata"
+                  aria-label="${title}"
                   poster="/media/posters/${video.id}"
-                  src="/media/videos/${video.id}"
+                  src="/media/videos/${video.id}${startAt ? `#t=${startAt}` : ''}"
                   data-video-id="${video.id}"
                   data-csrf="${reply.csrfToken()}"
                   data-playback-token="${playbackTokens.issue(video.id)}"
-                ></video>`
+                >
+                  ${
+                    captions.length > 0
+                      ? html`<track
+                          kind="captions"
+                          srclang="en"
+                          label="English"
+                          src="/videos/${video.id}/captions.vtt"
+                          default
+                        />`
+                      : ''
+                  }
+                </video>`
               : externalMedia(media)
           }
           <h1>${title}</h1>
@@ -63,13 +96,18 @@ export function createWatchApp({
             <span data-testid="view-count">${video.viewCount}</span> ${video.viewCount === 1 ? 'view' : 'views'}
           </p>
           ${video.description ? html`<p>${video.description}</p>` : ''}
-          <h2>Transcript</h2>
-          <p class="transcript">${video.transcription || 'No transcript for this video.'}</p>
+          <h2 id="transcript">Transcript</h2>
+          ${
+            captions.length > 0
+              ? transcriptLines(video.id, captions)
+              : html`<p class="transcript">${video.transcription || 'No transcript for this video.'}</p>`
+          }
         </article>`,
         200,
         {
           description,
           head: html`<script src="/assets/watch.js" defer></script>
+            ${captions.length > 0 ? html`<script src="/assets/transcript.js" defer></script>` : ''}
             <meta property="og:type" content="video.other" />
             <meta property="og:title" content="${title}" />
             <meta property="og:description" content="${description}" />
@@ -77,6 +115,17 @@ export function createWatchApp({
             ${origin && poster ? html`<meta property="og:image" content="${origin}/media/posters/${video.id}" />` : ''}`,
         },
       );
+    });
+
+    // The captions, for published videos only, as the video itself: anything else is not found.
+    app.get('/videos/:videoId/captions.vtt', async (request, reply) => {
+      const parsed = params.safeParse(request.params);
+      const cues = parsed.success ? await findCaptionCues(viewData, parsed.data.videoId) : null;
+      if (!cues || cues.length === 0) return reply.callNotFound();
+      return reply
+        .header('content-type', 'text/vtt; charset=utf-8')
+        .header('cache-control', 'public, max-age=3600')
+        .send(toWebVtt(cues));
     });
 
     app.get('/media/videos/:videoId', async (request, reply) => sendMedia(request, reply, 'transcoded'));
@@ -99,4 +148,21 @@ export function createWatchApp({
       .header('cache-control', published ? 'public, max-age=3600' : 'private, no-cache')
       .sendFile(file, storage.directory, { cacheControl: false });
   }
+}
+
+/**
+ * The cues as a list of lines, `0:12 what is said`, each a link that starts the video there: to the page with
+ * `?t=` (no JavaScript needed), and `data-seek` with the cue's exact start for `transcript.js`.
+ */
+function transcriptLines(videoId: string, cues: readonly Cue[]) {
+  return html`<ol class="transcript-lines" aria-labelledby="transcript" data-transcript>
+    ${cues.map((cue) => {
+      const second = Math.floor(cue.start);
+      return html`<li>
+        <a href="/videos/${videoId}?t=${second}" data-seek="${cue.start}"
+          ><time datetime="PT${second}S">${clockTime(cue.start)}</time> ${cue.lines.join(' ')}</a
+        >
+      </li>`;
+    })}
+  </ol>`;
 }

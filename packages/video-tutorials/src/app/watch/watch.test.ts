@@ -14,7 +14,9 @@ import {
   VideoPublished,
   videoPublishingStreamName,
   VideoTranscoded,
+  VideoTranscribed,
 } from '../../contracts/video-publishing.js';
+import type { TimedWord } from '../../contracts/transcribe.js';
 import { readConfig } from '../../config.js';
 import { createStorage } from '../../storage.js';
 import { webServerOptions } from '../../system.js';
@@ -74,8 +76,23 @@ async function written(streamName: string, message: Parameters<MessageStore['wri
   return stored!;
 }
 
-/** A published video, as the catalogue aggregator sees it: transcoded (with a poster) or not, named, described. */
-async function publish({ name, description, poster }: { name?: string; description?: string; poster: boolean }) {
+/**
+ * A published video, as the catalogue aggregator sees it: transcoded (with a poster) or not, named, described,
+ * transcribed with word times or not; not published at all with `published: false`.
+ */
+async function publish({
+  name,
+  description,
+  poster,
+  words,
+  published = true,
+}: {
+  name?: string;
+  description?: string;
+  poster: boolean;
+  words?: TimedWord[];
+  published?: boolean;
+}) {
   const videoId = randomUUID();
   const ownerId = randomUUID();
   const stream = videoPublishingStreamName(videoId);
@@ -95,7 +112,14 @@ async function publish({ name, description, poster }: { name?: string; descripti
         }),
       ),
     );
-  messages.push(await written(stream, VideoPublished.create({ ownerId, sourceUri, transcodedUri, videoId })));
+  if (words) {
+    const transcription = words.map(([word]) => word).join(' ');
+    messages.push(
+      await written(stream, VideoTranscribed.create({ videoId, transcribeId: randomUUID(), transcription, words })),
+    );
+  }
+  if (published)
+    messages.push(await written(stream, VideoPublished.create({ ownerId, sourceUri, transcodedUri, videoId })));
   if (name) messages.push(await written(stream, VideoNamed.create({ name })));
   if (description) messages.push(await written(stream, VideoDescribed.create({ description })));
   await test.db.transaction((tx) => applyCatalogueEvents(messages, tx));
@@ -177,5 +201,118 @@ describe('the watch page’s head', () => {
     const page = await app.inject({ url: `/videos/${randomUUID()}` });
     expect(page.statusCode).toBe(404);
     expect(page.body).not.toContain('og:type');
+  });
+});
+
+/** Words as transcribe records them: `[word, start, end]`, seconds. */
+const WORDS: TimedWord[] = [
+  ['hello', 0.33, 0.55],
+  ['world', 0.71, 1.05],
+  ['this', 12.2, 12.4],
+  ['is', 12.45, 12.6],
+  ['captioned', 12.7, 13.3],
+];
+
+describe('captions', () => {
+  it('are served as WebVTT for a published video with word times', async () => {
+    const videoId = await publish({ name: 'Captioned', poster: true, words: WORDS });
+    const response = await app.inject({ url: `/videos/${videoId}/captions.vtt` });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe('text/vtt; charset=utf-8');
+    expect(response.headers['cache-control']).toBe('public, max-age=3600');
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.body).toBe(
+      'WEBVTT\n\n00:00:00.330 --> 00:00:01.050\nhello world\n\n00:00:12.200 --> 00:00:13.300\nthis is captioned\n',
+    );
+  });
+
+  it('are not found for a video that is not published, unknown, without word times, or not a video id', async () => {
+    const unpublished = await publish({ poster: true, words: WORDS, published: false });
+    const withoutTimes = await publish({ poster: true });
+    for (const videoId of [unpublished, randomUUID(), withoutTimes, 'not-a-uuid', '12345']) {
+      const response = await app.inject({ url: `/videos/${videoId}/captions.vtt` });
+      expect(response.statusCode, videoId).toBe(404);
+      expect(response.body).not.toContain('WEBVTT');
+    }
+  });
+
+  it('escape a hostile transcription, in the WebVTT file and in the page', async () => {
+    const videoId = await publish({
+      name: 'Hostile',
+      poster: true,
+      words: [
+        ['<script>alert(1)</script>', 0, 1],
+        ['&amp;', 1, 1.5],
+        ['-->', 1.5, 2],
+        ['\n\n00:00:00.000', 2, 2.5],
+        ['"><img', 2.5, 3],
+      ],
+    });
+    const vtt = (await app.inject({ url: `/videos/${videoId}/captions.vtt` })).body;
+    expect(vtt).toBe(
+      'WEBVTT\n\n00:00:00.000 --> 00:00:03.000\n&lt;script&gt;alert(1)&lt;/script&gt; &amp;amp; --&gt;\n00:00:00.000 "&gt;&lt;img\n',
+    );
+    const page = (await app.inject({ url: `/videos/${videoId}` })).body;
+    expect(page).not.toContain('<script>alert(1)');
+    expect(page).not.toContain('"><img');
+    expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &amp;amp; --&gt; 00:00:00.000 &quot;&gt;&lt;img');
+  });
+});
+
+describe('the watch page’s player and transcript', () => {
+  const player = (body: string) => /<video\b[\s\S]*?<\/video>/.exec(body)?.[0] ?? '';
+
+  it('has the captions track, a label naming the video, and a transcript whose lines seek the video', async () => {
+    const videoId = await publish({ name: 'Seek & find', poster: true, words: WORDS });
+    const page = await app.inject({ url: `/videos/${videoId}` });
+    expect(page.statusCode).toBe(200);
+    const video = player(page.body);
+    expect(video).toMatch(/<video\b[^>]*\saria-label="Seek &amp; find"/);
+    expect(video).toContain(`src="/media/videos/${videoId}"`);
+    const tracks = [...video.matchAll(/<track\b[^>]*>/g)].map((match) => match[0].replace(/\s+/g, ' '));
+    expect(tracks).toEqual([
+      `<track kind="captions" srclang="en" label="English" src="/videos/${videoId}/captions.vtt" default />`,
+    ]);
+
+    const lines = [
+      ...page.body.matchAll(
+        /<li>\s*<a href="([^"]*)" data-seek="([^"]*)"\s*><time datetime="([^"]*)">([^<]*)<\/time> ([^<]*)<\/a/g,
+      ),
+    ];
+    expect(lines.map((line) => line.slice(1))).toEqual([
+      [`/videos/${videoId}?t=0`, '0.33', 'PT0S', '0:00', 'hello world'],
+      [`/videos/${videoId}?t=12`, '12.2', 'PT12S', '0:12', 'this is captioned'],
+    ]);
+    expect(page.body).toMatch(/<ol class="transcript-lines" aria-labelledby="transcript" data-transcript>/);
+    expect(page.body).toContain('<h2 id="transcript">Transcript</h2>');
+    expect(page.body).toContain('<script src="/assets/transcript.js" defer></script>');
+    expect(page.body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+  });
+
+  it('starts the video at ?t= (a transcript line without JavaScript), and ignores a t that is not seconds', async () => {
+    const videoId = await publish({ name: 'Later', poster: true, words: WORDS });
+    const at = async (query: string) => player((await app.inject({ url: `/videos/${videoId}${query}` })).body);
+    expect(await at('?t=12')).toContain(`src="/media/videos/${videoId}#t=12"`);
+    for (const query of ['?t=0', '?t=-3', '?t=12.5', '?t=abc', '?t=1234567', '?t=1&t=2', '?t=%22%3E'])
+      expect(await at(query), query).toContain(`src="/media/videos/${videoId}"`);
+  });
+
+  it('without word times: no track and no script for it, the transcription as text, the video still labelled', async () => {
+    const videoId = await publish({ name: 'Plain', poster: true });
+    const page = (await app.inject({ url: `/videos/${videoId}` })).body;
+    expect(player(page)).toMatch(/<video\b[^>]*\saria-label="Plain"/);
+    expect(player(page)).not.toContain('<track');
+    expect(page).not.toContain('transcript.js');
+    expect(page).not.toContain('transcript-lines');
+    expect(page).toContain('<p class="transcript">No transcript for this video.</p>');
+    const untitled = await publish({ poster: true });
+    expect(player((await app.inject({ url: `/videos/${untitled}` })).body)).toMatch(/aria-label="Untitled video"/);
+  });
+
+  it('serves the transcript’s script from the site’s assets', async () => {
+    const script = await app.inject({ url: '/assets/transcript.js' });
+    expect(script.statusCode).toBe(200);
+    expect(script.headers['content-type']).toMatch(/^text\/javascript|^application\/javascript/);
+    expect(script.body).toContain('data-seek');
   });
 });
