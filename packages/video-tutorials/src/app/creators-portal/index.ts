@@ -392,10 +392,13 @@ function renderDashboard(
             : html`<ul class="videos">
                 ${videos.map(
                   (video) =>
+                    // One link per card, thumbnail and title: one tab stop, named by the title.
                     html`<li class="card video-card" data-video-id="${video.id}">
-                      <a href="/creators-portal/videos/${video.id}">${thumbnail(video)}</a>
+                      <a class="video-card-link" href="/creators-portal/videos/${video.id}">
+                        ${thumbnail(video)}
+                        <h2 class="video-card-title">${video.name || 'Untitled video'}</h2>
+                      </a>
                       <span class="badge ${video.status}">${STATUS_LABELS[video.status]}</span>
-                      <h2><a href="/creators-portal/videos/${video.id}">${video.name || 'Untitled video'}</a></h2>
                       <p class="muted">${video.description.slice(0, 140)}</p>
                       ${video.status === 'failed' ? html`<p class="field-error">${video.failureReason}</p>` : ''}
                       <p class="muted">${video.viewCount} ${video.viewCount === 1 ? 'view' : 'views'}</p>
