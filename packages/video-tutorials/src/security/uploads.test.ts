@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as videoPublishing from '../components/video-publishing/index.js';
 import { videoPublishingStreamName, VideoPublished, VideoPublishingFailed } from '../contracts/video-publishing.js';
+import { elementWithId, errorSummaryOf } from '../web/page-checks.js';
 import { MP4_HEAD, startWebUnderAttack, type WebUnderAttack } from './harness.js';
 
 /**
@@ -57,6 +58,10 @@ describe('the upload quota', () => {
     const response = await upload(browser, video(1.5 * MB));
     expect(response.statusCode).toBe(413);
     expect(response.body).toContain('of your 1 MB');
+    // In the error summary, as an error of the form: it is not the file chosen that is wrong.
+    expect(errorSummaryOf(response.body)?.errors).toEqual([
+      { message: 'Your videos already take 0 MB of your 1 MB. Remove some before uploading more.' },
+    ]);
     expect(await uploadsOnDisk()).toEqual(before);
   });
 
@@ -72,6 +77,22 @@ describe('the upload quota', () => {
     const browser = await web.browser('user');
     const response = await upload(browser, video(200 * 1024));
     expect(response.statusCode).toBe(303);
+  });
+});
+
+describe('a file that is not a video', () => {
+  it('comes back in an error summary that takes the focus and links to the file field', async () => {
+    const browser = await web.browser('user');
+    const response = await upload(browser, Buffer.from('%PDF-1.7 this is a document, not a video'));
+    expect(response.statusCode).toBe(415);
+    const summary = errorSummaryOf(response.body);
+    expect(summary?.attributes).toMatch(/tabindex="-1" autofocus/);
+    expect(summary?.errors).toEqual([
+      { message: 'That file is not a video we can read (MP4, MOV, WebM, MKV, AVI…).', href: '#upload-video' },
+    ]);
+    expect(elementWithId(response.body, 'upload-video')).toMatch(
+      /^<input[^>]*type="file"[^>]*aria-invalid="true" aria-describedby="upload-video-error upload-video-hint"/,
+    );
   });
 });
 

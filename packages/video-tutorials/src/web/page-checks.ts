@@ -1,6 +1,6 @@
 /**
  * For the page tests: what a page offers assistive technology, read from its HTML — the links of its video cards
- * with the text a screen reader names them by. Our own markup only: simple patterns do.
+ * with the text a screen reader names them by, and its error summary. Our own markup only: simple patterns do.
  */
 
 const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
@@ -35,4 +35,30 @@ export function videoCards(body: string): { links: CardLink[] }[] {
       attributes: attributes!.replace(/\s*\bhref="[^"]*"/, '').trim(),
     })),
   }));
+}
+
+export interface ErrorSummary {
+  /** The container's attributes: it takes the focus (`autofocus`, `tabindex="-1"`). */
+  attributes: string;
+  /** Its errors, in order: the message, and the `#id` of the field it links to (none for the form as a whole). */
+  errors: { message: string; href?: string }[];
+}
+
+/** The page's error summary (`data-testid="error-summary"`); `null` when it has none. */
+export function errorSummaryOf(body: string): ErrorSummary | null {
+  const found = /<div class="error-summary"([^>]*)>([\s\S]*?)<\/ul>/.exec(body);
+  if (!found) return null;
+  const list = found[2]!.slice(found[2]!.indexOf('<ul'));
+  return {
+    attributes: found[1]!.trim(),
+    errors: [...list.matchAll(/<li>([\s\S]*?)<\/li>/g)].map(([, item]) => {
+      const href = /<a href="([^"]*)"/.exec(item!)?.[1];
+      return href ? { message: accessibleText(item!), href: unescape(href) } : { message: accessibleText(item!) };
+    }),
+  };
+}
+
+/** The opening tag of the element with this `id`, or `undefined`. */
+export function elementWithId(body: string, id: string): string | undefined {
+  return new RegExp(`<\\w+\\s[^>]*?(?<=\\s)id="${id}"[^>]*>`).exec(body)?.[0];
 }

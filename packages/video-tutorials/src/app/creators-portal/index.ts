@@ -23,6 +23,7 @@ import {
 } from '../../contracts/video-publishing.js';
 import type { Storage } from '../../storage.js';
 import { externalMedia, mediaOf } from '../../web/media.js';
+import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
 import { html } from '../../web/html.js';
 import { requireUser } from '../../web/guards.js';
 import { sniffVideoContainer } from './video-files.js';
@@ -60,7 +61,7 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
 
     app.get('/creators-portal', async (request, reply) => {
       const videos = await listVideosOfOwner(viewData, request.user!.userId);
-      return renderDashboard(reply, videos, options.maxUploadBytes);
+      return renderDashboard(reply, videos, options.maxUploadBytes, []);
     });
 
     app.post('/creators-portal/videos', async (request, reply) => {
@@ -76,7 +77,11 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
       }
       if (!upload.ok) {
         const videos = await listVideosOfOwner(viewData, userId);
-        return renderDashboard(reply, videos, options.maxUploadBytes, upload.error, upload.statusCode);
+        // About the file chosen (none, empty, too large, not a video), the error links to the file field.
+        const error: FormError = upload.aboutTheFile
+          ? { field: UPLOAD_FIELD_ID, message: upload.error }
+          : { message: upload.error };
+        return renderDashboard(reply, videos, options.maxUploadBytes, [error], upload.statusCode);
       }
       try {
         await store.write(
@@ -242,6 +247,7 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
         ok: false,
         statusCode: 429,
         error: 'You have as many uploads in progress as we take at once. Upload this one when they are ready.',
+        aboutTheFile: false,
       };
     const stored = await bytesStored(videos.flatMap((video) => video.uris));
     const left = quota - stored;
@@ -249,6 +255,7 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
       ok: false as const,
       statusCode: 413,
       error: `Your videos already take ${megabytes(stored)} of your ${megabytes(quota)}. Remove some before uploading more.`,
+      aboutTheFile: false,
     };
     if (left <= 0) return quotaError;
     const upload = await receiveUpload(request, options, Math.min(left, options.maxUploadBytes));
@@ -275,7 +282,13 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
   }
 }
 
-type Upload = { ok: true; videoId: string; sourceUri: string } | { ok: false; statusCode: number; error: string };
+type Upload =
+  | { ok: true; videoId: string; sourceUri: string }
+  /** `aboutTheFile`: the file chosen is the problem, not the user's uploads in flight or their quota. */
+  | { ok: false; statusCode: number; error: string; aboutTheFile: boolean };
+
+/** The upload form's file field. */
+const UPLOAD_FIELD_ID = 'upload-video';
 
 /**
  * Streams the uploaded file into storage under a name of our own. Anything
@@ -286,9 +299,10 @@ async function receiveUpload(
   options: CreatorsPortalOptions,
   maxBytes: number,
 ): Promise<Upload> {
-  if (!request.isMultipart()) return { ok: false, statusCode: 400, error: 'Choose a video file to upload.' };
+  const noFile = { ok: false, statusCode: 400, error: 'Choose a video file to upload.', aboutTheFile: true } as const;
+  if (!request.isMultipart()) return noFile;
   const file = await request.file({ limits: { fileSize: maxBytes, files: 1 } });
-  if (!file) return { ok: false, statusCode: 400, error: 'Choose a video file to upload.' };
+  if (!file) return noFile;
 
   const videoId = randomUUID();
   const uploads = path.join(options.storage.directory, 'uploads');
@@ -319,6 +333,7 @@ async function receiveUpload(
       await rm(partial, { force: true });
       return {
         ok: false,
+        aboutTheFile: true,
         ...(refusal ?? { statusCode: 415, error: 'That file is not a video we can read (MP4, MOV, WebM, MKV, AVI…).' }),
       };
     }
@@ -363,25 +378,35 @@ function renderDashboard(
   reply: FastifyReply,
   videos: CreatorVideo[],
   maxUploadBytes: number,
-  error?: string,
+  errors: FormError[],
   statusCode = 200,
 ) {
   return reply.page(
-    'My videos',
+    titleWithErrors('My videos', errors),
     html`<section class="card">
         <h1>My videos</h1>
-        ${error ? html`<div class="alert error" role="alert">${error}</div>` : ''}
+        ${errorSummary(errors)}
         <form
           method="post"
           action="/creators-portal/videos?_csrf=${encodeURIComponent(reply.csrfToken())}"
           enctype="multipart/form-data"
           class="stack"
         >
-          <label
-            >Upload a video
-            <input type="file" name="video" accept="video/*" required />
-          </label>
-          <p class="muted">Up to ${Math.floor(maxUploadBytes / 1024 / 1024)} MB. We transcode it for the web.</p>
+          <div class="field">
+            <label for="${UPLOAD_FIELD_ID}">Upload a video</label>
+            <input
+              id="${UPLOAD_FIELD_ID}"
+              type="file"
+              name="video"
+              accept="video/*"
+              required
+              ${fieldState(errors, UPLOAD_FIELD_ID, `${UPLOAD_FIELD_ID}-hint`)}
+            />
+            ${fieldError(errors, UPLOAD_FIELD_ID)}
+            <p class="field-hint" id="${UPLOAD_FIELD_ID}-hint">
+              Up to ${Math.floor(maxUploadBytes / 1024 / 1024)} MB. We transcode it for the web.
+            </p>
+          </div>
           <button type="submit">Upload</button>
         </form>
       </section>
