@@ -96,6 +96,36 @@ describe('a file that is not a video', () => {
   });
 });
 
+describe('the pages of a video being prepared', () => {
+  it('reload once its status has changed, asking for it in the background: no meta refresh but for no-script', async () => {
+    const browser = await web.browser('user');
+    const uploaded = await upload(browser, video(4096));
+    expect(uploaded.statusCode).toBe(303);
+    const received = await browser.get(uploaded.headers.location as string);
+    const { videoId } = /\/creators-portal\/videos\/(?<videoId>[0-9a-f-]{36})\?uploaded=1$/.exec(
+      uploaded.headers.location as string,
+    )!.groups!;
+    expect(received.body).toContain('Upload received');
+    const withoutNoscript = (body: string) => body.replace(/<noscript>[\s\S]*?<\/noscript>/g, '');
+    expect(withoutNoscript(received.body)).not.toContain('http-equiv="refresh"');
+    expect(received.body).toContain('<noscript><meta http-equiv="refresh" content="2" /></noscript>');
+    expect(received.body).toContain('<script src="/assets/video-status.js" defer></script>');
+    expect(received.body).toContain(`data-video-id="${videoId}" data-video-status="absent"`);
+    const status = async (id: string, as = browser) =>
+      JSON.parse((await as.get(`/creators-portal/videos/${id}/status`)).body) as unknown;
+    expect(await status(videoId!)).toEqual({ status: 'absent' });
+
+    const { videoId: processing } = await web.addVideo(browser.user!.userId, { status: 'processing' });
+    const page = await browser.get(`/creators-portal/videos/${processing}`);
+    expect(withoutNoscript(page.body)).not.toContain('http-equiv="refresh"');
+    expect(page.body).toContain(`data-video-id="${processing}" data-video-status="processing"`);
+    expect(await status(processing)).toEqual({ status: 'processing' });
+    // Another user's video is as absent as one that is not there.
+    expect(await status(processing, await web.browser('user'))).toEqual({ status: 'absent' });
+    expect((await web.app.inject({ url: '/assets/video-status.js' })).statusCode).toBe(200);
+  });
+});
+
 describe('uploads in flight', () => {
   it('are limited per user: one still processing, or one being received, refuses the next', async () => {
     const processing = await web.browser('user');

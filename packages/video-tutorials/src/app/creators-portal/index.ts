@@ -102,19 +102,29 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
     app.get('/creators-portal/videos/:videoId', async (request, reply) => {
       const video = await ownedVideo(request);
       if (video) return renderVideo(reply, video);
-      // Just uploaded: the portal's View Data may not have the video yet. Wait for it, reloading.
-      if ((request.query as { uploaded?: string }).uploaded === '1' && videoParams.safeParse(request.params).success)
+      // Just uploaded: the portal's View Data may not have the video yet. The page reloads once it has.
+      const parsed = videoParams.safeParse(request.params);
+      if ((request.query as { uploaded?: string }).uploaded === '1' && parsed.success)
         return reply.page(
           'Upload received',
           html`<div class="card narrow">
             <h1>Upload received</h1>
-            <p class="muted" role="status">We are preparing your video. This page reloads until it is ready.</p>
+            <p class="muted" role="status" data-video-id="${parsed.data.videoId}" data-video-status="absent">
+              We are preparing your video. This page reloads when it is ready.
+            </p>
             <a href="/creators-portal">Back to my videos</a>
           </div>`,
           200,
-          { head: html`<meta http-equiv="refresh" content="2" />` },
+          { head: reloadWhenTheStatusChanges(2) },
         );
       return reply.callNotFound();
+    });
+
+    // For the pages of a video being prepared (video-status.js): its status, "absent" until the portal has it.
+    app.get('/creators-portal/videos/:videoId/status', async (request, reply) => {
+      if (!videoParams.safeParse(request.params).success) return reply.callNotFound();
+      const video = await ownedVideo(request);
+      return reply.header('cache-control', 'no-store').send({ status: video?.status ?? 'absent' });
     });
 
     for (const [action, field, maxLength] of [
@@ -436,11 +446,21 @@ function renderDashboard(
   );
 }
 
+/**
+ * For a page that shows a video being prepared: a script that asks for the video's status in the background and
+ * reloads the page once, when it has changed (unless something was typed into the page meanwhile, which a reload
+ * would lose: then it says so). No `<meta http-equiv="refresh">` reloading the page every few seconds under a
+ * screen reader's or a keyboard user's feet; without scripts, that is what still happens (every `seconds`).
+ */
+function reloadWhenTheStatusChanges(seconds: number) {
+  return html`<noscript><meta http-equiv="refresh" content="${seconds}" /></noscript>
+    <script src="/assets/video-status.js" defer></script>`;
+}
+
 function renderVideo(reply: FastifyReply, video: CreatorVideo) {
   const csrf = reply.csrfToken();
-  // While processing, reload now and then to show the outcome (a form being typed in would be lost, so
-  // only until the video is published or failed; naming forms are most useful after that anyway).
-  const head = video.status === 'processing' ? html`<meta http-equiv="refresh" content="5" />` : undefined;
+  // While processing, the page reloads once the outcome is there (see reloadWhenTheStatusChanges).
+  const head = video.status === 'processing' ? reloadWhenTheStatusChanges(5) : undefined;
   return reply.page(
     video.name || 'Untitled video',
     html`<section class="card">
@@ -466,7 +486,7 @@ function renderVideo(reply: FastifyReply, video: CreatorVideo) {
                 }
                 <p><a href="/videos/${video.id}">Open the public page</a></p>`
             : video.status === 'processing'
-              ? html`<p class="muted" role="status">
+              ? html`<p class="muted" role="status" data-video-id="${video.id}" data-video-status="processing">
                   We are transcoding your video. This page reloads by itself and shows it once it can be watched.
                 </p>`
               : ''
