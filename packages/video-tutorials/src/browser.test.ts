@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { access, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,13 +24,19 @@ import { PIECE_NAMES, startSystem, type System } from './system.js';
  * itself (server-sent events) → watched on the public page, the view counted →
  * the admin follows the upload's trace through the whole flow.
  *
- * Each step leaves a screenshot in test-output/screenshots/browser/.
+ * Each step leaves a screenshot in test-output/screenshots/browser/. Every page the test visits is checked at
+ * desktop and phone sizes: axe-core finds no violation of impact serious or critical, and on the phone the page is
+ * no wider than the screen and the Home link is there to tap. A form that comes back with errors has its error
+ * summary focused.
  */
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = path.join(repositoryRoot, 'test-output', 'screenshots', 'browser');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const SLOW = 240_000; // two busy cores: transcoding and transcribing take their time
+/** axe-core, evaluated in the page through the DevTools protocol: the page's CSP (no inline scripts) allows it. */
+const AXE_SOURCE = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const AXE_IMPACTS_FAILING = ['serious', 'critical'];
 
 let system: System;
 let database: TestDatabase | null = null;
@@ -41,6 +48,8 @@ let context: BrowserContext | null = null;
 let page: Page;
 /** What went wrong in the browser during the current test: script errors, CSP violations, failed requests. */
 let problems: string[] = [];
+/** What the pages of the current test fail at: axe's serious and critical violations, the phone layout. */
+let accessibility: string[] = [];
 /** The trace id of the upload request, for the admin's trace page. */
 let uploadTraceId: string | undefined;
 /**
@@ -111,6 +120,7 @@ beforeAll(async () => {
 
 beforeEach(() => {
   problems = [];
+  accessibility = [];
 });
 
 /** On failure: a screenshot of where the browser stood, and what it complained about. */
@@ -122,6 +132,7 @@ afterEach(async (test) => {
     .slice(0, 40)}.png`;
   await page?.screenshot({ path: path.join(SCREENSHOTS, name), fullPage: true }).catch(() => {});
   if (problems.length > 0) console.log(`browser problems:\n${problems.join('\n')}`);
+  if (accessibility.length > 0) console.log(`accessibility problems:\n${accessibility.join('\n')}`);
 });
 
 afterAll(async () => {
@@ -133,8 +144,68 @@ afterAll(async () => {
   if (directory) await rm(directory, { recursive: true, force: true });
 }, 120_000);
 
-/** A full-page screenshot at each size asked for: `NN-step-desktop.png`, `NN-step-phone.png`. */
+interface PageCheck {
+  results: { violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[] };
+  layout: { overflow: number; home: boolean };
+}
+
+/** Run in the page, after axe-core: its violations; how much wider than the screen the page is; the Home link shown. */
+const PAGE_CHECK = `(async () => {
+  const home = document.querySelector('nav[aria-label="Main"] a[href="/"]');
+  const box = home?.getBoundingClientRect();
+  return {
+    results: await window.axe.run({ resultTypes: ['violations'] }),
+    layout: {
+      overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      home: Boolean(home && home.checkVisibility() && box.width > 0 && box.left >= 0 && box.right <= window.innerWidth),
+    },
+  };
+})()`;
+
+/**
+ * The page as it stands, at desktop and phone sizes: axe-core's serious and critical violations, and on the phone
+ * a page wider than the screen or a Home link out of reach, each added to `accessibility` with the page's address.
+ */
+async function checkAccessibility(page: Page, name: string) {
+  for (const [size, viewport] of [
+    ['desktop', DESKTOP],
+    ['phone', PHONE],
+  ] as const) {
+    await page.setViewportSize(viewport);
+    // A page that reloads itself (meta refresh, the operation page) may go while axe runs: run it again on the next.
+    const { results, layout } = await eventually(
+      async () => {
+        try {
+          await page.waitForLoadState('load');
+          if (!(await page.evaluate('typeof window.axe === "object"'))) await page.evaluate(AXE_SOURCE);
+          return await page.evaluate<PageCheck>(PAGE_CHECK);
+        } catch (error) {
+          if (/context was destroyed|navigat/i.test(String(error))) return undefined;
+          throw error;
+        }
+      },
+      `axe on ${name}`,
+      30_000,
+    );
+    const where = `${name} (${new URL(page.url()).pathname}) at ${size} ${viewport.width}×${viewport.height}`;
+    for (const violation of results.violations) {
+      if (!AXE_IMPACTS_FAILING.includes(violation.impact ?? '')) continue;
+      const targets = violation.nodes.map((node) => node.target.map(String).join(' ')).join(', ');
+      accessibility.push(`${violation.impact} ${violation.id} on ${where}: ${targets} (${violation.help})`);
+    }
+    if (size === 'phone' && layout.overflow > 0)
+      accessibility.push(`layout on ${where}: ${layout.overflow}px wider than the screen`);
+    if (size === 'phone' && !layout.home) accessibility.push(`layout on ${where}: the Home link is not on the screen`);
+  }
+  await page.setViewportSize(DESKTOP);
+}
+
+/**
+ * A step of the test: the page checked for accessibility (`checkAccessibility`), and a full-page screenshot at
+ * each size asked for: `NN-step-desktop.png`, `NN-step-phone.png`.
+ */
 async function screenshot(page: Page, name: string, sizes: ('desktop' | 'phone')[] = ['desktop']) {
+  await checkAccessibility(page, name);
   for (const size of sizes) {
     await page.setViewportSize(size === 'phone' ? PHONE : DESKTOP);
     await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${size}.png`), fullPage: true });
@@ -169,9 +240,20 @@ describe('in a browser', () => {
     await expect.poll(() => page.locator('h1').textContent()).toBe('Learn by watching');
     await screenshot(page, '01-home', ['desktop', 'phone']);
 
-    // 02–03 Register through the form.
+    // 02–03 Register through the form: sent once with a mistake, the page comes back with its error summary focused,
+    // whose links lead to the fields.
     await page.getByRole('link', { name: 'Register' }).click();
     await page.waitForURL('**/register');
+    await page.getByLabel('E-mail').fill('not an address');
+    await page.getByRole('button', { name: 'Register', exact: true }).click();
+    const summary = page.getByTestId('error-summary');
+    await summary.waitFor();
+    expect(await page.evaluate('document.activeElement.dataset.testid'), 'the summary focused').toBe('error-summary');
+    expect(await page.getByLabel('E-mail').inputValue()).toBe('not an address');
+    await screenshot(page, '02-register-errors', ['phone']);
+    await summary.getByRole('link', { name: 'Enter an e-mail address like name@example.com.' }).click();
+    expect(await page.evaluate('document.activeElement.id'), 'the field focused').toBe('register-email');
+    problems = problems.filter((problem) => problem !== '400 for POST /register');
     await page.getByLabel('E-mail').fill(email);
     await page.getByLabel('Password').fill(password);
     await screenshot(page, '02-register', ['phone']);
@@ -211,7 +293,10 @@ describe('in a browser', () => {
     const decoded = registrationEmail.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
     const confirmPath = /\/auth\/confirm-email\?userId=[0-9a-f-]{36}&token=[A-Za-z0-9_-]+/.exec(decoded)![0];
     await page.goto(`${baseUrl}${confirmPath}`);
+    await checkAccessibility(page, '05-confirm-email');
     await page.getByRole('button', { name: 'Confirm my address' }).click();
+    await page.getByRole('heading', { name: 'Confirming your address' }).waitFor();
+    await checkAccessibility(page, '05-confirming-email');
     const { id: userId } = (await findCredentialsByEmail(system.viewData, email))!;
     await eventually(
       async () => ((await isConfirmed(system.viewData, userId)) ? true : undefined),
@@ -351,6 +436,7 @@ describe('in a browser', () => {
     await screenshot(page, '14b-watch-captions', ['desktop', 'phone']);
 
     expect(problems).toEqual([]);
+    expect(accessibility, 'serious and critical axe violations, phone layout').toEqual([]);
   }, 600_000);
 
   it('admin: the trace of the upload shows the whole correlated flow', async () => {
@@ -368,5 +454,6 @@ describe('in a browser', () => {
     await screenshot(page, '15-admin-trace', ['desktop', 'phone']);
 
     expect(problems).toEqual([]);
+    expect(accessibility, 'serious and critical axe violations, phone layout').toEqual([]);
   }, 300_000);
 });

@@ -11,6 +11,7 @@ import { viewingStreamName } from '../contracts/viewing.js';
 import { hashPassword } from '../passwords.js';
 import { createSystemTestDatabase } from '../testing.js';
 import { browserSession } from '../web/browser-session.js';
+import { elementWithId, errorSummaryOf } from '../web/page-checks.js';
 import { buildWebServer } from '../web/server.js';
 import { createAuthenticateApp } from './authenticate/index.js';
 import { createHomeApp, SAMPLE_VIDEO_ID } from './home/index.js';
@@ -40,6 +41,38 @@ afterAll(async () => {
   await app.close();
   await test.drop();
 });
+
+/**
+ * A form that came back with errors: an error summary that takes the focus, listing `expected` (message, and the
+ * field each links to, which says it is invalid); the e-mail address as typed, escaped; never the password.
+ */
+function expectErrorSummary(
+  body: string,
+  expected: { message: string; href?: string }[],
+  typed: { emailField: string; email: string; password: string },
+) {
+  const summary = errorSummaryOf(body);
+  expect(summary, 'an error summary').not.toBeNull();
+  expect(summary!.attributes).toContain('tabindex="-1"');
+  expect(summary!.attributes).toMatch(/(^|\s)autofocus(\s|$)/);
+  expect(summary!.errors).toEqual(expected);
+  expect(body).toMatch(/<title>Error: /);
+  for (const { href } of expected) {
+    if (!href) continue;
+    const field = elementWithId(body, href.slice(1));
+    expect(field, `the field ${href}`).toMatch(/^<input\b/);
+    expect(field).toContain('aria-invalid="true"');
+    expect(field).toContain(`aria-describedby="${href.slice(1)}-error`);
+    expect(elementWithId(body, `${href.slice(1)}-error`), `the message beside ${href}`).toBeDefined();
+  }
+  const escaped = typed.email
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
+  expect(elementWithId(body, typed.emailField)).toContain(` value="${escaped}"`);
+  if (typed.password) expect(body).not.toContain(typed.password);
+}
 
 async function addCredentials(email: string, passwordHash: string, locked = false) {
   const id = randomUUID();
@@ -130,26 +163,63 @@ describe('register-users', () => {
     expect((await browser.get('/register/registration-complete')).body).toContain('Welcome aboard');
   });
 
+  const EMAIL_FIELD = '#register-email';
+  const PASSWORD_FIELD = '#register-password';
+  const LIKE = 'Enter an e-mail address like name@example.com.';
   it.each([
-    ['empty', { email: '', password: '' }, ['Enter your e-mail address.', 'Use at least 8 characters.']],
-    ['malformed e-mail', { email: 'not-an-address', password: 'long enough' }, ['Enter an e-mail address like']],
-    ['too long e-mail', { email: `${'a'.repeat(250)}@example.com`, password: 'long enough' }, ['too long']],
-    ['too long password', { email: 'someone@example.com', password: 'p'.repeat(129) }, ['at most 128']],
+    [
+      'empty',
+      { email: '', password: '' },
+      [
+        { message: 'Enter your e-mail address.', href: EMAIL_FIELD },
+        { message: 'Use at least 8 characters.', href: PASSWORD_FIELD },
+      ],
+    ],
+    ['malformed e-mail', { email: 'not-an-address', password: 'long enough' }, [{ message: LIKE, href: EMAIL_FIELD }]],
+    [
+      'too long e-mail',
+      { email: `${'a'.repeat(250)}@example.com`, password: 'long enough' },
+      [{ message: 'That e-mail address is too long.', href: EMAIL_FIELD }],
+    ],
+    [
+      'too long password',
+      { email: 'someone@example.com', password: 'p'.repeat(129) },
+      [{ message: 'Use at most 128 characters.', href: PASSWORD_FIELD }],
+    ],
     [
       'script tags',
       { email: '<script>alert(1)</script>@example.com', password: 'long enough' },
-      ['Enter an e-mail address like'],
+      [{ message: LIKE, href: EMAIL_FIELD }],
     ],
-  ])('refuses %s with a clear message, keeps what was typed escaped, stores nothing', async (_name, form, messages) => {
+  ])('refuses %s with a clear message, keeps what was typed escaped, stores nothing', async (_name, form, errors) => {
     const browser = browserSession(app);
     const page = await browser.get('/register');
     const userId = userIdOf(page.body);
     const response = await browser.post('/register', { userId, ...form });
     expect(response.statusCode).toBe(400);
-    for (const message of messages) expect(response.body).toContain(message);
+    for (const { message } of errors) expect(response.body).toContain(message);
+    // Above the form, a summary of the errors that takes the focus, each linking to its field.
+    expectErrorSummary(response.body, errors, {
+      emailField: 'register-email',
+      email: form.email.slice(0, 254),
+      password: form.password,
+    });
     expect(response.body).not.toContain('<script>alert(1)</script>');
     if (form.email.includes('<script>')) expect(response.body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(await test.store.read(identityCommandStreamName(userId))).toEqual([]);
+  });
+
+  it('says so in the error summary when the form has expired, an error of the whole form', async () => {
+    const browser = browserSession(app);
+    await browser.get('/register');
+    const email = `${randomUUID()}@example.com`;
+    const response = await browser.post('/register', { userId: 'expired', email, password: 'a good password' });
+    expect(response.statusCode).toBe(400);
+    expectErrorSummary(response.body, [{ message: 'This form has expired. Please reload the page.' }], {
+      emailField: 'register-email',
+      email,
+      password: 'a good password',
+    });
   });
 
   it('refuses an address that is already registered', async () => {
@@ -163,7 +233,11 @@ describe('register-users', () => {
       password: 'a good password',
     });
     expect(response.statusCode).toBe(400);
-    expect(response.body).toContain('already registered');
+    expectErrorSummary(response.body, [{ message: 'That e-mail address is already registered.', href: EMAIL_FIELD }], {
+      emailField: 'register-email',
+      email: email.toUpperCase(),
+      password: 'a good password',
+    });
   });
 });
 
@@ -195,8 +269,13 @@ describe('authenticate', () => {
     const unknown = await browser.post('/auth/log-in', { email: `nobody-${email}`, password: 'the wrong one' });
     expect(wrong.statusCode).toBe(401);
     expect(unknown.statusCode).toBe(401);
-    const messageOf = (body: string) => /role="alert">([^<]*)</.exec(body)?.[1];
-    expect(messageOf(wrong.body)).toBe(messageOf(unknown.body));
+    const errors = [{ message: 'That e-mail address and password do not match an account.' }];
+    expectErrorSummary(wrong.body, errors, { emailField: 'log-in-email', email, password: 'the wrong one' });
+    expectErrorSummary(unknown.body, errors, {
+      emailField: 'log-in-email',
+      email: `nobody-${email}`,
+      password: 'the wrong one',
+    });
     const events = await test.store.read(authenticationStreamName(userId));
     expect(events).toMatchObject([{ type: 'UserLoginFailed', data: { userId, reason: 'Incorrect password' } }]);
   });
@@ -214,15 +293,31 @@ describe('authenticate', () => {
   });
 
   it.each([
-    ['too long', { email: `${'a'.repeat(300)}@example.com`, password: 'x' }, 400],
-    ['too long password', { email: 'a@example.com', password: 'p'.repeat(200) }, 400],
-    ['script tags', { email: '<script>alert(1)</script>', password: 'whatever' }, 401],
-  ])('refuses a %s log-in with a clear page, escaping what was typed', async (_name, form, status) => {
+    [
+      'too long',
+      { email: `${'a'.repeat(300)}@example.com`, password: 'x' },
+      400,
+      [{ message: 'That e-mail address is too long.', href: '#log-in-email' }],
+    ],
+    [
+      'too long password',
+      { email: 'a@example.com', password: 'p'.repeat(200) },
+      400,
+      [{ message: 'That password is too long.', href: '#log-in-password' }],
+    ],
+    [
+      'script tags',
+      { email: '<script>alert(1)</script>', password: 'whatever' },
+      401,
+      [{ message: 'That e-mail address and password do not match an account.' }],
+    ],
+  ])('refuses a %s log-in with a clear page, escaping what was typed', async (_name, form, status, errors) => {
     const browser = browserSession(app);
     await browser.get('/auth/log-in');
     const response = await browser.post('/auth/log-in', form);
     expect(response.statusCode).toBe(status);
     expect(response.body).toContain('role="alert"');
+    expect(errorSummaryOf(response.body)?.errors).toEqual(errors);
     expect(response.body).not.toContain('<script>alert(1)</script>');
   });
 
@@ -240,7 +335,16 @@ describe('authenticate', () => {
     await addCredentials(email, await hashPassword('the right one'));
     const browser = browserSession(app);
     await browser.get('/auth/log-in?returnTo=//evil.example.com');
-    expect((await browser.post('/auth/log-in', { email: '', password: '' })).statusCode).toBe(400);
+    const empty = await browser.post('/auth/log-in', { email: '', password: '' });
+    expect(empty.statusCode).toBe(400);
+    expectErrorSummary(
+      empty.body,
+      [
+        { message: 'Enter your e-mail address.', href: '#log-in-email' },
+        { message: 'Enter your password.', href: '#log-in-password' },
+      ],
+      { emailField: 'log-in-email', email: '', password: '' },
+    );
     const response = await browser.post('/auth/log-in', {
       email,
       password: 'the right one',

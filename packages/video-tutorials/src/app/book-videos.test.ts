@@ -10,6 +10,7 @@ import {
 } from '../book-writes.js';
 import { startRunningSystem, type RunningSystem } from '../security/running-system.js';
 import { browserSession } from '../web/browser-session.js';
+import { videoCards } from '../web/page-checks.js';
 
 /**
  * The pages a user looks at, over a message store the book's system wrote: its viewings count on the home page,
@@ -61,7 +62,9 @@ describe('the book’s viewings and videos, on this system’s pages', () => {
     const home = await browserSession(running.system.web!).get('/');
     expect(home.statusCode).toBe(200);
     expect(home.body).toContain('<span class="stat" data-testid="videos-watched">6</span>');
-    expect(home.body).toContain(`<a href="/videos/${bookVideo}">Learning &lt;Message DB&gt;</a>`);
+    expect(videoCards(home.body)).toContainEqual({
+      links: [{ href: `/videos/${bookVideo}`, name: 'Learning <Message DB>', attributes: 'class="video-card-link"' }],
+    });
     // No poster: no image that cannot load.
     expect(home.body).not.toContain(`/media/posters/${bookVideo}`);
   });
@@ -72,6 +75,15 @@ describe('the book’s viewings and videos, on this system’s pages', () => {
     expect(dashboard.body).not.toContain('No videos yet');
     expect(dashboard.body).toContain(`data-video-id="${bookVideo}"`);
     expect(dashboard.body).toContain('Learning &lt;Message DB&gt;');
+    // Each card one link (one tab stop), thumbnail and title, named by the title.
+    const cards = videoCards(dashboard.body);
+    expect(cards).toHaveLength(3);
+    for (const { links } of cards) expect(links).toHaveLength(1);
+    expect(cards.map(({ links }) => links[0])).toContainEqual({
+      href: `/creators-portal/videos/${bookVideo}`,
+      name: 'Learning <Message DB>',
+      attributes: 'class="video-card-link"',
+    });
 
     const page = await ownerBrowser.get(`/creators-portal/videos/${bookVideo}`);
     expect(page.statusCode).toBe(200);

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityStreamName } from '../contracts/identity.js';
 import { browserSession } from '../web/browser-session.js';
+import { errorSummaryOf } from '../web/page-checks.js';
 import { startRunningSystem, type RunningSystem } from './running-system.js';
 
 /**
@@ -78,14 +79,23 @@ describe('password reset', () => {
     await running.caughtUp();
     expect(await identityTypes(userId)).toEqual(before);
 
-    // Mistakes are told as sentences, and what was typed stays.
+    // Mistakes are told as sentences, in an error summary linking to the field; a password never comes back.
     const mismatch = await resetWith(browser, link!, NEW_PASSWORD, 'something else');
     expect(mismatch.statusCode).toBe(400);
-    expect(mismatch.body).toContain('The two new passwords are not the same.');
-    expect(mismatch.body).toContain('value="something else"');
+    expect(errorSummaryOf(mismatch.body)?.errors).toEqual([
+      {
+        message: 'The two new passwords are not the same. Type the same password twice.',
+        href: '#reset-password-repeat',
+      },
+    ]);
+    expect(mismatch.body).not.toContain(NEW_PASSWORD);
+    expect(mismatch.body).not.toContain('something else');
     const short = await resetWith(browser, link!, 'short');
     expect(short.statusCode).toBe(400);
-    expect(short.body).toContain('Use at least 8 characters');
+    expect(errorSummaryOf(short.body)?.errors).toEqual([
+      { message: 'Use at least 8 characters for your new password.', href: '#reset-password' },
+    ]);
+    expect(short.body).not.toContain('value="short"');
 
     const reset = await resetWith(browser, link!, NEW_PASSWORD);
     expect(reset.statusCode).toBe(303);
@@ -155,6 +165,14 @@ describe('password reset', () => {
     await running.caughtUp();
     expect(await requests()).toBe(written + 1);
     expect(await running.emailsTo(unknown)).toHaveLength(0);
+
+    // No address at all: the error summary links to the field.
+    const empty = await forgot(browserSession(running.system.web!, { remoteAddress: '198.51.100.42' }), ' ');
+    expect(empty.statusCode).toBe(400);
+    expect(errorSummaryOf(empty.body)).toMatchObject({
+      attributes: expect.stringContaining('autofocus') as string,
+      errors: [{ message: 'Enter your e-mail address.', href: '#forgot-email' }],
+    });
   });
 
   it('the form is rate-limited per client address', async () => {
@@ -186,8 +204,30 @@ describe('password reset', () => {
       passwordRepeat: NEW_PASSWORD,
     });
     expect(wrong.statusCode).toBe(403);
-    expect(wrong.body).toContain('That is not your current password.');
-    expect(wrong.body).toContain(`value="${NEW_PASSWORD}"`);
+    expect(errorSummaryOf(wrong.body)?.errors).toEqual([
+      { message: 'That is not your current password. Type it again.', href: '#account-current-password' },
+    ]);
+    // No password comes back into the page, not even the new one.
+    expect(wrong.body).not.toContain(NEW_PASSWORD);
+    expect(wrong.body).not.toContain('not my password');
+    const missing = await browser.post('/account/password', { password: NEW_PASSWORD, passwordRepeat: NEW_PASSWORD });
+    expect(missing.statusCode).toBe(400);
+    expect(errorSummaryOf(missing.body)?.errors).toEqual([
+      { message: 'Enter your current password.', href: '#account-current-password' },
+    ]);
+    const mismatch = await browser.post('/account/password', {
+      currentPassword: PASSWORD,
+      password: NEW_PASSWORD,
+      passwordRepeat: 'something else',
+    });
+    expect(mismatch.statusCode).toBe(400);
+    expect(errorSummaryOf(mismatch.body)?.errors).toEqual([
+      {
+        message: 'The two new passwords are not the same. Type the same password twice.',
+        href: '#account-password-repeat',
+      },
+    ]);
+    expect(mismatch.body).not.toContain(PASSWORD);
     await running.caughtUp();
     expect(await running.system.store.read(identityStreamName(userId))).not.toContainEqual(
       expect.objectContaining({ type: 'PasswordChanged' }),

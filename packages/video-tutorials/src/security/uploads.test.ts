@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as videoPublishing from '../components/video-publishing/index.js';
 import { videoPublishingStreamName, VideoPublished, VideoPublishingFailed } from '../contracts/video-publishing.js';
+import { elementWithId, errorSummaryOf } from '../web/page-checks.js';
 import { MP4_HEAD, startWebUnderAttack, type WebUnderAttack } from './harness.js';
 
 /**
@@ -57,6 +58,10 @@ describe('the upload quota', () => {
     const response = await upload(browser, video(1.5 * MB));
     expect(response.statusCode).toBe(413);
     expect(response.body).toContain('of your 1 MB');
+    // In the error summary, as an error of the form: it is not the file chosen that is wrong.
+    expect(errorSummaryOf(response.body)?.errors).toEqual([
+      { message: 'Your videos already take 0 MB of your 1 MB. Remove some before uploading more.' },
+    ]);
     expect(await uploadsOnDisk()).toEqual(before);
   });
 
@@ -72,6 +77,52 @@ describe('the upload quota', () => {
     const browser = await web.browser('user');
     const response = await upload(browser, video(200 * 1024));
     expect(response.statusCode).toBe(303);
+  });
+});
+
+describe('a file that is not a video', () => {
+  it('comes back in an error summary that takes the focus and links to the file field', async () => {
+    const browser = await web.browser('user');
+    const response = await upload(browser, Buffer.from('%PDF-1.7 this is a document, not a video'));
+    expect(response.statusCode).toBe(415);
+    const summary = errorSummaryOf(response.body);
+    expect(summary?.attributes).toMatch(/tabindex="-1" autofocus/);
+    expect(summary?.errors).toEqual([
+      { message: 'That file is not a video we can read (MP4, MOV, WebM, MKV, AVI…).', href: '#upload-video' },
+    ]);
+    expect(elementWithId(response.body, 'upload-video')).toMatch(
+      /^<input[^>]*type="file"[^>]*aria-invalid="true" aria-describedby="upload-video-error upload-video-hint"/,
+    );
+  });
+});
+
+describe('the pages of a video being prepared', () => {
+  it('reload once its status has changed, asking for it in the background: no meta refresh but for no-script', async () => {
+    const browser = await web.browser('user');
+    const uploaded = await upload(browser, video(4096));
+    expect(uploaded.statusCode).toBe(303);
+    const received = await browser.get(uploaded.headers.location as string);
+    const { videoId } = /\/creators-portal\/videos\/(?<videoId>[0-9a-f-]{36})\?uploaded=1$/.exec(
+      uploaded.headers.location as string,
+    )!.groups!;
+    expect(received.body).toContain('Upload received');
+    const withoutNoscript = (body: string) => body.replace(/<noscript>[\s\S]*?<\/noscript>/g, '');
+    expect(withoutNoscript(received.body)).not.toContain('http-equiv="refresh"');
+    expect(received.body).toContain('<noscript><meta http-equiv="refresh" content="2" /></noscript>');
+    expect(received.body).toContain('<script src="/assets/video-status.js" defer></script>');
+    expect(received.body).toContain(`data-video-id="${videoId}" data-video-status="absent"`);
+    const status = async (id: string, as = browser) =>
+      JSON.parse((await as.get(`/creators-portal/videos/${id}/status`)).body) as unknown;
+    expect(await status(videoId!)).toEqual({ status: 'absent' });
+
+    const { videoId: processing } = await web.addVideo(browser.user!.userId, { status: 'processing' });
+    const page = await browser.get(`/creators-portal/videos/${processing}`);
+    expect(withoutNoscript(page.body)).not.toContain('http-equiv="refresh"');
+    expect(page.body).toContain(`data-video-id="${processing}" data-video-status="processing"`);
+    expect(await status(processing)).toEqual({ status: 'processing' });
+    // Another user's video is as absent as one that is not there.
+    expect(await status(processing, await web.browser('user'))).toEqual({ status: 'absent' });
+    expect((await web.app.inject({ url: '/assets/video-status.js' })).statusCode).toBe(200);
   });
 });
 

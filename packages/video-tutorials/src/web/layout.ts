@@ -112,9 +112,3 @@ function unconfirmedNotice(csrfToken: string) {
     </form>
   </div>`;
 }
-
-/** Field-level error messages, shown beside the fields. */
-export function fieldError(errors: Record<string, string | undefined>, field: string) {
-  const message = errors[field];
-  return message ? html`<p class="field-error" id="${field}-error">${message}</p>` : html``;
-}

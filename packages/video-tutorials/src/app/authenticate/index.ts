@@ -16,6 +16,7 @@ import {
 } from '../../contracts/identity.js';
 import { unknownUserHash, verifyPassword as verifyWithHash, type PasswordHashAlgorithm } from '../../passwords.js';
 import { requireUser } from '../../web/guards.js';
+import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
 import { html } from '../../web/html.js';
 import { safeReturnPath } from '../../web/return-path.js';
 import { PASSWORD_CHANGED_NOTICE, registerPasswordRoutes } from './passwords.js';
@@ -33,6 +34,14 @@ const RECENT = 20;
 
 // One answer for an unknown address and a wrong password: it tells an attacker nothing.
 const REJECTED = 'That e-mail address and password do not match an account.';
+
+/** What is wrong with a field of the log-in form, linking to it: missing, or longer than any account's. */
+function logInInputError(issue: z.core.$ZodIssue): FormError {
+  const tooLong = issue.code === 'too_big';
+  return issue.path[0] === 'password'
+    ? { field: 'log-in-password', message: tooLong ? 'That password is too long.' : 'Enter your password.' }
+    : { field: 'log-in-email', message: tooLong ? 'That e-mail address is too long.' : 'Enter your e-mail address.' };
+}
 
 /** The authenticate application (the book's chapter 9): log in, log out; forgotten and changed passwords. */
 export function createAuthenticateApp({
@@ -87,8 +96,12 @@ export function createAuthenticateApp({
         const body = (request.body ?? {}) as Record<string, unknown>;
         const returnTo = safeReturnPath(body.returnTo);
         const parsed = credentials.safeParse({ email: body.email, password: body.password });
-        if (!parsed.success)
-          return renderLogIn(reply, { email: '', returnTo, error: 'Enter your e-mail address and password.' }, 400);
+        if (!parsed.success) {
+          // What was typed comes back (the e-mail address, never the password), with what is missing.
+          const typed = typeof body.email === 'string' ? body.email.trim().slice(0, 254) : '';
+          const errors = parsed.error.issues.map(logInInputError);
+          return renderLogIn(reply, { email: typed, returnTo, errors }, 400);
+        }
         const { email, password } = parsed.data;
 
         // The same work whether the address is known or not: one verification, with a hash as costly as a
@@ -99,14 +112,14 @@ export function createAuthenticateApp({
         const waitMs = account ? await accountWait(account.id) : 0;
         if (waitMs > 0) {
           reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
-          const error = `Too many failed log-ins for this account. Try again in ${Math.ceil(waitMs / 1000)} seconds.`;
-          return renderLogIn(reply, { email, returnTo, error }, 429);
+          const message = `Too many failed log-ins for this account. Try again in ${Math.ceil(waitMs / 1000)} seconds.`;
+          return renderLogIn(reply, { email, returnTo, errors: [{ message }] }, 429);
         }
         const verified = await verifyPassword(account?.passwordHash ?? (await unknownUser), password);
-        if (!account) return renderLogIn(reply, { email, returnTo, error: REJECTED }, 401);
+        if (!account) return renderLogIn(reply, { email, returnTo, errors: [{ message: REJECTED }] }, 401);
         const metadata = { traceId: request.traceId, userId: account.id };
         if (!verified) {
-          renderLogIn(reply, { email, returnTo, error: REJECTED }, 401);
+          renderLogIn(reply, { email, returnTo, errors: [{ message: REJECTED }] }, 401);
           const recording = store
             .write(
               authenticationStreamName(account.id),
@@ -127,9 +140,13 @@ export function createAuthenticateApp({
             {
               email,
               returnTo,
-              error: account.lockedUntil
-                ? `This account is locked after too many failed log-ins until ${account.lockedUntil.toISOString().slice(0, 16).replace('T', ' ')} UTC. We e-mailed you a link to unlock it now.`
-                : 'This account is locked after too many failed log-ins. Ask an administrator to unlock it.',
+              errors: [
+                {
+                  message: account.lockedUntil
+                    ? `This account is locked after too many failed log-ins until ${account.lockedUntil.toISOString().slice(0, 16).replace('T', ' ')} UTC. We e-mailed you a link to unlock it now.`
+                    : 'This account is locked after too many failed log-ins. Ask an administrator to unlock it.',
+                },
+              ],
             },
             403,
           );
@@ -268,14 +285,14 @@ function renderMessage(reply: FastifyReply, title: string, message: string, stat
 
 function renderLogIn(
   reply: FastifyReply,
-  { email, returnTo, error, notice }: { email: string; returnTo: string; error?: string; notice?: string },
+  { email, returnTo, errors = [], notice }: { email: string; returnTo: string; errors?: FormError[]; notice?: string },
   statusCode = 200,
 ) {
   return reply.page(
-    'Log in',
+    titleWithErrors('Log in', errors),
     html`<div class="card narrow">
       <h1>Log in</h1>
-      ${error ? html`<div class="alert error" role="alert">${error}</div>` : ''}
+      ${errorSummary(errors)}
       ${notice ? html`<div class="alert ok" role="status" data-testid="log-in-notice">${notice}</div>` : ''}
       <form method="post" action="/auth/log-in" class="stack">
         <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
@@ -292,7 +309,9 @@ function renderLogIn(
             spellcheck="false"
             maxlength="254"
             required
+            ${fieldState(errors, 'log-in-email')}
           />
+          ${fieldError(errors, 'log-in-email')}
         </div>
         <div class="field">
           <label for="log-in-password">Password</label>
@@ -303,7 +322,9 @@ function renderLogIn(
             autocomplete="current-password"
             maxlength="128"
             required
+            ${fieldState(errors, 'log-in-password')}
           />
+          ${fieldError(errors, 'log-in-password')}
         </div>
         <button type="submit" class="block">Log in</button>
       </form>

@@ -14,6 +14,7 @@ import {
 } from '../../contracts/identity.js';
 import { hashPassword, type PasswordHashAlgorithm } from '../../passwords.js';
 import { requireUser } from '../../web/guards.js';
+import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
 import { html } from '../../web/html.js';
 
 /** As registration asks. */
@@ -28,11 +29,20 @@ const resetLink = z.object({ userId: z.uuid(), token: z.string().regex(/^[A-Za-z
 /** A form field as typed, cut at `max` characters (a longer one is refused by the rules anyway). */
 const text = (value: unknown, max: number) => (typeof value === 'string' ? value.slice(0, max) : '');
 
-/** Why a new password is refused, as a sentence; `null` when it will do. */
-function newPasswordProblem(password: string, repeated: string): string | null {
-  if (password.length < PASSWORD_MIN) return `Use at least ${PASSWORD_MIN} characters for your new password.`;
-  if (password.length > PASSWORD_MAX) return `Use at most ${PASSWORD_MAX} characters for your new password.`;
-  if (password !== repeated) return 'The two new passwords are not the same. Type the same password twice.';
+/**
+ * Why a new password is refused, as a sentence about one of the two fields (their ids are `${idPrefix}` and
+ * `${idPrefix}-repeat`); `null` when it will do.
+ */
+function newPasswordProblem(password: string, repeated: string, idPrefix: string): FormError | null {
+  if (password.length < PASSWORD_MIN)
+    return { field: idPrefix, message: `Use at least ${PASSWORD_MIN} characters for your new password.` };
+  if (password.length > PASSWORD_MAX)
+    return { field: idPrefix, message: `Use at most ${PASSWORD_MAX} characters for your new password.` };
+  if (password !== repeated)
+    return {
+      field: `${idPrefix}-repeat`,
+      message: 'The two new passwords are not the same. Type the same password twice.',
+    };
   return null;
 }
 
@@ -106,7 +116,7 @@ export function registerPasswordRoutes(
     return reply.redirect('/auth/log-in?notice=password-changed', 303);
   }
 
-  app.get('/auth/forgot-password', async (_request, reply) => renderForgotPassword(reply, { email: '' }));
+  app.get('/auth/forgot-password', async (_request, reply) => renderForgotPassword(reply, { email: '', errors: [] }));
 
   app.post(
     '/auth/forgot-password',
@@ -115,7 +125,12 @@ export function registerPasswordRoutes(
     async (request, reply) => {
       const body = (request.body ?? {}) as Record<string, unknown>;
       const email = text(body.email, 254).trim();
-      if (email === '') return renderForgotPassword(reply, { email, error: 'Enter your e-mail address.' }, 400);
+      if (email === '')
+        return renderForgotPassword(
+          reply,
+          { email, errors: [{ field: 'forgot-email', message: 'Enter your e-mail address.' }] },
+          400,
+        );
       const account = await findCredentialsByEmail(viewData, email);
       // The same page, at the same time, for any address: the request is written without waiting for it.
       if (account)
@@ -142,7 +157,7 @@ export function registerPasswordRoutes(
     reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
     const parsed = resetLink.safeParse(request.query);
     if (!parsed.success) return renderMessage(reply, 'Choose a new password', REJECTIONS['link not valid']!, 400);
-    return renderResetPassword(reply, { ...parsed.data, password: '', passwordRepeat: '' });
+    return renderResetPassword(reply, { ...parsed.data, errors: [] });
   });
 
   app.post(
@@ -155,8 +170,9 @@ export function registerPasswordRoutes(
       const { userId, token } = parsed.data;
       const password = text(body.password, PASSWORD_MAX + 1);
       const passwordRepeat = text(body.passwordRepeat, PASSWORD_MAX + 1);
-      const error = newPasswordProblem(password, passwordRepeat);
-      if (error) return renderResetPassword(reply, { userId, token, password, passwordRepeat, error }, 400);
+      const problem = newPasswordProblem(password, passwordRepeat, 'reset-password');
+      // The form comes back empty: a password is never written into a page.
+      if (problem) return renderResetPassword(reply, { userId, token, errors: [problem] }, 400);
       const command = ResetPassword.create(
         { userId, token, passwordHash: await hashPassword(password, passwordHashAlgorithm) },
         { metadata: { traceId: request.traceId, userId } },
@@ -171,7 +187,7 @@ export function registerPasswordRoutes(
   );
 
   app.get('/account', { preHandler: requireUser }, async (request, reply) =>
-    renderAccount(reply, { email: request.user!.email, currentPassword: '', password: '', passwordRepeat: '' }),
+    renderAccount(reply, { email: request.user!.email, errors: [] }),
   );
 
   app.post(
@@ -187,15 +203,19 @@ export function registerPasswordRoutes(
       const { userId, email } = request.user!;
       const body = (request.body ?? {}) as Record<string, unknown>;
       const typed = {
-        email,
         currentPassword: text(body.currentPassword, PASSWORD_MAX + 1),
         password: text(body.password, PASSWORD_MAX + 1),
         passwordRepeat: text(body.passwordRepeat, PASSWORD_MAX + 1),
       };
+      // The form comes back empty: a password is never written into a page.
       if (typed.currentPassword === '')
-        return renderAccount(reply, { ...typed, error: 'Enter your current password.' }, 400);
-      const problem = newPasswordProblem(typed.password, typed.passwordRepeat);
-      if (problem) return renderAccount(reply, { ...typed, error: problem }, 400);
+        return renderAccount(
+          reply,
+          { email, errors: [{ field: 'account-current-password', message: 'Enter your current password.' }] },
+          400,
+        );
+      const problem = newPasswordProblem(typed.password, typed.passwordRepeat, 'account-password');
+      if (problem) return renderAccount(reply, { email, errors: [problem] }, 400);
       const account = await findCredentialsByEmail(viewData, email);
       const verified =
         account !== null &&
@@ -204,7 +224,12 @@ export function registerPasswordRoutes(
       if (!verified)
         return renderAccount(
           reply,
-          { ...typed, currentPassword: '', error: 'That is not your current password. Type it again.' },
+          {
+            email,
+            errors: [
+              { field: 'account-current-password', message: 'That is not your current password. Type it again.' },
+            ],
+          },
           403,
         );
       const command = ChangePassword.create(
@@ -234,14 +259,14 @@ function renderMessage(reply: FastifyReply, title: string, message: string, stat
 
 function renderForgotPassword(
   reply: FastifyReply,
-  { email, error }: { email: string; error?: string },
+  { email, errors }: { email: string; errors: FormError[] },
   statusCode = 200,
 ) {
   return reply.page(
-    'Forgot your password?',
+    titleWithErrors('Forgot your password?', errors),
     html`<div class="card narrow">
       <h1>Forgot your password?</h1>
-      ${error ? html`<div class="alert error" role="alert">${error}</div>` : ''}
+      ${errorSummary(errors)}
       <p class="muted">Enter the address you registered with: we will e-mail you a link to choose a new password.</p>
       <form method="post" action="/auth/forgot-password" class="stack">
         <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
@@ -257,7 +282,9 @@ function renderForgotPassword(
             spellcheck="false"
             maxlength="254"
             required
+            ${fieldState(errors, 'forgot-email')}
           />
+          ${fieldError(errors, 'forgot-email')}
         </div>
         <button type="submit" class="block">E-mail me a link</button>
       </form>
@@ -266,43 +293,39 @@ function renderForgotPassword(
   );
 }
 
-const passwordField = (id: string, name: string, label: string, value: string, autocomplete: string) =>
+/** A password field, always empty: a password is never written into a page, not even back into its form. */
+const passwordField = (id: string, name: string, label: string, autocomplete: string, errors: FormError[]) =>
   html`<div class="field">
     <label for="${id}">${label}</label>
     <input
       id="${id}"
       type="password"
       name="${name}"
-      value="${value}"
       autocomplete="${autocomplete}"
       minlength="${autocomplete === 'new-password' ? PASSWORD_MIN : 1}"
       maxlength="${PASSWORD_MAX}"
       required
+      ${fieldState(errors, id)}
     />
+    ${fieldError(errors, id)}
   </div>`;
 
 function renderResetPassword(
   reply: FastifyReply,
-  {
-    userId,
-    token,
-    password,
-    passwordRepeat,
-    error,
-  }: { userId: string; token: string; password: string; passwordRepeat: string; error?: string },
+  { userId, token, errors }: { userId: string; token: string; errors: FormError[] },
   statusCode = 200,
 ) {
   return reply.page(
-    'Choose a new password',
+    titleWithErrors('Choose a new password', errors),
     html`<div class="card narrow">
       <h1>Choose a new password</h1>
-      ${error ? html`<div class="alert error" role="alert">${error}</div>` : ''}
+      ${errorSummary(errors)}
       <form method="post" action="/auth/reset-password" class="stack">
         <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
         <input type="hidden" name="userId" value="${userId}" />
         <input type="hidden" name="token" value="${token}" />
-        ${passwordField('reset-password', 'password', 'New password', password, 'new-password')}
-        ${passwordField('reset-password-repeat', 'passwordRepeat', 'New password again', passwordRepeat, 'new-password')}
+        ${passwordField('reset-password', 'password', 'New password', 'new-password', errors)}
+        ${passwordField('reset-password-repeat', 'passwordRepeat', 'New password again', 'new-password', errors)}
         <button type="submit" class="block">Change my password</button>
       </form>
       <p class="muted form-footer">You will be signed out everywhere, then log in with the new password.</p>
@@ -313,27 +336,21 @@ function renderResetPassword(
 
 function renderAccount(
   reply: FastifyReply,
-  {
-    email,
-    currentPassword,
-    password,
-    passwordRepeat,
-    error,
-  }: { email: string; currentPassword: string; password: string; passwordRepeat: string; error?: string },
+  { email, errors }: { email: string; errors: FormError[] },
   statusCode = 200,
 ) {
   return reply.page(
-    'Your account',
+    titleWithErrors('Your account', errors),
     html`<div class="card narrow">
       <h1>Your account</h1>
       <p class="muted">Signed in as ${email}.</p>
+      ${errorSummary(errors)}
       <h2>Change your password</h2>
-      ${error ? html`<div class="alert error" role="alert">${error}</div>` : ''}
       <form method="post" action="/account/password" class="stack">
         <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
-        ${passwordField('account-current-password', 'currentPassword', 'Current password', currentPassword, 'current-password')}
-        ${passwordField('account-password', 'password', 'New password', password, 'new-password')}
-        ${passwordField('account-password-repeat', 'passwordRepeat', 'New password again', passwordRepeat, 'new-password')}
+        ${passwordField('account-current-password', 'currentPassword', 'Current password', 'current-password', errors)}
+        ${passwordField('account-password', 'password', 'New password', 'new-password', errors)}
+        ${passwordField('account-password-repeat', 'passwordRepeat', 'New password again', 'new-password', errors)}
         <button type="submit" class="block">Change my password</button>
       </form>
       <p class="muted form-footer">Changing it signs you out everywhere, on every device.</p>

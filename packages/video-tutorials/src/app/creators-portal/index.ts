@@ -23,6 +23,7 @@ import {
 } from '../../contracts/video-publishing.js';
 import type { Storage } from '../../storage.js';
 import { externalMedia, mediaOf } from '../../web/media.js';
+import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
 import { html } from '../../web/html.js';
 import { requireUser } from '../../web/guards.js';
 import { sniffVideoContainer } from './video-files.js';
@@ -60,7 +61,7 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
 
     app.get('/creators-portal', async (request, reply) => {
       const videos = await listVideosOfOwner(viewData, request.user!.userId);
-      return renderDashboard(reply, videos, options.maxUploadBytes);
+      return renderDashboard(reply, videos, options.maxUploadBytes, []);
     });
 
     app.post('/creators-portal/videos', async (request, reply) => {
@@ -76,7 +77,11 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
       }
       if (!upload.ok) {
         const videos = await listVideosOfOwner(viewData, userId);
-        return renderDashboard(reply, videos, options.maxUploadBytes, upload.error, upload.statusCode);
+        // About the file chosen (none, empty, too large, not a video), the error links to the file field.
+        const error: FormError = upload.aboutTheFile
+          ? { field: UPLOAD_FIELD_ID, message: upload.error }
+          : { message: upload.error };
+        return renderDashboard(reply, videos, options.maxUploadBytes, [error], upload.statusCode);
       }
       try {
         await store.write(
@@ -97,19 +102,29 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
     app.get('/creators-portal/videos/:videoId', async (request, reply) => {
       const video = await ownedVideo(request);
       if (video) return renderVideo(reply, video);
-      // Just uploaded: the portal's View Data may not have the video yet. Wait for it, reloading.
-      if ((request.query as { uploaded?: string }).uploaded === '1' && videoParams.safeParse(request.params).success)
+      // Just uploaded: the portal's View Data may not have the video yet. The page reloads once it has.
+      const parsed = videoParams.safeParse(request.params);
+      if ((request.query as { uploaded?: string }).uploaded === '1' && parsed.success)
         return reply.page(
           'Upload received',
           html`<div class="card narrow">
             <h1>Upload received</h1>
-            <p class="muted" role="status">We are preparing your video. This page reloads until it is ready.</p>
+            <p class="muted" role="status" data-video-id="${parsed.data.videoId}" data-video-status="absent">
+              We are preparing your video. This page reloads when it is ready.
+            </p>
             <a href="/creators-portal">Back to my videos</a>
           </div>`,
           200,
-          { head: html`<meta http-equiv="refresh" content="2" />` },
+          { head: reloadWhenTheStatusChanges(2) },
         );
       return reply.callNotFound();
+    });
+
+    // For the pages of a video being prepared (video-status.js): its status, "absent" until the portal has it.
+    app.get('/creators-portal/videos/:videoId/status', async (request, reply) => {
+      if (!videoParams.safeParse(request.params).success) return reply.callNotFound();
+      const video = await ownedVideo(request);
+      return reply.header('cache-control', 'no-store').send({ status: video?.status ?? 'absent' });
     });
 
     for (const [action, field, maxLength] of [
@@ -242,6 +257,7 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
         ok: false,
         statusCode: 429,
         error: 'You have as many uploads in progress as we take at once. Upload this one when they are ready.',
+        aboutTheFile: false,
       };
     const stored = await bytesStored(videos.flatMap((video) => video.uris));
     const left = quota - stored;
@@ -249,6 +265,7 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
       ok: false as const,
       statusCode: 413,
       error: `Your videos already take ${megabytes(stored)} of your ${megabytes(quota)}. Remove some before uploading more.`,
+      aboutTheFile: false,
     };
     if (left <= 0) return quotaError;
     const upload = await receiveUpload(request, options, Math.min(left, options.maxUploadBytes));
@@ -275,7 +292,13 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
   }
 }
 
-type Upload = { ok: true; videoId: string; sourceUri: string } | { ok: false; statusCode: number; error: string };
+type Upload =
+  | { ok: true; videoId: string; sourceUri: string }
+  /** `aboutTheFile`: the file chosen is the problem, not the user's uploads in flight or their quota. */
+  | { ok: false; statusCode: number; error: string; aboutTheFile: boolean };
+
+/** The upload form's file field. */
+const UPLOAD_FIELD_ID = 'upload-video';
 
 /**
  * Streams the uploaded file into storage under a name of our own. Anything
@@ -286,9 +309,10 @@ async function receiveUpload(
   options: CreatorsPortalOptions,
   maxBytes: number,
 ): Promise<Upload> {
-  if (!request.isMultipart()) return { ok: false, statusCode: 400, error: 'Choose a video file to upload.' };
+  const noFile = { ok: false, statusCode: 400, error: 'Choose a video file to upload.', aboutTheFile: true } as const;
+  if (!request.isMultipart()) return noFile;
   const file = await request.file({ limits: { fileSize: maxBytes, files: 1 } });
-  if (!file) return { ok: false, statusCode: 400, error: 'Choose a video file to upload.' };
+  if (!file) return noFile;
 
   const videoId = randomUUID();
   const uploads = path.join(options.storage.directory, 'uploads');
@@ -319,6 +343,7 @@ async function receiveUpload(
       await rm(partial, { force: true });
       return {
         ok: false,
+        aboutTheFile: true,
         ...(refusal ?? { statusCode: 415, error: 'That file is not a video we can read (MP4, MOV, WebM, MKV, AVI…).' }),
       };
     }
@@ -363,25 +388,35 @@ function renderDashboard(
   reply: FastifyReply,
   videos: CreatorVideo[],
   maxUploadBytes: number,
-  error?: string,
+  errors: FormError[],
   statusCode = 200,
 ) {
   return reply.page(
-    'My videos',
+    titleWithErrors('My videos', errors),
     html`<section class="card">
         <h1>My videos</h1>
-        ${error ? html`<div class="alert error" role="alert">${error}</div>` : ''}
+        ${errorSummary(errors)}
         <form
           method="post"
           action="/creators-portal/videos?_csrf=${encodeURIComponent(reply.csrfToken())}"
           enctype="multipart/form-data"
           class="stack"
         >
-          <label
-            >Upload a video
-            <input type="file" name="video" accept="video/*" required />
-          </label>
-          <p class="muted">Up to ${Math.floor(maxUploadBytes / 1024 / 1024)} MB. We transcode it for the web.</p>
+          <div class="field">
+            <label for="${UPLOAD_FIELD_ID}">Upload a video</label>
+            <input
+              id="${UPLOAD_FIELD_ID}"
+              type="file"
+              name="video"
+              accept="video/*"
+              required
+              ${fieldState(errors, UPLOAD_FIELD_ID, `${UPLOAD_FIELD_ID}-hint`)}
+            />
+            ${fieldError(errors, UPLOAD_FIELD_ID)}
+            <p class="field-hint" id="${UPLOAD_FIELD_ID}-hint">
+              Up to ${Math.floor(maxUploadBytes / 1024 / 1024)} MB. We transcode it for the web.
+            </p>
+          </div>
           <button type="submit">Upload</button>
         </form>
       </section>
@@ -392,10 +427,13 @@ function renderDashboard(
             : html`<ul class="videos">
                 ${videos.map(
                   (video) =>
+                    // One link per card, thumbnail and title: one tab stop, named by the title.
                     html`<li class="card video-card" data-video-id="${video.id}">
-                      <a href="/creators-portal/videos/${video.id}">${thumbnail(video)}</a>
+                      <a class="video-card-link" href="/creators-portal/videos/${video.id}">
+                        ${thumbnail(video)}
+                        <h2 class="video-card-title">${video.name || 'Untitled video'}</h2>
+                      </a>
                       <span class="badge ${video.status}">${STATUS_LABELS[video.status]}</span>
-                      <h2><a href="/creators-portal/videos/${video.id}">${video.name || 'Untitled video'}</a></h2>
                       <p class="muted">${video.description.slice(0, 140)}</p>
                       ${video.status === 'failed' ? html`<p class="field-error">${video.failureReason}</p>` : ''}
                       <p class="muted">${video.viewCount} ${video.viewCount === 1 ? 'view' : 'views'}</p>
@@ -408,11 +446,21 @@ function renderDashboard(
   );
 }
 
+/**
+ * For a page that shows a video being prepared: a script that asks for the video's status in the background and
+ * reloads the page once, when it has changed (unless something was typed into the page meanwhile, which a reload
+ * would lose: then it says so). No `<meta http-equiv="refresh">` reloading the page every few seconds under a
+ * screen reader's or a keyboard user's feet; without scripts, that is what still happens (every `seconds`).
+ */
+function reloadWhenTheStatusChanges(seconds: number) {
+  return html`<noscript><meta http-equiv="refresh" content="${seconds}" /></noscript>
+    <script src="/assets/video-status.js" defer></script>`;
+}
+
 function renderVideo(reply: FastifyReply, video: CreatorVideo) {
   const csrf = reply.csrfToken();
-  // While processing, reload now and then to show the outcome (a form being typed in would be lost, so
-  // only until the video is published or failed; naming forms are most useful after that anyway).
-  const head = video.status === 'processing' ? html`<meta http-equiv="refresh" content="5" />` : undefined;
+  // While processing, the page reloads once the outcome is there (see reloadWhenTheStatusChanges).
+  const head = video.status === 'processing' ? reloadWhenTheStatusChanges(5) : undefined;
   return reply.page(
     video.name || 'Untitled video',
     html`<section class="card">
@@ -438,7 +486,7 @@ function renderVideo(reply: FastifyReply, video: CreatorVideo) {
                 }
                 <p><a href="/videos/${video.id}">Open the public page</a></p>`
             : video.status === 'processing'
-              ? html`<p class="muted" role="status">
+              ? html`<p class="muted" role="status" data-video-id="${video.id}" data-video-status="processing">
                   We are transcoding your video. This page reloads by itself and shows it once it can be watched.
                 </p>`
               : ''

@@ -10,9 +10,11 @@ import {
   VideoNamed,
   VideoPublished,
   videoPublishingStreamName,
+  VideoTranscoded,
 } from '../../contracts/video-publishing.js';
 import { VideoViewed, viewingStreamName } from '../../contracts/viewing.js';
 import { createSystemTestDatabase } from '../../testing.js';
+import { videoCards } from '../../web/page-checks.js';
 import { buildWebServer } from '../../web/server.js';
 import { createPlaybackTokens, createRecordViewingsApp } from '../record-viewings/index.js';
 import { createHomeApp, SAMPLE_VIDEO_ID } from './index.js';
@@ -59,15 +61,25 @@ async function view(times: number) {
   await test.db.transaction((tx) => applyViewings(messages, tx));
 }
 
-/** A video as the catalogue aggregator sees one published. */
-async function publish(name: string) {
+/** A video as the catalogue aggregator sees one published; with a poster when `poster`. */
+async function publish(name: string, { poster = false } = {}) {
   const videoId = randomUUID();
   const ownerId = randomUUID();
   const stream = videoPublishingStreamName(videoId);
   const sourceUri = `storage:uploads/${videoId}.mp4`;
   const transcodedUri = `storage:transcoded/${videoId}.mp4`;
+  const posterUri = `storage:posters/${videoId}.jpg`;
+  const transcodeId = randomUUID();
   const messages = [
     await written(stream, PublishingStarted.create({ ownerId, sourceUri, videoId })),
+    ...(poster
+      ? [
+          await written(
+            stream,
+            VideoTranscoded.create({ videoId, transcodeId, transcodedUri, posterUri, durationSeconds: 3 }),
+          ),
+        ]
+      : []),
     await written(stream, VideoNamed.create({ name })),
     await written(stream, VideoPublished.create({ ownerId, sourceUri, transcodedUri, videoId })),
   ];
@@ -104,12 +116,29 @@ describe('the home page', () => {
     const videoId = await publish('Published <first>');
     const home = await app.inject({ url: '/' });
     expect(home.statusCode).toBe(200);
-    expect(home.body).toContain(`<a href="/videos/${videoId}">Published &lt;first&gt;</a>`);
+    expect(videoCards(home.body)).toContainEqual({
+      links: [{ href: `/videos/${videoId}`, name: 'Published <first>', attributes: 'class="video-card-link"' }],
+    });
     expect(home.body).not.toContain('data-testid="sample-tutorial"');
     expect(home.body).not.toContain('Sample tutorial');
     expect(home.body).not.toContain(`/record-viewing/${SAMPLE_VIDEO_ID}`);
     expect(home.body).not.toContain('data-testid="no-videos"');
     expect(home.body).not.toMatch(UPLOAD_LINK);
     expect(counter(home.body)).toEqual(['150', 'views']);
+  });
+
+  it('gives each video card one link, thumbnail and title, named by the title: one tab stop', async () => {
+    const withPoster = await publish('With a poster', { poster: true });
+    const home = await app.inject({ url: '/' });
+    expect(home.body).toContain(`<img class="thumb" src="/media/posters/${withPoster}" alt="" loading="lazy" />`);
+    const cards = videoCards(home.body);
+    expect(cards).toHaveLength(2);
+    for (const { links } of cards) {
+      // One link: the thumbnail is inside it, not a link of its own without a name.
+      expect(links).toHaveLength(1);
+      expect(links[0]!.name).toMatch(/^(With a poster|Published <first>)$/);
+      expect(links[0]!.attributes).not.toMatch(/tabindex|aria-hidden/);
+    }
+    expect(cards[0]!.links[0]).toMatchObject({ href: `/videos/${withPoster}`, name: 'With a poster' });
   });
 });

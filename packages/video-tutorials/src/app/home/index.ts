@@ -38,15 +38,17 @@ export function createHomeApp({
                   <ul class="videos">
                     ${videos.map(
                       (video) =>
+                        // One link per card, thumbnail and title: one tab stop, named by the title (the
+                        // thumbnail is decorative, alt="").
                         html`<li class="card video-card">
-                          <a href="/videos/${video.id}"
-                            >${
+                          <a class="video-card-link" href="/videos/${video.id}">
+                            ${
                               video.posterUri
                                 ? html`<img class="thumb" src="/media/posters/${video.id}" alt="" loading="lazy" />`
                                 : html`<div class="thumb placeholder" aria-hidden="true">▶</div>`
-                            }</a
-                          >
-                          <h3><a href="/videos/${video.id}">${video.name || 'Untitled video'}</a></h3>
+                            }
+                            <h3 class="video-card-title">${video.name || 'Untitled video'}</h3>
+                          </a>
                           <p class="muted">${video.viewCount} ${video.viewCount === 1 ? 'view' : 'views'}</p>
                         </li>`,
                     )}

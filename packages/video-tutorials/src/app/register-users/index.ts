@@ -8,7 +8,7 @@ import { findCredentialsByEmail } from '../../aggregators/user-credentials/index
 import { identityCommandStreamName, Register } from '../../contracts/identity.js';
 import { hashPassword, type PasswordHashAlgorithm } from '../../passwords.js';
 import { html } from '../../web/html.js';
-import { fieldError } from '../../web/layout.js';
+import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
 
 // Register's message id derives from the user id: submitting the form twice writes one command.
 const REGISTER_COMMAND_NAMESPACE = 'c1b0e1a4-5b0f-4d8a-9f55-6d2f1e7c3a90';
@@ -29,9 +29,13 @@ const registration = z.object({
 
 interface FormState {
   userId: string;
+  /** As typed (the password never comes back). */
   email: string;
-  errors: Record<string, string | undefined>;
+  errors: FormError[];
 }
+
+/** The form's fields by what they are called in the request. */
+const FIELD_IDS: Record<string, string | undefined> = { email: 'register-email', password: 'register-password' };
 
 /** The register-users application (the book's chapter 6). */
 export function createRegisterUsersApp({
@@ -45,7 +49,7 @@ export function createRegisterUsersApp({
   passwordHashAlgorithm?: PasswordHashAlgorithm;
 }): FastifyPluginAsync {
   return async (app) => {
-    app.get('/register', async (_request, reply) => renderForm(reply, { userId: randomUUID(), email: '', errors: {} }));
+    app.get('/register', async (_request, reply) => renderForm(reply, { userId: randomUUID(), email: '', errors: [] }));
 
     app.post('/register', async (request, reply) => {
       const body = (request.body ?? {}) as Record<string, unknown>;
@@ -57,7 +61,10 @@ export function createRegisterUsersApp({
           ? typed.userId
           : randomUUID();
       if (!parsed.success) {
-        const errors = Object.fromEntries(parsed.error.issues.map((issue) => [String(issue.path[0]), issue.message]));
+        const errors = parsed.error.issues.map((issue): FormError => ({
+          message: issue.message,
+          field: FIELD_IDS[String(issue.path[0])],
+        }));
         return renderForm(reply, { userId, email: typed.email.slice(0, 254), errors }, 400);
       }
       const { email, password } = parsed.data;
@@ -65,7 +72,11 @@ export function createRegisterUsersApp({
       if (existing && existing.id !== userId)
         return renderForm(
           reply,
-          { userId, email, errors: { email: 'That e-mail address is already registered.' } },
+          {
+            userId,
+            email,
+            errors: [{ field: 'register-email', message: 'That e-mail address is already registered.' }],
+          },
           400,
         );
 
@@ -127,12 +138,13 @@ function text(value: unknown): string {
 }
 
 function renderForm(reply: FastifyReply, { userId, email, errors }: FormState, statusCode = 200) {
-  const invalid = (field: string) => (errors[field] ? 'true' : 'false');
+  // The password's error says what its hint does, and takes its place.
+  const passwordError = errors.some((error) => error.field === 'register-password');
   return reply.page(
-    'Register',
+    titleWithErrors('Register', errors),
     html`<div class="card narrow">
       <h1>Create your account</h1>
-      ${errors.userId ? html`<div class="alert error" role="alert">${errors.userId}</div>` : ''}
+      ${errorSummary(errors)}
       <form method="post" action="/register" class="stack" novalidate>
         <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
         <input type="hidden" name="userId" value="${userId}" />
@@ -148,10 +160,9 @@ function renderForm(reply: FastifyReply, { userId, email, errors }: FormState, s
             spellcheck="false"
             maxlength="254"
             required
-            aria-invalid="${invalid('email')}"
-            ${errors.email ? html`aria-describedby="email-error"` : ''}
+            ${fieldState(errors, 'register-email')}
           />
-          ${fieldError(errors, 'email')}
+          ${fieldError(errors, 'register-email')}
         </div>
         <div class="field">
           <label for="register-password">Password</label>
@@ -163,10 +174,13 @@ function renderForm(reply: FastifyReply, { userId, email, errors }: FormState, s
             minlength="8"
             maxlength="128"
             required
-            aria-invalid="${invalid('password')}"
-            aria-describedby="${errors.password ? 'password-error' : 'password-hint'}"
+            ${fieldState(errors, 'register-password', passwordError ? undefined : 'register-password-hint')}
           />
-          ${errors.password ? fieldError(errors, 'password') : html`<p class="field-hint" id="password-hint">At least 8 characters.</p>`}
+          ${
+            passwordError
+              ? fieldError(errors, 'register-password')
+              : html`<p class="field-hint" id="register-password-hint">At least 8 characters.</p>`
+          }
         </div>
         <button type="submit" class="block">Register</button>
       </form>
