@@ -70,9 +70,28 @@ export interface MessageRow extends Row {
   time: string;
 }
 
-export const MESSAGE_COLUMNS = `id::text AS id, stream_name, type, position, global_position,
-  data::text AS data, metadata::text AS metadata,
-  to_char(time, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS time`;
+/** The columns of a message row as `toStoredMessage` reads them, each with its expression. */
+const MESSAGE_COLUMN_EXPRESSIONS: readonly (readonly [keyof MessageRow & string, string])[] = [
+  ['id', 'id::text'],
+  ['stream_name', 'stream_name'],
+  ['type', 'type'],
+  ['position', 'position'],
+  ['global_position', 'global_position'],
+  ['data', 'data::text'],
+  ['metadata', 'metadata::text'],
+  ['time', `to_char(time, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`],
+];
+
+export const MESSAGE_COLUMNS = MESSAGE_COLUMN_EXPRESSIONS.map(([name, expression]) => `${expression} AS ${name}`).join(
+  ', ',
+);
+
+/** The message columns but `global_position`, each null unless `condition` holds (the wake-up watcher's rows). */
+export function messageColumnsWhen(condition: string): string {
+  return MESSAGE_COLUMN_EXPRESSIONS.filter(([name]) => name !== 'global_position')
+    .map(([name, expression]) => `CASE WHEN ${condition} THEN ${expression} END AS ${name}`)
+    .join(', ');
+}
 
 /**
  * A stored row as a message. Anyone can write any JSON through `write_message`, so `data` and `metadata`

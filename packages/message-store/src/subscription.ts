@@ -301,23 +301,22 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     let unsavedMessages = 0;
     const consumer: ConsumerInfo = { subscriberId, streamName, member: key };
     const reportPosition = () => notify((observer) => observer.position({ ...consumer, position: runner.position }));
-    const reportHandled = (
+    const handledInfo = (
       message: StoredMessage,
       outcome: HandledInfo['outcome'],
       durationMs: number,
       batchSize = 1,
-    ) =>
-      notify((observer) =>
-        observer.handled({
-          ...consumer,
-          messageId: message.id,
-          type: message.type,
-          traceId: traceIdOf(message),
-          outcome,
-          durationMs,
-          batchSize,
-        }),
-      );
+    ): HandledInfo => ({
+      ...consumer,
+      messageId: message.id,
+      type: message.type,
+      traceId: traceIdOf(message),
+      outcome,
+      durationMs,
+      batchSize,
+    });
+    const reportHandled = (...info: Parameters<typeof handledInfo>) =>
+      notify((observer) => observer.handled(handledInfo(...info)));
     const reportBatchHandled = (messages: StoredMessage[], durationMs: number) => {
       let types: Map<string, number> | undefined;
       notify((observer) => {
@@ -330,16 +329,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
           return;
         }
         const share = durationMs / messages.length;
-        for (const message of messages)
-          observer.handled({
-            ...consumer,
-            messageId: message.id,
-            type: message.type,
-            traceId: traceIdOf(message),
-            outcome: 'handled',
-            durationMs: share,
-            batchSize: messages.length,
-          });
+        for (const message of messages) observer.handled(handledInfo(message, 'handled', share, messages.length));
       });
     };
     const inHandOf = (message: StoredMessage): MessageInHand => ({

@@ -1,7 +1,7 @@
 import { ANY_CHANGE, isTransientDatabaseError, type Database, type Row, type Session } from './database/port.js';
 import type { StoredMessage } from './message.js';
 import { firstAtOrAfter } from './read-all.js';
-import { toStoredMessage, type MessageRow } from './store.js';
+import { messageColumnsWhen, toStoredMessage, type MessageRow } from './store.js';
 import { noticeGap, rolledBackGaps, type Gap } from './gaps.js';
 import { ALL_STREAMS, category as categoryOf } from './stream-name.js';
 
@@ -106,11 +106,7 @@ const WATCH_SQL = `
 
 function fedColumns(m: string) {
   const fed = `${m}.category = ANY($3::text[])`;
-  return `${m}.global_position, ${fed} AS fed,
-    CASE WHEN ${fed} THEN ${m}.id::text END AS id, CASE WHEN ${fed} THEN ${m}.stream_name END AS stream_name,
-    CASE WHEN ${fed} THEN ${m}.type END AS type, CASE WHEN ${fed} THEN ${m}.position END AS position,
-    CASE WHEN ${fed} THEN ${m}.data::text END AS data, CASE WHEN ${fed} THEN ${m}.metadata::text END AS metadata,
-    CASE WHEN ${fed} THEN to_char(${m}.time, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') END AS time`;
+  return `${m}.global_position, ${fed} AS fed, ${messageColumnsWhen(fed)}`;
 }
 
 interface WatchRow extends Row {
