@@ -608,7 +608,7 @@ Options:
   --system                  Only the whole Video Tutorials system (npm start) beside the writers.
   --system-breakdown        The system; without the admin message index; without the admin streams
                             aggregator; without the four admin aggregators.
-  --watch-intervals B,I     The watcher's busy and idle intervals in ms (default 10,5).
+  --watch-intervals B,I     The watcher's busy and idle intervals in ms (default 20,5).
   --coalesce MS             The shortest time between two wake-ups of one category (default 20).
   --postgres URL            Server for the fresh databases (default $BENCH_POSTGRES_URL or the machine's).`;
 

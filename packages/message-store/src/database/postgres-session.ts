@@ -44,7 +44,9 @@ export function createSessions(clientConfig: pg.ClientConfig) {
     const run = async <R extends Row>(sql: string, params?: readonly unknown[]) => {
       if (closed) throw new Error('Connection terminated: session closed');
       const current = await connect();
-      return (await current.query<R>(sql, params as unknown[] | undefined)).rows;
+      // Named, so a long-lived reader's statement (the watcher's look, many a second) is parsed and planned once per connection.
+      if (params === undefined) return (await current.query<R>(sql)).rows; // may hold several statements
+      return (await current.query<R>({ name: statementName(sql), text: sql, values: params as unknown[] })).rows;
     };
 
     const handle: Session & Queryable = {
@@ -70,4 +72,11 @@ export function createSessions(clientConfig: pg.ClientConfig) {
       await Promise.all([...open].map((each) => each.close()));
     },
   };
+}
+
+const statementNames = new Map<string, string>();
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (!name) statementNames.set(sql, (name = `session_statement_${statementNames.size + 1}`));
+  return name;
 }
