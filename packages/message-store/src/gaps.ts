@@ -29,12 +29,13 @@ export function noticeGap(noticedAt: string): Gap {
 
 /**
  * After a read (its snapshot's xmin and xmax) in which `gaps` were still missing: the keys of those
- * that were rolled back, to be passed; the others stay open.
+ * that were rolled back, to be passed; the others stay open. `writing` is the answer to
+ * `gapsToAsk` (`writerMayHoldSql`) when the read's own statement asked it; otherwise it is asked now.
  */
 export async function rolledBackGaps<K>(
   db: Queryable,
   gaps: Map<K, Gap>,
-  snapshot: { xmin: bigint; xmax: bigint },
+  snapshot: { xmin: bigint; xmax: bigint; writing?: boolean },
 ): Promise<K[]> {
   const rolledBack: K[] = [];
   const toAsk: Gap[] = [];
@@ -45,25 +46,47 @@ export async function rolledBackGaps<K>(
       else toAsk.push(gap);
     }
   }
-  if (
-    toAsk.length > 0 &&
-    !(await writerMayHoldGapsNoticedAt(
-      db,
-      toAsk.map((gap) => gap.noticedAt),
-    ))
-  )
-    for (const gap of toAsk) gap.noWriterLeft = true;
+  if (toAsk.length > 0) {
+    const writing = snapshot.writing ?? (await writerMayHoldGapsNoticedAt(db, gapsToAsk(toAsk)));
+    if (!writing) for (const gap of toAsk) gap.noWriterLeft = true;
+  }
   return rolledBack;
 }
 
-/** Read from pg_stat_activity, which holds no lock the writers wait for. */
-async function writerMayHoldGapsNoticedAt(db: Queryable, noticedAt: string[]): Promise<boolean> {
-  const [row] = await db.query<Row & { writing: boolean }>(
-    `SELECT EXISTS (
-       SELECT 1 FROM pg_stat_activity
-        WHERE datname = current_database() AND pid <> pg_backend_pid()
-          AND xact_start <= (SELECT max(noticed) FROM unnest($1::timestamptz[]) AS noticed) AND (state = 'active' OR backend_xid IS NOT NULL)) AS writing`,
-    [noticedAt],
-  );
+/**
+ * The gaps a read's statement can ask `writerMayHoldSql` about, as its two array parameters: those
+ * whose next read was seen and no writer has been ruled out yet (`rolledBackGaps` takes the answer
+ * for the ones whose xmax the statement's snapshot has passed).
+ */
+export function gapsToAsk(gaps: Iterable<Gap>): [noticedAt: string[], xmax: string[]] {
+  const noticedAt: string[] = [];
+  const xmax: string[] = [];
+  for (const gap of gaps)
+    if (gap.xmax !== null && !gap.noWriterLeft) {
+      noticedAt.push(gap.noticedAt);
+      xmax.push(String(gap.xmax));
+    }
+  return [noticedAt, xmax];
+}
+
+/**
+ * SQL (a boolean) for whether a transaction that began before the latest gap the statement's snapshot
+ * has passed the xmax of (`$noticed`, `$xmax`: `gapsToAsk`) may still write. pg_stat_activity holds no
+ * lock the writers wait for; asked in the read's own statement, it costs no round trip of its own.
+ */
+export function writerMayHoldSql(noticedAt: string, xmax: string): string {
+  return `EXISTS (
+    SELECT 1 FROM pg_stat_activity
+     WHERE datname = current_database() AND pid <> pg_backend_pid()
+       AND xact_start <= (SELECT max(gap.noticed) FROM unnest(${noticedAt}::timestamptz[], ${xmax}::bigint[]) AS gap(noticed, xmax)
+                           WHERE gap.xmax <= pg_snapshot_xmin(pg_current_snapshot())::text::bigint)
+       AND (state = 'active' OR backend_xid IS NOT NULL))`;
+}
+
+async function writerMayHoldGapsNoticedAt(db: Queryable, [noticedAt, xmax]: [string[], string[]]): Promise<boolean> {
+  const [row] = await db.query<Row & { writing: boolean }>(`SELECT ${writerMayHoldSql('$1', '$2')} AS writing`, [
+    noticedAt,
+    xmax,
+  ]);
   return row?.writing !== false;
 }

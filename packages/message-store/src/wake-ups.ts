@@ -2,7 +2,7 @@ import { ANY_CHANGE, isTransientDatabaseError, type Database, type Row, type Ses
 import type { StoredMessage } from './message.js';
 import { firstAtOrAfter } from './read-all.js';
 import { messageColumnsWhen, toStoredMessage, type MessageRow } from './store.js';
-import { noticeGap, rolledBackGaps, type Gap } from './gaps.js';
+import { gapsToAsk, noticeGap, rolledBackGaps, writerMayHoldSql, type Gap } from './gaps.js';
 import { ALL_STREAMS, category as categoryOf } from './stream-name.js';
 
 type Listener = (category: string) => void;
@@ -97,17 +97,19 @@ export function wakeUpsFor(db: Database, options: WatcherOptions = {}): WakeUps 
 }
 
 // Two index scans of the primary key: rows after the last one seen, and the gaps still open; the
-// whole row only for fed categories ($3). One statement, so the snapshot's xmin is the one the rows were read with.
+// whole row only for fed categories ($3). One statement, so the snapshot's xmin is the one the rows were
+// read with — and one round trip: whether a writer may still hold the gaps to ask about ($4, $5) comes with it.
 const WATCH_SQL = `
-  SELECT 'new' AS kind, category, NULL AS xmax, ${fedColumns('m')}
+  SELECT 'new' AS kind, category, NULL AS xmax, NULL::boolean AS writing, ${fedColumns('m')}
     FROM (SELECT *, split_part(stream_name, '-', 1) AS category FROM message_store.messages
            WHERE global_position > $1 ORDER BY global_position LIMIT ${BATCH}) AS m
   UNION ALL
-  SELECT 'gap', category, NULL, ${fedColumns('m')}
+  SELECT 'gap', category, NULL, NULL, ${fedColumns('m')}
     FROM (SELECT *, split_part(stream_name, '-', 1) AS category FROM message_store.messages
            WHERE global_position = ANY($2::bigint[])) AS m
   UNION ALL
   SELECT 'snapshot', clock_timestamp()::text, pg_snapshot_xmax(pg_current_snapshot())::text,
+         ${writerMayHoldSql('$4', '$5')},
          pg_snapshot_xmin(pg_current_snapshot())::text::bigint, false, NULL, NULL, NULL, NULL, NULL, NULL, NULL`;
 
 function fedColumns(m: string) {
@@ -120,6 +122,8 @@ interface WatchRow extends Row {
   /** The database clock on the snapshot row. */
   category: string;
   xmax: string | null;
+  /** On the snapshot row: whether a writer may still hold the gaps asked about. */
+  writing: boolean | null;
   /** The snapshot's xmin on the snapshot row. */
   global_position: string | number;
   fed: boolean;
@@ -315,7 +319,12 @@ async function startWatcher(
       return true;
     }
     const look = shelf.lookBegun();
-    const rows = await session.query<WatchRow>(WATCH_SQL, [seen, [...gaps.keys()], shelf.categories()]);
+    const rows = await session.query<WatchRow>(WATCH_SQL, [
+      seen,
+      [...gaps.keys()],
+      shelf.categories(),
+      ...gapsToAsk(gaps.values()),
+    ]);
     const categories = new Set<string>();
     const fed: StoredMessage[] = [];
     let expected = seen + 1;
@@ -323,11 +332,13 @@ async function startWatcher(
     let xmin = 0n;
     let xmax = 0n;
     let readAt = '';
+    let writing = true;
     for (const row of rows) {
       if (row.kind === 'snapshot') {
         xmin = BigInt(row.global_position);
         xmax = BigInt(row.xmax!);
         readAt = row.category;
+        writing = row.writing !== false;
         continue;
       }
       const position = Number(row.global_position);
@@ -342,7 +353,7 @@ async function startWatcher(
       seen = position;
     }
     // Still missing: in flight, or rolled back (see gaps.ts).
-    for (const position of await rolledBackGaps(session, gaps, { xmin, xmax })) gaps.delete(position);
+    for (const position of await rolledBackGaps(session, gaps, { xmin, xmax, writing })) gaps.delete(position);
     for (const position of newGaps) gaps.set(position, noticeGap(readAt));
     if (gaps.size > MAX_GAPS) {
       while (gaps.size > MAX_GAPS) gaps.delete(gaps.keys().next().value as number);
