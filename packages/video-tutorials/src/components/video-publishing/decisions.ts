@@ -234,10 +234,10 @@ export function decideListing(video: Video, command: ListVideo): Decision {
       ? 'the video could not be prepared, so it cannot be public'
       : video.status !== 'published'
         ? 'the video is still being prepared'
-        : video.name === null
-          ? 'the video needs a name before it can be public'
-          : video.listed
-            ? 'the video is already public'
+        : video.listed
+          ? 'the video is already public'
+          : video.name === null
+            ? 'the video needs a name before it can be public'
             : null);
   return decideChoice(video, command, problem, VideoListingRejected, () => answer(command, VideoListed, command.data));
 }
