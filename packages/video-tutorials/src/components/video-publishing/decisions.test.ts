@@ -398,16 +398,21 @@ describe('the owner’s choices', () => {
 
   let commandPosition = 2000;
   /** The owner's choice as stored in the command stream, each later than the one before. */
-  function choice(type: OwnersChoice) {
+  function storedChoice(type: OwnersChoice) {
     commandPosition += 10;
-    const message = stored(exampleChoice(type, video), commandStream, commandPosition - 1000, commandPosition);
-    return { ListVideo, UnlistVideo, DeleteVideo, RetryPublishing }[type].parse(message);
+    return stored(exampleChoice(type, video), commandStream, commandPosition - 1000, commandPosition);
   }
+  const choice = {
+    ListVideo: () => ListVideo.parse(storedChoice('ListVideo')),
+    UnlistVideo: () => UnlistVideo.parse(storedChoice('UnlistVideo')),
+    DeleteVideo: () => DeleteVideo.parse(storedChoice('DeleteVideo')),
+    RetryPublishing: () => RetryPublishing.parse(storedChoice('RetryPublishing')),
+  };
   const decide = {
-    ListVideo: (events: StoredMessage[]) => decideListing(given(events), choice('ListVideo')),
-    UnlistVideo: (events: StoredMessage[]) => decideUnlisting(given(events), choice('UnlistVideo')),
-    DeleteVideo: (events: StoredMessage[]) => decideDeletion(given(events), choice('DeleteVideo')),
-    RetryPublishing: (events: StoredMessage[]) => decideRetry(given(events), choice('RetryPublishing')),
+    ListVideo: (events: StoredMessage[]) => decideListing(given(events), choice.ListVideo()),
+    UnlistVideo: (events: StoredMessage[]) => decideUnlisting(given(events), choice.UnlistVideo()),
+    DeleteVideo: (events: StoredMessage[]) => decideDeletion(given(events), choice.DeleteVideo()),
+    RetryPublishing: (events: StoredMessage[]) => decideRetry(given(events), choice.RetryPublishing()),
   };
   /** The decision's event stored after `events`: the history goes on. */
   const after = (events: StoredMessage[], decision: Decision) => [
@@ -420,7 +425,7 @@ describe('the owner’s choices', () => {
   };
 
   it('ListVideo → VideoListed, following the command: only a published video with a name', () => {
-    const command = choice('ListVideo');
+    const command = choice.ListVideo();
     const decision = writes(decideListing(given(publishedVideo()), command));
     expect(decision).toEqual({
       kind: 'write',
@@ -486,10 +491,10 @@ describe('the owner’s choices', () => {
 
   it('a choice is answered once: at or before the last one answered (accepted or rejected), nothing', () => {
     const events = publishedVideo();
-    const command = choice('ListVideo');
+    const command = choice.ListVideo();
     const listed = [...events, stored(writes(decideListing(given(events), command)).message, videoStream, 5, 3000)];
     expect(decideListing(given(listed), command)).toEqual({ kind: 'nothing', reason: 'command already handled' });
-    const unlist = choice('UnlistVideo');
+    const unlist = choice.UnlistVideo();
     const rejected = [
       ...listed,
       stored(writes(decideUnlisting(given(publishedVideo()), unlist)).message, videoStream, 6, 3010),
@@ -550,7 +555,7 @@ describe('the owner’s choices', () => {
     expect(rejection(decide.ListVideo(failed)).reason).toBe('the video could not be prepared, so it cannot be public');
 
     const retried = after(failed, decide.RetryPublishing(failed));
-    const retry = PublishingRetried.parse(retried.at(-1));
+    const retry = PublishingRetried.parse(retried.at(-1)!);
     const secondTranscodeId = transcodeIdFor(videoId, 1);
     expect(secondTranscodeId).not.toBe(transcodeIdFor(videoId));
     expect(retry.data).toEqual({ ...video, transcodeId: secondTranscodeId, attempt: 1 });
@@ -586,10 +591,12 @@ describe('the owner’s choices', () => {
       stored(exampleTranscodeFailed(secondTranscode), 'transcode-y', 0, 4002),
     );
     const failedTwice = after(retried, decidePublishingFailed(given(retried), videoId, secondFailure));
-    expect(VideoPublishingFailed.parse(failedTwice.at(-1)).data.reason).toMatch(/^transcoding failed: /);
-    expect(PublishingRetried.parse(after(failedTwice, decide.RetryPublishing(failedTwice)).at(-1)).data).toMatchObject({
-      attempt: 2,
-      transcodeId: transcodeIdFor(videoId, 2),
-    });
+    expect(VideoPublishingFailed.parse(failedTwice.at(-1)!).data.reason).toMatch(/^transcoding failed: /);
+    expect(PublishingRetried.parse(after(failedTwice, decide.RetryPublishing(failedTwice)).at(-1)!).data).toMatchObject(
+      {
+        attempt: 2,
+        transcodeId: transcodeIdFor(videoId, 2),
+      },
+    );
   });
 });
