@@ -211,6 +211,8 @@ export interface CreatorVideo {
   failureReason: string | null;
   name: string;
   description: string;
+  /** The upload: kept after a failure for a retry, removed once published (unless `KEEP_UPLOADED_SOURCES`). */
+  sourceUri: string;
   /** Where its media is: a storage URI, or (the book's videos) an external URL. */
   transcodedUri: string | null;
   posterUri: string | null;
@@ -222,7 +224,7 @@ export interface CreatorVideo {
 }
 
 const SELECT_CREATOR_VIDEO = `
-  SELECT v.id, v.owner_id, v.status, v.listed, v.failure_reason, v.name, v.description, v.transcoded_uri, v.poster_uri,
+  SELECT v.id, v.owner_id, v.status, v.listed, v.failure_reason, v.name, v.description, v.source_uri, v.transcoded_uri, v.poster_uri,
          v.transcription, v.transcription_failure, v.duration_seconds, COALESCE(c.view_count, 0) AS view_count, v.uploaded_at
     FROM creators_portal_videos v LEFT JOIN video_view_counts c ON c.video_id = v.id::text`;
 
@@ -234,6 +236,7 @@ type CreatorVideoRow = {
   failure_reason: string | null;
   name: string;
   description: string;
+  source_uri: string;
   transcoded_uri: string | null;
   poster_uri: string | null;
   transcription: string | null;
@@ -251,6 +254,7 @@ const toCreatorVideo = (row: CreatorVideoRow): CreatorVideo => ({
   failureReason: row.failure_reason,
   name: row.name,
   description: row.description,
+  sourceUri: row.source_uri,
   transcodedUri: row.transcoded_uri,
   posterUri: row.poster_uri,
   transcription: row.transcription,
