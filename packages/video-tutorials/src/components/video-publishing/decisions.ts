@@ -228,7 +228,7 @@ const deletedProblem = (video: Video): string | null => (video.status === 'delet
 
 /** `ListVideo` → `VideoListed`: public. Only a watchable video with a name, not public already. */
 export function decideListing(video: Video, command: ListVideo): Decision {
-  const problem =
+  const outcome =
     lifeProblem(video) ??
     (video.status === 'failed'
       ? 'the video could not be prepared, so it cannot be public'
@@ -238,16 +238,16 @@ export function decideListing(video: Video, command: ListVideo): Decision {
           ? 'the video is already public'
           : video.name === null
             ? 'the video needs a name before it can be public'
-            : null);
-  return decideChoice(video, command, problem, VideoListingRejected, () => answer(command, VideoListed, command.data));
+            : () => answer(command, VideoListed, command.data));
+  return decideChoice(video, command, VideoListingRejected, outcome);
 }
 
 /** `UnlistVideo` → `VideoUnlisted`: no longer public (its owner still has it). */
 export function decideUnlisting(video: Video, command: UnlistVideo): Decision {
-  const problem = lifeProblem(video) ?? (video.listed ? null : 'the video is not public');
-  return decideChoice(video, command, problem, VideoUnlistingRejected, () =>
-    answer(command, VideoUnlisted, command.data),
-  );
+  const outcome =
+    lifeProblem(video) ??
+    (video.listed ? () => answer(command, VideoUnlisted, command.data) : 'the video is not public');
+  return decideChoice(video, command, VideoUnlistingRejected, outcome);
 }
 
 /**
@@ -256,44 +256,38 @@ export function decideUnlisting(video: Video, command: UnlistVideo): Decision {
  */
 export function decideDeletion(video: Video, command: DeleteVideo): Decision {
   const { ownerId } = video;
-  const problem =
-    lifeProblem(video) ??
-    (video.status === 'started' || video.status === 'transcoded'
-      ? 'the video is still being prepared: delete it once it is ready or has failed'
-      : null);
   const files = [...new Set([video.sourceUri, video.transcodedUri, video.posterUri])].filter(
     (file): file is string => file !== null,
   );
-  return decideChoice(
-    video,
-    command,
-    ownerId === null ? (problem ?? 'the video has no owner') : problem,
-    VideoDeletionRejected,
-    () => answer(command, VideoDeleted, { videoId: command.data.videoId, ownerId: ownerId ?? '', files }),
-  );
+  const outcome =
+    lifeProblem(video) ??
+    (video.status === 'started' || video.status === 'transcoded'
+      ? 'the video is still being prepared: delete it once it is ready or has failed'
+      : ownerId === null
+        ? 'the video has no owner'
+        : () => answer(command, VideoDeleted, { videoId: command.data.videoId, ownerId, files }));
+  return decideChoice(video, command, VideoDeletionRejected, outcome);
 }
 
 /** `RetryPublishing` → `PublishingRetried`: a failed video transcoded again, from its kept upload, as a new transcode. */
 export function decideRetry(video: Video, command: RetryPublishing): Decision {
-  const { ownerId, sourceUri } = video;
-  const problem =
+  const { ownerId, sourceUri, attempt } = video;
+  const { videoId } = command.data;
+  const outcome =
     lifeProblem(video) ??
     (video.status !== 'failed'
       ? 'only a video that failed can be tried again'
       : ownerId === null || sourceUri === null
         ? 'the video has no upload to try again'
-        : null);
-  const { videoId } = command.data;
-  const attempt = video.attempt + 1;
-  return decideChoice(video, command, problem, PublishingRetryRejected, () =>
-    answer(command, PublishingRetried, {
-      ownerId: ownerId ?? '',
-      sourceUri: sourceUri ?? '',
-      videoId,
-      transcodeId: transcodeIdFor(videoId, attempt),
-      attempt,
-    }),
-  );
+        : () =>
+            answer(command, PublishingRetried, {
+              ownerId,
+              sourceUri,
+              videoId,
+              transcodeId: transcodeIdFor(videoId, attempt + 1),
+              attempt: attempt + 1,
+            }));
+  return decideChoice(video, command, PublishingRetryRejected, outcome);
 }
 
 /** What stops any choice: no video yet, or a deleted one. */
@@ -309,20 +303,20 @@ type Rejection =
   | typeof PublishingRetryRejected;
 
 /**
- * The accepted event (`accept`, only called when there is no problem) or the rejection with the problem;
- * nothing if an event answered the command already.
+ * `outcome`: why the choice cannot be taken (written as the rejection), or the accepted event to write; nothing
+ * when an event answered the command already.
  */
 function decideChoice(
   video: Video,
   command: ListVideo | UnlistVideo | DeleteVideo | RetryPublishing,
-  problem: string | null,
   rejected: Rejection,
-  accept: () => Message,
+  outcome: string | (() => Message),
 ): Decision {
   if (alreadyAnswered(video.choicePosition, command)) return nothing('command already handled');
   const { videoId } = command.data;
   const streamName = videoPublishingStreamName(videoId);
-  if (problem !== null)
-    return write(streamName, answer(command, rejected as typeof VideoListingRejected, { videoId, reason: problem }));
-  return write(streamName, accept());
+  // The four rejections share one schema; only their type differs.
+  if (typeof outcome === 'string')
+    return write(streamName, answer(command, rejected as typeof VideoListingRejected, { videoId, reason: outcome }));
+  return write(streamName, outcome());
 }
