@@ -52,6 +52,8 @@ let problems: string[] = [];
 let accessibility: string[] = [];
 /** The trace id of the upload request, for the admin's trace page. */
 let uploadTraceId: string | undefined;
+/** The video the first test uploads and publishes, for the test of its life after. */
+let publishedVideoId: string | undefined;
 /**
  * The video-operations aggregator, run by the test rather than the system, so
  * that it can be held back while the operation page first renders: the page
@@ -334,7 +336,7 @@ describe('in a browser', () => {
     const started = Date.now();
     await reloadUntil(page, '.badge.published', 'the video published');
     console.log(`browser test: upload to published on the page in ${Date.now() - started} ms`);
-    expect(await page.locator('.badge').first().textContent()).toBe('Published');
+    expect(await page.locator('.badge').first().textContent()).toBe('Ready');
     await expect
       .poll(() => page.locator('video').evaluate((video) => (video as unknown as { readyState: number }).readyState))
       .toBeGreaterThanOrEqual(1); // HAVE_METADATA
@@ -362,6 +364,13 @@ describe('in a browser', () => {
     await page.waitForURL(`**/creators-portal/videos/${videoId}`);
     await reloadUntil(page, `h1:text-is("${name}")`, 'the new name on the video page');
     await screenshot(page, '11-video-named');
+
+    // 11b Named, it can be made public: its owner publishes it.
+    await page.getByRole('button', { name: 'Publish', exact: true }).click();
+    await page.getByText('Your change has been saved.').waitFor({ timeout: 120_000 });
+    await page.getByRole('link', { name: 'Back to the video' }).click();
+    await reloadUntil(page, '.badge.public', 'the video public');
+    publishedVideoId = videoId;
 
     // 12–13 The public watch page: playing it records a viewing (the page's script), the count follows.
     await page.getByRole('link', { name: 'Open the public page' }).click();
@@ -452,6 +461,66 @@ describe('in a browser', () => {
     expect(tracePage).toContain('PublishVideo');
     expect(tracePage).toContain('VideoPublished');
     await screenshot(page, '15-admin-trace', ['desktop', 'phone']);
+
+    expect(problems).toEqual([]);
+    expect(accessibility, 'serious and critical axe violations, phone layout').toEqual([]);
+  }, 300_000);
+});
+
+describe('in a browser, a video’s life', () => {
+  it('public → unlisted, gone from the catalogue → published again → deleted after a confirmation', async () => {
+    expect(publishedVideoId, 'the video the first test published').toBeDefined();
+    const videoId = publishedVideoId!;
+    const done = async (what: string) => {
+      await page.getByText('Your change has been saved.').waitFor({ timeout: 120_000 });
+      expect(await page.locator('h1').textContent(), what).toBe('Done');
+    };
+
+    // 16 Public: on the home page. Unlisted by its owner, it goes from there and from its public address.
+    await page.goto('/');
+    await reloadUntil(page, `.video-card a[href="/videos/${videoId}"]`, 'the video on the home page');
+    await page.goto(`/creators-portal/videos/${videoId}`);
+    expect(await page.getByTestId('visibility').textContent()).toContain('Public');
+    await screenshot(page, '16-video-public', ['desktop', 'phone']);
+    await page.getByRole('button', { name: 'Unlist' }).click();
+    await done('unlisted');
+    await page.getByRole('link', { name: 'Back to the video' }).click();
+    await reloadUntil(page, '.badge.ready', 'the video no longer public');
+    await screenshot(page, '17-video-unlisted', ['desktop', 'phone']);
+    await page.goto('/');
+    await reloadUntil(page, `main:not(:has(a[href="/videos/${videoId}"]))`, 'the video gone from the home page');
+    expect((await page.goto(`/videos/${videoId}`))?.status()).toBe(404);
+    problems = problems.filter((problem) => problem !== `404 for GET /videos/${videoId}`);
+
+    // 18 Published again, then deleted: a page asks first; "Keep it" keeps it.
+    await page.goto(`/creators-portal/videos/${videoId}`);
+    await page.getByRole('button', { name: 'Publish', exact: true }).click();
+    await done('published again');
+    await page.goto(`/creators-portal/videos/${videoId}`);
+    await page.getByRole('link', { name: 'Delete…' }).click();
+    await page.waitForURL(`**/creators-portal/videos/${videoId}/delete`);
+    await screenshot(page, '18-delete-confirmation', ['desktop', 'phone']);
+    await page.getByRole('link', { name: 'Keep it' }).click();
+    await page.waitForURL(`**/creators-portal/videos/${videoId}`);
+    await page.getByRole('link', { name: 'Delete…' }).click();
+    await page.getByRole('button', { name: 'Delete the video' }).click();
+    await done('deleted');
+    await screenshot(page, '19-video-deleted', ['phone']);
+
+    // 20 Gone: from my videos, from the home page, and its public page says so (410), its media not found.
+    await page.goto('/creators-portal');
+    await reloadUntil(page, `main:not(:has([data-video-id="${videoId}"]))`, 'the video gone from my videos');
+    await screenshot(page, '20-my-videos-after-delete');
+    await page.goto('/');
+    await reloadUntil(page, `main:not(:has(a[href="/videos/${videoId}"]))`, 'the video gone from the home page');
+    expect((await page.goto(`/videos/${videoId}`))?.status()).toBe(410);
+    expect(await page.locator('h1').textContent()).toBe('This video has been deleted');
+    await screenshot(page, '21-watch-deleted', ['desktop', 'phone']);
+    const media = await page.request.get(`/media/videos/${videoId}`);
+    expect(media.status()).toBe(404);
+    problems = problems.filter(
+      (problem) => ![`404 for GET /videos/${videoId}`, `410 for GET /videos/${videoId}`].includes(problem),
+    );
 
     expect(problems).toEqual([]);
     expect(accessibility, 'serious and critical axe violations, phone layout').toEqual([]);

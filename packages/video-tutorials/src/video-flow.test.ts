@@ -46,6 +46,7 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
+let clients = 0;
 async function signedIn() {
   const email = `creator-${randomUUID()}@example.com`;
   const userId = randomUUID();
@@ -54,7 +55,8 @@ async function signedIn() {
     email,
     await hashPassword('creator password'),
   ]);
-  const browser = browserSession(web);
+  // From an address of its own: log-ins are rate-limited per client.
+  const browser = browserSession(web, { remoteAddress: `10.1.0.${++clients}` });
   await browser.get('/auth/log-in');
   expect((await browser.post('/auth/log-in', { email, password: 'creator password' })).statusCode).toBe(303);
   return { browser, userId };
@@ -88,6 +90,24 @@ async function uploadClip(browser: Awaited<ReturnType<typeof signedIn>>['browser
   });
 }
 
+/** Through the portal's forms: names the video, then publishes it, each once its outcome is there. */
+async function nameAndPublish(browser: Awaited<ReturnType<typeof signedIn>>['browser'], videoId: string) {
+  const named = await browser.post(`/creators-portal/videos/${videoId}/name`, { name: 'A tutorial' });
+  await eventually(async () =>
+    (await browser.get(named.headers.location as string)).body.includes('saved') ? true : undefined,
+  );
+  const published = await browser.post(`/creators-portal/videos/${videoId}/publish`, {});
+  expect(published.statusCode).toBe(303);
+  await eventually(async () =>
+    (await browser.get(published.headers.location as string)).body.includes('saved') ? true : undefined,
+  );
+  await caughtUp();
+}
+
+/** The id of the video an upload's response redirects to. */
+const uploadedVideoId = (response: { headers: Record<string, unknown> }) =>
+  /([0-9a-f-]{36})\?uploaded=1$/.exec(response.headers.location as string)![1]!;
+
 async function uploadsOnDisk() {
   return readdir(path.join(directory, 'storage', 'uploads')).catch(() => [] as string[]);
 }
@@ -115,7 +135,12 @@ describe('publishing a video', () => {
 
     const dashboard = await browser.get('/creators-portal');
     expect(dashboard.body).toContain(`data-video-id="${videoId}"`);
-    expect(dashboard.body).toContain('Published');
+    expect(dashboard.body).toContain('<span class="badge published ready">Ready</span>');
+
+    // Watchable, but public only once it has a name and its owner publishes it.
+    expect((await browser.get(`/videos/${videoId}`)).statusCode).toBe(404);
+    expect((await browser.get('/')).body).not.toContain(videoId);
+    await nameAndPublish(browser, videoId);
 
     const watch = await browser.get(`/videos/${videoId}`);
     expect(watch.statusCode).toBe(200);
@@ -180,6 +205,98 @@ describe('publishing a video', () => {
     const page = await browser.get(`/creators-portal/videos/${videoId}`);
     expect(page.body).toContain('Failed');
   }, 120_000);
+});
+
+describe('a video’s life', () => {
+  /** Every file under the storage directory that names the video or one of its transcodes. */
+  async function filesOf(videoId: string, transcodeIds: string[]) {
+    const storageDirectory = path.join(directory, 'storage');
+    const entries = await readdir(storageDirectory, { recursive: true }).catch(() => [] as string[]);
+    return entries.filter((entry) => [videoId, ...transcodeIds].some((id) => entry.includes(id))).sort();
+  }
+  const transcodeIdsOf = async (videoId: string) =>
+    (await system.store.read(videoPublishingStreamName(videoId)))
+      .filter((event) => event.type === 'PublishingRetried' || event.type === 'VideoTranscoded')
+      .map((event) => String(event.data.transcodeId));
+
+  it('published, unlisted, deleted: its files removed, its page gone, its owner’s list without it', async () => {
+    const { browser, userId } = await signedIn();
+    const videoId = uploadedVideoId(await uploadClip(browser));
+    await eventually(async () =>
+      (await system.store.read(videoPublishingStreamName(videoId))).some((event) => event.type === 'VideoPublished')
+        ? true
+        : undefined,
+    );
+    await caughtUp();
+    await nameAndPublish(browser, videoId);
+    expect((await browser.get(`/videos/${videoId}`)).statusCode).toBe(200);
+    expect((await browser.get('/')).body).toContain(`href="/videos/${videoId}"`);
+
+    const unlisted = await browser.post(`/creators-portal/videos/${videoId}/unlist`, {});
+    await eventually(async () =>
+      (await browser.get(unlisted.headers.location as string)).body.includes('saved') ? true : undefined,
+    );
+    await caughtUp();
+    expect((await browser.get(`/videos/${videoId}`)).statusCode).toBe(404);
+    expect((await browser.get('/')).body).not.toContain(videoId);
+    // Its owner still watches it in the portal.
+    expect((await browser.get(`/media/videos/${videoId}`)).statusCode).toBe(200);
+
+    const transcodeIds = await transcodeIdsOf(videoId);
+    const files = await filesOf(videoId, transcodeIds);
+    expect(files.map((file) => file.split(path.sep)[0])).toEqual(['posters', 'transcoded']); // the upload went
+    expect((await browser.get(`/creators-portal/videos/${videoId}/delete`)).statusCode).toBe(200);
+    const deleted = await browser.post(`/creators-portal/videos/${videoId}/delete`, {});
+    expect(deleted.statusCode).toBe(303);
+    await eventually(async () =>
+      (await browser.get(deleted.headers.location as string)).body.includes('saved') ? true : undefined,
+    );
+    await caughtUp();
+
+    expect(await filesOf(videoId, transcodeIds)).toEqual([]);
+    expect((await browser.get(`/videos/${videoId}`)).statusCode).toBe(410);
+    expect((await browser.get(`/media/videos/${videoId}`)).statusCode).toBe(404);
+    expect((await browser.get(`/creators-portal/videos/${videoId}`)).statusCode).toBe(410);
+    expect((await browser.get('/creators-portal')).body).not.toContain(videoId);
+    const types = (await system.store.read(videoPublishingStreamName(videoId))).map((event) => event.type);
+    expect(types.slice(-3)).toEqual(['VideoListed', 'VideoUnlisted', 'VideoDeleted']);
+    const [row] = await system.viewData.query('SELECT owner_id FROM creators_portal_videos WHERE id = $1', [videoId]);
+    expect(row).toEqual({ owner_id: userId }); // a tombstone, nothing of the owner's in it
+  }, 240_000);
+
+  it('failed: the upload kept, tried again as a new transcode, then deleted with its upload', async () => {
+    const { browser } = await signedIn();
+    const corrupt = Buffer.concat([clip.subarray(0, 64), Buffer.alloc(4096, 7)]);
+    const videoId = uploadedVideoId(await uploadClip(browser, corrupt));
+    const failures = async (count: number) =>
+      eventually(async () =>
+        (await system.store.read(videoPublishingStreamName(videoId))).filter(
+          (event) => event.type === 'VideoPublishingFailed',
+        ).length >= count
+          ? true
+          : undefined,
+      );
+    await failures(1);
+    await caughtUp();
+    expect(await uploadsOnDisk()).toContain(`${videoId}.mp4`);
+    const page = await browser.get(`/creators-portal/videos/${videoId}`);
+    expect(page.body).toContain('We could not read this file as a video.');
+    expect(page.body).not.toContain('ffmpeg');
+
+    const retried = await browser.post(`/creators-portal/videos/${videoId}/retry`, {});
+    expect(retried.statusCode).toBe(303);
+    await failures(2); // the same file fails the same way, from a transcode of its own
+    await caughtUp();
+    const types = (await system.store.read(videoPublishingStreamName(videoId))).map((event) => event.type);
+    expect(types).toEqual(['PublishingStarted', 'VideoPublishingFailed', 'PublishingRetried', 'VideoPublishingFailed']);
+
+    const deleted = await browser.post(`/creators-portal/videos/${videoId}/delete`, {});
+    await eventually(async () =>
+      (await browser.get(deleted.headers.location as string)).body.includes('saved') ? true : undefined,
+    );
+    await caughtUp();
+    expect(await uploadsOnDisk()).not.toContain(`${videoId}.mp4`);
+  }, 240_000);
 });
 
 describe('uploads that are refused', () => {

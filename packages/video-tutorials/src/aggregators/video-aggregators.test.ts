@@ -3,8 +3,13 @@ import type { MessageStore, Queryable, StoredMessage } from '@vt/message-store';
 import type { TestDatabase } from '@vt/message-store/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  PublishingRetried,
   PublishingStarted,
+  VideoDeleted,
+  VideoDeletionRejected,
   VideoDescribed,
+  VideoListed,
+  VideoUnlisted,
   VideoNamed,
   VideoNameRejected,
   VideoPublished,
@@ -62,8 +67,10 @@ async function publishedVideo(ownerId = randomUUID()) {
     ),
     await written(stream, VideoPublished.create({ ownerId, sourceUri, transcodedUri, videoId })),
     await written(stream, VideoDescribed.create({ description: 'About things' })),
+    // The owner's choice: public.
+    await written(stream, VideoListed.create({ videoId }, { metadata: { traceId: randomUUID(), userId: ownerId } })),
   ];
-  return { videoId, ownerId, traceId, messages };
+  return { videoId, ownerId, traceId, sourceUri, transcodedUri, messages };
 }
 
 describe('creators-videos aggregator', () => {
@@ -101,10 +108,13 @@ describe('creators-videos aggregator', () => {
 });
 
 describe('catalogue aggregator', () => {
-  it('shows a video only once it is published', async () => {
+  it('shows a video only once it is published and its owner has listed it', async () => {
     const { videoId, messages } = await publishedVideo();
     await applyTwice(catalogue.applyCatalogueEvents, messages.slice(0, 4));
     expect(await catalogue.findPublishedVideo(test.db, videoId)).toBeNull();
+    await applyTwice(catalogue.applyCatalogueEvents, messages.slice(0, -1)); // published, named, not listed
+    expect(await catalogue.findPublishedVideo(test.db, videoId)).toBeNull();
+    expect((await catalogue.listPublishedVideos(test.db)).map((video) => video.id)).not.toContain(videoId);
     await applyTwice(catalogue.applyCatalogueEvents, messages);
     expect(await catalogue.findPublishedVideo(test.db, videoId)).toMatchObject({
       name: 'First name',
@@ -187,6 +197,160 @@ describe('video-operations aggregator', () => {
       failureReason: 'A name cannot be blank',
     });
     expect(await videoOperations.findOperation(test.db, traceId, randomUUID())).toBeNull();
+  });
+});
+
+describe('the owner’s choices, in the creators portal’s and the catalogue’s View Data', () => {
+  const both = async (messages: StoredMessage[]) => {
+    await applyTwice(creatorsVideos.applyPublishingEvents, messages);
+    await applyTwice(catalogue.applyCatalogueEvents, messages);
+  };
+  const choice = <M extends { create: (data: { videoId: string }) => Parameters<MessageStore['write']>[1] }>(
+    definition: M,
+    videoId: string,
+  ) => written(videoPublishingStreamName(videoId), definition.create({ videoId }));
+  const inCatalogue = async (videoId: string) =>
+    (await catalogue.listPublishedVideos(test.db)).some((video) => video.id === videoId) &&
+    (await catalogue.findPublishedVideo(test.db, videoId)) !== null;
+
+  it('listed, unlisted and listed again; the portal says whether it is public', async () => {
+    const { videoId, ownerId, messages } = await publishedVideo();
+    await both(messages);
+    expect(await inCatalogue(videoId)).toBe(true);
+    expect(await creatorsVideos.findVideoOfOwner(test.db, ownerId, videoId)).toMatchObject({ isPublic: true });
+    const unlisted = await choice(VideoUnlisted, videoId);
+    await both([...messages, unlisted]);
+    expect(await inCatalogue(videoId)).toBe(false);
+    expect(await catalogue.findCaptionCues(test.db, videoId)).toBeNull();
+    expect(await creatorsVideos.findVideoOfOwner(test.db, ownerId, videoId)).toMatchObject({
+      status: 'published',
+      isPublic: false,
+    });
+    const relisted = await choice(VideoListed, videoId);
+    await both([unlisted, relisted]);
+    await both([unlisted]); // an older event applied again changes nothing
+    expect(await inCatalogue(videoId)).toBe(true);
+  });
+
+  it('deleted: gone from the catalogue and from its owner’s videos, and no event applied again brings it back', async () => {
+    const { videoId, ownerId, sourceUri, transcodedUri, messages } = await publishedVideo();
+    const deleted = await written(
+      videoPublishingStreamName(videoId),
+      VideoDeleted.create({ videoId, ownerId, files: [sourceUri, transcodedUri] }),
+    );
+    await both([...messages, deleted]);
+    await both(messages); // the whole stream again, up to before the deletion
+    expect(await inCatalogue(videoId)).toBe(false);
+    expect(await catalogue.isDeletedVideo(test.db, videoId)).toBe(true);
+    expect(await creatorsVideos.findVideoOfOwner(test.db, ownerId, videoId)).toBeNull();
+    expect(await creatorsVideos.listVideosOfOwner(test.db, ownerId)).toEqual([]);
+    expect(await creatorsVideos.storedFilesOfOwner(test.db, ownerId)).toEqual([]);
+    expect(await creatorsVideos.isDeletedVideoOfOwner(test.db, ownerId, videoId)).toBe(true);
+    expect(await creatorsVideos.isDeletedVideoOfOwner(test.db, randomUUID(), videoId)).toBe(false);
+    // What the owner made is not kept.
+    const [row] = await test.db.query(
+      `SELECT name, description, transcription, caption_cues, transcoded_uri FROM video_catalogue WHERE id = $1`,
+      [videoId],
+    );
+    expect(row).toEqual({ name: '', description: '', transcription: null, caption_cues: null, transcoded_uri: null });
+  });
+
+  it('a failed video tried again is processing again, its failure cleared', async () => {
+    const videoId = randomUUID();
+    const ownerId = randomUUID();
+    const stream = videoPublishingStreamName(videoId);
+    const sourceUri = `storage:uploads/${videoId}.mp4`;
+    const messages = [
+      await written(stream, PublishingStarted.create({ ownerId, sourceUri, videoId })),
+      await written(
+        stream,
+        VideoPublishingFailed.create({ ownerId, sourceUri, videoId, reason: 'transcoding failed' }),
+      ),
+      await written(
+        stream,
+        PublishingRetried.create({ ownerId, sourceUri, videoId, transcodeId: randomUUID(), attempt: 1 }),
+      ),
+    ];
+    await both(messages);
+    expect(await creatorsVideos.findVideoOfOwner(test.db, ownerId, videoId)).toMatchObject({
+      status: 'processing',
+      failureReason: null,
+    });
+  });
+
+  it('a video the book’s system published is public without a listing; failed by the book and tried again here, it is not', async () => {
+    const book = randomUUID();
+    const ownerId = randomUUID();
+    const sourceUri = 'https://www.youtube.com/watch?v=dQw4w9WgXcQ';
+    const transcodedUri = 'https://www.youtube.com/watch?v=GI_P3UtZXAA';
+    await both([
+      await written(
+        videoPublishingStreamName(book),
+        VideoPublished.create({ ownerId, sourceUri, transcodedUri, videoId: book }),
+      ),
+    ]);
+    expect(await inCatalogue(book)).toBe(true);
+    expect(await creatorsVideos.findVideoOfOwner(test.db, ownerId, book)).toMatchObject({ isPublic: true });
+
+    const retried = randomUUID();
+    const stream = videoPublishingStreamName(retried);
+    const upload = `storage:uploads/${retried}.mp4`;
+    await both([
+      await written(
+        stream,
+        VideoPublishingFailed.create({ ownerId, sourceUri: upload, videoId: retried, reason: 'x' }),
+      ),
+      await written(
+        stream,
+        PublishingRetried.create({
+          ownerId,
+          sourceUri: upload,
+          videoId: retried,
+          transcodeId: randomUUID(),
+          attempt: 1,
+        }),
+      ),
+      await written(stream, VideoPublished.create({ ownerId, sourceUri: upload, transcodedUri, videoId: retried })),
+    ]);
+    expect(await inCatalogue(retried)).toBe(false);
+    expect(await creatorsVideos.findVideoOfOwner(test.db, ownerId, retried)).toMatchObject({
+      status: 'published',
+      isPublic: false,
+    });
+  });
+
+  it('video operations: each choice’s outcome, accepted or rejected with its reason, by its trace id', async () => {
+    const { videoId, ownerId, sourceUri } = await publishedVideo();
+    const accepted = randomUUID();
+    const rejected = randomUUID();
+    const stream = videoPublishingStreamName(videoId);
+    const outcomes = [
+      await written(
+        stream,
+        VideoDeleted.create(
+          { videoId, ownerId, files: [sourceUri] },
+          { metadata: { traceId: accepted, userId: ownerId } },
+        ),
+      ),
+      await written(
+        stream,
+        VideoDeletionRejected.create(
+          { videoId, reason: 'the video is already deleted' },
+          { metadata: { traceId: rejected, userId: ownerId } },
+        ),
+      ),
+    ];
+    await applyTwice(videoOperations.applyOperationOutcomes, outcomes);
+    expect(await videoOperations.findOperation(test.db, accepted, ownerId)).toEqual({
+      traceId: accepted,
+      videoId,
+      succeeded: true,
+      failureReason: null,
+    });
+    expect(await videoOperations.findOperation(test.db, rejected, ownerId)).toMatchObject({
+      succeeded: false,
+      failureReason: 'the video is already deleted',
+    });
   });
 });
 

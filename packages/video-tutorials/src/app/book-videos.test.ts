@@ -87,7 +87,9 @@ describe('the book’s viewings and videos, on this system’s pages', () => {
 
     const page = await ownerBrowser.get(`/creators-portal/videos/${bookVideo}`);
     expect(page.statusCode).toBe(200);
-    expect(page.body).toContain('Published');
+    // Public as the book showed it: its owner may unlist it.
+    expect(page.body).toContain('<span class="badge published public">Public</span>');
+    expect(page.body).toContain(`action="/creators-portal/videos/${bookVideo}/unlist"`);
     expect(page.body).toContain(`href="${BOOK_TRANSCODED_URI}"`);
     expect(page.body).not.toContain(`src="/media/videos/${bookVideo}"`);
   });

@@ -38,6 +38,18 @@ const PUBLIC = new Set([
   'POST /auth/unlock',
 ]);
 
+/**
+ * The owner's choices about a video (app/creators-portal/video-actions.ts), for signed-in users under the creators
+ * portal's guard; that the user owns the video is each route's own check (creators-portal/video-actions.test.ts).
+ */
+const VIDEO_CHOICES = [
+  'POST /creators-portal/videos/:videoId/publish',
+  'POST /creators-portal/videos/:videoId/unlist',
+  'GET /creators-portal/videos/:videoId/delete',
+  'POST /creators-portal/videos/:videoId/delete',
+  'POST /creators-portal/videos/:videoId/retry',
+];
+
 /** Routes for signed-in users outside the creators portal. */
 const FOR_USERS = new Set(['POST /auth/confirmation-email']);
 const accessOf = (route: Route): 'public' | 'user' | 'admin' | 'undeclared' => {
@@ -94,6 +106,12 @@ describe('every route', () => {
     expect(routes.filter((route) => accessOf(route) === 'undeclared')).toEqual([]);
     expect(routes.some((route) => accessOf(route) === 'user')).toBe(true);
     expect(routes.some((route) => accessOf(route) === 'admin')).toBe(true);
+  });
+
+  it('includes the owner’s choices about a video, each for signed-in users', () => {
+    const declared = web.routes.filter((route) => VIDEO_CHOICES.includes(`${route.method} ${route.url}`));
+    expect(declared.map((route) => `${route.method} ${route.url}`).sort()).toEqual([...VIDEO_CHOICES].sort());
+    expect(declared.map(accessOf)).toEqual(VIDEO_CHOICES.map(() => 'user'));
   });
 });
 

@@ -200,8 +200,12 @@ describe('sources', () => {
     return existsSync(web.storage.pathOf(sourceUri));
   }
 
-  it.each(['published', 'failed'] as const)('are removed once the video is %s', async (kind) => {
-    expect(await finished(kind, false)).toBe(false);
+  it('are removed once the video is published', async () => {
+    expect(await finished('published', false)).toBe(false);
+  });
+
+  it('are kept once the video has failed, for its owner to try again (deleting the video removes them)', async () => {
+    expect(await finished('failed', false)).toBe(true);
   });
 
   it('are kept when KEEP_UPLOADED_SOURCES says so', async () => {

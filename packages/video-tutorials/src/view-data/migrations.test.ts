@@ -39,8 +39,15 @@ const relationsIn = async (db: Queryable, schema: string) =>
     )
   ).map((row) => row.name);
 
-/** What an earlier version made that a later migration drops once it is moved: the table and its indexes. */
-const withoutDropped = (relations: string[]) => relations.filter((name) => !name.startsWith('admin_streams'));
+/**
+ * What an earlier version made as the later migrations leave it once moved: `admin_streams` dropped with its
+ * indexes (0010), the public catalogue's index made (0012), in the order of `relationsIn`.
+ */
+const withoutDropped = (relations: string[]) => {
+  const kept = relations.filter((name) => !name.startsWith('admin_streams'));
+  kept.splice(kept.indexOf('video_catalogue_published'), 0, 'video_catalogue_public');
+  return kept;
+};
 
 /** The migrations of the last version before the view_data schema. */
 const EARLIER_MIGRATIONS = 9;
@@ -259,3 +266,44 @@ const positionOf = async (db: Queryable, subscriberId: string) =>
       ])
     )[0]?.position,
   );
+
+describe('0012-video-lifecycle', () => {
+  it('builds the videos’ tables again: their rows and their aggregators’ positions go, nothing else', async () => {
+    const earlier = await createTestDatabase({ install: false, searchPath: VIEW_DATA_SEARCH_PATH });
+    try {
+      // View Data as the version before it left it: every migration up to 0011, in view_data.
+      await earlier.db.transaction(async (tx) => {
+        await tx.exec(`CREATE SCHEMA IF NOT EXISTS ${VIEW_DATA_SCHEMA}`);
+        await tx.exec(`SET LOCAL search_path = ${VIEW_DATA_SCHEMA}, public`);
+        await tx.exec(
+          'CREATE TABLE view_data_migrations (name text PRIMARY KEY, applied_at timestamptz DEFAULT now())',
+        );
+        for (const migration of VIEW_DATA_MIGRATIONS.filter((each) => each.name < '0012')) {
+          await tx.exec(migration.up);
+          await tx.query('INSERT INTO view_data_migrations (name) VALUES ($1)', [migration.name]);
+        }
+        const video = randomUUID();
+        await tx.query(
+          `INSERT INTO creators_portal_videos (id, owner_id, status, source_uri, uploaded_at) VALUES ($1, $1, 'published', 's', now())`,
+          [video],
+        );
+        await tx.query(`INSERT INTO video_catalogue (id, owner_id, published_at) VALUES ($1, $1, now())`, [video]);
+        await tx.query(
+          `INSERT INTO consumer_positions (subscriber_id, position) VALUES
+             ('aggregators:catalogue', 40), ('aggregators:creators-videos', 40), ('aggregators:home-page', 40)`,
+        );
+      });
+
+      const report = await migrateViewData(earlier.db);
+
+      expect(report.applied).toEqual(['0012-video-lifecycle']);
+      expect(await earlier.db.query('SELECT id FROM creators_portal_videos')).toEqual([]);
+      expect(await earlier.db.query('SELECT id FROM video_catalogue')).toEqual([]);
+      expect(await earlier.db.query('SELECT subscriber_id FROM consumer_positions')).toEqual([
+        { subscriber_id: 'aggregators:home-page' },
+      ]);
+    } finally {
+      await earlier.drop();
+    }
+  });
+});

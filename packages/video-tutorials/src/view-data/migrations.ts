@@ -233,6 +233,24 @@ export const VIEW_DATA_MIGRATIONS: readonly { name: string; up: string }[] = [
     name: '0011-caption-cues',
     up: `ALTER TABLE video_catalogue ADD COLUMN caption_cues jsonb;`,
   },
+  {
+    // A video's life: public only by its owner's choice (listed), and deleted. listed is null for a video the
+    // book's system published (no PublishingStarted of ours): public as the book showed it. Which rows are the
+    // book's is known only from the log, so both tables are built again from position 0 (their aggregators'
+    // positions go): until they have caught up, the portal and the catalogue show less.
+    name: '0012-video-lifecycle',
+    up: `
+      ALTER TABLE creators_portal_videos ADD COLUMN listed boolean, ADD COLUMN deleted_at timestamptz;
+      ALTER TABLE video_catalogue ADD COLUMN listed boolean, ADD COLUMN deleted_at timestamptz;
+      DELETE FROM creators_portal_videos;
+      DELETE FROM video_catalogue;
+      DELETE FROM consumer_positions
+       WHERE subscriber_id IN ('aggregators:creators-videos', 'aggregators:catalogue')
+          OR subscriber_id LIKE 'aggregators:creators-videos+%'
+          OR subscriber_id LIKE 'aggregators:catalogue+%';
+      CREATE INDEX video_catalogue_public ON video_catalogue (published_at DESC)
+       WHERE published_at IS NOT NULL AND deleted_at IS NULL AND listed IS NOT FALSE;`,
+  },
 ];
 
 /** The schema View Data's tables live in, in the message store's database or in one of its own. */

@@ -1,6 +1,7 @@
 import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
 import { buildCues, Cues, type Cue } from '../../captions.js';
 import {
+  PublishingRetried,
   PublishingStarted,
   VideoDescribed,
   VideoNamed,
@@ -11,10 +12,12 @@ import {
 } from '../../contracts/video-publishing.js';
 import { pieceOf } from '../../piece.js';
 import { aggregatorSubscription } from '../aggregator.js';
-import { parsedInItsStream, updateIfNewer, upsertIfNewer } from '../creators-videos/index.js';
+import { listingChangesOf, parsedInItsStream, updateIfNewer, upsertIfNewer } from '../creators-videos/index.js';
 
 /**
- * Keeps `video_catalogue`, the public catalogue: a video shows once it is published. A transcription with timed
+ * Keeps `video_catalogue`, the public catalogue: a video shows once it is published and listed by its owner (a
+ * video the book's system published, whose row no `PublishingStarted` made, has `listed` null: public, as the
+ * book showed it), until it is unlisted or deleted. A transcription with timed
  * words becomes the video's caption cues (`caption_cues`, see src/captions.ts), made here once rather than on
  * every request for the watch page or its captions.
  */
@@ -35,7 +38,8 @@ export async function applyCatalogueEvents(messages: StoredMessage[], tx: Querya
     if (PublishingStarted.is(message)) {
       const { videoId, ownerId } = PublishingStarted.parse(message).data;
       await tx.query(
-        `INSERT INTO video_catalogue (id, owner_id, publishing_position) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
+        `INSERT INTO video_catalogue (id, owner_id, publishing_position, listed) VALUES ($1, $2, $3, false)
+         ON CONFLICT (id) DO NOTHING`,
         [videoId, ownerId, message.position],
       );
     } else if (VideoTranscoded.is(message)) {
@@ -67,6 +71,17 @@ export async function applyCatalogueEvents(messages: StoredMessage[], tx: Querya
       await updateIfNewer(tx, 'video_catalogue', message, {
         description: VideoDescribed.parse(message).data.description,
       });
+    } else if (PublishingRetried.is(message)) {
+      // A video the book's system failed, tried again here, is public only by its owner's choice from now on.
+      const { ownerId } = parsedInItsStream(PublishingRetried, message).data;
+      await upsertIfNewer(tx, 'video_catalogue', message, { owner_id: ownerId, listed: false });
+    } else {
+      const changes = listingChangesOf(message);
+      if (changes)
+        await updateIfNewer(tx, 'video_catalogue', message, {
+          ...changes,
+          ...(changes.deleted_at ? { caption_cues: null } : {}),
+        });
     }
   }
 }
@@ -97,11 +112,14 @@ type CatalogueRow = {
   published_at: Date | string;
 };
 
+/** Public: published, listed (or the book's), not deleted. The partial index video_catalogue_public is this. */
+const PUBLIC = `v.published_at IS NOT NULL AND v.deleted_at IS NULL AND v.listed IS NOT FALSE`;
+
 const SELECT_PUBLISHED = `
   SELECT v.id, v.owner_id, v.name, v.description, v.transcoded_uri, v.poster_uri, v.transcription,
          v.duration_seconds, COALESCE(c.view_count, 0) AS view_count, v.published_at
     FROM video_catalogue v LEFT JOIN video_view_counts c ON c.video_id = v.id::text
-   WHERE v.published_at IS NOT NULL`;
+   WHERE ${PUBLIC}`;
 
 const toCatalogueVideo = (row: CatalogueRow): CatalogueVideo => ({
   id: row.id,
@@ -133,9 +151,17 @@ export async function findPublishedVideo(viewData: Queryable, videoId: string): 
  */
 export async function findCaptionCues(viewData: Queryable, videoId: string): Promise<Cue[] | null> {
   const [row] = await viewData.query<{ caption_cues: unknown }>(
-    `SELECT caption_cues FROM video_catalogue WHERE id = $1 AND published_at IS NOT NULL`,
+    `SELECT caption_cues FROM video_catalogue v WHERE v.id = $1 AND ${PUBLIC}`,
     [videoId],
   );
   if (!row) return null;
   return Cues.safeParse(row.caption_cues).data ?? [];
+}
+
+/** True when the video was in the catalogue's records and its owner deleted it: its page is gone (410). */
+export async function isDeletedVideo(viewData: Queryable, videoId: string): Promise<boolean> {
+  const rows = await viewData.query(`SELECT 1 FROM video_catalogue WHERE id = $1 AND deleted_at IS NOT NULL`, [
+    videoId,
+  ]);
+  return rows.length > 0;
 }

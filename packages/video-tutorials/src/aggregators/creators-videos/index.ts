@@ -7,8 +7,11 @@ import {
   type StoredMessage,
 } from '@vt/message-store';
 import {
+  PublishingRetried,
   PublishingStarted,
+  VideoDeleted,
   VideoDescribed,
+  VideoListed,
   VideoNamed,
   VideoPublished,
   VideoPublishingFailed,
@@ -16,6 +19,7 @@ import {
   VideoTranscoded,
   VideoTranscribed,
   VideoTranscriptionFailed,
+  VideoUnlisted,
 } from '../../contracts/video-publishing.js';
 import { pieceOf } from '../../piece.js';
 import { aggregatorSubscription } from '../aggregator.js';
@@ -47,6 +51,38 @@ function changesOf(message: StoredMessage): Record<string, unknown> | null {
     return { transcription_failure: VideoTranscriptionFailed.parse(message).data.reason };
   if (VideoNamed.is(message)) return { name: VideoNamed.parse(message).data.name };
   if (VideoDescribed.is(message)) return { description: VideoDescribed.parse(message).data.description };
+  const listing = listingChangesOf(message);
+  if (listing)
+    return { ...listing, ...(listing.deleted_at ? { transcription_failure: null, failure_reason: null } : {}) };
+  return null;
+}
+
+/**
+ * The columns the owner's choices change, the same in both of the videos' tables: listed or not, and deleted —
+ * what the owner made goes with the video, and the row stays as a tombstone, so that no event applied again (a
+ * `PublishingStarted` inserting, say) brings it back.
+ */
+export function listingChangesOf(message: StoredMessage): Record<string, unknown> | null {
+  if (VideoListed.is(message)) {
+    VideoListed.parse(message);
+    return { listed: true };
+  }
+  if (VideoUnlisted.is(message)) {
+    VideoUnlisted.parse(message);
+    return { listed: false };
+  }
+  if (VideoDeleted.is(message)) {
+    VideoDeleted.parse(message);
+    return {
+      deleted_at: message.time.toISOString(),
+      listed: false,
+      name: '',
+      description: '',
+      transcription: null,
+      transcoded_uri: null,
+      poster_uri: null,
+    };
+  }
   return null;
 }
 
@@ -55,8 +91,8 @@ export async function applyPublishingEvents(messages: StoredMessage[], tx: Query
     if (PublishingStarted.is(message)) {
       const { videoId, ownerId, sourceUri } = PublishingStarted.parse(message).data;
       await tx.query(
-        `INSERT INTO creators_portal_videos (id, owner_id, source_uri, uploaded_at, publishing_position)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
+        `INSERT INTO creators_portal_videos (id, owner_id, source_uri, uploaded_at, publishing_position, listed)
+         VALUES ($1, $2, $3, $4, $5, false) ON CONFLICT (id) DO NOTHING`,
         [videoId, ownerId, sourceUri, message.time.toISOString(), message.position],
       );
       continue;
@@ -81,6 +117,19 @@ export async function applyPublishingEvents(messages: StoredMessage[], tx: Query
         uploaded_at: message.time.toISOString(),
         status: 'failed',
         failure_reason: reason,
+      });
+      continue;
+    }
+    if (PublishingRetried.is(message)) {
+      // Processing again; a video the book's system failed has its row made public only by its owner from now on.
+      const { ownerId, sourceUri } = parsedInItsStream(PublishingRetried, message).data;
+      await upsertIfNewer(tx, 'creators_portal_videos', message, {
+        owner_id: ownerId,
+        source_uri: sourceUri,
+        uploaded_at: message.time.toISOString(),
+        status: 'processing',
+        failure_reason: null,
+        listed: false,
       });
       continue;
     }
@@ -156,9 +205,14 @@ export interface CreatorVideo {
   id: string;
   ownerId: string;
   status: 'processing' | 'published' | 'failed';
+  /** Published and listed (by its owner, or as the book showed it): in the catalogue. */
+  isPublic: boolean;
+  /** Why publishing failed, as recorded: for the admin; the portal shows its owner a sentence made from it. */
   failureReason: string | null;
   name: string;
   description: string;
+  /** The upload: kept after a failure for a retry, removed once published (unless `KEEP_UPLOADED_SOURCES`). */
+  sourceUri: string;
   /** Where its media is: a storage URI, or (the book's videos) an external URL. */
   transcodedUri: string | null;
   posterUri: string | null;
@@ -170,7 +224,7 @@ export interface CreatorVideo {
 }
 
 const SELECT_CREATOR_VIDEO = `
-  SELECT v.id, v.owner_id, v.status, v.failure_reason, v.name, v.description, v.transcoded_uri, v.poster_uri,
+  SELECT v.id, v.owner_id, v.status, v.listed, v.failure_reason, v.name, v.description, v.source_uri, v.transcoded_uri, v.poster_uri,
          v.transcription, v.transcription_failure, v.duration_seconds, COALESCE(c.view_count, 0) AS view_count, v.uploaded_at
     FROM creators_portal_videos v LEFT JOIN video_view_counts c ON c.video_id = v.id::text`;
 
@@ -178,9 +232,11 @@ type CreatorVideoRow = {
   id: string;
   owner_id: string;
   status: CreatorVideo['status'];
+  listed: boolean | null;
   failure_reason: string | null;
   name: string;
   description: string;
+  source_uri: string;
   transcoded_uri: string | null;
   poster_uri: string | null;
   transcription: string | null;
@@ -194,9 +250,11 @@ const toCreatorVideo = (row: CreatorVideoRow): CreatorVideo => ({
   id: row.id,
   ownerId: row.owner_id,
   status: row.status,
+  isPublic: row.status === 'published' && row.listed !== false,
   failureReason: row.failure_reason,
   name: row.name,
   description: row.description,
+  sourceUri: row.source_uri,
   transcodedUri: row.transcoded_uri,
   posterUri: row.poster_uri,
   transcription: row.transcription,
@@ -208,19 +266,28 @@ const toCreatorVideo = (row: CreatorVideoRow): CreatorVideo => ({
 
 export async function listVideosOfOwner(viewData: Queryable, ownerId: string): Promise<CreatorVideo[]> {
   const rows = await viewData.query<CreatorVideoRow>(
-    `${SELECT_CREATOR_VIDEO} WHERE v.owner_id = $1 ORDER BY v.uploaded_at DESC LIMIT 500`,
+    `${SELECT_CREATOR_VIDEO} WHERE v.owner_id = $1 AND v.deleted_at IS NULL ORDER BY v.uploaded_at DESC LIMIT 500`,
     [ownerId],
   );
   return rows.map(toCreatorVideo);
 }
 
-/** The video, only if `ownerId` owns it: anyone else gets nothing. */
+/** The video, only if `ownerId` owns it and has not deleted it: anyone else gets nothing. */
 export async function findVideoOfOwner(viewData: Queryable, ownerId: string, videoId: string) {
-  const [row] = await viewData.query<CreatorVideoRow>(`${SELECT_CREATOR_VIDEO} WHERE v.id = $1 AND v.owner_id = $2`, [
-    videoId,
-    ownerId,
-  ]);
+  const [row] = await viewData.query<CreatorVideoRow>(
+    `${SELECT_CREATOR_VIDEO} WHERE v.id = $1 AND v.owner_id = $2 AND v.deleted_at IS NULL`,
+    [videoId, ownerId],
+  );
   return row ? toCreatorVideo(row) : null;
+}
+
+/** True when `ownerId` had this video and deleted it (its page then says so: 410). */
+export async function isDeletedVideoOfOwner(viewData: Queryable, ownerId: string, videoId: string) {
+  const rows = await viewData.query(
+    `SELECT 1 FROM creators_portal_videos WHERE id = $1 AND owner_id = $2 AND deleted_at IS NOT NULL`,
+    [videoId, ownerId],
+  );
+  return rows.length > 0;
 }
 
 /** The files each of an owner's videos may have in storage, for the upload quota; and whether it is processing. */
@@ -233,9 +300,11 @@ export async function storedFilesOfOwner(
     source_uri: string;
     transcoded_uri: string | null;
     poster_uri: string | null;
-  }>(`SELECT status, source_uri, transcoded_uri, poster_uri FROM creators_portal_videos WHERE owner_id = $1`, [
-    ownerId,
-  ]);
+  }>(
+    `SELECT status, source_uri, transcoded_uri, poster_uri FROM creators_portal_videos
+      WHERE owner_id = $1 AND deleted_at IS NULL`,
+    [ownerId],
+  );
   return rows.map((row) => ({
     processing: row.status === 'processing',
     uris: [row.source_uri, row.transcoded_uri, row.poster_uri].filter((uri): uri is string => uri !== null),

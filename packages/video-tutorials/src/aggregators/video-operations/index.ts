@@ -1,10 +1,18 @@
 import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
 import {
+  PublishingRetried,
+  PublishingRetryRejected,
+  VideoDeleted,
+  VideoDeletionRejected,
   VideoDescribed,
   VideoDescriptionRejected,
+  VideoListed,
+  VideoListingRejected,
   VideoNamed,
   VideoNameRejected,
   videoPublishingCategory,
+  VideoUnlisted,
+  VideoUnlistingRejected,
 } from '../../contracts/video-publishing.js';
 import { pieceOf } from '../../piece.js';
 import { aggregatorSubscription } from '../aggregator.js';
@@ -12,7 +20,8 @@ import { videoIdOf } from '../creators-videos/index.js';
 
 /**
  * Keeps `video_operations` (the book's chapter 11): the outcome of each naming
- * or describing request, found by the trace id of the request that asked.
+ * or describing request — and of each of the owner's choices (publish, unlist, delete, try again) — found by the
+ * trace id of the request that asked.
  */
 export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
   const subscription = aggregatorSubscription({
@@ -26,20 +35,26 @@ export function build({ store, viewData, logger }: { store: MessageStore; viewDa
   return { ...pieceOf('video-operations-aggregator', [subscription]), apply: applyOperationOutcomes };
 }
 
+/** The events that answer a request: accepted, or rejected with a `reason`. */
+const ACCEPTED = [VideoNamed, VideoDescribed, VideoListed, VideoUnlisted, VideoDeleted, PublishingRetried];
+const REJECTED = [
+  VideoNameRejected,
+  VideoDescriptionRejected,
+  VideoListingRejected,
+  VideoUnlistingRejected,
+  VideoDeletionRejected,
+  PublishingRetryRejected,
+];
+
 /** The outcome a message records, parsed: an invalid one of these types throws (and is parked), never succeeds. */
 function outcomeOf(message: StoredMessage): { succeeded: boolean; failureReason: string | null } | null {
-  if (VideoNamed.is(message)) {
-    VideoNamed.parse(message);
+  const accepted = ACCEPTED.find((definition) => definition.is(message));
+  if (accepted) {
+    accepted.parse(message);
     return { succeeded: true, failureReason: null };
   }
-  if (VideoDescribed.is(message)) {
-    VideoDescribed.parse(message);
-    return { succeeded: true, failureReason: null };
-  }
-  if (VideoNameRejected.is(message))
-    return { succeeded: false, failureReason: VideoNameRejected.parse(message).data.reason };
-  if (VideoDescriptionRejected.is(message))
-    return { succeeded: false, failureReason: VideoDescriptionRejected.parse(message).data.reason };
+  const rejected = REJECTED.find((definition) => definition.is(message));
+  if (rejected) return { succeeded: false, failureReason: rejected.parse(message).data.reason };
   return null;
 }
 

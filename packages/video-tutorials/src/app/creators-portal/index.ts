@@ -8,6 +8,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
   findVideoOfOwner,
+  isDeletedVideoOfOwner,
   listVideosOfOwner,
   storedFilesOfOwner,
   type CreatorVideo,
@@ -27,6 +28,7 @@ import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError }
 import { html } from '../../web/html.js';
 import { requireUser } from '../../web/guards.js';
 import { sniffVideoContainer } from './video-files.js';
+import { failureSentence, registerVideoActions, sourceKept, statusBadge, videoChoices } from './video-actions.js';
 
 export interface CreatorsPortalOptions {
   store: MessageStore;
@@ -58,6 +60,7 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
 
     // Encapsulated: guards every route of this plugin, however its URL was spelled.
     app.addHook('preHandler', requireUser);
+    registerVideoActions(app, options);
 
     app.get('/creators-portal', async (request, reply) => {
       const videos = await listVideosOfOwner(viewData, request.user!.userId);
@@ -101,9 +104,20 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
 
     app.get('/creators-portal/videos/:videoId', async (request, reply) => {
       const video = await ownedVideo(request);
-      if (video) return renderVideo(reply, video);
+      if (video)
+        return renderVideo(reply, video, video.status === 'failed' && (await sourceKept(options.storage, video)));
       // Just uploaded: the portal's View Data may not have the video yet. The page reloads once it has.
       const parsed = videoParams.safeParse(request.params);
+      if (parsed.success && (await isDeletedVideoOfOwner(viewData, request.user!.userId, parsed.data.videoId)))
+        return reply.page(
+          'Video deleted',
+          html`<div class="card narrow">
+            <h1>Video deleted</h1>
+            <p>You deleted this video: its files are gone and it can no longer be watched.</p>
+            <a class="button" href="/creators-portal">Back to my videos</a>
+          </div>`,
+          410,
+        );
       if ((request.query as { uploaded?: string }).uploaded === '1' && parsed.success)
         return reply.page(
           'Upload received',
@@ -372,12 +386,6 @@ async function removeAbandonedUploads(storageDirectory: string) {
   }
 }
 
-const STATUS_LABELS: Record<CreatorVideo['status'], string> = {
-  processing: 'Processing',
-  published: 'Published',
-  failed: 'Failed',
-};
-
 function thumbnail(video: CreatorVideo) {
   return video.posterUri
     ? html`<img class="thumb" src="/media/posters/${video.id}" alt="" loading="lazy" />`
@@ -433,9 +441,9 @@ function renderDashboard(
                         ${thumbnail(video)}
                         <h2 class="video-card-title">${video.name || 'Untitled video'}</h2>
                       </a>
-                      <span class="badge ${video.status}">${STATUS_LABELS[video.status]}</span>
+                      ${statusBadge(video)}
                       <p class="muted">${video.description.slice(0, 140)}</p>
-                      ${video.status === 'failed' ? html`<p class="field-error">${video.failureReason}</p>` : ''}
+                      ${video.status === 'failed' ? html`<p class="field-error">${failureSentence(video)}</p>` : ''}
                       <p class="muted">${video.viewCount} ${video.viewCount === 1 ? 'view' : 'views'}</p>
                     </li>`,
                 )}
@@ -457,7 +465,7 @@ function reloadWhenTheStatusChanges(seconds: number) {
     <script src="/assets/video-status.js" defer></script>`;
 }
 
-function renderVideo(reply: FastifyReply, video: CreatorVideo) {
+function renderVideo(reply: FastifyReply, video: CreatorVideo, retryPossible: boolean) {
   const csrf = reply.csrfToken();
   // While processing, the page reloads once the outcome is there (see reloadWhenTheStatusChanges).
   const head = video.status === 'processing' ? reloadWhenTheStatusChanges(5) : undefined;
@@ -467,24 +475,24 @@ function renderVideo(reply: FastifyReply, video: CreatorVideo) {
         <p><a href="/creators-portal">← My videos</a></p>
         <h1>${video.name || 'Untitled video'}</h1>
         <p>
-          <span class="badge ${video.status}">${STATUS_LABELS[video.status]}</span>
+          ${statusBadge(video)}
           <span class="muted">${video.viewCount} ${video.viewCount === 1 ? 'view' : 'views'}</span>
         </p>
-        ${video.status === 'failed' ? html`<div class="alert error" role="alert">${video.failureReason}</div>` : ''}
+        ${video.status === 'failed' ? html`<div class="alert error" role="alert">${failureSentence(video)}</div>` : ''}
         ${
           video.status === 'published'
             ? html`${
-                  mediaOf(video.transcodedUri).kind === 'stored'
-                    ? html`<video
-                        class="player"
-                        controls
-                        preload="metadata"
-                        poster="/media/posters/${video.id}"
-                        src="/media/videos/${video.id}"
-                      ></video>`
-                    : externalMedia(mediaOf(video.transcodedUri))
-                }
-                <p><a href="/videos/${video.id}">Open the public page</a></p>`
+                mediaOf(video.transcodedUri).kind === 'stored'
+                  ? html`<video
+                      class="player"
+                      controls
+                      preload="metadata"
+                      poster="/media/posters/${video.id}"
+                      src="/media/videos/${video.id}"
+                    ></video>`
+                  : externalMedia(mediaOf(video.transcodedUri))
+              }
+              ${video.isPublic ? html`<p><a href="/videos/${video.id}">Open the public page</a></p>` : ''}`
             : video.status === 'processing'
               ? html`<p class="muted" role="status" data-video-id="${video.id}" data-video-status="processing">
                   We are transcoding your video. This page reloads by itself and shows it once it can be watched.
@@ -517,7 +525,8 @@ function renderVideo(reply: FastifyReply, video: CreatorVideo) {
           <label>Description <textarea name="description" rows="5">${video.description}</textarea></label>
           <button type="submit">Save the description</button>
         </form>
-      </section>`,
+      </section>
+      ${videoChoices(video, csrf, retryPossible)}`,
     200,
     head ? { head } : {},
   );

@@ -7,6 +7,7 @@ import { applyCatalogueEvents } from '../../aggregators/catalogue/index.js';
 import { applyViewings } from '../../aggregators/home-page/index.js';
 import {
   PublishingStarted,
+  VideoListed,
   VideoNamed,
   VideoPublished,
   videoPublishingStreamName,
@@ -61,8 +62,8 @@ async function view(times: number) {
   await test.db.transaction((tx) => applyViewings(messages, tx));
 }
 
-/** A video as the catalogue aggregator sees one published; with a poster when `poster`. */
-async function publish(name: string, { poster = false } = {}) {
+/** A video as the catalogue aggregator sees one published and listed by its owner (unless not `listed`); with a poster when `poster`. */
+async function publish(name: string, { poster = false, listed = true } = {}) {
   const videoId = randomUUID();
   const ownerId = randomUUID();
   const stream = videoPublishingStreamName(videoId);
@@ -82,6 +83,7 @@ async function publish(name: string, { poster = false } = {}) {
       : []),
     await written(stream, VideoNamed.create({ name })),
     await written(stream, VideoPublished.create({ ownerId, sourceUri, transcodedUri, videoId })),
+    ...(listed ? [await written(stream, VideoListed.create({ videoId }))] : []),
   ];
   await test.db.transaction((tx) => applyCatalogueEvents(messages, tx));
   return videoId;
@@ -110,6 +112,13 @@ describe('the home page', () => {
     expect(counter((await app.inject({ url: '/' })).body)).toEqual(['1', 'view']);
     await view(149);
     expect(counter((await app.inject({ url: '/' })).body)).toEqual(['150', 'views']);
+  });
+
+  it('a video published but not listed by its owner is not there: the catalogue stays empty', async () => {
+    const videoId = await publish('Not public yet', { listed: false });
+    const home = await app.inject({ url: '/' });
+    expect(home.body).not.toContain(videoId);
+    expect(home.body).toContain('data-testid="no-videos"');
   });
 
   it('once a video is published: lists it, without the sample tutorial or the invitation', async () => {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Queryable } from '@vt/message-store';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { findCaptionCues, findPublishedVideo } from '../../aggregators/catalogue/index.js';
+import { findCaptionCues, findPublishedVideo, isDeletedVideo } from '../../aggregators/catalogue/index.js';
 import { clockTime, toWebVtt, type Cue } from '../../captions.js';
 import { findVideoOfOwner } from '../../aggregators/creators-videos/index.js';
 import type { Storage } from '../../storage.js';
@@ -21,9 +21,9 @@ const query = z.object({
 });
 
 /**
- * Watching: the public page of a published video, and its media — the
- * transcoded file (with HTTP range requests, so seeking works) and its poster —
- * served to anyone once published, and to the owner before. Media at an external URL (the book's videos) is
+ * Watching: the public page of a public video (published and listed by its owner), and its media — the
+ * transcoded file (with HTTP range requests, so seeking works) and its poster — served to anyone while public,
+ * and to the owner otherwise. A deleted video's page answers 410 Gone; any other video not public, 404. Media at an external URL (the book's videos) is
  * only linked to (see web/media.ts): the page's CSP keeps `media-src 'self'`. The page has a meta description and
  * Open Graph tags for link previews; their URLs are absolute, so `og:url` and `og:image` only when `appUrl` is known.
  *
@@ -54,6 +54,17 @@ export function createWatchApp({
             findCaptionCues(viewData, parsed.data.videoId),
           ])
         : [null, null];
+      if (!video && parsed.success && (await isDeletedVideo(viewData, parsed.data.videoId)))
+        return reply.page(
+          'Video deleted',
+          html`<div class="card narrow">
+            <h1>This video has been deleted</h1>
+            <p>Its owner deleted it: it can no longer be watched.</p>
+            <a class="button" href="/">See the other tutorials</a>
+          </div>`,
+          410,
+          { description: 'This video has been deleted.' },
+        );
       if (!video) return reply.callNotFound();
       const media = mediaOf(video.transcodedUri);
       const title = video.name || 'Untitled video';
@@ -138,7 +149,10 @@ export function createWatchApp({
     const { videoId } = parsed.data;
     const published = await findPublishedVideo(viewData, videoId);
     const owned = !published && request.user ? await findVideoOfOwner(viewData, request.user.userId, videoId) : null;
-    const uri = kind === 'poster' ? (published?.posterUri ?? owned?.posterUri) : published?.transcodedUri;
+    // Its owner watches a video that is not public (yet, or any more) in the creators portal.
+    const ownedMedia = owned?.status === 'published' ? owned.transcodedUri : null;
+    const uri =
+      kind === 'poster' ? (published?.posterUri ?? owned?.posterUri) : (published?.transcodedUri ?? ownedMedia);
     // Media elsewhere (the book's videos) is linked from the page, never served or proxied from here.
     if (!uri || mediaOf(uri).kind !== 'stored') return reply.callNotFound();
     const file = path.relative(storage.directory, storage.pathOf(uri));

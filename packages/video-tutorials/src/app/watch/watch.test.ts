@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyCatalogueEvents } from '../../aggregators/catalogue/index.js';
 import {
   PublishingStarted,
+  VideoListed,
   VideoDescribed,
   VideoNamed,
   VideoPublished,
@@ -78,7 +79,7 @@ async function written(streamName: string, message: Parameters<MessageStore['wri
 
 /**
  * A published video, as the catalogue aggregator sees it: transcoded (with a poster) or not, named, described,
- * transcribed with word times or not; not published at all with `published: false`.
+ * transcribed with word times or not, and listed by its owner; not published at all with `published: false`.
  */
 async function publish({
   name,
@@ -122,6 +123,8 @@ async function publish({
     messages.push(await written(stream, VideoPublished.create({ ownerId, sourceUri, transcodedUri, videoId })));
   if (name) messages.push(await written(stream, VideoNamed.create({ name })));
   if (description) messages.push(await written(stream, VideoDescribed.create({ description })));
+  // Its owner's choice: public.
+  if (published) messages.push(await written(stream, VideoListed.create({ videoId })));
   await test.db.transaction((tx) => applyCatalogueEvents(messages, tx));
   return videoId;
 }

@@ -25,7 +25,15 @@ import {
   transcribeStreamName,
   type TimedWord,
 } from '../../contracts/transcribe.js';
-import { DescribeVideo, NameVideo, PublishVideo } from '../../contracts/video-publishing.js';
+import {
+  DeleteVideo,
+  DescribeVideo,
+  ListVideo,
+  NameVideo,
+  PublishVideo,
+  RetryPublishing,
+  UnlistVideo,
+} from '../../contracts/video-publishing.js';
 import { transcodeIdFor, transcribeIdFor } from './ids.js';
 
 export function exampleVideo(overrides: { videoId?: string; ownerId?: string } = {}) {
@@ -52,6 +60,13 @@ export const exampleDescribeVideo = (video: ExampleVideo, description = 'What an
     { videoId: video.videoId, description },
     { metadata: exampleMetadata({ userId: video.ownerId }) },
   );
+
+/** The owner's choices, as the creators portal writes them: `ListVideo`, `UnlistVideo`, `DeleteVideo`, `RetryPublishing`. */
+export const ownersChoices = { ListVideo, UnlistVideo, DeleteVideo, RetryPublishing } as const;
+export type OwnersChoice = keyof typeof ownersChoices;
+
+export const exampleChoice = (choice: OwnersChoice, video: ExampleVideo) =>
+  ownersChoices[choice].create({ videoId: video.videoId }, { metadata: exampleMetadata({ userId: video.ownerId }) });
 
 export const exampleTranscription = 'Hello, and welcome to this video about event sourcing.';
 

@@ -4,10 +4,16 @@ import { describe, expect, it } from 'vitest';
 import { transcodeCommandStreamName, transcodeStreamName } from '../../contracts/transcode.js';
 import { transcribeCommandStreamName, transcribeStreamName } from '../../contracts/transcribe.js';
 import {
+  DeleteVideo,
   DescribeVideo,
+  ListVideo,
   NameVideo,
+  PublishingRetried,
   PublishingStarted,
   PublishVideo,
+  RetryPublishing,
+  UnlistVideo,
+  VideoPublishingFailed,
   VIDEO_DESCRIPTION_MAX_LENGTH,
   VIDEO_NAME_MAX_LENGTH,
   VideoNamed,
@@ -21,6 +27,7 @@ import {
 import { Transcoded, TranscodeFailed } from '../../contracts/transcode.js';
 import { Transcribed, TranscribeFailed } from '../../contracts/transcribe.js';
 import {
+  exampleChoice,
   exampleDescribeVideo,
   exampleNameVideo,
   examplePublishVideo,
@@ -33,16 +40,21 @@ import {
   exampleWords,
   project,
   stored,
+  type OwnersChoice,
 } from './controls.js';
 import {
+  decideDeletion,
   decideDescribing,
+  decideListing,
   decideNaming,
   decidePublished,
   decidePublishingFailed,
   decidePublishingStart,
   decideTranscode,
   decideTranscribe,
+  decideRetry,
   decideTranscriptionFailed,
+  decideUnlisting,
   decideVideoTranscoded,
   decideVideoTranscribed,
   textProblem,
@@ -363,5 +375,228 @@ describe('naming and describing', () => {
     const named = stored(writes(decideNaming(given([]), naming)).message, videoStream, 0, 1250);
     const describing = DescribeVideo.parse(stored(exampleDescribeVideo(video), commandStream, 100, 1100));
     expect(writes(decideDescribing(given([named]), describing)).message).toMatchObject({ type: 'VideoDescribed' });
+  });
+});
+
+describe('the owner’s choices', () => {
+  /** The video's events up to published (transcribed), and its name if `named`. */
+  function publishedVideo({ named = true } = {}) {
+    const { started, videoTranscoded, settled } = theProcess();
+    const published = stored(
+      writes(decidePublished(given([started, videoTranscoded, settled]), VideoTranscribed.parse(settled))).message,
+      videoStream,
+      3,
+      108,
+    );
+    const events = [started, videoTranscoded, settled, published];
+    if (named)
+      events.push(stored(writes(decideNaming(given(events), nameAt(109, 'A name'))).message, videoStream, 4, 110));
+    return events;
+  }
+  const nameAt = (globalPosition: number, name: string) =>
+    NameVideo.parse(stored(exampleNameVideo(video, name), commandStream, globalPosition - 100, globalPosition));
+
+  let commandPosition = 2000;
+  /** The owner's choice as stored in the command stream, each later than the one before. */
+  function storedChoice(type: OwnersChoice) {
+    commandPosition += 10;
+    return stored(exampleChoice(type, video), commandStream, commandPosition - 1000, commandPosition);
+  }
+  const choice = {
+    ListVideo: () => ListVideo.parse(storedChoice('ListVideo')),
+    UnlistVideo: () => UnlistVideo.parse(storedChoice('UnlistVideo')),
+    DeleteVideo: () => DeleteVideo.parse(storedChoice('DeleteVideo')),
+    RetryPublishing: () => RetryPublishing.parse(storedChoice('RetryPublishing')),
+  };
+  const decide = {
+    ListVideo: (events: StoredMessage[]) => decideListing(given(events), choice.ListVideo()),
+    UnlistVideo: (events: StoredMessage[]) => decideUnlisting(given(events), choice.UnlistVideo()),
+    DeleteVideo: (events: StoredMessage[]) => decideDeletion(given(events), choice.DeleteVideo()),
+    RetryPublishing: (events: StoredMessage[]) => decideRetry(given(events), choice.RetryPublishing()),
+  };
+  /** The decision's event stored after `events`: the history goes on. */
+  const after = (events: StoredMessage[], decision: Decision) => [
+    ...events,
+    stored(writes(decision).message, videoStream, events.length, commandPosition + 5),
+  ];
+  const rejection = (decision: Decision) => {
+    const { message } = writes(decision);
+    return { type: message.type, reason: message.data.reason };
+  };
+
+  it('ListVideo → VideoListed, following the command: only a published video with a name', () => {
+    const command = choice.ListVideo();
+    const decision = writes(decideListing(given(publishedVideo()), command));
+    expect(decision).toEqual({
+      kind: 'write',
+      streamName: videoStream,
+      message: {
+        id: uuidV5(`${command.id}/VideoListed`, MESSAGE_ID_NAMESPACE),
+        type: 'VideoListed',
+        data: { videoId },
+        metadata: {
+          traceId: command.metadata.traceId,
+          userId: video.ownerId,
+          causationMessageStreamName: commandStream,
+          causationMessagePosition: command.position,
+          causationMessageGlobalPosition: command.globalPosition,
+        },
+      },
+    });
+    expect(given([...publishedVideo(), stored(decision.message, videoStream, 5, 3000)]).listed).toBe(true);
+
+    const { started, videoTranscoded } = theProcess();
+    expect(rejection(decide.ListVideo([]))).toEqual({ type: 'VideoListingRejected', reason: 'there is no such video' });
+    expect(rejection(decide.ListVideo([started, videoTranscoded]))).toEqual({
+      type: 'VideoListingRejected',
+      reason: 'the video is still being prepared',
+    });
+    expect(rejection(decide.ListVideo(publishedVideo({ named: false })))).toEqual({
+      type: 'VideoListingRejected',
+      reason: 'the video needs a name before it can be public',
+    });
+    const listed = after(publishedVideo(), decide.ListVideo(publishedVideo()));
+    expect(rejection(decide.ListVideo(listed))).toEqual({
+      type: 'VideoListingRejected',
+      reason: 'the video is already public',
+    });
+  });
+
+  it('UnlistVideo → VideoUnlisted, only when public; listed again after', () => {
+    expect(rejection(decide.UnlistVideo(publishedVideo()))).toEqual({
+      type: 'VideoUnlistingRejected',
+      reason: 'the video is not public',
+    });
+    const listed = after(publishedVideo(), decide.ListVideo(publishedVideo()));
+    const unlisted = after(listed, decide.UnlistVideo(listed));
+    expect(unlisted.at(-1)).toMatchObject({ type: 'VideoUnlisted', data: { videoId } });
+    expect(given(unlisted).listed).toBe(false);
+    expect(writes(decide.ListVideo(unlisted)).message.type).toBe('VideoListed');
+  });
+
+  it('a video the book’s system published is public as the book showed it, named or not, until its owner unlists it', () => {
+    const published = stored(
+      VideoPublished.create({ ...video, transcodedUri: 'https://example.com/video.mp4' }),
+      videoStream,
+      0,
+      500,
+    );
+    expect(given([published]).listed).toBe(true);
+    expect(rejection(decide.ListVideo([published])).reason).toBe('the video is already public');
+    const unlisted = after([published], decide.UnlistVideo([published]));
+    expect(given(unlisted).listed).toBe(false);
+    // Listed again, it is the owner's choice now, and that needs a name.
+    expect(rejection(decide.ListVideo(unlisted)).reason).toBe('the video needs a name before it can be public');
+  });
+
+  it('a choice is answered once: at or before the last one answered (accepted or rejected), nothing', () => {
+    const events = publishedVideo();
+    const command = choice.ListVideo();
+    const listed = [...events, stored(writes(decideListing(given(events), command)).message, videoStream, 5, 3000)];
+    expect(decideListing(given(listed), command)).toEqual({ kind: 'nothing', reason: 'command already handled' });
+    const unlist = choice.UnlistVideo();
+    const rejected = [
+      ...listed,
+      stored(writes(decideUnlisting(given(publishedVideo()), unlist)).message, videoStream, 6, 3010),
+    ];
+    expect(rejected.at(-1)?.type).toBe('VideoUnlistingRejected');
+    expect(decideUnlisting(given(rejected), unlist)).toEqual({ kind: 'nothing', reason: 'command already handled' });
+    // An older command replayed after a newer one was answered changes nothing either.
+    expect(decideListing(given(rejected), command)).toEqual({ kind: 'nothing', reason: 'command already handled' });
+  });
+
+  it('DeleteVideo → VideoDeleted naming its files; then nothing more can be done to it', () => {
+    const { started, videoTranscoded } = theProcess();
+    expect(rejection(decide.DeleteVideo([started, videoTranscoded]))).toEqual({
+      type: 'VideoDeletionRejected',
+      reason: 'the video is still being prepared: delete it once it is ready or has failed',
+    });
+    const listed = after(publishedVideo(), decide.ListVideo(publishedVideo()));
+    const deleted = after(listed, decide.DeleteVideo(listed));
+    expect(deleted.at(-1)).toMatchObject({
+      type: 'VideoDeleted',
+      data: {
+        videoId,
+        ownerId: video.ownerId,
+        files: [
+          video.sourceUri,
+          `storage:transcoded/${transcodeIdFor(videoId)}.mp4`,
+          `storage:posters/${transcodeIdFor(videoId)}.jpg`,
+        ],
+      },
+    });
+    expect(given(deleted)).toMatchObject({ status: 'deleted', listed: false });
+    for (const type of ['ListVideo', 'UnlistVideo', 'DeleteVideo', 'RetryPublishing'] as const)
+      expect(rejection(decide[type](deleted)).reason).toBe('the video is deleted');
+    expect(rejection(decideNaming(given(deleted), nameAt(5000, 'New name')))).toEqual({
+      type: 'VideoNameRejected',
+      reason: 'the video is deleted',
+    });
+    const describing = DescribeVideo.parse(stored(exampleDescribeVideo(video), commandStream, 4000, 5010));
+    expect(rejection(decideDescribing(given(deleted), describing)).reason).toBe('the video is deleted');
+    const republish = PublishVideo.parse(stored(examplePublishVideo(video), commandStream, 4001, 5020));
+    expect(decidePublishingStart(given(deleted), republish)).toEqual({
+      kind: 'nothing',
+      reason: 'publishing already deleted',
+    });
+  });
+
+  it('a failed video: RetryPublishing → PublishingRetried as a new transcode; results of the old one do nothing', () => {
+    const { started, transcode, transcoded } = theProcess();
+    expect(rejection(decide.RetryPublishing(publishedVideo()))).toEqual({
+      type: 'PublishingRetryRejected',
+      reason: 'only a video that failed can be tried again',
+    });
+    const failedOnce = TranscodeFailed.parse(stored(exampleTranscodeFailed(transcode), 'transcode-x', 0, 150));
+    const failed = [
+      started,
+      stored(writes(decidePublishingFailed(given([started]), videoId, failedOnce)).message, videoStream, 1, 151),
+    ];
+    expect(rejection(decide.ListVideo(failed)).reason).toBe('the video could not be prepared, so it cannot be public');
+
+    const retried = after(failed, decide.RetryPublishing(failed));
+    const retry = PublishingRetried.parse(retried.at(-1)!);
+    const secondTranscodeId = transcodeIdFor(videoId, 1);
+    expect(secondTranscodeId).not.toBe(transcodeIdFor(videoId));
+    expect(retry.data).toEqual({ ...video, transcodeId: secondTranscodeId, attempt: 1 });
+    expect(given(retried)).toMatchObject({ status: 'started', attempt: 1, publishingFailure: null });
+
+    // The retry asks for its own transcode; the upload's own PublishingStarted, replayed, asks for nothing.
+    expect(writes(decideTranscode(given(retried), retry))).toMatchObject({
+      streamName: transcodeCommandStreamName(secondTranscodeId),
+      message: { type: 'Transcode', data: { transcodeId: secondTranscodeId, uri: video.sourceUri } },
+    });
+    expect(decideTranscode(given(retried), started)).toEqual({
+      kind: 'nothing',
+      reason: 'an earlier attempt: publishing waits for attempt 1',
+    });
+    // A late result of the first transcode is not this attempt's.
+    expect(decideVideoTranscoded(given(retried), videoId, transcoded)).toEqual({
+      kind: 'nothing',
+      reason: 'not the transcode of this video',
+    });
+    const secondTranscode = stored(
+      writes(decideTranscode(given(retried), retry)).message,
+      'transcode:command-y',
+      0,
+      4000,
+    );
+    const secondTranscoded = Transcoded.parse(stored(exampleTranscoded(secondTranscode), 'transcode-y', 0, 4001));
+    expect(writes(decideVideoTranscoded(given(retried), videoId, secondTranscoded)).message).toMatchObject({
+      type: 'VideoTranscoded',
+      data: { transcodeId: secondTranscodeId, transcodedUri: `storage:transcoded/${secondTranscodeId}.mp4` },
+    });
+    // Failed again: tried again as a third transcode.
+    const secondFailure = TranscodeFailed.parse(
+      stored(exampleTranscodeFailed(secondTranscode), 'transcode-y', 0, 4002),
+    );
+    const failedTwice = after(retried, decidePublishingFailed(given(retried), videoId, secondFailure));
+    expect(VideoPublishingFailed.parse(failedTwice.at(-1)!).data.reason).toMatch(/^transcoding failed: /);
+    expect(PublishingRetried.parse(after(failedTwice, decide.RetryPublishing(failedTwice)).at(-1)!).data).toMatchObject(
+      {
+        attempt: 2,
+        transcodeId: transcodeIdFor(videoId, 2),
+      },
+    );
   });
 });

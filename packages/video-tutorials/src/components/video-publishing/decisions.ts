@@ -20,7 +20,19 @@ import {
   type Transcribed,
 } from '../../contracts/transcribe.js';
 import {
+  PublishingRetried,
+  PublishingRetryRejected,
   PublishingStarted,
+  VideoDeleted,
+  VideoDeletionRejected,
+  VideoListed,
+  VideoListingRejected,
+  VideoUnlisted,
+  VideoUnlistingRejected,
+  type DeleteVideo,
+  type ListVideo,
+  type RetryPublishing,
+  type UnlistVideo,
   VIDEO_DESCRIPTION_MAX_LENGTH,
   VIDEO_NAME_MAX_LENGTH,
   VideoDescribed,
@@ -72,13 +84,16 @@ export function decidePublishingStart(video: Video, command: PublishVideo): Deci
 }
 
 /**
- * 2. Own `PublishingStarted` → `Transcode` of the upload to `transcode:command-{transcodeId}`, on behalf of the
- * video's stream (`originStreamName`), while the video waits for it.
+ * 2. Own `PublishingStarted` (or, for a retry, `PublishingRetried`) → `Transcode` of the upload to
+ * `transcode:command-{transcodeId}`, on behalf of the video's stream (`originStreamName`), while the video waits
+ * for it — for the attempt it waits for only: a replayed `PublishingStarted` after a retry asks for nothing.
  */
-export function decideTranscode(video: Video, started: PublishingStarted): Decision {
+export function decideTranscode(video: Video, started: PublishingStarted | PublishingRetried): Decision {
   if (video.status !== 'started') return nothing(`transcoding no longer needed: publishing ${video.status}`);
+  const attempt = 'attempt' in started.data ? started.data.attempt : 0;
+  if (attempt !== video.attempt) return nothing(`an earlier attempt: publishing waits for attempt ${video.attempt}`);
   const { videoId, sourceUri } = started.data;
-  const transcodeId = transcodeIdFor(videoId);
+  const transcodeId = transcodeIdFor(videoId, attempt);
   const transcode = answer(started, Transcode, { transcodeId, uri: sourceUri }, onBehalfOf(videoId));
   return write(transcodeCommandStreamName(transcodeId), transcode);
 }
@@ -86,7 +101,7 @@ export function decideTranscode(video: Video, started: PublishingStarted): Decis
 /** 3a. Transcode's `Transcoded` of this video's transcode → `VideoTranscoded`, copied into the video's stream. */
 export function decideVideoTranscoded(video: Video, videoId: string, transcoded: Transcoded): Decision {
   const { transcodeId, transcodedUri, posterUri, durationSeconds } = transcoded.data;
-  if (transcodeId !== transcodeIdFor(videoId)) return nothing('not the transcode of this video');
+  if (transcodeId !== transcodeIdFor(videoId, video.attempt)) return nothing('not the transcode of this video');
   if (video.status !== 'started') return nothing(`transcode result not needed: publishing ${video.status}`);
   return write(
     videoPublishingStreamName(videoId),
@@ -96,7 +111,8 @@ export function decideVideoTranscoded(video: Video, videoId: string, transcoded:
 
 /** 3b. Transcode's `TranscodeFailed` of this video's transcode → `VideoPublishingFailed`: it cannot be watched. */
 export function decidePublishingFailed(video: Video, videoId: string, failed: TranscodeFailed): Decision {
-  if (failed.data.transcodeId !== transcodeIdFor(videoId)) return nothing('not the transcode of this video');
+  if (failed.data.transcodeId !== transcodeIdFor(videoId, video.attempt))
+    return nothing('not the transcode of this video');
   if (video.status !== 'started') return nothing(`transcode result not needed: publishing ${video.status}`);
   const { ownerId, sourceUri } = video;
   if (ownerId === null || sourceUri === null) return nothing('publishing has no owner or source');
@@ -177,7 +193,7 @@ export function decideNaming(video: Video, command: NameVideo): Decision {
   if (alreadyAnswered(video.namingPosition, command)) return nothing('command already handled');
   const { videoId, name } = command.data;
   const streamName = videoPublishingStreamName(videoId);
-  const reason = textProblem('name', name, video.name, VIDEO_NAME_MAX_LENGTH);
+  const reason = deletedProblem(video) ?? textProblem('name', name, video.name, VIDEO_NAME_MAX_LENGTH);
   if (reason) return write(streamName, answer(command, VideoNameRejected, { name, reason }));
   return write(streamName, answer(command, VideoNamed, { name: name.trim() }));
 }
@@ -187,7 +203,8 @@ export function decideDescribing(video: Video, command: DescribeVideo): Decision
   if (alreadyAnswered(video.describingPosition, command)) return nothing('command already handled');
   const { videoId, description } = command.data;
   const streamName = videoPublishingStreamName(videoId);
-  const reason = textProblem('description', description, video.description, VIDEO_DESCRIPTION_MAX_LENGTH);
+  const reason =
+    deletedProblem(video) ?? textProblem('description', description, video.description, VIDEO_DESCRIPTION_MAX_LENGTH);
   if (reason) return write(streamName, answer(command, VideoDescriptionRejected, { description, reason }));
   return write(streamName, answer(command, VideoDescribed, { description: description.trim() }));
 }
@@ -202,4 +219,104 @@ export function textProblem(what: string, text: string, current: string | null, 
   if ([...trimmed].length > maxLength) return `${what} is longer than ${maxLength} characters`;
   if (trimmed === current) return `${what} is the same as the current ${what}`;
   return null;
+}
+
+const deletedProblem = (video: Video): string | null => (video.status === 'deleted' ? 'the video is deleted' : null);
+
+// The owner's choices: make the video public, stop showing it, delete it, try a failed one again. Each command is
+// answered once, accepted or rejected with the reason, and never again (`choicePosition`, as for naming).
+
+/** `ListVideo` → `VideoListed`: public. Only a watchable video with a name, not public already. */
+export function decideListing(video: Video, command: ListVideo): Decision {
+  const outcome =
+    lifeProblem(video) ??
+    (video.status === 'failed'
+      ? 'the video could not be prepared, so it cannot be public'
+      : video.status !== 'published'
+        ? 'the video is still being prepared'
+        : video.listed
+          ? 'the video is already public'
+          : video.name === null
+            ? 'the video needs a name before it can be public'
+            : () => answer(command, VideoListed, command.data));
+  return decideChoice(video, command, VideoListingRejected, outcome);
+}
+
+/** `UnlistVideo` → `VideoUnlisted`: no longer public (its owner still has it). */
+export function decideUnlisting(video: Video, command: UnlistVideo): Decision {
+  const outcome =
+    lifeProblem(video) ??
+    (video.listed ? () => answer(command, VideoUnlisted, command.data) : 'the video is not public');
+  return decideChoice(video, command, VideoUnlistingRejected, outcome);
+}
+
+/**
+ * `DeleteVideo` → `VideoDeleted`, naming the files the video has (the component then removes them). Not while
+ * it is being prepared: transcode would leave files behind it; that ends, published or failed, within its time limit.
+ */
+export function decideDeletion(video: Video, command: DeleteVideo): Decision {
+  const { ownerId } = video;
+  const files = [...new Set([video.sourceUri, video.transcodedUri, video.posterUri])].filter(
+    (file): file is string => file !== null,
+  );
+  const outcome =
+    lifeProblem(video) ??
+    (video.status === 'started' || video.status === 'transcoded'
+      ? 'the video is still being prepared: delete it once it is ready or has failed'
+      : ownerId === null
+        ? 'the video has no owner'
+        : () => answer(command, VideoDeleted, { videoId: command.data.videoId, ownerId, files }));
+  return decideChoice(video, command, VideoDeletionRejected, outcome);
+}
+
+/** `RetryPublishing` → `PublishingRetried`: a failed video transcoded again, from its kept upload, as a new transcode. */
+export function decideRetry(video: Video, command: RetryPublishing): Decision {
+  const { ownerId, sourceUri, attempt } = video;
+  const { videoId } = command.data;
+  const outcome =
+    lifeProblem(video) ??
+    (video.status !== 'failed'
+      ? 'only a video that failed can be tried again'
+      : ownerId === null || sourceUri === null
+        ? 'the video has no upload to try again'
+        : () =>
+            answer(command, PublishingRetried, {
+              ownerId,
+              sourceUri,
+              videoId,
+              transcodeId: transcodeIdFor(videoId, attempt + 1),
+              attempt: attempt + 1,
+            }));
+  return decideChoice(video, command, PublishingRetryRejected, outcome);
+}
+
+/** What stops any choice: no video yet, or a deleted one. */
+function lifeProblem(video: Video): string | null {
+  if (video.status === 'none') return 'there is no such video';
+  return deletedProblem(video);
+}
+
+type Rejection =
+  | typeof VideoListingRejected
+  | typeof VideoUnlistingRejected
+  | typeof VideoDeletionRejected
+  | typeof PublishingRetryRejected;
+
+/**
+ * `outcome`: why the choice cannot be taken (written as the rejection), or the accepted event to write; nothing
+ * when an event answered the command already.
+ */
+function decideChoice(
+  video: Video,
+  command: ListVideo | UnlistVideo | DeleteVideo | RetryPublishing,
+  rejected: Rejection,
+  outcome: string | (() => Message),
+): Decision {
+  if (alreadyAnswered(video.choicePosition, command)) return nothing('command already handled');
+  const { videoId } = command.data;
+  const streamName = videoPublishingStreamName(videoId);
+  // The four rejections share one schema; only their type differs.
+  if (typeof outcome === 'string')
+    return write(streamName, answer(command, rejected as typeof VideoListingRejected, { videoId, reason: outcome }));
+  return write(streamName, outcome());
 }

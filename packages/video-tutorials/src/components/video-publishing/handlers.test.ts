@@ -1,4 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createMessageStore, InvalidMessageError, type MessageStore, type StoredMessage } from '@vt/message-store';
 import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +14,9 @@ import {
   videoPublishingCommandStreamName,
   videoPublishingStreamName,
 } from '../../contracts/video-publishing.js';
+import { createStorage } from '../../storage.js';
 import {
+  exampleChoice,
   exampleDescribeVideo,
   exampleNameVideo,
   examplePublishVideo,
@@ -21,6 +27,7 @@ import {
   transcodeAskedFor,
   written,
   type ExampleVideo,
+  type OwnersChoice,
 } from './controls.js';
 import type { Handler, Outcome } from './handlers.js';
 import { transcodeIdFor, transcribeIdFor } from './ids.js';
@@ -469,5 +476,135 @@ describe('replaying every command and event from the start', () => {
       await transcribeEvents.Transcribed(result);
 
     expect(await store.read('$all', 0, 100_000)).toEqual(before);
+  });
+});
+
+describe('the owner’s choices, handler by handler', () => {
+  let directory: string;
+  beforeAll(async () => {
+    directory = await mkdtemp(path.join(tmpdir(), 'video-publishing-choices-'));
+  });
+  afterAll(() => rm(directory, { recursive: true, force: true }));
+
+  /** A published video, named, through the process's handlers. */
+  async function publishedAndNamed() {
+    const { video, videoId, command } = await videoAt('transcribed');
+    await handlers().events.VideoTranscribed(await lastEventOf(videoId));
+    const naming = await written(store, command.streamName, exampleNameVideo(video));
+    await handlers().commands.NameVideo(naming);
+    return { video, videoId };
+  }
+
+  async function choose(video: ExampleVideo, type: OwnersChoice) {
+    const command = await written(store, videoPublishingCommandStreamName(video.videoId), exampleChoice(type, video));
+    return handleTwice(handlers().commands[type], command);
+  }
+
+  it('ListVideo, UnlistVideo: one event each, the second handling nothing; rejected with a reason', async () => {
+    const { video, videoId } = await publishedAndNamed();
+    const [listed, again] = await choose(video, 'ListVideo');
+    expect(listed).toMatchObject({ kind: 'written', type: 'VideoListed' });
+    expect(again).toEqual({ kind: 'nothing', reason: 'command already handled' });
+    expect((await choose(video, 'ListVideo'))[0]).toMatchObject({ kind: 'written', type: 'VideoListingRejected' });
+    expect((await choose(video, 'UnlistVideo'))[0]).toMatchObject({ kind: 'written', type: 'VideoUnlisted' });
+    expect((await eventsOf(videoId)).slice(-3).map(({ type, data }) => ({ type, data }))).toEqual([
+      { type: 'VideoListed', data: { videoId } },
+      { type: 'VideoListingRejected', data: { videoId, reason: 'the video is already public' } },
+      { type: 'VideoUnlisted', data: { videoId } },
+    ]);
+  });
+
+  it('two instances racing on one ListVideo write one VideoListed', async () => {
+    const { video, videoId } = await publishedAndNamed();
+    const command = await written(store, videoPublishingCommandStreamName(videoId), exampleChoice('ListVideo', video));
+    const outcomes = await Promise.all([
+      handlers().commands.ListVideo(command),
+      handlers().commands.ListVideo(command),
+      handlers().commands.ListVideo(command),
+    ]);
+    expect(outcomes.filter((outcome) => outcome.kind === 'written')).toHaveLength(1);
+    expect(
+      (await typesOf(videoId)).filter((type) => type.startsWith('VideoListing') || type === 'VideoListed'),
+    ).toEqual(['VideoListed']);
+  });
+
+  it('DeleteVideo → VideoDeleted; handling it removes every file of the video, twice without error', async () => {
+    const storage = createStorage(directory);
+    const { video, videoId } = await publishedAndNamed();
+    const files = [
+      video.sourceUri,
+      `storage:transcoded/${transcodeIdFor(videoId)}.mp4`,
+      `storage:posters/${transcodeIdFor(videoId)}.jpg`,
+    ];
+    for (const file of files) {
+      await mkdir(path.dirname(storage.pathOf(file)), { recursive: true });
+      await writeFile(storage.pathOf(file), 'bytes');
+    }
+    // Another video's files stay.
+    const other = storage.pathOf(`storage:transcoded/${randomUUID()}.mp4`);
+    await writeFile(other, 'bytes');
+
+    const [deleted, again] = await choose(video, 'DeleteVideo');
+    expect(deleted).toMatchObject({ kind: 'written', type: 'VideoDeleted' });
+    expect(again).toEqual({ kind: 'nothing', reason: 'command already handled' });
+    const event = await lastEventOf(videoId);
+    expect(event.data).toEqual({ videoId, ownerId: video.ownerId, files });
+
+    const withStorage = build({ messageStore: store, storage }).handlers;
+    const [first, second] = await handleTwice(withStorage.events.VideoDeleted, event);
+    expect(first).toEqual({ kind: 'nothing', reason: `removed ${files.join(', ')}` });
+    expect(second).toEqual(first);
+    expect(files.map((file) => existsSync(storage.pathOf(file)))).toEqual([false, false, false]);
+    expect(existsSync(other)).toBe(true);
+    // Deleted: nothing else is taken.
+    expect((await choose(video, 'ListVideo'))[0]).toMatchObject({ type: 'VideoListingRejected' });
+    expect((await typesOf(videoId)).at(-1)).toBe('VideoListingRejected');
+  });
+
+  it('a deleted book video’s external media is nobody’s file here; its upload, a storage file, goes', async () => {
+    const storage = createStorage(directory);
+    const videoId = randomUUID();
+    const sourceUri = `storage:uploads/${videoId}.mp4`;
+    await mkdir(path.dirname(storage.pathOf(sourceUri)), { recursive: true });
+    await writeFile(storage.pathOf(sourceUri), 'bytes');
+    const event = await written(store, videoPublishingStreamName(videoId), {
+      id: randomUUID(),
+      type: 'VideoDeleted',
+      data: { videoId, ownerId: randomUUID(), files: [sourceUri, 'https://www.youtube.com/watch?v=GI_P3UtZXAA'] },
+    });
+    const { events } = build({ messageStore: store, storage }).handlers;
+    expect(await handleTwice(events.VideoDeleted, event)).toEqual([
+      { kind: 'nothing', reason: `removed ${sourceUri}` },
+      { kind: 'nothing', reason: `removed ${sourceUri}` },
+    ]);
+    expect(existsSync(storage.pathOf(sourceUri))).toBe(false);
+  });
+
+  it('a failed video: the upload is kept; RetryPublishing → PublishingRetried → a Transcode of its own, once', async () => {
+    const storage = createStorage(directory);
+    const { video, videoId } = await videoAt('transcoding');
+    await mkdir(path.dirname(storage.pathOf(video.sourceUri)), { recursive: true });
+    await writeFile(storage.pathOf(video.sourceUri), 'bytes');
+    await handlers().transcodeEvents.TranscodeFailed(await playTranscode(store, videoId, 'failed'));
+    const withStorage = build({ messageStore: store, storage }).handlers;
+    expect(await handleTwice(withStorage.events.VideoPublishingFailed, await lastEventOf(videoId))).toEqual([
+      { kind: 'nothing', reason: 'the source is kept for a retry' },
+      { kind: 'nothing', reason: 'the source is kept for a retry' },
+    ]);
+    expect(existsSync(storage.pathOf(video.sourceUri))).toBe(true);
+
+    const [retried, again] = await choose(video, 'RetryPublishing');
+    expect(retried).toMatchObject({ kind: 'written', type: 'PublishingRetried' });
+    expect(again).toEqual({ kind: 'nothing', reason: 'command already handled' });
+    const [asked, askedAgain] = await handleTwice(handlers().events.PublishingRetried, await lastEventOf(videoId));
+    expect(asked).toMatchObject({ kind: 'written', type: 'Transcode' });
+    expect(askedAgain).toMatchObject({ kind: 'nothing' });
+    const transcodes = await store.read(transcodeCommandStreamName(transcodeIdFor(videoId, 1)));
+    expect(transcodes.map(({ type, data }) => ({ type, data }))).toEqual([
+      { type: 'Transcode', data: { transcodeId: transcodeIdFor(videoId, 1), uri: video.sourceUri } },
+    ]);
+    // The first transcode's stream keeps its one command.
+    expect(await store.read(transcodeCommandStreamName(transcodeIdFor(videoId)))).toHaveLength(1);
+    expect(await typesOf(videoId)).toEqual(['PublishingStarted', 'VideoPublishingFailed', 'PublishingRetried']);
   });
 });

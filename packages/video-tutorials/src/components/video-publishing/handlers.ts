@@ -12,10 +12,16 @@ import {
 import { TranscodeFailed, Transcoded, transcodeStreamName } from '../../contracts/transcode.js';
 import { TranscribeFailed, Transcribed, transcribeStreamName } from '../../contracts/transcribe.js';
 import {
+  DeleteVideo,
   DescribeVideo,
+  ListVideo,
   NameVideo,
+  PublishingRetried,
   PublishingStarted,
   PublishVideo,
+  RetryPublishing,
+  UnlistVideo,
+  VideoDeleted,
   videoPublishingCategory,
   videoPublishingCommandStreamName,
   videoPublishingStreamName,
@@ -27,14 +33,18 @@ import {
 } from '../../contracts/video-publishing.js';
 import type { Storage } from '../../storage.js';
 import {
+  decideDeletion,
   decideDescribing,
+  decideListing,
   decideNaming,
   decidePublished,
   decidePublishingFailed,
   decidePublishingStart,
   decideTranscode,
   decideTranscribe,
+  decideRetry,
   decideTranscriptionFailed,
+  decideUnlisting,
   decideVideoTranscoded,
   decideVideoTranscribed,
   nothing,
@@ -51,7 +61,10 @@ export type Handler = (message: StoredMessage) => Promise<Outcome>;
 export interface HandlerDependencies {
   messageStore: MessageStore;
   logger: Logger;
-  /** Where uploaded sources are: removed once the video is published or has failed, unless `keepSources`. */
+  /**
+   * Where the videos' files are: an upload is removed once its video is published, unless `keepSources`; every
+   * file of a video once it is deleted.
+   */
   storage?: Storage;
   keepSources?: boolean;
 }
@@ -119,12 +132,37 @@ export function createHandlers({ messageStore, logger, storage, keepSources = fa
       ensureWrittenTo(command, videoPublishingCommandStreamName(videoId));
       return onVideo(command, videoId, (video) => decideDescribing(video, command));
     },
+
+    // The owner's choices (the creators portal checked the acting user owns the video).
+    ListVideo: ownersChoice(ListVideo, decideListing),
+    UnlistVideo: ownersChoice(UnlistVideo, decideUnlisting),
+    DeleteVideo: ownersChoice(DeleteVideo, decideDeletion),
+    RetryPublishing: ownersChoice(RetryPublishing, decideRetry),
   };
+
+  function ownersChoice<Command extends StoredMessage<string, { videoId: string }>>(
+    definition: { parse(message: StoredMessage): Command },
+    decide: (video: Video, command: Command) => Decision,
+  ) {
+    return async (message: StoredMessage): Promise<Outcome> => {
+      const command = definition.parse(message);
+      const { videoId } = command.data;
+      ensureWrittenTo(command, videoPublishingCommandStreamName(videoId));
+      return onVideo(command, videoId, (video) => decide(video, command));
+    };
+  }
 
   // Each step of the process is driven by the event that recorded the step before it.
   const events = {
     PublishingStarted: async (message: StoredMessage): Promise<Outcome> => {
       const event = PublishingStarted.parse(message);
+      const { videoId } = event.data;
+      ensureWrittenTo(event, videoPublishingStreamName(videoId));
+      return onVideo(event, videoId, (video) => decideTranscode(video, event));
+    },
+
+    PublishingRetried: async (message: StoredMessage): Promise<Outcome> => {
+      const event = PublishingRetried.parse(message);
       const { videoId } = event.data;
       ensureWrittenTo(event, videoPublishingStreamName(videoId));
       return onVideo(event, videoId, (video) => decideTranscode(video, event));
@@ -151,31 +189,47 @@ export function createHandlers({ messageStore, logger, storage, keepSources = fa
       return onVideo(event, videoId, (video) => decidePublished(video, event));
     },
 
-    // Published or failed, the process is over and nothing reads the upload again: it goes, unless kept.
+    // Published, the process is over and nothing reads the upload again: it goes, unless kept.
     VideoPublished: async (message: StoredMessage): Promise<Outcome> => {
       const event = VideoPublished.parse(message);
       ensureWrittenTo(event, videoPublishingStreamName(event.data.videoId));
-      return removeSource(event.data.sourceUri);
+      if (keepSources) return nothing('sources are kept');
+      return removeFiles([event.data.sourceUri]);
     },
 
+    // Failed, the upload stays for a retry (`RetryPublishing`) until the video is deleted.
     VideoPublishingFailed: async (message: StoredMessage): Promise<Outcome> => {
       const event = VideoPublishingFailed.parse(message);
       ensureWrittenTo(event, videoPublishingStreamName(event.data.videoId));
-      return removeSource(event.data.sourceUri);
+      return nothing('the source is kept for a retry');
+    },
+
+    // Deleted: every file of the video goes, the upload too whatever `keepSources` says.
+    VideoDeleted: async (message: StoredMessage): Promise<Outcome> => {
+      const event = VideoDeleted.parse(message);
+      ensureWrittenTo(event, videoPublishingStreamName(event.data.videoId));
+      return removeFiles(event.data.files);
     },
   };
 
-  /** Idempotent: a source already gone (handled before, or replayed) is no error. */
-  async function removeSource(sourceUri: string): Promise<Outcome> {
-    if (!storage || keepSources) return nothing('sources are kept');
-    let file: string;
-    try {
-      file = storage.pathOf(sourceUri);
-    } catch {
-      return nothing(`${sourceUri} is not a storage URI`);
+  /**
+   * Idempotent: a file already gone (handled before, or replayed) is no error. URIs that are not storage URIs
+   * (the book's videos' external media) are nobody's files here.
+   */
+  async function removeFiles(uris: readonly string[]): Promise<Outcome> {
+    if (!storage) return nothing('no storage to remove files from');
+    const removed: string[] = [];
+    for (const uri of uris) {
+      let file: string;
+      try {
+        file = storage.pathOf(uri);
+      } catch {
+        continue;
+      }
+      await rm(file, { force: true });
+      removed.push(uri);
     }
-    await rm(file, { force: true });
-    return nothing(`removed the source ${sourceUri}`);
+    return nothing(removed.length > 0 ? `removed ${removed.join(', ')}` : 'no stored files to remove');
   }
 
   const transcodeEvents = {

@@ -19,8 +19,12 @@ export const TRANSCRIBE_ID_NAMESPACE = '5be1b0cb-2a1a-4d5e-bf0d-34a5d07a0f00';
  */
 export const MESSAGE_ID_NAMESPACE = 'a80f800f-c135-41f2-bc30-e9f41a3a89a5';
 
-/** The transcode that makes `videoId` watchable. */
-export const transcodeIdFor = (videoId: string): string => uuidV5(videoId, TRANSCODE_ID_NAMESPACE);
+/**
+ * The transcode that makes `videoId` watchable, at `attempt` (0: the upload's own; 1, 2…: each retry of a failed
+ * one, since a failed transcode stays failed). The first keeps the name it always had.
+ */
+export const transcodeIdFor = (videoId: string, attempt = 0): string =>
+  uuidV5(attempt === 0 ? videoId : `${videoId}/attempt-${attempt}`, TRANSCODE_ID_NAMESPACE);
 
 /** The transcription of `videoId`. */
 export const transcribeIdFor = (videoId: string): string => uuidV5(videoId, TRANSCRIBE_ID_NAMESPACE);

@@ -1,7 +1,10 @@
 import { id as idOf, type Projection, type StoredMessage } from '@vt/message-store';
 import {
+  PublishingRetried,
   PublishingStarted,
+  VideoDeleted,
   VideoDescribed,
+  VideoListed,
   VideoNamed,
   VideoPublished,
   VideoPublishingFailed,
@@ -9,14 +12,15 @@ import {
   VideoTranscoded,
   VideoTranscribed,
   VideoTranscriptionFailed,
+  VideoUnlisted,
 } from '../../contracts/video-publishing.js';
 
 /**
  * How far publishing has come: `none` (never asked), `started` (transcoding asked for), `transcoded`
  * (transcription asked for, or settled and publishing about to be recorded), `published` (watchable) or
- * `failed` (it never will be).
+ * `failed` (it will not be, unless its owner tries again), or `deleted` by its owner (nothing more happens to it).
  */
-export type PublishingStatus = 'none' | 'started' | 'transcoded' | 'published' | 'failed';
+export type PublishingStatus = 'none' | 'started' | 'transcoded' | 'published' | 'failed' | 'deleted';
 
 /** What the video-publishing component knows about one video, folded from `videoPublishing-{videoId}`. */
 export interface Video {
@@ -41,6 +45,15 @@ export interface Video {
   namingPosition: number;
   /** The same for `DescribeVideo`. */
   describingPosition: number;
+  /**
+   * Public (in the catalogue) by its owner's choice — or, for a video the book's system published (its
+   * `VideoPublished` with no `PublishingStarted` before it), as the book showed it.
+   */
+  listed: boolean;
+  /** The transcode attempt publishing waits for: 0 for the upload's own, then one more per retry. */
+  attempt: number;
+  /** The same as `namingPosition` for the owner's choices: `ListVideo`, `UnlistVideo`, `DeleteVideo`, `RetryPublishing`. */
+  choicePosition: number;
 }
 
 export const initialVideo = (): Video => ({
@@ -57,6 +70,9 @@ export const initialVideo = (): Video => ({
   description: null,
   namingPosition: -1,
   describingPosition: -1,
+  listed: false,
+  attempt: 0,
+  choicePosition: -1,
 });
 
 /** The video projection: pure reducers, one per event type of the video-publishing stream. */
@@ -78,7 +94,8 @@ export const videoProjection: Projection<Video> = {
   // The book's system wrote `VideoPublished` and `VideoPublishingFailed` without the steps before them.
   VideoPublished: (video, event) => {
     const { ownerId, sourceUri, transcodedUri } = VideoPublished.parse(event).data;
-    return { ...video, status: 'published', ownerId, sourceUri, transcodedUri };
+    const bookPublished = video.status === 'none';
+    return { ...video, status: 'published', ownerId, sourceUri, transcodedUri, listed: video.listed || bookPublished };
   },
   VideoPublishingFailed: (video, event) => {
     const { ownerId, sourceUri, reason } = VideoPublishingFailed.parse(event).data;
@@ -99,7 +116,26 @@ export const videoProjection: Projection<Video> = {
     ...video,
     describingPosition: answeredPosition(video.describingPosition, event),
   }),
+  // The owner's choices; a rejection answers its command too.
+  VideoListed: (video, event) => ({ ...answeredChoice(video, VideoListed.parse(event)), listed: true }),
+  VideoUnlisted: (video, event) => ({ ...answeredChoice(video, VideoUnlisted.parse(event)), listed: false }),
+  VideoDeleted: (video, event) => {
+    VideoDeleted.parse(event);
+    return { ...answeredChoice(video, event), status: 'deleted', listed: false };
+  },
+  PublishingRetried: (video, event) => {
+    const { ownerId, sourceUri, attempt } = PublishingRetried.parse(event).data;
+    return { ...answeredChoice(video, event), status: 'started', ownerId, sourceUri, attempt, publishingFailure: null };
+  },
+  VideoListingRejected: answeredChoice,
+  VideoUnlistingRejected: answeredChoice,
+  VideoDeletionRejected: answeredChoice,
+  PublishingRetryRejected: answeredChoice,
 };
+
+function answeredChoice(video: Video, event: StoredMessage): Video {
+  return { ...video, choicePosition: answeredPosition(video.choicePosition, event) };
+}
 
 /** True when transcription has an outcome, either way. */
 export const transcriptionSettled = (video: Video): boolean =>
