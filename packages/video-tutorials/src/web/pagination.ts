@@ -46,11 +46,13 @@ export function pageNavigation({ previous, next }: { previous: string | null; ne
 
 /** The address of a page of `path`: its other query parameters kept, the page's own set (or left out if null). */
 export function pageHref(path: string, parameters: Record<string, string | number | null | undefined>): string {
-  const query = new URLSearchParams();
-  for (const [name, value] of Object.entries(parameters))
-    if (value !== null && value !== undefined && value !== '') query.set(name, String(value));
-  const text = query.toString();
-  return text ? `${path}?${text}` : path;
+  // `:` may stay as it is in a query (RFC 3986), which keeps a cursor's time readable.
+  const encode = (text: string) => encodeURIComponent(text).replace(/%3A/gi, ':');
+  const query = Object.entries(parameters)
+    .filter(([, value]) => value !== null && value !== undefined && value !== '')
+    .map(([name, value]) => `${encode(name)}=${encode(String(value))}`)
+    .join('&');
+  return query ? `${path}?${query}` : path;
 }
 
 /** The links of a keyset page: `?after=` its last row for Next, `?before=` its first for Previous. */
