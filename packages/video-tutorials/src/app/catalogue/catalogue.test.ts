@@ -36,7 +36,10 @@ afterAll(async () => {
 
 const video = (options: Parameters<typeof catalogueVideo>[2] = {}) => catalogueVideo(test.store, test.db, options);
 const get = (url: string) => app.inject({ url });
-const unique = () => `zq${randomUUID().replace(/[^a-f]/g, '').slice(0, 10)}`;
+const unique = () =>
+  `zq${randomUUID()
+    .replace(/[^a-f]/g, '')
+    .slice(0, 10)}`;
 /** The hrefs of the page's Previous and Next links, unescaped. */
 const navigation = (body: string) => {
   const link = (rel: string) =>
@@ -75,7 +78,9 @@ describe('the catalogue', () => {
     const { videoId } = await video({ name: 'No duration', transcoded: false });
     const body = (await get('/videos')).body;
     const card = new RegExp(`data-video-id="${videoId}">([\\s\\S]*?)</li>`).exec(body)![1]!;
-    expect(card).toMatch(/<span class="creator">Creator \w{6}<\/span> ·\s*<time datetime="[^"]+">[^<]+<\/time>\s*<\/p>/);
+    expect(card).toMatch(
+      /<span class="creator">Creator \w{6}<\/span> ·\s*<time datetime="[^"]+">[^<]+<\/time>\s*<\/p>/,
+    );
   });
 
   it('goes page by page with Next and back with Previous, every video once', async () => {
@@ -97,9 +102,9 @@ describe('the catalogue', () => {
       first = false;
     }
     expect(seen).toEqual(everything);
-    expect(addresses.slice(1).every((address) => /^\/videos\?size=2&after=[\dT:.Z-]+~[0-9a-f-]{36}$/.test(address))).toBe(
-      true,
-    );
+    expect(
+      addresses.slice(1).every((address) => /^\/videos\?size=2&after=[\dT:.Z-]+~[0-9a-f-]{36}$/.test(address)),
+    ).toBe(true);
     // Previous from the last page leads back to where the one before started.
     const last = await get(addresses.at(-1)!);
     const previous = await get(navigation(last.body).previous!);
@@ -159,7 +164,9 @@ describe('search', () => {
     expect(cardIds(page.body)).toEqual([videoId]);
     expect(page.body).toContain(`<mark>${word}</mark>`);
     expect(page.body).toContain(`Tutorials matching “${word}”`);
-    expect(page.body).toMatch(new RegExp(`<input\\s+id="search-query"\\s+type="search"\\s+name="q"\\s+value="${word}"`));
+    expect(page.body).toMatch(
+      new RegExp(`<input\\s+id="search-query"\\s+type="search"\\s+name="q"\\s+value="${word}"`),
+    );
     expect(cardIds((await get(`/search?q=replaying+${word}`)).body)).toEqual([videoId]);
   });
 
@@ -247,7 +254,9 @@ describe('search', () => {
 describe('every page', () => {
   it('has the site’s search box in its header, which works without JavaScript (a GET form)', async () => {
     const page = await get('/videos');
-    expect(page.body).toMatch(/<form class="site-search" method="get" action="\/search" role="search" aria-label="Site">/);
+    expect(page.body).toMatch(
+      /<form class="site-search" method="get" action="\/search" role="search" aria-label="Site">/,
+    );
     expect(page.body).toMatch(/<input id="site-search" type="search" name="q" maxlength="200"/);
   });
 });
