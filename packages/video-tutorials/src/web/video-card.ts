@@ -84,9 +84,7 @@ export function videoCard(card: VideoCard, heading: 'h2' | 'h3' = 'h3'): SafeHtm
       ? html`<h2 class="video-card-title">${card.name || 'Untitled video'}</h2>`
       : html`<h3 class="video-card-title">${card.name || 'Untitled video'}</h3>`;
   return html`<li class="card video-card" data-video-id="${card.id}">
-    <a class="video-card-link" href="${card.href}">
-      ${thumbnail} ${title}
-    </a>
+    <a class="video-card-link" href="${card.href}"> ${thumbnail} ${title} </a>
     <p class="video-facts muted">${videoFacts(card)}</p>
     ${card.extra ?? ''}
     <p class="muted">${viewsText(card.viewCount)}</p>

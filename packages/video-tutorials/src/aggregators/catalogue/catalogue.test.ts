@@ -33,7 +33,10 @@ const video = (options: Parameters<typeof catalogueVideo>[2] = {}) => catalogueV
 const search = (text: string, limit = 20) => searchCatalogue(test.db, text, { offset: 0, limit });
 const idsOf = (videos: { id: string }[]) => videos.map((found) => found.id);
 /** A word no other test uses, so that a search finds only this test's videos. */
-const unique = () => `zq${randomUUID().replace(/[^a-f]/g, '').slice(0, 10)}`;
+const unique = () =>
+  `zq${randomUUID()
+    .replace(/[^a-f]/g, '')
+    .slice(0, 10)}`;
 
 describe('the catalogue aggregator’s search document', () => {
   it('is made from the name, description and transcript, and is the same when the events are applied again', async () => {

@@ -116,13 +116,13 @@ export function createCatalogueApp({ viewData }: { viewData: Queryable }): Fasti
   };
 }
 
+// Text no page shows as it is: C0 and C1 controls (a search treats them as spaces, a snippet drops them).
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+
 /** What was typed, as searched for: control characters (a pasted tab, a forged NUL…) as spaces, spaces collapsed. */
 export function normalizeSearch(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text
-    .replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
+  return text.replace(CONTROL_CHARACTERS, ' ').replace(/\s+/g, ' ').trim();
 }
 
 /**
@@ -135,8 +135,7 @@ export function highlightedSnippet(snippet: string): SafeHtml {
     new RegExp(`${SNIPPET_MARK_START}([^${SNIPPET_MARK_START}${SNIPPET_MARK_END}]*)${SNIPPET_MARK_END}`, 'g'),
     '<mark>$1</mark>',
   );
-  // eslint-disable-next-line no-control-regex
-  return raw(marked.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, ''));
+  return raw(marked.replace(CONTROL_CHARACTERS, ''));
 }
 
 function renderSearch(reply: FastifyReply, text: string, errors: FormError[], results?: SafeHtml) {
