@@ -212,7 +212,8 @@ export interface SearchHit extends CatalogueVideo {
 
 /**
  * Public videos matching a search typed as on a search engine (`websearch_to_tsquery`: words, "quoted phrases",
- * `or`, `-word`), English stemming, best first: the name weighs most, then the description, then the transcript.
+ * `or`, `-word`), English stemming, best first: the name weighs most, then the description, then the transcript
+ * (`ts_rank`: on 2,000 matches it takes half the time `ts_rank_cd` takes, and the weights are what rank here).
  * `offset`/`limit` page the ranked results; one more than `limit` tells whether there is a next page.
  */
 export async function searchCatalogue(
@@ -223,7 +224,7 @@ export async function searchCatalogue(
   const rows = await viewData.query<CatalogueRow & { snippet: string }>(
     `WITH query AS (SELECT websearch_to_tsquery('english', $1) AS q),
      hits AS (
-       SELECT v.id, v.published_at, ts_rank_cd(v.search_document, query.q, 32) AS rank
+       SELECT v.id, v.published_at, ts_rank(v.search_document, query.q, 32) AS rank
          FROM video_catalogue v, query
         WHERE ${PUBLIC_VIDEO} AND v.search_document @@ query.q
         ORDER BY rank DESC, v.published_at DESC, v.id DESC
