@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogueVideo } from '../../aggregators/catalogue/controls.js';
 import { createSystemTestDatabase } from '../../testing.js';
-import { videoCards } from '../../web/page-checks.js';
+import { pageLinks, videoCards } from '../../web/page-checks.js';
 import { buildWebServer } from '../../web/server.js';
 import { creatorName } from '../../web/video-card.js';
 import { createCatalogueApp, highlightedSnippet, normalizeSearch } from './index.js';
@@ -42,12 +42,6 @@ const unique = () =>
     .replace(/[^a-f]/g, '')
     .slice(0, 10)}`;
 /** The hrefs of the page's Previous and Next links, unescaped. */
-const navigation = (body: string) => {
-  const link = (rel: string) =>
-    new RegExp(`<a class="button secondary" rel="${rel}" href="([^"]*)"`).exec(body)?.[1]?.replace(/&amp;/g, '&') ??
-    null;
-  return { previous: link('prev'), next: link('next') };
-};
 const cardIds = (body: string) =>
   videoCards(body).map(({ links }) => /\/videos\/([0-9a-f-]{36})$/.exec(links[0]!.href)?.[1]);
 
@@ -96,7 +90,7 @@ describe('the catalogue', () => {
       addresses.push(url);
       const page = await get(url);
       expect(page.statusCode).toBe(200);
-      const links = navigation(page.body);
+      const links = pageLinks(page.body);
       expect(links.previous === null, url).toBe(first);
       seen.push(...cardIds(page.body));
       url = links.next;
@@ -108,7 +102,7 @@ describe('the catalogue', () => {
     ).toBe(true);
     // Previous from the last page leads back to where the one before started.
     const last = await get(addresses.at(-1)!);
-    const previous = await get(navigation(last.body).previous!);
+    const previous = await get(pageLinks(last.body).previous!);
     expect(cardIds(previous.body)).toEqual(cardIds((await get(addresses.at(-2)!)).body));
   });
 
@@ -238,10 +232,10 @@ describe('search', () => {
     for (let n = 0; n < 12; n++) await video({ name: `${word} ${n}` });
     const first = await get(`/search?q=${word}`);
     expect(cardIds(first.body)).toHaveLength(10);
-    expect(navigation(first.body)).toEqual({ previous: null, next: `/search?q=${word}&page=2` });
+    expect(pageLinks(first.body)).toEqual({ previous: null, next: `/search?q=${word}&page=2` });
     const second = await get(`/search?q=${word}&page=2`);
     expect(cardIds(second.body)).toHaveLength(2);
-    expect(navigation(second.body)).toEqual({ previous: `/search?q=${word}`, next: null });
+    expect(pageLinks(second.body)).toEqual({ previous: `/search?q=${word}`, next: null });
     expect(new Set([...cardIds(first.body), ...cardIds(second.body)]).size).toBe(12);
     for (const page of ['0', '21', '-1', '1.5', 'abc', '', '1&page=2', '9'.repeat(50)]) {
       const response = await get(`/search?q=${word}&page=${page}`);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebUnderAttack, type WebUnderAttack } from '../../security/harness.js';
-import { videoCards } from '../../web/page-checks.js';
+import { pageLinks, videoCards } from '../../web/page-checks.js';
 import { creatorName } from '../../web/video-card.js';
 
 /**
@@ -17,12 +17,6 @@ afterAll(async () => {
   await web?.close();
 });
 
-const navigation = (body: string) => {
-  const link = (rel: string) =>
-    new RegExp(`<a class="button secondary" rel="${rel}" href="([^"]*)"`).exec(body)?.[1]?.replace(/&amp;/g, '&') ??
-    null;
-  return { previous: link('prev'), next: link('next') };
-};
 const cardIds = (body: string) =>
   videoCards(body).map(({ links }) => /\/creators-portal\/videos\/([0-9a-f-]{36})$/.exec(links[0]!.href)?.[1]);
 
@@ -37,20 +31,20 @@ describe('my videos', () => {
     const first = await owner.get('/creators-portal');
     expect(first.statusCode).toBe(200);
     expect(cardIds(first.body)).toEqual(uploaded.slice(0, 24));
-    const links = navigation(first.body);
+    const links = pageLinks(first.body);
     expect(links.previous).toBeNull();
     expect(links.next).toMatch(/^\/creators-portal\?after=\d{4}-\d{2}-\d{2}T[\d:.]+Z~[0-9a-f-]{36}$/);
     const second = await owner.get(links.next!);
     expect(cardIds(second.body)).toEqual(uploaded.slice(24));
-    expect(navigation(second.body).next).toBeNull();
-    const back = await owner.get(navigation(second.body).previous!);
+    expect(pageLinks(second.body).next).toBeNull();
+    const back = await owner.get(pageLinks(second.body).previous!);
     expect(cardIds(back.body)).toEqual(uploaded.slice(0, 24));
-    expect(navigation(back.body).previous).toBeNull();
+    expect(pageLinks(back.body).previous).toBeNull();
 
     // Smaller pages keep their size in the links.
     const small = await owner.get('/creators-portal?size=10');
     expect(cardIds(small.body)).toEqual(uploaded.slice(0, 10));
-    expect(navigation(small.body).next).toMatch(/^\/creators-portal\?size=10&after=/);
+    expect(pageLinks(small.body).next).toMatch(/^\/creators-portal\?size=10&after=/);
 
     // The other user's page addresses, in the owner's browser, still show only the owner's videos; and back.
     const theirs = await other.get('/creators-portal');
