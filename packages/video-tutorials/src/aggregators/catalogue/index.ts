@@ -106,6 +106,8 @@ export const PUBLIC_VIDEO = 'v.published_at IS NOT NULL';
 
 const CATALOGUE_COLUMNS = `v.id, v.owner_id, v.name, v.description, v.transcoded_uri, v.poster_uri, v.transcription,
          v.duration_seconds, COALESCE(c.view_count, 0) AS view_count, v.published_at`;
+/** The columns a card needs: the transcript (up to 5,000 words) is only the watch page's. */
+const CARD_COLUMNS = CATALOGUE_COLUMNS.replace('v.transcription', 'NULL::text AS transcription');
 const PUBLISHED_VIDEOS = `video_catalogue v LEFT JOIN video_view_counts c ON c.video_id = v.id::text
    WHERE ${PUBLIC_VIDEO}`;
 const SELECT_PUBLISHED = `SELECT ${CATALOGUE_COLUMNS} FROM ${PUBLISHED_VIDEOS}`;
@@ -154,7 +156,7 @@ export async function listCataloguePage(
 ): Promise<KeysetPage<CatalogueVideo>> {
   const page = await readKeysetPage<CatalogueRow>(
     viewData,
-    { select: CATALOGUE_COLUMNS, from: PUBLISHED_VIDEOS, params: [], at: 'v.published_at', id: 'v.id' },
+    { select: CARD_COLUMNS, from: PUBLISHED_VIDEOS, params: [], at: 'v.published_at', id: 'v.id' },
     request,
   );
   return { ...page, rows: page.rows.map(toCatalogueVideo) };
@@ -167,11 +169,11 @@ export async function listCataloguePage(
 export async function findNextVideos(viewData: Queryable, videoId: string, count = 4): Promise<CatalogueVideo[]> {
   const rows = await viewData.query<CatalogueRow>(
     `WITH this AS (SELECT published_at, id FROM video_catalogue WHERE id = $1)
-     (SELECT ${CATALOGUE_COLUMNS}, 0 AS part FROM ${PUBLISHED_VIDEOS}
+     (SELECT ${CARD_COLUMNS}, 0 AS part FROM ${PUBLISHED_VIDEOS}
          AND (v.published_at, v.id) < (SELECT published_at, id FROM this)
        ORDER BY v.published_at DESC, v.id DESC LIMIT $2)
      UNION ALL
-     (SELECT ${CATALOGUE_COLUMNS}, 1 AS part FROM ${PUBLISHED_VIDEOS}
+     (SELECT ${CARD_COLUMNS}, 1 AS part FROM ${PUBLISHED_VIDEOS}
          AND (v.published_at, v.id) > (SELECT published_at, id FROM this)
        ORDER BY v.published_at DESC, v.id DESC LIMIT $2)
      ORDER BY part, published_at DESC, id DESC LIMIT $2`,
@@ -229,7 +231,7 @@ export async function searchCatalogue(
         WHERE ${PUBLIC_VIDEO} AND v.search_document @@ query.q
         ORDER BY rank DESC, v.published_at DESC, v.id DESC
         LIMIT $2 OFFSET $3)
-     SELECT ${CATALOGUE_COLUMNS},
+     SELECT ${CARD_COLUMNS},
             ts_headline('english',
               translate(left(concat_ws(' … ', nullif(v.description, ''), v.transcription), 20000), $5, '  '),
               query.q, $4) AS snippet
