@@ -14,12 +14,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import type { Queryable } from '@vt/message-store';
 import { createFreshPostgresDatabase } from '@vt/message-store/controls';
 import autocannon from 'autocannon';
 import pino from 'pino';
 import { describePostgresUrl, readConfig } from '../src/config.js';
 import { hashPassword } from '../src/passwords.js';
 import { startSystem, type PgliteThread, type System } from '../src/system.js';
+
+/** Published videos seeded for the search and watch pages. */
+const CATALOGUE_VIDEOS = 10_000;
 
 const HELP = `Usage: npm run bench:web -- [options]
        npx tsx packages/video-tutorials/bench/web.ts [options]
@@ -38,9 +42,20 @@ autocannon:
                             user id and e-mail; one CSRF cookie/token pair
                             from GET /register, reused); hashes the password
                             with argon2id, so it is CPU-bound; 303 = success
+  search     GET /search?q=projections
+                            full-text search over ${CATALOGUE_VIDEOS.toLocaleString('en-US')} published
+                            videos (about a tenth match; ranked, 10 a page,
+                            with snippets)
+  watch      GET /videos/{id}
+                            the watch page of one of them (its facts, the
+                            videos up next)
 
-Runs: a short warm-up of each target, then rounds of baseline, home, register
-and, as a reference for register, argon2id hashing alone (no HTTP).
+The catalogue's videos (${CATALOGUE_VIDEOS.toLocaleString('en-US')}) are seeded straight into View Data
+(video_catalogue, one INSERT … SELECT generate_series), not through events:
+seeding takes seconds, and the pages read only View Data.
+
+Runs: a short warm-up of each target, then rounds of baseline, home, register,
+search, watch and, as a reference for register, argon2id hashing alone (no HTTP).
 After each register run it counts the Register commands written, waits for the
 workers to catch up and counts the Registered events. Reports medians over the
 rounds and each target's requests/s relative to the baseline of its round.
@@ -77,7 +92,7 @@ interface Settings {
   postgresUrl: string | null;
 }
 
-type TargetId = 'baseline' | 'home' | 'register';
+type TargetId = 'baseline' | 'home' | 'register' | 'search' | 'watch';
 
 interface Target {
   id: TargetId;
@@ -287,6 +302,45 @@ function describeProcess({ cpuPercent, loopDelayP99Ms, loopDelayMaxMs }: Process
 class Interrupted extends Error {}
 
 // ---------------------------------------------------------------------------
+// The catalogue for the search and watch pages
+
+const SEARCH_PATH = '/search?q=projections';
+const TOPICS = [
+  'event sourcing',
+  'message stores',
+  'projections',
+  'consumer groups',
+  'idempotent handlers',
+  'aggregators',
+  'view data',
+  'components',
+  'commands and events',
+  'optimistic concurrency',
+];
+
+/**
+ * `count` published videos straight into View Data, named and described after one topic each (a tenth on
+ * projections) with a transcript of about 200 words, published a minute apart; the id of one in the middle.
+ */
+async function seedCatalogue(viewData: Queryable, count: number): Promise<string> {
+  const rows = await viewData.query<{ id: string }>(
+    `WITH topics AS (SELECT $2::text[] AS list)
+     INSERT INTO video_catalogue (id, owner_id, name, description, transcoded_uri, poster_uri, transcription,
+                                  duration_seconds, published_at, publishing_position)
+     SELECT gen_random_uuid(), gen_random_uuid(),
+            'Tutorial ' || n || ': ' || list[1 + n % 10],
+            'How ' || list[1 + n % 10] || ' work, step by step, with examples from the book.',
+            'storage:transcoded/bench-' || n || '.mp4', NULL,
+            repeat('in this part we look at ' || list[1 + (n * 7) % 10] || ' and what they mean for the system ', 12),
+            60 + n % 600, now() - n * interval '1 minute', 0
+       FROM generate_series(1, $1::int) AS n, topics
+     RETURNING id`,
+    [count, TOPICS],
+  );
+  return rows[Math.floor(rows.length / 2)]!.id;
+}
+
+// ---------------------------------------------------------------------------
 // The benchmark
 
 async function main(): Promise<number> {
@@ -397,6 +451,21 @@ async function main(): Promise<number> {
     }
     progress('preflight: GET /trivial 200, GET / 200, POST /register 303 (twice, same CSRF pair)');
 
+    const seedingStarted = performance.now();
+    const watchedVideoId = await seedCatalogue(running.viewData, CATALOGUE_VIDEOS);
+    progress(
+      `seeded ${formatNumber(CATALOGUE_VIDEOS)} published videos into View Data in ${formatMs(performance.now() - seedingStarted)}`,
+    );
+    for (const path of [SEARCH_PATH, `/videos/${watchedVideoId}`]) {
+      const response = await fetch(`${base}${path}`);
+      const body = await response.text();
+      if (response.status !== 200 || !body.includes('video-card'))
+        throw new Error(
+          `GET ${path} answered ${response.status}${response.status === 200 ? ' without video cards' : ''}`,
+        );
+    }
+    progress(`preflight: GET ${SEARCH_PATH} 200, GET /videos/{id} 200, both with video cards`);
+
     const targets: Target[] = [
       { id: 'baseline', label: 'GET /trivial (baseline)', request: { method: 'GET', path: '/trivial' } },
       { id: 'home', label: 'GET / (home page)', request: { method: 'GET', path: '/' } },
@@ -409,6 +478,16 @@ async function main(): Promise<number> {
           headers: registerHeaders,
           setupRequest: SETUP_REGISTER_REQUEST,
         },
+      },
+      {
+        id: 'search',
+        label: `GET ${SEARCH_PATH} (${formatNumber(CATALOGUE_VIDEOS)} videos)`,
+        request: { method: 'GET', path: SEARCH_PATH },
+      },
+      {
+        id: 'watch',
+        label: 'GET /videos/{id} (watch page)',
+        request: { method: 'GET', path: `/videos/${watchedVideoId}` },
       },
     ];
 
@@ -549,7 +628,14 @@ async function main(): Promise<number> {
 
     // --- Measured rounds: baseline, home, register, baseline, home, register, …
     const loadAverageBefore = os.loadavg();
-    const runs: Record<TargetId | 'argon2', Run[]> = { baseline: [], home: [], register: [], argon2: [] };
+    const runs: Record<TargetId | 'argon2', Run[]> = {
+      baseline: [],
+      home: [],
+      register: [],
+      search: [],
+      watch: [],
+      argon2: [],
+    };
     for (let round = 1; round <= settings.rounds; round++) {
       for (const target of targets) {
         const label = `round ${round}/${settings.rounds} ${target.id}`;
@@ -602,7 +688,7 @@ async function main(): Promise<number> {
     );
     out.push(
       `load:      autocannon, ${settings.connections} connections × ${settings.durationSeconds} s per run, ` +
-        `${settings.rounds} rounds of baseline, home, register, argon2id alone` +
+        `${settings.rounds} rounds of baseline, home, register, search, watch, argon2id alone` +
         (settings.warmupSeconds > 0 ? `, after a ${settings.warmupSeconds} s warm-up of each HTTP target` : '') +
         `; the load generator runs ${settings.sameThread ? "on the server's own thread (--same-thread)" : 'in an autocannon worker thread of this process'}`,
     );

@@ -6,11 +6,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findCredentialsByEmail, isConfirmed } from './aggregators/user-credentials/index.js';
 import * as videoOperationsAggregator from './aggregators/video-operations/index.js';
-import { storeSpeakingVideo } from './components/transcribe/controls.js';
+import { writeVideoEvents } from './aggregators/catalogue/controls.js';
+import { findPublishedVideo } from './aggregators/catalogue/index.js';
+import { makeStill } from './components/transcode/controls.js';
+import { storeSpeakingVideo, storeVideoWithoutAudio } from './components/transcribe/controls.js';
+import { VideoViewed, viewingStreamName } from './contracts/viewing.js';
 import { readConfig, repositoryRoot } from './config.js';
 import { createStorage } from './storage.js';
 import type { Piece } from './piece.js';
@@ -461,6 +465,97 @@ describe('in a browser', () => {
     expect(tracePage).toContain('PublishVideo');
     expect(tracePage).toContain('VideoPublished');
     await screenshot(page, '15-admin-trace', ['desktop', 'phone']);
+
+    expect(problems).toEqual([]);
+    expect(accessibility, 'serious and critical axe violations, phone layout').toEqual([]);
+  }, 300_000);
+});
+
+/** An element's text as read, on one line. */
+const oneLine = async (locator: Locator) => (await locator.innerText()).replace(/\s+/g, ' ').trim();
+
+describe('in a browser, as a learner', () => {
+  it('searches, opens a result, sees its creator, date and duration, the count going up live, and what is next', async () => {
+    // Three videos published through their events (the system's own aggregators take them in), playing one real
+    // H.264 clip and its poster from storage.
+    const storage = createStorage(path.join(directory, 'storage'));
+    const transcodedUri = await storeVideoWithoutAudio(storage);
+    const posterUri = await makeStill(storage, `posters/learners-${randomUUID()}.jpg`);
+    const word = `zq${randomUUID()
+      .replace(/[^a-f]/g, '')
+      .slice(0, 8)}`;
+    const videos = [
+      { name: 'Projections in practice', description: `Folding ${word} events into state.` },
+      { name: 'Consumer groups', description: 'Scaling out the components.' },
+      { name: 'Idempotent handlers', description: 'Twice is the same as once.' },
+    ];
+    const written: Awaited<ReturnType<typeof writeVideoEvents>>[] = [];
+    for (const video of videos)
+      written.push(
+        await writeVideoEvents(system.store, {
+          ...video,
+          transcription: 'here we are projecting the events one by one',
+          durationSeconds: 1, // the clip's
+          transcodedUri,
+          posterUri,
+        }),
+      );
+    const [projections] = written;
+    await eventually(
+      async () =>
+        (await Promise.all(written.map(({ videoId }) => findPublishedVideo(system.viewData, videoId)))).every(
+          (found) => found?.name,
+        ) || undefined,
+      'the videos in the catalogue',
+    );
+
+    // 21 Search from the header's box: "projection" finds "Projections" and "projecting" (English stems).
+    await page.goto('/');
+    await page.getByRole('searchbox', { name: 'Search tutorials' }).fill(`${word} projection`);
+    await page.getByRole('search', { name: 'Site' }).getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL(/\/search\?q=/);
+    const result = page.locator(`.video-card[data-video-id="${projections!.videoId}"]`);
+    await result.waitFor();
+    expect(await page.locator('.search-results .video-card').count()).toBe(1);
+    expect(await result.locator('mark').allTextContents()).toContain(word);
+    expect(await oneLine(result.locator('.video-facts'))).toMatch(
+      /^Creator \w{6} · \d{1,2} \w{3} \d{4} · (Duration )?0:01$/,
+    );
+    await screenshot(page, '21-search-results', ['desktop', 'phone']);
+
+    // 22 The result's watch page: creator, publishing date and duration, the count, the videos up next.
+    await result.getByRole('link', { name: 'Projections in practice' }).click();
+    await page.waitForURL(`**/videos/${projections!.videoId}`);
+    const facts = page.getByTestId('video-facts');
+    expect(await oneLine(facts)).toMatch(/^Creator \w{6} · \d{1,2} \w{3} \d{4} · (Duration )?0:01 · 0 views$/);
+    expect(await facts.locator('time').nth(1).getAttribute('datetime')).toBe('PT1S');
+    const upNext = page.getByTestId('next-videos');
+    expect(await upNext.locator('.video-card').count()).toBeGreaterThanOrEqual(2);
+    expect(await upNext.locator(`.video-card[data-video-id="${projections!.videoId}"]`).count()).toBe(0);
+    await screenshot(page, '22-watch-facts-and-up-next', ['desktop', 'phone']);
+
+    // 23 Someone else watches it: the count on this page goes up by itself, without a reload.
+    await page.evaluate('window.notReloaded = true');
+    await system.store.write(
+      viewingStreamName(projections!.videoId),
+      VideoViewed.create({ userId: 'anonymous', videoId: projections!.videoId }),
+    );
+    await expect.poll(() => page.getByTestId('view-count').textContent(), { timeout: 60_000 }).toBe('1');
+    expect(await oneLine(facts)).toMatch(/· 1 view$/);
+    expect(await page.evaluate('window.notReloaded')).toBe(true);
+    await screenshot(page, '23-watch-count-live');
+
+    // 24 What is next is one click away; and the whole catalogue, page by page.
+    const next = upNext.locator('.video-card-link').first();
+    const nextHref = await next.getAttribute('href');
+    await next.click();
+    await page.waitForURL(`**${nextHref}`);
+    await page.getByTestId('video-facts').waitFor();
+    await page.getByRole('link', { name: 'Tutorials', exact: true }).click();
+    await page.waitForURL('**/videos');
+    expect(await page.locator('h1').textContent()).toBe('All tutorials');
+    expect(await page.locator('.video-card').count()).toBeGreaterThanOrEqual(3);
+    await screenshot(page, '24-catalogue', ['desktop', 'phone']);
 
     expect(problems).toEqual([]);
     expect(accessibility, 'serious and critical axe violations, phone layout').toEqual([]);

@@ -29,6 +29,7 @@ import * as videoOperationsAggregator from './aggregators/video-operations/index
 import * as videoViewsAggregator from './aggregators/video-views/index.js';
 import { createAdminApp } from './app/admin/index.js';
 import { createAuthenticateApp } from './app/authenticate/index.js';
+import { createCatalogueApp } from './app/catalogue/index.js';
 import { createCreatorsPortalApp } from './app/creators-portal/index.js';
 import { createHomeApp, SAMPLE_VIDEO_ID } from './app/home/index.js';
 import { createPlaybackTokens, createRecordViewingsApp } from './app/record-viewings/index.js';
@@ -266,6 +267,7 @@ export function webServerOptions(
       createHomeApp({ viewData, playbackTokens }),
       createRecordViewingsApp({ store, viewData, playbackTokens, sampleVideoIds: [SAMPLE_VIDEO_ID] }),
       createWatchApp({ viewData, storage, playbackTokens, appUrl: config.appUrl }),
+      createCatalogueApp({ viewData }),
       createCreatorsPortalApp({
         store,
         viewData,

@@ -26,6 +26,10 @@ const PUBLIC = new Set([
   'GET /auth/reset-password',
   'POST /auth/reset-password',
   'GET /videos/:videoId',
+  // The learners' catalogue and search, and a public video's live count (public videos only).
+  'GET /videos',
+  'GET /search',
+  'GET /videos/:videoId/view-count',
   // Published videos' only, as their media.
   'GET /videos/:videoId/captions.vtt',
   'GET /media/videos/:videoId',

@@ -62,6 +62,11 @@ export function layout(context: PageContext, { title, body, head, description }:
         <header class="site-header">
           <div class="container site-header-inner">
             <a class="brand" href="/"><span class="brand-mark" aria-hidden="true"></span>${context.appName}</a>
+            <form class="site-search" method="get" action="/search" role="search" aria-label="Site">
+              <label class="visually-hidden" for="site-search">Search tutorials</label>
+              <input id="site-search" type="search" name="q" maxlength="200" placeholder="Search tutorials" />
+              <button type="submit" class="button small secondary">Search</button>
+            </form>
             ${
               context.user
                 ? html`<p class="who" title="Signed in as ${context.user.email}">
@@ -70,7 +75,7 @@ export function layout(context: PageContext, { title, body, head, description }:
                 : ''
             }
             <nav class="site-nav" aria-label="Main">
-              ${link('/', 'Home', 'nav-home')} ${link('/creators-portal', 'Creators')}
+              ${link('/', 'Home', 'nav-home')} ${link('/videos', 'Tutorials')} ${link('/creators-portal', 'Creators')}
               ${context.user ? link('/account', 'Account') : ''} ${context.isAdmin ? link('/admin', 'Admin') : ''}
               ${
                 context.user

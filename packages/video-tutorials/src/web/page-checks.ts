@@ -62,3 +62,11 @@ export function errorSummaryOf(body: string): ErrorSummary | null {
 export function elementWithId(body: string, id: string): string | undefined {
   return new RegExp(`<\\w+\\s[^>]*?(?<=\\s)id="${id}"[^>]*>`).exec(body)?.[0];
 }
+
+/** The addresses of a page's Previous and Next links (web/pagination.ts), unescaped; null when absent. */
+export function pageLinks(body: string): { previous: string | null; next: string | null } {
+  const link = (rel: string) =>
+    new RegExp(`<a class="button secondary" rel="${rel}" href="([^"]*)"`).exec(body)?.[1]?.replace(/&amp;/g, '&') ??
+    null;
+  return { previous: link('prev'), next: link('next') };
+}

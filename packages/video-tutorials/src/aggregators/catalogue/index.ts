@@ -11,6 +11,7 @@ import {
   VideoTranscribed,
 } from '../../contracts/video-publishing.js';
 import { pieceOf } from '../../piece.js';
+import { readKeysetPage, type KeysetPage, type PageRequest } from '../../view-data/keyset-pages.js';
 import { aggregatorSubscription } from '../aggregator.js';
 import { listingChangesOf, parsedInItsStream, updateIfNewer, upsertIfNewer } from '../creators-videos/index.js';
 
@@ -112,14 +113,20 @@ type CatalogueRow = {
   published_at: Date | string;
 };
 
-/** Public: published, listed (or the book's), not deleted. The partial index video_catalogue_public is this. */
-const PUBLIC = `v.published_at IS NOT NULL AND v.deleted_at IS NULL AND v.listed IS NOT FALSE`;
+/**
+ * Which videos are public — in the catalogue, on their watch page, in search, with their media and captions: the
+ * one place that says so: published, listed by its owner (or the book's), not deleted. A SQL condition on the
+ * catalogue table aliased `v`; the partial index video_catalogue_public is this.
+ */
+export const PUBLIC_VIDEO = 'v.published_at IS NOT NULL AND v.deleted_at IS NULL AND v.listed IS NOT FALSE';
 
-const SELECT_PUBLISHED = `
-  SELECT v.id, v.owner_id, v.name, v.description, v.transcoded_uri, v.poster_uri, v.transcription,
-         v.duration_seconds, COALESCE(c.view_count, 0) AS view_count, v.published_at
-    FROM video_catalogue v LEFT JOIN video_view_counts c ON c.video_id = v.id::text
-   WHERE ${PUBLIC}`;
+const CATALOGUE_COLUMNS = `v.id, v.owner_id, v.name, v.description, v.transcoded_uri, v.poster_uri, v.transcription,
+         v.duration_seconds, COALESCE(c.view_count, 0) AS view_count, v.published_at`;
+/** The columns a card needs: the transcript (up to 5,000 words) is only the watch page's. */
+const CARD_COLUMNS = CATALOGUE_COLUMNS.replace('v.transcription', 'NULL::text AS transcription');
+const PUBLISHED_VIDEOS = `video_catalogue v LEFT JOIN video_view_counts c ON c.video_id = v.id::text
+   WHERE ${PUBLIC_VIDEO}`;
+const SELECT_PUBLISHED = `SELECT ${CATALOGUE_COLUMNS} FROM ${PUBLISHED_VIDEOS}`;
 
 const toCatalogueVideo = (row: CatalogueRow): CatalogueVideo => ({
   id: row.id,
@@ -151,7 +158,7 @@ export async function findPublishedVideo(viewData: Queryable, videoId: string): 
  */
 export async function findCaptionCues(viewData: Queryable, videoId: string): Promise<Cue[] | null> {
   const [row] = await viewData.query<{ caption_cues: unknown }>(
-    `SELECT caption_cues FROM video_catalogue v WHERE v.id = $1 AND ${PUBLIC}`,
+    `SELECT v.caption_cues FROM video_catalogue v WHERE v.id = $1 AND ${PUBLIC_VIDEO}`,
     [videoId],
   );
   if (!row) return null;
@@ -164,4 +171,98 @@ export async function isDeletedVideo(viewData: Queryable, videoId: string): Prom
     videoId,
   ]);
   return rows.length > 0;
+}
+
+/** A page of the public catalogue, newest first (keyset pagination: see web/pagination.ts). */
+export async function listCataloguePage(
+  viewData: Queryable,
+  request: PageRequest,
+): Promise<KeysetPage<CatalogueVideo>> {
+  const page = await readKeysetPage<CatalogueRow>(
+    viewData,
+    { select: CARD_COLUMNS, from: PUBLISHED_VIDEOS, params: [], at: 'v.published_at', id: 'v.id' },
+    request,
+  );
+  return { ...page, rows: page.rows.map(toCatalogueVideo) };
+}
+
+/**
+ * The videos after this one in the catalogue (published before it, newest first), then — past the oldest — from
+ * the newest again: what to watch next. Never the video itself; fewer when the catalogue is small.
+ */
+export async function findNextVideos(viewData: Queryable, videoId: string, count = 4): Promise<CatalogueVideo[]> {
+  const rows = await viewData.query<CatalogueRow>(
+    `WITH this AS (SELECT published_at, id FROM video_catalogue WHERE id = $1)
+     (SELECT ${CARD_COLUMNS}, 0 AS part FROM ${PUBLISHED_VIDEOS}
+         AND (v.published_at, v.id) < (SELECT published_at, id FROM this)
+       ORDER BY v.published_at DESC, v.id DESC LIMIT $2)
+     UNION ALL
+     (SELECT ${CARD_COLUMNS}, 1 AS part FROM ${PUBLISHED_VIDEOS}
+         AND (v.published_at, v.id) > (SELECT published_at, id FROM this)
+       ORDER BY v.published_at DESC, v.id DESC LIMIT $2)
+     ORDER BY part, published_at DESC, id DESC LIMIT $2`,
+    [videoId, count],
+  );
+  return rows.map(toCatalogueVideo);
+}
+
+/** A public video's views, for the watch page's live count; null when no such video is public. */
+export async function findViewCount(viewData: Queryable, videoId: string): Promise<number | null> {
+  const [row] = await viewData.query<{ view_count: string | number }>(
+    `SELECT COALESCE(c.view_count, 0) AS view_count FROM ${PUBLISHED_VIDEOS} AND v.id = $1`,
+    [videoId],
+  );
+  return row ? Number(row.view_count) : null;
+}
+
+/** The longest search we run, in characters: longer ones are refused (the search box says so too). */
+export const SEARCH_MAX_LENGTH = 200;
+/** Search results are ranked, so paged by OFFSET — up to this page: beyond, a search should say more. */
+export const SEARCH_MAX_PAGE = 20;
+
+/**
+ * Marks around the words a search found, in a snippet. Control characters no name, description or transcription
+ * keeps (they are taken out of the text first), so text can never forge a mark: the page escapes the snippet
+ * whole and only then turns these into `<mark>` elements.
+ */
+export const SNIPPET_MARK_START = '\u0001';
+export const SNIPPET_MARK_END = '\u0002';
+const HEADLINE_OPTIONS =
+  `StartSel=${SNIPPET_MARK_START}, StopSel=${SNIPPET_MARK_END}, ` +
+  'MaxFragments=2, MaxWords=22, MinWords=8, FragmentDelimiter=" … "';
+
+export interface SearchHit extends CatalogueVideo {
+  /** Where the description or transcript says what was searched for, the words found between the marks. */
+  snippet: string;
+}
+
+/**
+ * Public videos matching a search typed as on a search engine (`websearch_to_tsquery`: words, "quoted phrases",
+ * `or`, `-word`), English stemming, best first: the name weighs most, then the description, then the transcript
+ * (`ts_rank`: on 2,000 matches it takes half the time `ts_rank_cd` takes, and the weights are what rank here).
+ * `offset`/`limit` page the ranked results; one more than `limit` tells whether there is a next page.
+ */
+export async function searchCatalogue(
+  viewData: Queryable,
+  text: string,
+  { offset, limit }: { offset: number; limit: number },
+): Promise<SearchHit[]> {
+  const rows = await viewData.query<CatalogueRow & { snippet: string }>(
+    `WITH query AS (SELECT websearch_to_tsquery('english', $1) AS q),
+     hits AS (
+       SELECT v.id, v.published_at, ts_rank(v.search_document, query.q, 32) AS rank
+         FROM video_catalogue v, query
+        WHERE ${PUBLIC_VIDEO} AND v.search_document @@ query.q
+        ORDER BY rank DESC, v.published_at DESC, v.id DESC
+        LIMIT $2 OFFSET $3)
+     SELECT ${CARD_COLUMNS},
+            ts_headline('english',
+              translate(left(concat_ws(' … ', nullif(v.description, ''), v.transcription), 20000), $5, '  '),
+              query.q, $4) AS snippet
+       FROM hits JOIN video_catalogue v ON v.id = hits.id
+            LEFT JOIN video_view_counts c ON c.video_id = v.id::text, query
+      ORDER BY hits.rank DESC, hits.published_at DESC, hits.id DESC`,
+    [text, limit, offset, HEADLINE_OPTIONS, SNIPPET_MARK_START + SNIPPET_MARK_END],
+  );
+  return rows.map((row) => ({ ...toCatalogueVideo(row), snippet: row.snippet }));
 }

@@ -22,6 +22,7 @@ import {
   VideoUnlisted,
 } from '../../contracts/video-publishing.js';
 import { pieceOf } from '../../piece.js';
+import { readKeysetPage, type KeysetPage, type PageRequest } from '../../view-data/keyset-pages.js';
 import { aggregatorSubscription } from '../aggregator.js';
 
 /**
@@ -223,10 +224,11 @@ export interface CreatorVideo {
   uploadedAt: Date;
 }
 
-const SELECT_CREATOR_VIDEO = `
-  SELECT v.id, v.owner_id, v.status, v.listed, v.failure_reason, v.name, v.description, v.source_uri, v.transcoded_uri, v.poster_uri,
-         v.transcription, v.transcription_failure, v.duration_seconds, COALESCE(c.view_count, 0) AS view_count, v.uploaded_at
-    FROM creators_portal_videos v LEFT JOIN video_view_counts c ON c.video_id = v.id::text`;
+const CREATOR_VIDEO_COLUMNS = `v.id, v.owner_id, v.status, v.listed, v.failure_reason, v.name, v.description,
+         v.source_uri, v.transcoded_uri, v.poster_uri, v.transcription, v.transcription_failure, v.duration_seconds,
+         COALESCE(c.view_count, 0) AS view_count, v.uploaded_at`;
+const CREATOR_VIDEOS = `creators_portal_videos v LEFT JOIN video_view_counts c ON c.video_id = v.id::text`;
+const SELECT_CREATOR_VIDEO = `SELECT ${CREATOR_VIDEO_COLUMNS} FROM ${CREATOR_VIDEOS}`;
 
 type CreatorVideoRow = {
   id: string;
@@ -264,12 +266,29 @@ const toCreatorVideo = (row: CreatorVideoRow): CreatorVideo => ({
   uploadedAt: new Date(row.uploaded_at),
 });
 
+/** An owner's latest videos, the latest upload first: up to 500. */
 export async function listVideosOfOwner(viewData: Queryable, ownerId: string): Promise<CreatorVideo[]> {
-  const rows = await viewData.query<CreatorVideoRow>(
-    `${SELECT_CREATOR_VIDEO} WHERE v.owner_id = $1 AND v.deleted_at IS NULL ORDER BY v.uploaded_at DESC LIMIT 500`,
-    [ownerId],
+  return (await pageOfVideosOfOwner(viewData, ownerId, { cursor: null, direction: 'after', size: 500 })).rows;
+}
+
+/** A page of an owner's videos, the latest upload first (keyset pagination: see view-data/keyset-pages.ts). */
+export async function pageOfVideosOfOwner(
+  viewData: Queryable,
+  ownerId: string,
+  request: PageRequest,
+): Promise<KeysetPage<CreatorVideo>> {
+  const page = await readKeysetPage<CreatorVideoRow>(
+    viewData,
+    {
+      select: CREATOR_VIDEO_COLUMNS,
+      from: `${CREATOR_VIDEOS} WHERE v.owner_id = $1 AND v.deleted_at IS NULL`,
+      params: [ownerId],
+      at: 'v.uploaded_at',
+      id: 'v.id',
+    },
+    request,
   );
-  return rows.map(toCreatorVideo);
+  return { ...page, rows: page.rows.map(toCreatorVideo) };
 }
 
 /** The video, only if `ownerId` owns it and has not deleted it: anyone else gets nothing. */

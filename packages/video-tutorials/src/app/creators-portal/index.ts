@@ -9,7 +9,7 @@ import { z } from 'zod';
 import {
   findVideoOfOwner,
   isDeletedVideoOfOwner,
-  listVideosOfOwner,
+  pageOfVideosOfOwner,
   storedFilesOfOwner,
   type CreatorVideo,
 } from '../../aggregators/creators-videos/index.js';
@@ -27,8 +27,16 @@ import { externalMedia, mediaOf } from '../../web/media.js';
 import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
 import { html } from '../../web/html.js';
 import { requireUser } from '../../web/guards.js';
+import { keysetNavigation, readPageRequest, refusePage } from '../../web/pagination.js';
+import { creatorName, videoCard } from '../../web/video-card.js';
+import type { KeysetPage, PageRequest } from '../../view-data/keyset-pages.js';
 import { sniffVideoContainer } from './video-files.js';
 import { failureSentence, registerVideoActions, sourceKept, statusBadge, videoChoices } from './video-actions.js';
+
+/** "My videos" pages: 24 videos by default, 48 at most (`?size=`). */
+const MY_VIDEOS_PAGE_SIZE = 24;
+const MY_VIDEOS_MAX_PAGE_SIZE = 48;
+const FIRST_PAGE: PageRequest = { cursor: null, direction: 'after', size: MY_VIDEOS_PAGE_SIZE };
 
 export interface CreatorsPortalOptions {
   store: MessageStore;
@@ -63,8 +71,14 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
     registerVideoActions(app, options);
 
     app.get('/creators-portal', async (request, reply) => {
-      const videos = await listVideosOfOwner(viewData, request.user!.userId);
-      return renderDashboard(reply, videos, options.maxUploadBytes, []);
+      const asked = readPageRequest(request.query, {
+        defaultSize: MY_VIDEOS_PAGE_SIZE,
+        maxSize: MY_VIDEOS_MAX_PAGE_SIZE,
+      });
+      if ('refusal' in asked)
+        return refusePage(reply, asked.refusal, { href: '/creators-portal', label: 'Back to my videos' });
+      const videos = await pageOfVideosOfOwner(viewData, request.user!.userId, asked.request);
+      return renderDashboard(reply, videos, options.maxUploadBytes, [], 200, asked.request.size);
     });
 
     app.post('/creators-portal/videos', async (request, reply) => {
@@ -79,7 +93,7 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
         else receiving.delete(userId);
       }
       if (!upload.ok) {
-        const videos = await listVideosOfOwner(viewData, userId);
+        const videos = await pageOfVideosOfOwner(viewData, userId, FIRST_PAGE);
         // About the file chosen (none, empty, too large, not a video), the error links to the file field.
         const error: FormError = upload.aboutTheFile
           ? { field: UPLOAD_FIELD_ID, message: upload.error }
@@ -386,19 +400,16 @@ async function removeAbandonedUploads(storageDirectory: string) {
   }
 }
 
-function thumbnail(video: CreatorVideo) {
-  return video.posterUri
-    ? html`<img class="thumb" src="/media/posters/${video.id}" alt="" loading="lazy" />`
-    : html`<div class="thumb placeholder" aria-hidden="true">▶</div>`;
-}
 
 function renderDashboard(
   reply: FastifyReply,
-  videos: CreatorVideo[],
+  page: KeysetPage<CreatorVideo>,
   maxUploadBytes: number,
   errors: FormError[],
   statusCode = 200,
+  size = MY_VIDEOS_PAGE_SIZE,
 ) {
+  const videos = page.rows;
   return reply.page(
     titleWithErrors('My videos', errors),
     html`<section class="card">
@@ -431,24 +442,32 @@ function renderDashboard(
       <section>
         ${
           videos.length === 0
-            ? html`<p class="muted">No videos yet. Upload your first one above.</p>`
+            ? html`<p class="muted">
+                ${page.previous ? 'No more videos here.' : 'No videos yet. Upload your first one above.'}
+              </p>`
             : html`<ul class="videos">
-                ${videos.map(
-                  (video) =>
-                    // One link per card, thumbnail and title: one tab stop, named by the title.
-                    html`<li class="card video-card" data-video-id="${video.id}">
-                      <a class="video-card-link" href="/creators-portal/videos/${video.id}">
-                        ${thumbnail(video)}
-                        <h2 class="video-card-title">${video.name || 'Untitled video'}</h2>
-                      </a>
-                      ${statusBadge(video)}
-                      <p class="muted">${video.description.slice(0, 140)}</p>
-                      ${video.status === 'failed' ? html`<p class="field-error">${failureSentence(video)}</p>` : ''}
-                      <p class="muted">${video.viewCount} ${video.viewCount === 1 ? 'view' : 'views'}</p>
-                    </li>`,
+                ${videos.map((video) =>
+                  // The card of every list (web/video-card.ts), with what only the owner sees: status, failure.
+                  videoCard(
+                    {
+                      id: video.id,
+                      name: video.name,
+                      href: `/creators-portal/videos/${video.id}`,
+                      hasPoster: video.posterUri !== null,
+                      creator: creatorName(video.ownerId),
+                      date: video.uploadedAt,
+                      durationSeconds: video.durationSeconds,
+                      viewCount: video.viewCount,
+                      extra: html`${statusBadge(video)}
+                        ${video.description ? html`<p class="muted">${video.description.slice(0, 140)}</p>` : ''}
+                        ${video.status === 'failed' ? html`<p class="field-error">${failureSentence(video)}</p>` : ''}`,
+                    },
+                    'h2',
+                  ),
                 )}
               </ul>`
         }
+        ${keysetNavigation('/creators-portal', page, { size: size === MY_VIDEOS_PAGE_SIZE ? null : size })}
       </section>`,
     statusCode,
   );

@@ -3,10 +3,14 @@ import type { FastifyPluginAsync } from 'fastify';
 import { listPublishedVideos } from '../../aggregators/catalogue/index.js';
 import { loadHomePage } from '../../aggregators/home-page/index.js';
 import { html } from '../../web/html.js';
+import { publicVideoCard } from '../../web/video-card.js';
 import type { PlaybackTokens } from '../record-viewings/index.js';
 
 /** The book's sample video to record viewings of, shown (with an invitation to upload) while the catalogue is empty. */
 export const SAMPLE_VIDEO_ID = '8a1f2c3d-4b5e-4f60-8a71-92b3c4d5e6f7';
+
+/** The latest videos the home page shows; the catalogue (`/videos`) has them all. */
+const HOME_VIDEOS = 12;
 
 /** The home application: the global count of views and the published videos, from View Data. */
 export function createHomeApp({
@@ -18,7 +22,10 @@ export function createHomeApp({
 }): FastifyPluginAsync {
   return async (app) => {
     app.get('/', async (request, reply) => {
-      const [{ videosWatched }, videos] = await Promise.all([loadHomePage(viewData), listPublishedVideos(viewData)]);
+      const [{ videosWatched }, videos] = await Promise.all([
+        loadHomePage(viewData),
+        listPublishedVideos(viewData, HOME_VIDEOS),
+      ]);
       return reply.page(
         'Home',
         html`<section class="card hero">
@@ -36,23 +43,9 @@ export function createHomeApp({
               ? html`<section>
                   <h2>Latest tutorials</h2>
                   <ul class="videos">
-                    ${videos.map(
-                      (video) =>
-                        // One link per card, thumbnail and title: one tab stop, named by the title (the
-                        // thumbnail is decorative, alt="").
-                        html`<li class="card video-card">
-                          <a class="video-card-link" href="/videos/${video.id}">
-                            ${
-                              video.posterUri
-                                ? html`<img class="thumb" src="/media/posters/${video.id}" alt="" loading="lazy" />`
-                                : html`<div class="thumb placeholder" aria-hidden="true">▶</div>`
-                            }
-                            <h3 class="video-card-title">${video.name || 'Untitled video'}</h3>
-                          </a>
-                          <p class="muted">${video.viewCount} ${video.viewCount === 1 ? 'view' : 'views'}</p>
-                        </li>`,
-                    )}
+                    ${videos.map((video) => publicVideoCard(video))}
                   </ul>
+                  <p><a class="button secondary" href="/videos">All tutorials</a></p>
                 </section>`
               : html`<section class="card" data-testid="no-videos">
                     <h2>No tutorials yet</h2>

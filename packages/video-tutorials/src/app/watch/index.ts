@@ -2,13 +2,20 @@ import path from 'node:path';
 import type { Queryable } from '@vt/message-store';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { findCaptionCues, findPublishedVideo, isDeletedVideo } from '../../aggregators/catalogue/index.js';
+import {
+  findCaptionCues,
+  findNextVideos,
+  findPublishedVideo,
+  findViewCount,
+  isDeletedVideo,
+} from '../../aggregators/catalogue/index.js';
 import { clockTime, toWebVtt, type Cue } from '../../captions.js';
 import { findVideoOfOwner } from '../../aggregators/creators-videos/index.js';
 import type { Storage } from '../../storage.js';
 import { html } from '../../web/html.js';
 import { summarize } from '../../web/layout.js';
 import { externalMedia, mediaOf } from '../../web/media.js';
+import { creatorName, publicVideoCard, videoFacts } from '../../web/video-card.js';
 import type { PlaybackTokens } from '../record-viewings/index.js';
 
 const params = z.object({ videoId: z.uuid() });
@@ -48,12 +55,13 @@ export function createWatchApp({
   return async (app) => {
     app.get('/videos/:videoId', async (request, reply) => {
       const parsed = params.safeParse(request.params);
-      const [video, cues] = parsed.success
+      const [video, cues, nextVideos] = parsed.success
         ? await Promise.all([
             findPublishedVideo(viewData, parsed.data.videoId),
             findCaptionCues(viewData, parsed.data.videoId),
+            findNextVideos(viewData, parsed.data.videoId),
           ])
-        : [null, null];
+        : [null, null, []];
       if (!video && parsed.success && (await isDeletedVideo(viewData, parsed.data.videoId)))
         return reply.page(
           'Video deleted',
@@ -75,45 +83,64 @@ export function createWatchApp({
       return reply.page(
         title,
         html`<article class="card watch">
+            ${
+              media.kind === 'stored'
+                ? html`<video
+                    class="player"
+                    controls
+                    preload="metadata"
+                    aria-label="${title}"
+                    poster="/media/posters/${video.id}"
+                    src="/media/videos/${video.id}${startAt ? `#t=${startAt}` : ''}"
+                    data-video-id="${video.id}"
+                    data-csrf="${reply.csrfToken()}"
+                    data-playback-token="${playbackTokens.issue(video.id)}"
+                  >
+                    ${
+                      captions.length > 0
+                        ? html`<track
+                            kind="captions"
+                            srclang="en"
+                            label="English"
+                            src="/videos/${video.id}/captions.vtt"
+                            default
+                          />`
+                        : ''
+                    }
+                  </video>`
+                : externalMedia(media)
+            }
+            <h1>${title}</h1>
+            <p class="video-facts muted" data-testid="video-facts">
+              ${videoFacts({
+                creator: creatorName(video.ownerId),
+                date: video.publishedAt,
+                durationSeconds: video.durationSeconds,
+              })}
+              ·
+              <span data-view-count="${video.id}"
+                ><span data-testid="view-count">${video.viewCount}</span>
+                <span data-views-word>${video.viewCount === 1 ? 'view' : 'views'}</span></span
+              >
+            </p>
+            ${video.description ? html`<p>${video.description}</p>` : ''}
+            <h2 id="transcript">Transcript</h2>
+            ${
+              captions.length > 0
+                ? transcriptLines(video.id, captions)
+                : html`<p class="transcript">${video.transcription || 'No transcript for this video.'}</p>`
+            }
+          </article>
           ${
-            media.kind === 'stored'
-              ? html`<video
-                  class="player"
-                  controls
-                  preload="metadata"
-                  aria-label="${title}"
-                  poster="/media/posters/${video.id}"
-                  src="/media/videos/${video.id}${startAt ? `#t=${startAt}` : ''}"
-                  data-video-id="${video.id}"
-                  data-csrf="${reply.csrfToken()}"
-                  data-playback-token="${playbackTokens.issue(video.id)}"
-                >
-                  ${
-                    captions.length > 0
-                      ? html`<track
-                          kind="captions"
-                          srclang="en"
-                          label="English"
-                          src="/videos/${video.id}/captions.vtt"
-                          default
-                        />`
-                      : ''
-                  }
-                </video>`
-              : externalMedia(media)
-          }
-          <h1>${title}</h1>
-          <p class="muted">
-            <span data-testid="view-count">${video.viewCount}</span> ${video.viewCount === 1 ? 'view' : 'views'}
-          </p>
-          ${video.description ? html`<p>${video.description}</p>` : ''}
-          <h2 id="transcript">Transcript</h2>
-          ${
-            captions.length > 0
-              ? transcriptLines(video.id, captions)
-              : html`<p class="transcript">${video.transcription || 'No transcript for this video.'}</p>`
-          }
-        </article>`,
+            nextVideos.length > 0
+              ? html`<section aria-labelledby="next-videos" data-testid="next-videos">
+                  <h2 id="next-videos">Up next</h2>
+                  <ul class="videos">
+                    ${nextVideos.map((next) => publicVideoCard(next))}
+                  </ul>
+                </section>`
+              : ''
+          }`,
         200,
         {
           description,
@@ -126,6 +153,14 @@ export function createWatchApp({
             ${origin && poster ? html`<meta property="og:image" content="${origin}/media/posters/${video.id}" />` : ''}`,
         },
       );
+    });
+
+    // The watch page's live count (watch.js asks every few seconds while the page is shown): public videos only.
+    app.get('/videos/:videoId/view-count', async (request, reply) => {
+      const parsed = params.safeParse(request.params);
+      const viewCount = parsed.success ? await findViewCount(viewData, parsed.data.videoId) : null;
+      if (viewCount === null) return reply.code(404).header('cache-control', 'no-store').send({ error: 'Not Found' });
+      return reply.header('cache-control', 'no-store').send({ viewCount });
     });
 
     // The captions, for published videos only, as the video itself: anything else is not found.

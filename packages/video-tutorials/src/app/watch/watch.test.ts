@@ -6,7 +6,8 @@ import type { MessageStore, StoredMessage } from '@vt/message-store';
 import type { TestDatabase } from '@vt/message-store/controls';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyCatalogueEvents } from '../../aggregators/catalogue/index.js';
+import { catalogueVideo } from '../../aggregators/catalogue/controls.js';
+import { applyCatalogueEvents, findNextVideos } from '../../aggregators/catalogue/index.js';
 import {
   PublishingStarted,
   VideoListed,
@@ -22,7 +23,9 @@ import { readConfig } from '../../config.js';
 import { createStorage } from '../../storage.js';
 import { webServerOptions } from '../../system.js';
 import { createSystemTestDatabase } from '../../testing.js';
+import { videoCards } from '../../web/page-checks.js';
 import { buildWebServer } from '../../web/server.js';
+import { creatorName } from '../../web/video-card.js';
 import { createPlaybackTokens } from '../record-viewings/index.js';
 import { createWatchApp } from './index.js';
 
@@ -317,5 +320,54 @@ describe('the watch page’s player and transcript', () => {
     expect(script.statusCode).toBe(200);
     expect(script.headers['content-type']).toMatch(/^text\/javascript|^application\/javascript/);
     expect(script.body).toContain('data-seek');
+  });
+});
+
+describe('the watch page’s facts, live count and videos up next', () => {
+  it('shows the creator (a neutral handle), the publishing date and the duration, in <time> elements', async () => {
+    const { videoId, ownerId } = await catalogueVideo(test.store, test.db, { name: 'Facts', durationSeconds: 75.6 });
+    const page = await app.inject({ url: `/videos/${videoId}` });
+    const facts = /<p class="video-facts muted" data-testid="video-facts">([\s\S]*?)<\/p>/.exec(page.body)![1]!;
+    expect(facts).toContain(`<span class="creator">${creatorName(ownerId)}</span>`);
+    expect(facts).toMatch(/<time datetime="\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z">\d{1,2} \w{3} \d{4}<\/time>/);
+    expect(facts).toContain('<time datetime="PT1M15S">1:15</time>');
+    expect(facts).toMatch(/<span data-view-count="[^"]+"\s*><span data-testid="view-count">0<\/span>/);
+    expect(page.body).not.toContain(ownerId);
+  });
+
+  it('serves the live count of a public video as JSON, never cached; nothing for any other', async () => {
+    const { videoId } = await catalogueVideo(test.store, test.db, { name: 'Live' });
+    const count = await app.inject({ url: `/videos/${videoId}/view-count`, headers: { accept: 'application/json' } });
+    expect(count.statusCode).toBe(200);
+    expect(count.json()).toEqual({ viewCount: 0 });
+    expect(count.headers['cache-control']).toBe('no-store');
+    const unpublished = await catalogueVideo(test.store, test.db, { name: 'Hidden', published: false });
+    for (const id of [unpublished.videoId, randomUUID(), 'not-a-uuid', '12345', `${videoId}%00`]) {
+      const response = await app.inject({ url: `/videos/${id}/view-count`, headers: { accept: 'application/json' } });
+      expect(response.statusCode, id).toBeGreaterThanOrEqual(400);
+      expect(response.statusCode, id).toBeLessThan(500);
+      expect(response.body).not.toContain('viewCount');
+    }
+  });
+
+  it('links to the videos up next: those after it in the catalogue, then from the newest, never itself', async () => {
+    const { videoId } = await catalogueVideo(test.store, test.db, { name: 'Current' });
+    const page = await app.inject({ url: `/videos/${videoId}` });
+    const section = /<section aria-labelledby="next-videos" data-testid="next-videos">([\s\S]*?)<\/section>/.exec(
+      page.body,
+    )![1]!;
+    expect(section).toContain('<h2 id="next-videos">Up next</h2>');
+    const cards = videoCards(section);
+    expect(cards).toHaveLength(4);
+    const expected = (await findNextVideos(test.db, videoId)).map((next) => `/videos/${next.id}`);
+    expect(cards.map(({ links }) => links[0]!.href)).toEqual(expected);
+    expect(expected).not.toContain(`/videos/${videoId}`);
+    expect(section).toMatch(/<span class="creator">Creator \w{6}<\/span>/);
+  });
+
+  it('serves the script that keeps the count live: same origin, no inline script', async () => {
+    const script = await app.inject({ url: '/assets/watch.js' });
+    expect(script.statusCode).toBe(200);
+    expect(script.body).toContain('/view-count');
   });
 });

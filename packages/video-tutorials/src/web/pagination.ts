@@ -1,0 +1,81 @@
+import type { FastifyReply } from 'fastify';
+import { decodeCursor, encodeCursor, type KeysetPage, type PageRequest } from '../view-data/keyset-pages.js';
+import { html } from './html.js';
+
+/**
+ * Pages of lists in page addresses: `?after=` / `?before=` a cursor (see view-data/keyset-pages.ts) and `?size=`,
+ * read strictly, and the Previous/Next links under a list.
+ */
+/** Why a page address was refused, as a sentence for the page answering 400. */
+export const PAGE_ADDRESS_REFUSED = 'This page address is not one we made. Start again from the first page.';
+
+/**
+ * The page a query asks for (`?after=` or `?before=` a cursor, `?size=`), or the sentence saying why it cannot be
+ * served: anything but one well-formed value of each is refused rather than guessed at.
+ */
+export function readPageRequest(
+  query: unknown,
+  { defaultSize, maxSize }: { defaultSize: number; maxSize: number },
+): { request: PageRequest } | { refusal: string } {
+  const { after, before, size } = (query ?? {}) as Record<string, unknown>;
+  if (after !== undefined && before !== undefined)
+    return {
+      refusal: 'A page starts after one video or ends before another, not both. Start again from the first page.',
+    };
+  let pageSize = defaultSize;
+  if (size !== undefined) {
+    const parsed = typeof size === 'string' && /^\d{1,3}$/.test(size) ? Number(size) : 0;
+    if (parsed < 1 || parsed > maxSize) return { refusal: `A page shows between 1 and ${maxSize} videos.` };
+    pageSize = parsed;
+  }
+  const given = after ?? before;
+  if (given === undefined) return { request: { cursor: null, direction: 'after', size: pageSize } };
+  const cursor = typeof given === 'string' ? decodeCursor(given) : null;
+  if (!cursor) return { refusal: PAGE_ADDRESS_REFUSED };
+  return { request: { cursor, direction: after !== undefined ? 'after' : 'before', size: pageSize } };
+}
+
+/** Previous/Next links under a list; nothing when both are absent. */
+export function pageNavigation({ previous, next }: { previous: string | null; next: string | null }) {
+  if (!previous && !next) return '';
+  return html`<nav class="pagination" aria-label="Pages">
+    ${previous ? html`<a class="button secondary" rel="prev" href="${previous}">← Previous</a>` : html`<span></span>`}
+    ${next ? html`<a class="button secondary" rel="next" href="${next}">Next →</a>` : ''}
+  </nav>`;
+}
+
+/** The address of a page of `path`: its other query parameters kept, the page's own set (or left out if null). */
+export function pageHref(path: string, parameters: Record<string, string | number | null | undefined>): string {
+  // `:` may stay as it is in a query (RFC 3986), which keeps a cursor's time readable.
+  const encode = (text: string) => encodeURIComponent(text).replace(/%3A/gi, ':');
+  const query = Object.entries(parameters)
+    .filter(([, value]) => value !== null && value !== undefined && value !== '')
+    .map(([name, value]) => `${encode(name)}=${encode(String(value))}`)
+    .join('&');
+  return query ? `${path}?${query}` : path;
+}
+
+/** The links of a keyset page: `?after=` its last row for Next, `?before=` its first for Previous. */
+export function keysetNavigation(
+  path: string,
+  page: Pick<KeysetPage<unknown>, 'next' | 'previous'>,
+  keep: Record<string, string | number | null | undefined> = {},
+) {
+  return pageNavigation({
+    previous: page.previous ? pageHref(path, { ...keep, before: encodeCursor(page.previous) }) : null,
+    next: page.next ? pageHref(path, { ...keep, after: encodeCursor(page.next) }) : null,
+  });
+}
+
+/** A request we will not serve as asked, answered 400 with the sentence saying why (never a 500). */
+export function refusePage(reply: FastifyReply, message: string, back = { href: '/', label: 'Go home' }) {
+  return reply.page(
+    'Cannot do that',
+    html`<div class="card narrow">
+      <h1>We could not do that</h1>
+      <div class="alert error" role="alert">${message}</div>
+      <a class="button" href="${back.href}">${back.label}</a>
+    </div>`,
+    400,
+  );
+}
