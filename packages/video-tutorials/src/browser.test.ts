@@ -566,7 +566,9 @@ describe('in a browser: the creators portal, live', () => {
     await progress.waitFor();
     await expect.poll(async () => Number(await progress.getAttribute('value')), { timeout: 30_000 }).toBeGreaterThan(0);
     expect(Number(await progress.getAttribute('value'))).toBeLessThan(100);
-    expect(await page.locator('#upload-progress-text').textContent()).toMatch(/^\d+% — [\d.]+ (KB|MB) of [\d.]+ (KB|MB)$/);
+    expect(await page.locator('#upload-progress-text').textContent()).toMatch(
+      /^\d+% — [\d.]+ (KB|MB) of [\d.]+ (KB|MB)$/,
+    );
     await page.screenshot({ path: path.join(SCREENSHOTS, 'live-05-upload-progress-desktop.png'), fullPage: true });
     await page.waitForURL(/\/creators-portal\/videos\/[0-9a-f-]{36}/, { timeout: 120_000 });
     await devtools.send('Network.emulateNetworkConditions', {

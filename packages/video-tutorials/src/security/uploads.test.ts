@@ -128,7 +128,7 @@ describe('an upload sent in the background (upload.js)', () => {
     });
     const overQuota = await uploadInBackground(browser, video(1.5 * MB));
     expect(overQuota.statusCode).toBe(413);
-    expect(JSON.parse(overQuota.body).message).toBe(
+    expect((JSON.parse(overQuota.body) as { message: string }).message).toBe(
       'Your videos already take 0 MB of your 1 MB. Remove some before uploading more.',
     );
     const accepted = await uploadInBackground(browser, video(4096));

@@ -120,8 +120,7 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
           </div>`,
           200,
           {
-            head: html`<noscript><meta http-equiv="refresh" content="2" /></noscript>
-              ${LIVE_SCRIPT}`,
+            head: html`<noscript><meta http-equiv="refresh" content="2" /></noscript> ${LIVE_SCRIPT}`,
           },
         );
       return reply.callNotFound();
@@ -536,8 +535,8 @@ function renderVideo(reply: FastifyReply, video: CreatorVideo, sent?: TextFormSt
     html`${errorSummary(errors)}
       <section class="card" data-live-video="${video.id}" data-video-status="${video.status}">
         <p><a href="/creators-portal">← My videos</a></p>
-        ${livePart('heading', parts.heading!)}
-        ${livePart('media', parts.media!, html`aria-live="polite"`)} ${livePart('about', parts.about!)}
+        ${livePart('heading', parts.heading!)} ${livePart('media', parts.media!, html`aria-live="polite"`)}
+        ${livePart('about', parts.about!)}
       </section>
       <section class="card">${textForm(csrf, video, 'name', sent)}</section>
       <section class="card">${textForm(csrf, video, 'describe', sent)}</section>`,
@@ -557,8 +556,15 @@ function textForm(csrf: string, video: CreatorVideo, action: keyof typeof TEXT_F
   const value = mine ? mine.value : action === 'name' ? video.name : video.description;
   const state = mine?.state;
   const message =
-    state?.kind === 'saving' ? 'Saving…' : state?.kind === 'saved' ? form.saved : state?.kind === 'rejected' ? state.message : '';
-  const messageClass = state?.kind === 'rejected' ? 'field-error' : state?.kind === 'saved' ? 'form-status ok' : 'form-status';
+    state?.kind === 'saving'
+      ? 'Saving…'
+      : state?.kind === 'saved'
+        ? form.saved
+        : state?.kind === 'rejected'
+          ? state.message
+          : '';
+  const messageClass =
+    state?.kind === 'rejected' ? 'field-error' : state?.kind === 'saved' ? 'form-status ok' : 'form-status';
   const fieldAttributes = html`id="${form.id}" name="${form.field}" maxlength="${form.maxLength}"
   aria-describedby="${form.id}-hint ${form.id}-message" ${state?.kind === 'rejected' ? html`aria-invalid="true"` : ''}`;
   return html`<form
@@ -577,7 +583,7 @@ function textForm(csrf: string, video: CreatorVideo, action: keyof typeof TEXT_F
           ? html`<input type="text" ${fieldAttributes} value="${value}" />`
           : html`<textarea rows="5" ${fieldAttributes}>${value}</textarea>`
       }
-      <p class="field-hint" id="${form.id}-hint">Up to ${form.maxLength} characters.</p>
+      <p class="field-hint" id="${form.id}-hint">Up to ${form.maxLength.toLocaleString('en')} characters.</p>
       <p class="${messageClass}" id="${form.id}-message" role="status">${message}</p>
     </div>
     <div class="form-buttons">

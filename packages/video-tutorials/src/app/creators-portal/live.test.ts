@@ -11,7 +11,7 @@ import {
 } from '../../contracts/video-publishing.js';
 import { startWebUnderAttack, type WebUnderAttack } from '../../security/harness.js';
 import { elementWithId, errorSummaryOf } from '../../web/page-checks.js';
-import { asSentence, MAX_LIVE_STREAMS_PER_USER } from './live.js';
+import { asSentence, MAX_LIVE_STREAMS_PER_USER, type LiveVideo, type Outcome } from './live.js';
 
 /**
  * A video's page kept up to date: its event stream (owner only, limited per user), the same state asked for once
@@ -70,11 +70,12 @@ async function openStream(browser: Browser, path: string) {
   return {
     response,
     events,
-    async next(event: string, matching: (data: any) => boolean = () => true, timeoutMs = 5_000) {
+    /** The first `event` whose data matches (a `video` event's data is the page's state, `LiveVideo`). */
+    async next<T = LiveVideo>(event: string, matching: (data: T) => boolean = () => true, timeoutMs = 5_000) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
-        const found = events.find((candidate) => candidate.event === event && matching(candidate.data));
-        if (found) return found.data as any;
+        const found = events.find((candidate) => candidate.event === event && matching(candidate.data as T));
+        if (found) return found.data as T;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       throw new Error(`no ${event} event in ${timeoutMs} ms: ${JSON.stringify(events)}`);
@@ -95,10 +96,10 @@ describe('a video’s event stream', () => {
     expect(stream.response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     const first = await stream.next('video');
     expect(first).toMatchObject({ status: 'processing', title: 'Untitled video' });
-    expect(first.parts.media.html).toContain('We are transcoding your video');
+    expect(first.parts.media!.html).toContain('We are transcoding your video');
     // The page carries the same parts, with the same hashes: the script replaces nothing until they change.
     const page = await owner.get(`/creators-portal/videos/${videoId}`);
-    for (const [name, part] of Object.entries(first.parts as Record<string, { hash: string }>))
+    for (const [name, part] of Object.entries(first.parts))
       expect(page.body).toContain(`data-live-part="${name}" data-live-hash="${part.hash}"`);
 
     await web.viewData.query(
@@ -107,9 +108,9 @@ describe('a video’s event stream', () => {
     );
     const published = await stream.next('video', (data) => data.status === 'published');
     expect(published.title).toBe('Streams <b>and</b> views');
-    expect(published.parts.heading.html).toContain('<h1>Streams &lt;b&gt;and&lt;/b&gt; views</h1>');
-    expect(published.parts.media.html).toContain(`src="/media/videos/${videoId}"`);
-    expect(published.parts.heading.hash).not.toBe(first.parts.heading.hash);
+    expect(published.parts.heading!.html).toContain('<h1>Streams &lt;b&gt;and&lt;/b&gt; views</h1>');
+    expect(published.parts.media!.html).toContain(`src="/media/videos/${videoId}"`);
+    expect(published.parts.heading!.hash).not.toBe(first.parts.heading!.hash);
     await stream.close();
   });
 
@@ -125,7 +126,7 @@ describe('a video’s event stream', () => {
        VALUES ($1, $2, $3, false, 'name is blank', now())`,
       [traceId, videoId, owner.user!.userId],
     );
-    expect(await stream.next('outcome')).toEqual({ traceId, succeeded: false, message: 'Name is blank.' });
+    expect(await stream.next<Outcome>('outcome')).toEqual({ traceId, succeeded: false, message: 'Name is blank.' });
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect(stream.events.filter((event) => event.event === 'outcome')).toHaveLength(1); // once
     await stream.close();
@@ -162,7 +163,7 @@ describe('a video’s event stream', () => {
         const response = await stranger.get(path);
         // Not found (the status: as absent as a video not there); a NUL character is refused at the door (400).
         const absent = path.endsWith('/status') && response.statusCode === 200;
-        expect({ path, status: absent ? JSON.parse(response.body) : response.statusCode }).toEqual({
+        expect({ path, status: absent ? (JSON.parse(response.body) as unknown) : response.statusCode }).toEqual({
           path,
           status: absent ? { status: 'absent' } : id.endsWith('%00') ? 400 : 404,
         });

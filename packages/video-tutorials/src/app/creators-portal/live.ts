@@ -56,7 +56,8 @@ export const liveStateOf = (page: VideoPageParts, status: CreatorVideo['status']
 });
 
 /** A short hash of a part's markup: the page carries it (`data-live-hash`), the script compares it. */
-export const hashOf = (markup: SafeHtml) => createHash('sha256').update(markup.toString()).digest('base64url').slice(0, 16);
+export const hashOf = (markup: SafeHtml) =>
+  createHash('sha256').update(markup.toString()).digest('base64url').slice(0, 16);
 
 /** A component's reason (`name is blank`) as a sentence for a page: `Name is blank.` */
 export function asSentence(reason: string): string {
@@ -129,7 +130,8 @@ export function eventStreams(app: FastifyInstance) {
     ends.add(end);
     request.raw.on('close', end);
     const deadline = Date.now() + options.lifetimeMs;
-    const send = (event: string, data: unknown) => reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const send = (event: string, data: unknown) =>
+      reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     let lostLookups = 0;
     try {
       while (!closed && Date.now() < deadline) {
