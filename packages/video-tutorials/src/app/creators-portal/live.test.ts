@@ -202,13 +202,16 @@ describe('a video’s event stream', () => {
     await theirStream.close();
 
     await streams.pop()!.close();
-    const again = await eventually(async () => {
-      const stream = await openStream(owner, path);
-      if (stream.response.status === 200) return stream;
-      await stream.close();
-      return undefined;
-    });
-    await again.close();
+    // The server sees the stream go a moment later: ask until it has.
+    const opened: Awaited<ReturnType<typeof openStream>>[] = [];
+    await expect
+      .poll(async () => {
+        const stream = await openStream(owner, path);
+        opened.push(stream);
+        return stream.response.status;
+      })
+      .toBe(200);
+    for (const stream of opened) await stream.close();
     for (const stream of streams) await stream.close();
   });
 
@@ -379,13 +382,3 @@ describe('asSentence', () => {
 
 /** What the name form's message says (`video-name-message`). */
 const messageOf = (body: string) => /id="video-name-message"[^>]*>([^<]*)</.exec(body)?.[1];
-
-async function eventually<T>(find: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error('Not in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
