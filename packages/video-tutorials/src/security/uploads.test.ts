@@ -117,8 +117,9 @@ describe('an upload sent in the background (upload.js)', () => {
     });
   };
 
+  // Each from an address of its own: log-ins are limited per address.
   it('is answered with where to go, or with the refusal as a sentence', async () => {
-    const browser = await web.browser('user');
+    const browser = await web.browser('user', '10.1.0.1');
     await browser.get('/creators-portal');
     const notAVideo = await uploadInBackground(browser, Buffer.from('%PDF-1.7 not a video'));
     expect(notAVideo.statusCode).toBe(415);
@@ -139,7 +140,7 @@ describe('an upload sent in the background (upload.js)', () => {
   });
 
   it('has the form say what the script needs: the limit, and its sentence', async () => {
-    const browser = await web.browser('user');
+    const browser = await web.browser('user', '10.1.0.2');
     const page = await browser.get('/creators-portal');
     expect(page.body).toContain(`data-max-bytes="${web.config.maxUploadBytes}"`);
     expect(page.body).toMatch(/data-too-large="That file is larger than the limit of \d+ MB\."/);
