@@ -604,4 +604,30 @@ describe('in a browser: the creators portal, live', () => {
     expect(problems).toEqual([]);
     expect(accessibility, 'serious and critical axe violations, phone layout').toEqual([]);
   }, 120_000);
+
+  // Last: the init script stays with the page.
+  it('without EventSource, asks in the background instead: the status and the outcome arrive all the same', async () => {
+    await page.addInitScript('delete window.EventSource');
+    const videoId = await processingVideo();
+    const asked = page.waitForRequest((request) => request.url().includes(`/creators-portal/videos/${videoId}/status`));
+    await page.goto(`/creators-portal/videos/${videoId}`);
+    expect(await page.evaluate('"EventSource" in window')).toBe(false);
+    await markPage();
+    await asked;
+    const name = 'Named without EventSource';
+    await page.getByLabel('Name').fill(name);
+    await page.getByRole('button', { name: 'Save the name' }).click();
+    await expect
+      .poll(() => page.locator('#video-name-message').textContent(), { timeout: 60_000 })
+      .toBe('The name has been saved.');
+    await system.viewData.query(
+      `UPDATE creators_portal_videos SET status = 'failed', failure_reason = $2 WHERE id = $1`,
+      [videoId, 'We could not read this video.'],
+    );
+    await page.locator('.badge.failed').waitFor({ timeout: 30_000 });
+    await page.locator('h1', { hasText: name }).waitFor({ timeout: 60_000 });
+    expect(await page.getByLabel('Name').inputValue()).toBe(name);
+    expect(await stillThePage()).toBe(true);
+    expect(problems).toEqual([]);
+  }, 120_000);
 });

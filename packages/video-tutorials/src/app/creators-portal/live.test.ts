@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Queryable } from '@vt/message-store';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyOperationOutcomes } from '../../aggregators/video-operations/index.js';
@@ -9,8 +10,13 @@ import {
   videoPublishingCommandStreamName,
   videoPublishingStreamName,
 } from '../../contracts/video-publishing.js';
-import { startWebUnderAttack, type WebUnderAttack } from '../../security/harness.js';
+import { createAuthenticateApp } from '../authenticate/index.js';
+import { createSessions } from '../authenticate/sessions.js';
+import { COOKIE_SECRET, PASSWORD, startWebUnderAttack, type WebUnderAttack } from '../../security/harness.js';
+import { browserSession } from '../../web/browser-session.js';
+import { buildWebServer } from '../../web/server.js';
 import { elementWithId, errorSummaryOf } from '../../web/page-checks.js';
+import { createCreatorsPortalApp } from './index.js';
 import { asSentence, MAX_LIVE_STREAMS_PER_USER, type LiveVideo, type Outcome } from './live.js';
 
 /**
@@ -213,6 +219,50 @@ describe('a video’s event stream', () => {
       .toBe(200);
     for (const stream of opened) await stream.close();
     for (const stream of streams) await stream.close();
+  });
+
+  it('ends when View Data keeps failing; a lost connection for a moment is asked again', async () => {
+    // View Data that fails as a lost connection does, while told to.
+    let failing = false;
+    const lost = () => Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' });
+    const viewData: Queryable = {
+      query: (text, params) => (failing ? Promise.reject(lost()) : web.test.db.query(text, params)),
+      exec: (text) => (failing ? Promise.reject(lost()) : web.test.db.exec(text)),
+    };
+    const app = await buildWebServer({
+      appName: 'Video Tutorials',
+      cookieSecret: COOKIE_SECRET,
+      secureCookies: false,
+      sessions: createSessions({ store: web.store, viewData: web.test.db }),
+      applications: [
+        createAuthenticateApp({ store: web.store, viewData: web.test.db }),
+        createCreatorsPortalApp({ store: web.store, viewData, storage: web.storage, maxUploadBytes: 1024 }),
+      ],
+    });
+    const { userId, email } = await web.addUser();
+    const { videoId } = await web.addVideo(userId);
+    const browser = browserSession(app);
+    await browser.get('/auth/log-in');
+    await browser.post('/auth/log-in', { email, password: PASSWORD });
+    const stream = app.inject({
+      url: `/creators-portal/videos/${videoId}/events`,
+      headers: { cookie: browser.cookieHeader() },
+    });
+    const ended = () =>
+      Promise.race([
+        stream.then(() => 'ended'),
+        new Promise((resolve) => setTimeout(() => resolve('still open'), 1_500)),
+      ]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    failing = true; // for a moment: a look or two fail
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    failing = false;
+    expect(await ended()).toBe('still open');
+    failing = true; // for good
+    await expect.poll(ended, { timeout: 10_000 }).toBe('ended');
+    expect((await stream).body).toContain('event: video');
+    failing = false;
+    await app.close();
   });
 
   it('ends when the server closes', async () => {
