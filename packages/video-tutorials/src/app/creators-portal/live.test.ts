@@ -10,13 +10,8 @@ import {
   videoPublishingCommandStreamName,
   videoPublishingStreamName,
 } from '../../contracts/video-publishing.js';
-import { createAuthenticateApp } from '../authenticate/index.js';
-import { createSessions } from '../authenticate/sessions.js';
-import { COOKIE_SECRET, PASSWORD, startWebUnderAttack, type WebUnderAttack } from '../../security/harness.js';
-import { browserSession } from '../../web/browser-session.js';
-import { buildWebServer } from '../../web/server.js';
+import { startWebUnderAttack, type WebUnderAttack } from '../../security/harness.js';
 import { elementWithId, errorSummaryOf } from '../../web/page-checks.js';
-import { createCreatorsPortalApp } from './index.js';
 import { asSentence, MAX_LIVE_STREAMS_PER_USER, type LiveVideo, type Outcome } from './live.js';
 
 /**
@@ -229,21 +224,8 @@ describe('a video’s event stream', () => {
       query: (text, params) => (failing ? Promise.reject(lost()) : web.test.db.query(text, params)),
       exec: (text) => (failing ? Promise.reject(lost()) : web.test.db.exec(text)),
     };
-    const app = await buildWebServer({
-      appName: 'Video Tutorials',
-      cookieSecret: COOKIE_SECRET,
-      secureCookies: false,
-      sessions: createSessions({ store: web.store, viewData: web.test.db }),
-      applications: [
-        createAuthenticateApp({ store: web.store, viewData: web.test.db }),
-        createCreatorsPortalApp({ store: web.store, viewData, storage: web.storage, maxUploadBytes: 1024 }),
-      ],
-    });
-    const { userId, email } = await web.addUser();
-    const { videoId } = await web.addVideo(userId);
-    const browser = browserSession(app);
-    await browser.get('/auth/log-in');
-    await browser.post('/auth/log-in', { email, password: PASSWORD });
+    const { app, browser, user } = await web.portalOn(viewData);
+    const { videoId } = await web.addVideo(user.userId);
     const stream = app.inject({
       url: `/creators-portal/videos/${videoId}/events`,
       headers: { cookie: browser.cookieHeader() },
