@@ -53,7 +53,9 @@ export default defineConfig(
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: {
       globals: Object.fromEntries(
-        ['window', 'document', 'fetch', 'EventSource', 'setTimeout'].map((name) => [name, 'readonly']),
+        ['window', 'document', 'fetch', 'EventSource', 'setTimeout', 'Event', 'FormData', 'XMLHttpRequest'].map(
+          (name) => [name, 'readonly'],
+        ),
       ),
     },
   },

@@ -14,8 +14,10 @@ import { writeVideoEvents } from './aggregators/catalogue/controls.js';
 import { findPublishedVideo } from './aggregators/catalogue/index.js';
 import { makeStill } from './components/transcode/controls.js';
 import { storeSpeakingVideo, storeVideoWithoutAudio } from './components/transcribe/controls.js';
+import { VIDEO_NAME_MAX_LENGTH } from './contracts/video-publishing.js';
 import { VideoViewed, viewingStreamName } from './contracts/viewing.js';
 import { readConfig, repositoryRoot } from './config.js';
+import { hashPassword } from './passwords.js';
 import { createStorage } from './storage.js';
 import type { Piece } from './piece.js';
 import { PIECE_NAMES, startSystem, type System } from './system.js';
@@ -24,8 +26,8 @@ import { PIECE_NAMES, startSystem, type System } from './system.js';
  * The whole system through a real browser — Debian's Chromium, headless,
  * driven by playwright-core — against the system listening on a real port:
  * register → the e-mail is written → log in → upload a clip in the creators
- * portal → published → named through the form, the operation page updating
- * itself (server-sent events) → watched on the public page, the view counted →
+ * portal → published → named in place on the video's page, the outcome
+ * pushed to it (server-sent events) → watched on the public page, the view counted →
  * the admin follows the upload's trace through the whole flow.
  *
  * Each step leaves a screenshot in test-output/screenshots/browser/. Every page the test visits is checked at
@@ -327,12 +329,12 @@ describe('in a browser', () => {
       ),
       page.getByRole('button', { name: 'Upload', exact: true }).click(),
     ]);
-    expect(uploaded.status()).toBe(303);
+    expect(uploaded.status()).toBe(201); // sent in the background by upload.js, which then opens the video's page
     uploadTraceId = (await uploaded.allHeaders())['x-trace-id'];
     expect(uploadTraceId).toMatch(/^[0-9a-f-]{36}$/);
     await page.waitForURL(/\/creators-portal\/videos\/[0-9a-f-]{36}\?uploaded=1$/);
     const videoId = /([0-9a-f-]{36})\?uploaded=1$/.exec(page.url())![1]!;
-    // Until the creators' view has the video, the page says the upload was received and reloads itself.
+    // Until the creators' view has the video, the page says the upload was received, then opens the video's page.
     await page.locator('.badge').waitFor({ timeout: 120_000 });
     await screenshot(page, '07-video-uploaded');
 
@@ -346,27 +348,19 @@ describe('in a browser', () => {
       .toBeGreaterThanOrEqual(1); // HAVE_METADATA
     await screenshot(page, '08-video-published', ['desktop', 'phone']);
 
-    // 09 Name it. The outcome is held back until the operation page has rendered "Working on it…";
-    // the page then updates by itself (server-sent events), no reload by us.
+    // 09–11 Name it, in place. The outcome is held back until the page says "Saving…"; it then arrives by
+    // itself (server-sent events), the heading too, no reload by us, the text kept in the field.
     const name = 'Event sourcing in ten minutes';
     await page.getByLabel('Name').fill(name);
-    const isOperationPage = (url: URL) => /^\/creators-portal\/operations\/[0-9a-f-]{36}$/.test(url.pathname);
-    const listening = page.waitForRequest((request) => /\/operations\/[0-9a-f-]{36}\/events$/.test(request.url()));
     await videoOperations!.stop();
     await page.getByRole('button', { name: 'Save the name' }).click();
-    await page.waitForURL(isOperationPage);
-    await page.getByText('Working on it').waitFor();
-    await listening; // the page's EventSource
-    await screenshot(page, '09-operation-pending', ['phone']);
+    await page.getByText('Saving…').waitFor();
+    await screenshot(page, '09-naming-saving', ['phone']);
     await startVideoOperations();
-    await page.getByText('Your change has been saved.').waitFor({ timeout: 120_000 });
-    expect(await page.locator('h1').textContent()).toBe('Done');
-    await screenshot(page, '10-operation-done', ['phone']);
-
-    // 11 Back on the video page, with its name (once the creators' view has it).
-    await page.getByRole('link', { name: 'Back to the video' }).click();
-    await page.waitForURL(`**/creators-portal/videos/${videoId}`);
-    await reloadUntil(page, `h1:text-is("${name}")`, 'the new name on the video page');
+    await page.getByText('The name has been saved.').waitFor({ timeout: 120_000 });
+    await page.locator(`h1:text-is("${name}")`).waitFor({ timeout: 120_000 });
+    expect(await page.getByLabel('Name').inputValue()).toBe(name);
+    expect(new URL(page.url()).pathname).toBe(`/creators-portal/videos/${videoId}`); // not reloaded elsewhere
     await screenshot(page, '11-video-named');
 
     // 11b Named, it can be made public: its owner publishes it.
@@ -620,4 +614,184 @@ describe('in a browser, a video’s life', () => {
     expect(problems).toEqual([]);
     expect(accessibility, 'serious and critical axe violations, phone layout').toEqual([]);
   }, 300_000);
+});
+
+describe('in a browser: the creators portal, live', () => {
+  const liveEmail = `live-${randomUUID().slice(0, 8)}@example.com`;
+  let liveUserId: string;
+
+  /** A video of the live user's in the creators' View Data, as the aggregator makes it when publishing starts. */
+  async function processingVideo() {
+    const videoId = randomUUID();
+    await system.viewData.query(
+      `INSERT INTO creators_portal_videos (id, owner_id, status, source_uri, uploaded_at)
+       VALUES ($1, $2, 'processing', $3, now())`,
+      [videoId, liveUserId, `storage:uploads/${videoId}.mp4`],
+    );
+    return videoId;
+  }
+  /** Drops a file onto the upload form's zone, as one dragged from the desktop: a DataTransfer holding it. */
+  const dropOnTheZone = (name: string, content: Buffer) =>
+    page.evaluate(`(() => {
+      const bytes = Uint8Array.from(atob(${JSON.stringify(content.toString('base64'))}), (char) => char.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], ${JSON.stringify(name)}, { type: 'video/mp4' }));
+      const zone = document.querySelector('[data-drop-zone]');
+      for (const type of ['dragenter', 'dragover', 'drop'])
+        zone.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    })()`);
+  /** Set in the page: still there after a change, the page was not reloaded. */
+  const markPage = () => page.evaluate('window.notReloaded = true');
+  const stillThePage = () => page.evaluate('window.notReloaded === true');
+
+  beforeAll(async () => {
+    liveUserId = randomUUID();
+    await system.viewData.query(
+      'INSERT INTO user_credentials (id, email, password_hash, email_confirmed) VALUES ($1, $2, $3, true)',
+      [liveUserId, liveEmail, await hashPassword(password)],
+    );
+    await context!.clearCookies();
+    await page.goto('/auth/log-in');
+    await page.getByLabel('E-mail').fill(liveEmail);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await page.waitForURL(`${baseUrl}/`);
+  }, 120_000);
+
+  it('keeps what is typed while the status changes in place', async () => {
+    const videoId = await processingVideo();
+    await page.goto(`/creators-portal/videos/${videoId}`);
+    expect(await page.locator('.badge').textContent()).toBe('Processing');
+    await markPage();
+    const typing = 'A name half-typ';
+    await page.getByLabel('Name').fill(typing);
+    await page.getByLabel('Description').fill('Still writing this…');
+    await screenshot(page, 'live-01-typing-while-processing', ['desktop', 'phone']);
+    await page.getByLabel('Name').focus();
+    await system.viewData.query(
+      `UPDATE creators_portal_videos SET status = 'failed', failure_reason = $2 WHERE id = $1`,
+      [videoId, 'We could not read this video: it ends before its first frame.'],
+    );
+    await page.locator('.badge.failed').waitFor({ timeout: 30_000 });
+    await page.getByText('it ends before its first frame').waitFor();
+    expect(await page.getByLabel('Name').inputValue()).toBe(typing);
+    expect(await page.getByLabel('Description').inputValue()).toBe('Still writing this…');
+    expect(await page.evaluate('document.activeElement.id'), 'the focus stays in the field').toBe('video-name');
+    expect(await stillThePage()).toBe(true);
+    await screenshot(page, 'live-02-status-changed-text-kept', ['desktop', 'phone']);
+    expect(problems).toEqual([]);
+    expect(accessibility, 'serious and critical axe violations, phone layout').toEqual([]);
+  }, 120_000);
+
+  it('names in place: a rejection as a sentence with the text kept, then the name saved', async () => {
+    const videoId = await processingVideo();
+    await page.goto(`/creators-portal/videos/${videoId}`);
+    await markPage();
+    expect(await page.getByLabel('Name').getAttribute('maxlength')).toBe(String(VIDEO_NAME_MAX_LENGTH));
+    // Blank: the component says no; the page says why, beside the field.
+    await page.getByLabel('Name').fill('   ');
+    await page.getByRole('button', { name: 'Save the name' }).click();
+    const message = page.locator('#video-name-message');
+    await expect.poll(() => message.textContent(), { timeout: 60_000 }).toBe('Name is blank.');
+    expect(await message.getAttribute('class')).toBe('field-error');
+    expect(await page.getByLabel('Name').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByLabel('Name').inputValue()).toBe('   ');
+    await screenshot(page, 'live-03-naming-rejected', ['desktop', 'phone']);
+
+    const name = 'Projections, <live>';
+    await page.getByLabel('Name').fill(name);
+    await page.getByRole('button', { name: 'Save the name' }).click();
+    await expect.poll(() => message.textContent(), { timeout: 60_000 }).toBe('The name has been saved.');
+    expect(await page.getByLabel('Name').getAttribute('aria-invalid')).toBeNull();
+    await page.locator('h1', { hasText: name }).waitFor({ timeout: 60_000 });
+    await expect.poll(() => page.title()).toContain(name);
+    expect(await page.getByLabel('Name').inputValue()).toBe(name);
+    expect(await stillThePage()).toBe(true);
+    await screenshot(page, 'live-04-named-in-place', ['desktop', 'phone']);
+    expect(problems).toEqual([]);
+    expect(accessibility, 'serious and critical axe violations, phone layout').toEqual([]);
+  }, 120_000);
+
+  it('uploads a dropped file with its progress shown, then follows the video to published in place', async () => {
+    await page.goto('/creators-portal');
+    // Slow the upload down (the DevTools protocol) so that its progress can be seen: about ten seconds.
+    const devtools = await context!.newCDPSession(page);
+    await devtools.send('Network.enable');
+    await devtools.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: Math.ceil(clip.length / 10),
+    });
+    await dropOnTheZone('dropped tutorial.mp4', clip);
+    await page.getByText('Chosen: dropped tutorial.mp4').waitFor();
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    const progress = page.getByRole('progressbar', { name: 'Uploading your video' });
+    await progress.waitFor();
+    await expect.poll(async () => Number(await progress.getAttribute('value')), { timeout: 30_000 }).toBeGreaterThan(0);
+    expect(Number(await progress.getAttribute('value'))).toBeLessThan(100);
+    expect(await page.locator('#upload-progress-text').textContent()).toMatch(
+      /^\d+% — [\d.]+ (KB|MB) of [\d.]+ (KB|MB)$/,
+    );
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'live-05-upload-progress-desktop.png'), fullPage: true });
+    await page.waitForURL(/\/creators-portal\/videos\/[0-9a-f-]{36}/, { timeout: 120_000 });
+    await devtools.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: -1,
+    });
+    // The video's page: at once if View Data has the video already, else "Upload received" opens it by itself.
+    await page.locator('.badge').waitFor({ timeout: 120_000 });
+    await markPage();
+    const typing = 'Named while it transcodes';
+    await page.getByLabel('Name').fill(typing);
+    await page.locator('.badge.published').waitFor({ timeout: SLOW });
+    await page.locator('video.player').waitFor();
+    expect(await page.getByLabel('Name').inputValue()).toBe(typing);
+    expect(await stillThePage()).toBe(true);
+    await screenshot(page, 'live-06-published-in-place', ['desktop', 'phone']);
+    expect(problems).toEqual([]);
+    expect(accessibility, 'serious and critical axe violations, phone layout').toEqual([]);
+  }, 600_000);
+
+  it('shows a refused upload’s reason as a sentence beside the field', async () => {
+    await page.goto('/creators-portal');
+    await dropOnTheZone('notes.mp4', Buffer.from('These are my notes, not a video.'));
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    const error = page.locator('[data-upload-error]');
+    await error.waitFor();
+    expect(await error.textContent()).toBe('That file is not a video we can read (MP4, MOV, WebM, MKV, AVI…).');
+    expect(await page.getByLabel('Upload a video').getAttribute('aria-invalid')).toBe('true');
+    problems = problems.filter((problem) => problem !== '415 for POST /creators-portal/videos');
+    await screenshot(page, 'live-07-upload-refused', ['desktop', 'phone']);
+    expect(problems).toEqual([]);
+    expect(accessibility, 'serious and critical axe violations, phone layout').toEqual([]);
+  }, 120_000);
+
+  // Last: the init script stays with the page.
+  it('without EventSource, asks in the background instead: the status and the outcome arrive all the same', async () => {
+    await page.addInitScript('delete window.EventSource');
+    const videoId = await processingVideo();
+    const asked = page.waitForRequest((request) => request.url().includes(`/creators-portal/videos/${videoId}/status`));
+    await page.goto(`/creators-portal/videos/${videoId}`);
+    expect(await page.evaluate('"EventSource" in window')).toBe(false);
+    await markPage();
+    await asked;
+    const name = 'Named without EventSource';
+    await page.getByLabel('Name').fill(name);
+    await page.getByRole('button', { name: 'Save the name' }).click();
+    await expect
+      .poll(() => page.locator('#video-name-message').textContent(), { timeout: 60_000 })
+      .toBe('The name has been saved.');
+    await system.viewData.query(
+      `UPDATE creators_portal_videos SET status = 'failed', failure_reason = $2 WHERE id = $1`,
+      [videoId, 'We could not read this video.'],
+    );
+    await page.locator('.badge.failed').waitFor({ timeout: 30_000 });
+    await page.locator('h1', { hasText: name }).waitFor({ timeout: 60_000 });
+    expect(await page.getByLabel('Name').inputValue()).toBe(name);
+    expect(await stillThePage()).toBe(true);
+    expect(problems).toEqual([]);
+  }, 120_000);
 });

@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { MessageStore } from '@vt/message-store';
+import type { MessageStore, Queryable } from '@vt/message-store';
 import type { TestDatabase } from '@vt/message-store/controls';
 import type { FastifyInstance, RouteOptions } from 'fastify';
+import { createAuthenticateApp } from '../app/authenticate/index.js';
+import { createSessions } from '../app/authenticate/sessions.js';
+import { createCreatorsPortalApp } from '../app/creators-portal/index.js';
 import { readConfig, type Config } from '../config.js';
 import { hashPassword } from '../passwords.js';
 import { createStorage, type Storage } from '../storage.js';
@@ -127,6 +130,28 @@ export async function startWebUnderAttack(
     return Object.assign(session, { user });
   }
 
+  /**
+   * A web server of its own with the creators portal on `viewData` (one that fails when a test says so), and a new
+   * user signed in to it.
+   */
+  async function portalOn(viewData: Queryable) {
+    const portal = await buildWebServer({
+      appName: 'Video Tutorials',
+      cookieSecret: COOKIE_SECRET,
+      secureCookies: false,
+      sessions: createSessions({ store: test.store, viewData: test.db }),
+      applications: [
+        createAuthenticateApp({ store: test.store, viewData: test.db }),
+        createCreatorsPortalApp({ store: test.store, viewData, storage, maxUploadBytes: 1024 }),
+      ],
+    });
+    const user = await addUser();
+    const session = browserSession(portal);
+    await session.get('/auth/log-in');
+    await session.post('/auth/log-in', { email: user.email, password: PASSWORD });
+    return { app: portal, browser: session, user };
+  }
+
   return {
     app,
     config,
@@ -140,6 +165,7 @@ export async function startWebUnderAttack(
     addUser,
     addVideo,
     browser,
+    portalOn,
     /** Every file under the storage directory, relative to it. */
     async filesInStorage(): Promise<string[]> {
       const entries = await readdir(storage.directory, { recursive: true, withFileTypes: true }).catch(() => []);

@@ -1,14 +1,9 @@
-import { createSessions } from '../app/authenticate/sessions.js';
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '@vt/message-store';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthenticateApp } from '../app/authenticate/index.js';
-import { createCreatorsPortalApp } from '../app/creators-portal/index.js';
 import { identityStreamName, Registered } from '../contracts/identity.js';
-import { browserSession } from '../web/browser-session.js';
-import { buildWebServer } from '../web/server.js';
-import { COOKIE_SECRET, PASSWORD, startWebUnderAttack, type WebUnderAttack } from './harness.js';
+import { startWebUnderAttack, type WebUnderAttack } from './harness.js';
 
 /** What the site must not give away: secrets in admin views, links, cacheable private media and pages. */
 let web: WebUnderAttack;
@@ -88,20 +83,7 @@ describe('the operation page’s event stream', () => {
   });
 
   async function openStream() {
-    const app = await buildWebServer({
-      appName: 'Video Tutorials',
-      cookieSecret: COOKIE_SECRET,
-      secureCookies: false,
-      sessions: createSessions({ store: web.store, viewData: web.test.db }),
-      applications: [
-        createAuthenticateApp({ store: web.store, viewData: web.test.db }),
-        createCreatorsPortalApp({ store: web.store, viewData: viewData(), storage: web.storage, maxUploadBytes: 1024 }),
-      ],
-    });
-    const { email } = await web.addUser();
-    const browser = browserSession(app);
-    await browser.get('/auth/log-in');
-    await browser.post('/auth/log-in', { email, password: PASSWORD });
+    const { app, browser } = await web.portalOn(viewData());
     const stream = app.inject({
       url: `/creators-portal/operations/${randomUUID()}/events`,
       headers: { cookie: browser.cookieHeader() },

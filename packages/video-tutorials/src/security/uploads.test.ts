@@ -96,8 +96,62 @@ describe('a file that is not a video', () => {
   });
 });
 
+describe('an upload sent in the background (upload.js)', () => {
+  const uploadInBackground = (browser: Awaited<ReturnType<WebUnderAttack['browser']>>, content: Buffer) => {
+    const boundary = '----upload-js';
+    return web.app.inject({
+      method: 'POST',
+      url: `/creators-portal/videos?_csrf=${encodeURIComponent(browser.csrfToken)}`,
+      headers: {
+        cookie: browser.cookieHeader(),
+        accept: 'application/json',
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+      },
+      payload: Buffer.concat([
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="video"; filename="v.mp4"\r\nContent-Type: video/mp4\r\n\r\n`,
+        ),
+        content,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]),
+    });
+  };
+
+  // Each from an address of its own: log-ins are limited per address.
+  it('is answered with where to go, or with the refusal as a sentence', async () => {
+    const browser = await web.browser('user', '10.1.0.1');
+    await browser.get('/creators-portal');
+    const notAVideo = await uploadInBackground(browser, Buffer.from('%PDF-1.7 not a video'));
+    expect(notAVideo.statusCode).toBe(415);
+    expect(JSON.parse(notAVideo.body)).toEqual({
+      error: 'Not uploaded',
+      message: 'That file is not a video we can read (MP4, MOV, WebM, MKV, AVI…).',
+    });
+    const overQuota = await uploadInBackground(browser, video(1.5 * MB));
+    expect(overQuota.statusCode).toBe(413);
+    expect((JSON.parse(overQuota.body) as { message: string }).message).toBe(
+      'Your videos already take 0 MB of your 1 MB. Remove some before uploading more.',
+    );
+    const accepted = await uploadInBackground(browser, video(4096));
+    expect(accepted.statusCode).toBe(201);
+    const { location } = JSON.parse(accepted.body) as { location: string };
+    expect(location).toMatch(/^\/creators-portal\/videos\/[0-9a-f-]{36}\?uploaded=1$/);
+    expect(accepted.headers.location).toBe(location);
+  });
+
+  it('has the form say what the script needs: the limit, and its sentence', async () => {
+    const browser = await web.browser('user', '10.1.0.2');
+    const page = await browser.get('/creators-portal');
+    expect(page.body).toContain(`data-max-bytes="${web.config.maxUploadBytes}"`);
+    expect(page.body).toMatch(/data-too-large="That file is larger than the limit of \d+ MB\."/);
+    expect(page.body).toContain('<progress id="upload-progress" max="100" value="0"');
+    expect(page.body).toContain('<label for="upload-progress">Uploading your video</label>');
+    expect(page.body).toContain('<script src="/assets/upload.js" defer></script>');
+  });
+});
+
 describe('the pages of a video being prepared', () => {
-  it('reload once its status has changed, asking for it in the background: no meta refresh but for no-script', async () => {
+  it('follow its status in the background: no meta refresh but for no-script on the page with no form', async () => {
     const browser = await web.browser('user');
     const uploaded = await upload(browser, video(4096));
     expect(uploaded.statusCode).toBe(303);
@@ -109,8 +163,8 @@ describe('the pages of a video being prepared', () => {
     const withoutNoscript = (body: string) => body.replace(/<noscript>[\s\S]*?<\/noscript>/g, '');
     expect(withoutNoscript(received.body)).not.toContain('http-equiv="refresh"');
     expect(received.body).toContain('<noscript><meta http-equiv="refresh" content="2" /></noscript>');
-    expect(received.body).toContain('<script src="/assets/video-status.js" defer></script>');
-    expect(received.body).toContain(`data-video-id="${videoId}" data-video-status="absent"`);
+    expect(received.body).toContain('<script src="/assets/video-live.js" defer></script>');
+    expect(received.body).toContain(`data-live-video="${videoId}" data-video-status="absent"`);
     const status = async (id: string, as = browser) =>
       JSON.parse((await as.get(`/creators-portal/videos/${id}/status`)).body) as unknown;
     expect(await status(videoId!)).toEqual({ status: 'absent' });
@@ -118,11 +172,11 @@ describe('the pages of a video being prepared', () => {
     const { videoId: processing } = await web.addVideo(browser.user!.userId, { status: 'processing' });
     const page = await browser.get(`/creators-portal/videos/${processing}`);
     expect(withoutNoscript(page.body)).not.toContain('http-equiv="refresh"');
-    expect(page.body).toContain(`data-video-id="${processing}" data-video-status="processing"`);
-    expect(await status(processing)).toEqual({ status: 'processing' });
+    expect(page.body).toContain(`data-live-video="${processing}" data-video-status="processing"`);
+    expect(await status(processing)).toMatchObject({ status: 'processing', outcomes: [] });
     // Another user's video is as absent as one that is not there.
     expect(await status(processing, await web.browser('user'))).toEqual({ status: 'absent' });
-    expect((await web.app.inject({ url: '/assets/video-status.js' })).statusCode).toBe(200);
+    expect((await web.app.inject({ url: '/assets/video-live.js' })).statusCode).toBe(200);
   });
 });
 

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { isTransientDatabaseError, type MessageStore, type Queryable } from '@vt/message-store';
+import type { MessageStore, Queryable } from '@vt/message-store';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
@@ -25,11 +25,12 @@ import {
 import type { Storage } from '../../storage.js';
 import { externalMedia, mediaOf } from '../../web/media.js';
 import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
-import { html } from '../../web/html.js';
+import { html, type SafeHtml } from '../../web/html.js';
 import { requireUser } from '../../web/guards.js';
 import { keysetNavigation, readPageRequest, refusePage } from '../../web/pagination.js';
 import { creatorName, videoCard } from '../../web/video-card.js';
 import type { KeysetPage, PageRequest } from '../../view-data/keyset-pages.js';
+import { eventStreams, hashOf, outcomeOf, registerLiveVideoRoutes, type VideoPageParts } from './live.js';
 import { sniffVideoContainer } from './video-files.js';
 import { failureSentence, registerVideoActions, sourceKept, statusBadge, videoChoices } from './video-actions.js';
 
@@ -57,9 +58,6 @@ const videoParams = z.object({ videoId: z.uuid() });
 const operationParams = z.object({ traceId: z.string().uuid() });
 
 /** The creators portal (the book's chapters 10–11): my videos, uploads, naming and describing. */
-/** Lookups in a row that may fail for a lost connection (250 ms apart) before the event stream ends. */
-const MAX_LOST_LOOKUPS = 8;
-
 export function createCreatorsPortalApp(options: CreatorsPortalOptions): FastifyPluginAsync {
   const { store, viewData } = options;
   const receiving = new Map<string, number>();
@@ -69,6 +67,8 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
     // Encapsulated: guards every route of this plugin, however its URL was spelled.
     app.addHook('preHandler', requireUser);
     registerVideoActions(app, options);
+    const serveEvents = eventStreams(app);
+    registerLiveVideoRoutes(app, { viewData, pageParts: videoPageParts, serve: serveEvents });
 
     app.get('/creators-portal', async (request, reply) => {
       const asked = readPageRequest(request.query, {
@@ -92,7 +92,10 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
         if (count > 0) receiving.set(userId, count);
         else receiving.delete(userId);
       }
+      const wantsJson = (request.headers.accept ?? '').includes('application/json');
       if (!upload.ok) {
+        // The upload page's script (upload.js) shows the sentence in place.
+        if (wantsJson) return reply.code(upload.statusCode).send({ error: 'Not uploaded', message: upload.error });
         const videos = await pageOfVideosOfOwner(viewData, userId, FIRST_PAGE);
         // About the file chosen (none, empty, too large, not a video), the error links to the file field.
         const error: FormError = upload.aboutTheFile
@@ -113,14 +116,16 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
         await rm(options.storage.pathOf(upload.sourceUri), { force: true });
         throw error;
       }
-      return reply.redirect(`/creators-portal/videos/${upload.videoId}?uploaded=1`, 303);
+      const location = `/creators-portal/videos/${upload.videoId}?uploaded=1`;
+      if (wantsJson) return reply.code(201).header('location', location).send({ location });
+      return reply.redirect(location, 303);
     });
 
     app.get('/creators-portal/videos/:videoId', async (request, reply) => {
       const video = await ownedVideo(request);
-      if (video)
-        return renderVideo(reply, video, video.status === 'failed' && (await sourceKept(options.storage, video)));
-      // Just uploaded: the portal's View Data may not have the video yet. The page reloads once it has.
+      if (video) return renderVideo(reply, video, options.storage);
+      // Just uploaded: the portal's View Data may not have the video yet. Once it has, the script opens the
+      // video's page; without scripts this page, which has no form to lose, refreshes itself.
       const parsed = videoParams.safeParse(request.params);
       if (parsed.success && (await isDeletedVideoOfOwner(viewData, request.user!.userId, parsed.data.videoId)))
         return reply.page(
@@ -135,45 +140,74 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
       if ((request.query as { uploaded?: string }).uploaded === '1' && parsed.success)
         return reply.page(
           'Upload received',
-          html`<div class="card narrow">
+          html`<div class="card narrow" data-live-video="${parsed.data.videoId}" data-video-status="absent">
             <h1>Upload received</h1>
-            <p class="muted" role="status" data-video-id="${parsed.data.videoId}" data-video-status="absent">
-              We are preparing your video. This page reloads when it is ready.
-            </p>
+            <p class="muted" role="status">We are preparing your video. Its page opens as soon as it is ready.</p>
             <a href="/creators-portal">Back to my videos</a>
           </div>`,
           200,
-          { head: reloadWhenTheStatusChanges(2) },
+          {
+            head: html`<noscript><meta http-equiv="refresh" content="2" /></noscript> ${LIVE_SCRIPT}`,
+          },
         );
       return reply.callNotFound();
     });
 
-    // For the pages of a video being prepared (video-status.js): its status, "absent" until the portal has it.
-    app.get('/creators-portal/videos/:videoId/status', async (request, reply) => {
-      if (!videoParams.safeParse(request.params).success) return reply.callNotFound();
-      const video = await ownedVideo(request);
-      return reply.header('cache-control', 'no-store').send({ status: video?.status ?? 'absent' });
-    });
-
-    for (const [action, field, maxLength] of [
-      ['name', 'name', VIDEO_NAME_MAX_LENGTH],
-      ['describe', 'description', VIDEO_DESCRIPTION_MAX_LENGTH],
-    ] as const) {
-      app.post(`/creators-portal/videos/:videoId/${action}`, async (request, reply) => {
-        const video = await ownedVideo(request);
-        if (!video) return reply.callNotFound();
-        const body = (request.body ?? {}) as Record<string, unknown>;
-        // The component decides what a good name is; this only keeps absurd input out of the store.
-        const value = (typeof body[field] === 'string' ? body[field] : '').slice(0, maxLength * 2);
-        const { userId } = request.user!;
-        const metadata = { traceId: request.traceId, userId };
-        const command =
-          action === 'name'
-            ? NameVideo.create({ videoId: video.id, name: value }, { metadata })
-            : DescribeVideo.create({ videoId: video.id, description: value }, { metadata });
-        await store.write(videoPublishingCommandStreamName(video.id), command);
-        return reply.redirect(`/creators-portal/operations/${request.traceId}`, 303);
-      });
+    for (const action of ['name', 'describe'] as const) {
+      const form = TEXT_FORMS[action];
+      app.post(
+        `/creators-portal/videos/:videoId/${action}`,
+        { bodyLimit: formBodyLimitFor(form.maxLength) },
+        async (request, reply) => {
+          const video = await ownedVideo(request);
+          if (!video) return reply.callNotFound();
+          const body = (request.body ?? {}) as Record<string, unknown>;
+          // Browsers send a textarea's line breaks as CRLF, but count each as one character (as maxlength does).
+          const typed = body[form.field];
+          const value = (typeof typed === 'string' ? typed : '').replace(/\r\n?/g, '\n');
+          const wantsJson = (request.headers.accept ?? '').includes('application/json');
+          const { userId } = request.user!;
+          // "Check again" (a page without JavaScript): where an earlier request stands; nothing is written.
+          if (body.check !== undefined) {
+            const checked = z.uuid().safeParse(body.check);
+            if (!checked.success) return reply.code(400).send({ error: 'Bad Request' });
+            const operation = await findOperation(viewData, checked.data, userId);
+            const state: TextFormState['state'] =
+              operation?.videoId !== video.id
+                ? { kind: 'saving', traceId: checked.data }
+                : operation.succeeded
+                  ? { kind: 'saved' }
+                  : { kind: 'rejected', message: outcomeOf(operation).message! };
+            return renderVideo(reply, video, options.storage, { action, value, state });
+          }
+          // The component decides what a good name is; past its limit nothing reaches the store.
+          const length = [...value].length;
+          if (length > form.maxLength) {
+            const message = `The ${form.field} can be at most ${form.maxLength} characters long; this one has ${length}.`;
+            if (wantsJson) return reply.code(422).send({ error: 'Unprocessable Entity', message });
+            return renderVideo(
+              reply,
+              video,
+              options.storage,
+              { action, value, state: { kind: 'rejected', message } },
+              422,
+            );
+          }
+          const metadata = { traceId: request.traceId, userId };
+          const command =
+            action === 'name'
+              ? NameVideo.create({ videoId: video.id, name: value }, { metadata })
+              : DescribeVideo.create({ videoId: video.id, description: value }, { metadata });
+          await store.write(videoPublishingCommandStreamName(video.id), command);
+          // The outcome comes later, from View Data: pushed to the page (video-live.js), or "Check again".
+          if (wantsJson) return reply.code(202).send({ traceId: request.traceId });
+          return renderVideo(reply, video, options.storage, {
+            action,
+            value,
+            state: { kind: 'saving', traceId: request.traceId },
+          });
+        },
+      );
     }
 
     app.get('/creators-portal/operations/:traceId', async (request, reply) => {
@@ -210,68 +244,22 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
 
     // Server-sent events: the outcome is pushed as soon as the aggregator has it. A stream ends when the
     // outcome is sent, after a minute, when View Data fails, and when the server closes.
-    const streams = new Set<() => void>();
-    app.addHook('preClose', (done) => {
-      for (const end of streams) end();
-      done();
-    });
     app.get('/creators-portal/operations/:traceId/events', async (request, reply) => {
       const parsed = operationParams.safeParse(request.params);
       if (!parsed.success) return reply.callNotFound();
       const { traceId } = parsed.data;
       const userId = request.user!.userId;
-      // Asked once before the stream opens, so that an unreachable database still answers 503 + Retry-After.
       let operation = await findOperation(viewData, traceId, userId);
-      reply.hijack();
-      reply.raw.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
+      await serveEvents(request, reply, {
+        intervalMs: 250,
+        lifetimeMs: 60_000,
+        look: async (send) => {
+          operation ??= await findOperation(viewData, traceId, userId);
+          if (!operation) return 'go on';
+          send('result', operation);
+          return 'done';
+        },
       });
-      let closed = false;
-      let wake = () => {};
-      const end = () => {
-        closed = true;
-        wake();
-      };
-      streams.add(end);
-      request.raw.on('close', end);
-      const deadline = Date.now() + 60_000;
-      let lostLookups = 0;
-      try {
-        while (!closed && Date.now() < deadline) {
-          // A connection lost for a moment: keep the stream open and ask again. A lasting outage (or any other
-          // failure) ends it: the page then reloads itself and shows the 503 page while the outage lasts.
-          operation ??= await findOperation(viewData, traceId, userId).then(
-            (found) => {
-              lostLookups = 0;
-              return found;
-            },
-            (error: unknown) => {
-              if (isTransientDatabaseError(error) && ++lostLookups < MAX_LOST_LOOKUPS) return null;
-              throw error;
-            },
-          );
-          if (operation) {
-            reply.raw.write(`event: result\ndata: ${JSON.stringify(operation)}\n\n`);
-            break;
-          }
-          reply.raw.write(': waiting\n\n');
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, 250);
-            wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-        }
-      } catch (error) {
-        // The page falls back to reloading itself, which shows the error page if the failure lasts.
-        request.log.error({ err: error }, 'operation events failed');
-      } finally {
-        streams.delete(end);
-        reply.raw.end();
-      }
     });
   };
 
@@ -359,10 +347,7 @@ async function receiveUpload(
       createWriteStream(partial),
     );
     const refusal = file.file.truncated
-      ? {
-          statusCode: 413,
-          error: `That file is larger than the limit of ${Math.floor(options.maxUploadBytes / 1024 / 1024)} MB.`,
-        }
+      ? { statusCode: 413, error: tooLargeMessage(options.maxUploadBytes) }
       : head.length === 0
         ? { statusCode: 400, error: 'That file is empty.' }
         : null;
@@ -384,6 +369,10 @@ async function receiveUpload(
   }
 }
 
+/** Said by the server, and by the upload page's script before it sends a file that large. */
+const tooLargeMessage = (maxUploadBytes: number) =>
+  `That file is larger than the limit of ${Math.floor(maxUploadBytes / 1024 / 1024)} MB.`;
+
 const megabytes = (bytes: number) => `${Math.ceil(bytes / 1024 / 1024)} MB`;
 
 /** Partial files a stopped process left behind; a live upload keeps its file's modification time fresh. */
@@ -399,7 +388,6 @@ async function removeAbandonedUploads(storageDirectory: string) {
     if (Date.now() - modified > ABANDONED_AFTER_MS) await rm(file, { force: true });
   }
 }
-
 
 function renderDashboard(
   reply: FastifyReply,
@@ -420,21 +408,34 @@ function renderDashboard(
           action="/creators-portal/videos?_csrf=${encodeURIComponent(reply.csrfToken())}"
           enctype="multipart/form-data"
           class="stack"
+          data-upload
+          data-max-bytes="${maxUploadBytes}"
+          data-too-large="${tooLargeMessage(maxUploadBytes)}"
+          data-failed="The upload did not get through. Check your connection and try again."
         >
           <div class="field">
             <label for="${UPLOAD_FIELD_ID}">Upload a video</label>
-            <input
-              id="${UPLOAD_FIELD_ID}"
-              type="file"
-              name="video"
-              accept="video/*"
-              required
-              ${fieldState(errors, UPLOAD_FIELD_ID, `${UPLOAD_FIELD_ID}-hint`)}
-            />
+            <div class="drop-zone" data-drop-zone>
+              <input
+                id="${UPLOAD_FIELD_ID}"
+                type="file"
+                name="video"
+                accept="video/*"
+                required
+                ${fieldState(errors, UPLOAD_FIELD_ID, `${UPLOAD_FIELD_ID}-hint`)}
+              />
+              <p class="drop-hint" data-drop-hint hidden>or drop a video file here</p>
+            </div>
             ${fieldError(errors, UPLOAD_FIELD_ID)}
+            <p class="field-error" id="${UPLOAD_FIELD_ID}-live-error" role="alert" data-upload-error hidden></p>
             <p class="field-hint" id="${UPLOAD_FIELD_ID}-hint">
               Up to ${Math.floor(maxUploadBytes / 1024 / 1024)} MB. We transcode it for the web.
             </p>
+          </div>
+          <div class="upload-progress" data-upload-progress hidden>
+            <label for="upload-progress">Uploading your video</label>
+            <progress id="upload-progress" max="100" value="0" aria-describedby="upload-progress-text"></progress>
+            <p class="muted" id="upload-progress-text" data-upload-progress-text></p>
           </div>
           <button type="submit">Upload</button>
         </form>
@@ -459,8 +460,8 @@ function renderDashboard(
                       durationSeconds: video.durationSeconds,
                       viewCount: video.viewCount,
                       extra: html`${statusBadge(video)}
-                        ${video.description ? html`<p class="muted">${video.description.slice(0, 140)}</p>` : ''}
-                        ${video.status === 'failed' ? html`<p class="field-error">${failureSentence(video)}</p>` : ''}`,
+                      ${video.description ? html`<p class="muted">${video.description.slice(0, 140)}</p>` : ''}
+                      ${video.status === 'failed' ? html`<p class="field-error">${failureSentence(video)}</p>` : ''}`,
                     },
                     'h2',
                   ),
@@ -470,83 +471,171 @@ function renderDashboard(
         ${keysetNavigation('/creators-portal', page, { size: size === MY_VIDEOS_PAGE_SIZE ? null : size })}
       </section>`,
     statusCode,
+    { head: html`<script src="/assets/upload.js" defer></script>` },
+  );
+}
+
+/** The video page's script: its parts kept up to date, its forms sent in place (video-live.js). */
+const LIVE_SCRIPT = html`<script src="/assets/video-live.js" defer></script>`;
+
+/** The video page's two forms, each with the component's limit as its `maxlength` (and the app's). */
+const TEXT_FORMS = {
+  name: {
+    field: 'name',
+    id: 'video-name',
+    label: 'Name',
+    maxLength: VIDEO_NAME_MAX_LENGTH,
+    button: 'Save the name',
+    saved: 'The name has been saved.',
+  },
+  describe: {
+    field: 'description',
+    id: 'video-description',
+    label: 'Description',
+    maxLength: VIDEO_DESCRIPTION_MAX_LENGTH,
+    button: 'Save the description',
+    saved: 'The description has been saved.',
+  },
+} as const;
+
+/**
+ * The body a form of `maxLength` characters may take: each a 4-byte UTF-8 character percent-encoded (12 bytes),
+ * and room for the CSRF token and field names. Text at the limit is accepted, however it is written.
+ */
+const formBodyLimitFor = (maxLength: number) => maxLength * 12 + 4096;
+
+/** A form of the video page sent without JavaScript: what was typed, kept, and where its request stands. */
+interface TextFormState {
+  action: keyof typeof TEXT_FORMS;
+  value: string;
+  state: { kind: 'saving'; traceId: string } | { kind: 'saved' } | { kind: 'rejected'; message: string };
+}
+
+/**
+ * The parts of a video's page that change while it is open: the page renders them, and the live routes send them
+ * again when they change (`live.ts`), so the page's script replaces them in place — never the forms.
+ */
+function videoPageParts(video: CreatorVideo): VideoPageParts {
+  const title = video.name || 'Untitled video';
+  const heading = html`<h1>${title}</h1>
+    <p>
+      ${statusBadge(video)}
+      <span class="muted">${video.viewCount} ${video.viewCount === 1 ? 'view' : 'views'}</span>
+    </p>`;
+  const media =
+    video.status === 'failed'
+      ? html`<div class="alert error" role="alert">${failureSentence(video)}</div>`
+      : video.status === 'published'
+        ? html`${
+            mediaOf(video.transcodedUri).kind === 'stored'
+              ? html`<video
+                  class="player"
+                  controls
+                  preload="metadata"
+                  poster="/media/posters/${video.id}"
+                  src="/media/videos/${video.id}"
+                ></video>`
+              : externalMedia(mediaOf(video.transcodedUri))
+          }
+          ${video.isPublic ? html`<p><a href="/videos/${video.id}">Open the public page</a></p>` : ''}`
+        : // Without scripts nothing refreshes a page with forms on it (it would lose what is typed): a link does.
+          html`<p class="muted">
+            We are transcoding your video. It shows here once it can be watched.
+            <a href="/creators-portal/videos/${video.id}">Check again</a>
+          </p>`;
+  const about = html`${video.description ? html`<p class="description">${video.description}</p>` : ''}
+  ${
+    video.transcription
+      ? html`<details>
+          <summary>Transcript</summary>
+          <p>${video.transcription}</p>
+        </details>`
+      : ''
+  }
+  ${video.transcriptionFailure ? html`<p class="muted">No transcript: ${video.transcriptionFailure}</p>` : ''}`;
+  return { title, parts: { heading, media, about } };
+}
+
+/** A part of the page the script may replace (`data-live-part`), with the hash of its markup. */
+const livePart = (name: string, markup: SafeHtml, attributes: SafeHtml = html``) =>
+  html`<div data-live-part="${name}" data-live-hash="${hashOf(markup)}" ${attributes}>${markup}</div>`;
+
+async function renderVideo(
+  reply: FastifyReply,
+  video: CreatorVideo,
+  storage: Storage,
+  sent?: TextFormState,
+  statusCode = 200,
+) {
+  const csrf = reply.csrfToken();
+  const retryPossible = video.status === 'failed' && (await sourceKept(storage, video));
+  const { title, parts } = videoPageParts(video);
+  const errors: FormError[] =
+    sent?.state.kind === 'rejected' ? [{ field: TEXT_FORMS[sent.action].id, message: sent.state.message }] : [];
+  return reply.page(
+    titleWithErrors(title, errors),
+    html`${errorSummary(errors)}
+      <section class="card" data-live-video="${video.id}" data-video-status="${video.status}">
+        <p><a href="/creators-portal">← My videos</a></p>
+        ${livePart('heading', parts.heading!)} ${livePart('media', parts.media!, html`aria-live="polite"`)}
+        ${livePart('about', parts.about!)}
+      </section>
+      <section class="card">${textForm(csrf, video, 'name', sent)}</section>
+      <section class="card">${textForm(csrf, video, 'describe', sent)}</section>
+      ${videoChoices(video, csrf, retryPossible)}`,
+    statusCode,
+    { head: LIVE_SCRIPT },
   );
 }
 
 /**
- * For a page that shows a video being prepared: a script that asks for the video's status in the background and
- * reloads the page once, when it has changed (unless something was typed into the page meanwhile, which a reload
- * would lose: then it says so). No `<meta http-equiv="refresh">` reloading the page every few seconds under a
- * screen reader's or a keyboard user's feet; without scripts, that is what still happens (every `seconds`).
+ * The form naming or describing the video. Its message (`…-message`) says where a request stands: the page's
+ * script writes into it, and a page sent back without JavaScript has it written already, with the text kept and,
+ * while the outcome is not known, a "Check again" button sending the same form to ask (nothing is written then).
  */
-function reloadWhenTheStatusChanges(seconds: number) {
-  return html`<noscript><meta http-equiv="refresh" content="${seconds}" /></noscript>
-    <script src="/assets/video-status.js" defer></script>`;
-}
-
-function renderVideo(reply: FastifyReply, video: CreatorVideo, retryPossible: boolean) {
-  const csrf = reply.csrfToken();
-  // While processing, the page reloads once the outcome is there (see reloadWhenTheStatusChanges).
-  const head = video.status === 'processing' ? reloadWhenTheStatusChanges(5) : undefined;
-  return reply.page(
-    video.name || 'Untitled video',
-    html`<section class="card">
-        <p><a href="/creators-portal">← My videos</a></p>
-        <h1>${video.name || 'Untitled video'}</h1>
-        <p>
-          ${statusBadge(video)}
-          <span class="muted">${video.viewCount} ${video.viewCount === 1 ? 'view' : 'views'}</span>
-        </p>
-        ${video.status === 'failed' ? html`<div class="alert error" role="alert">${failureSentence(video)}</div>` : ''}
-        ${
-          video.status === 'published'
-            ? html`${
-                mediaOf(video.transcodedUri).kind === 'stored'
-                  ? html`<video
-                      class="player"
-                      controls
-                      preload="metadata"
-                      poster="/media/posters/${video.id}"
-                      src="/media/videos/${video.id}"
-                    ></video>`
-                  : externalMedia(mediaOf(video.transcodedUri))
-              }
-              ${video.isPublic ? html`<p><a href="/videos/${video.id}">Open the public page</a></p>` : ''}`
-            : video.status === 'processing'
-              ? html`<p class="muted" role="status" data-video-id="${video.id}" data-video-status="processing">
-                  We are transcoding your video. This page reloads by itself and shows it once it can be watched.
-                </p>`
-              : ''
-        }
-        ${video.description ? html`<p>${video.description}</p>` : ''}
-        ${
-          video.transcription
-            ? html`<details>
-                <summary>Transcript</summary>
-                <p>${video.transcription}</p>
-              </details>`
-            : ''
-        }
-        ${video.transcriptionFailure ? html`<p class="muted">No transcript: ${video.transcriptionFailure}</p>` : ''}
-      </section>
-      <section class="card">
-        <form method="post" action="/creators-portal/videos/${video.id}/name" class="stack">
-          <input type="hidden" name="_csrf" value="${csrf}" />
-          <label
-            >Name <input type="text" name="name" value="${video.name}" maxlength="${VIDEO_NAME_MAX_LENGTH * 2}"
-          /></label>
-          <button type="submit">Save the name</button>
-        </form>
-      </section>
-      <section class="card">
-        <form method="post" action="/creators-portal/videos/${video.id}/describe" class="stack">
-          <input type="hidden" name="_csrf" value="${csrf}" />
-          <label>Description <textarea name="description" rows="5">${video.description}</textarea></label>
-          <button type="submit">Save the description</button>
-        </form>
-      </section>
-      ${videoChoices(video, csrf, retryPossible)}`,
-    200,
-    head ? { head } : {},
-  );
+function textForm(csrf: string, video: CreatorVideo, action: keyof typeof TEXT_FORMS, sent?: TextFormState) {
+  const form = TEXT_FORMS[action];
+  const mine = sent?.action === action ? sent : undefined;
+  const value = mine ? mine.value : action === 'name' ? video.name : video.description;
+  const state = mine?.state;
+  const message =
+    state?.kind === 'saving'
+      ? 'Saving…'
+      : state?.kind === 'saved'
+        ? form.saved
+        : state?.kind === 'rejected'
+          ? state.message
+          : '';
+  const messageClass =
+    state?.kind === 'rejected' ? 'field-error' : state?.kind === 'saved' ? 'form-status ok' : 'form-status';
+  const fieldAttributes = html`id="${form.id}" name="${form.field}" maxlength="${form.maxLength}"
+  aria-describedby="${form.id}-hint ${form.id}-message" ${state?.kind === 'rejected' ? html`aria-invalid="true"` : ''}`;
+  return html`<form
+    method="post"
+    action="/creators-portal/videos/${video.id}/${action}"
+    class="stack"
+    data-live-form="${action}"
+    data-saved="${form.saved}"
+    data-failed="We could not send that. Check your connection and try again."
+  >
+    <input type="hidden" name="_csrf" value="${csrf}" />
+    <div class="field">
+      <label for="${form.id}">${form.label}</label>
+      ${
+        action === 'name'
+          ? html`<input type="text" ${fieldAttributes} value="${value}" />`
+          : html`<textarea rows="5" ${fieldAttributes}>${value}</textarea>`
+      }
+      <p class="field-hint" id="${form.id}-hint">Up to ${form.maxLength.toLocaleString('en')} characters.</p>
+      <p class="${messageClass}" id="${form.id}-message" role="status">${message}</p>
+    </div>
+    <div class="form-buttons">
+      <button type="submit">${form.button}</button>
+      ${
+        state?.kind === 'saving'
+          ? html`<button type="submit" class="secondary" name="check" value="${state.traceId}">Check again</button>`
+          : ''
+      }
+    </div>
+  </form>`;
 }
