@@ -26,6 +26,9 @@ import {
   PasswordResetRequested,
   RequestPasswordReset,
   ResetPassword,
+  AccountDeleted,
+  DeleteAccount,
+  LogOutEverywhere,
 } from '../../contracts/identity.js';
 import { parseSent, Send, sendEmailCommandStreamName, type BookSent, type Sent } from '../../contracts/send-email.js';
 import {
@@ -55,6 +58,7 @@ import {
   type PasswordResetPolicy,
 } from './password-reset.js';
 import { registrationEmailId } from './ids.js';
+import { decideAccountDeletion, decideEmailRelease, decideLogOutEverywhere } from './account.js';
 import { decideLock, loginHistoryUpTo, type LockPolicy } from './locking.js';
 import { emailReservationProjection } from './reservation.js';
 import type { EmailTemplates } from './templates.js';
@@ -233,6 +237,24 @@ export function createHandlers({
         return carryOut(decidePasswordChange(identity, command), version);
       });
     },
+
+    LogOutEverywhere: async (message: StoredMessage): Promise<Outcome> => {
+      const command = LogOutEverywhere.parse(message);
+      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
+      return decidingAgainOnConflict(command, async () => {
+        const { entity: identity, version } = await loadIdentity(command.data.userId);
+        return carryOut(decideLogOutEverywhere(identity, command), version);
+      });
+    },
+
+    DeleteAccount: async (message: StoredMessage): Promise<Outcome> => {
+      const command = DeleteAccount.parse(message);
+      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
+      return decidingAgainOnConflict(command, async () => {
+        const { entity: identity, version } = await loadIdentity(command.data.userId);
+        return carryOut(decideAccountDeletion(identity, command), version);
+      });
+    },
   };
 
   const events = {
@@ -244,6 +266,18 @@ export function createHandlers({
         if (!(error instanceof VersionConflictError)) throw error;
       });
       return askForConfirmation(event);
+    },
+
+    // The address is released by identity handling its own event, so a stop between the two writes loses nothing.
+    AccountDeleted: async (message: StoredMessage): Promise<Outcome> => {
+      const deleted = AccountDeleted.parse(message);
+      ensureWrittenTo(deleted, identityStreamName(deleted.data.userId));
+      return decidingAgainOnConflict(deleted, async () => {
+        const { entity: identity } = await loadIdentity(deleted.data.userId);
+        if (identity.email === null) return nothing('identity has no address');
+        const { entity: reservation, version } = await loadReservation(identity.email);
+        return carryOut(decideEmailRelease(identity.email, reservation, deleted), version);
+      });
     },
   };
 
