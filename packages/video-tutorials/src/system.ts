@@ -16,6 +16,7 @@ import {
 } from '@vt/message-store';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import * as accountSessionsAggregator from './aggregators/account-sessions/index.js';
 import * as adminMessageIndexAggregator from './aggregators/admin-message-index/index.js';
 import * as adminStreamsAggregator from './aggregators/admin-streams/index.js';
 import * as adminSubscriberPositionsAggregator from './aggregators/admin-subscriber-positions/index.js';
@@ -76,6 +77,7 @@ export const PIECE_NAMES = [
   'send-email',
   'home-page-aggregator',
   'user-credentials-aggregator',
+  'account-sessions-aggregator',
   'registration-monitor',
   'video-publishing',
   'transcode',
@@ -156,6 +158,7 @@ export async function startSystem(
       }),
     'home-page-aggregator': () => homePageAggregator.build({ store, viewData, logger }),
     'user-credentials-aggregator': () => userCredentialsAggregator.build({ store, viewData, logger }),
+    'account-sessions-aggregator': () => accountSessionsAggregator.build({ store, viewData, logger }),
     'registration-monitor': () =>
       registrationMonitor.build({
         store,
