@@ -253,6 +253,7 @@ export function webServerOptions(
   },
 ): WebServerOptions {
   const playbackTokens = createPlaybackTokens(cookieSecret);
+  const sessionSettings = { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs };
   return {
     appName: config.appName,
     cookieSecret,
@@ -260,11 +261,7 @@ export function webServerOptions(
     httpsOnly: config.environment === 'production',
     trustProxy: config.trustProxy,
     adminEmails: config.adminEmails,
-    sessions: createSessions({
-      store,
-      viewData,
-      settings: { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs },
-    }),
+    sessions: createSessions({ store, viewData, settings: sessionSettings }),
     applications: [
       createHomeApp({ viewData, playbackTokens }),
       createRecordViewingsApp({ store, viewData, playbackTokens, sampleVideoIds: [SAMPLE_VIDEO_ID] }),
@@ -282,6 +279,7 @@ export function webServerOptions(
         store,
         viewData,
         passwordHashAlgorithm: config.passwordHashAlgorithm,
+        sessionSettings,
         ...(logInAttemptsPerMinute ? { logInAttemptsPerMinute } : {}),
       }),
       createAdminApp({ store, viewData, adminEmails: config.adminEmails }),
