@@ -196,6 +196,9 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   app.decorateReply('signOut', async function (this: FastifyReply) {
     if (this.request.sessionId) await options.sessions?.end(this.request.sessionId, this.request.traceId);
     this.clearCookie(SESSION_COOKIE, { path: '/' });
+    // A page rendered after this one is a signed-out visitor's.
+    this.request.user = null;
+    this.request.sessionId = null;
   });
 
   app.setNotFoundHandler((request, reply) =>
