@@ -462,7 +462,12 @@ describe('in a browser: the account page', () => {
   it('lists the sessions, logs out everywhere, and deletes the account', async () => {
     const owner = `account-${randomUUID().slice(0, 8)}@example.com`;
     // A second browser, logged in as the same user: it is listed, and logged out everywhere.
-    const other = await browser!.newContext({ baseURL: baseUrl, viewport: PHONE, userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1' });
+    const other = await browser!.newContext({
+      baseURL: baseUrl,
+      viewport: PHONE,
+      userAgent:
+        'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
+    });
     const phone = await other.newPage();
     const logIn = async (at: Page) => {
       await at.goto('/auth/log-in');

@@ -43,7 +43,10 @@ const newEmail = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}@exam
 let addresses = 0;
 /** A browser of its own client address (the log-in rate limit is per address). */
 const browser = (userAgent?: string) =>
-  browserSession(running.system.web!, { remoteAddress: `198.51.100.${++addresses % 250}`, ...(userAgent ? { userAgent } : {}) });
+  browserSession(running.system.web!, {
+    remoteAddress: `198.51.100.${++addresses % 250}`,
+    ...(userAgent ? { userAgent } : {}),
+  });
 
 async function register(email: string, displayName = '') {
   const page = browser();
@@ -65,7 +68,8 @@ async function logIn(email: string, userAgent?: string, password = PASSWORD): Pr
   return [page, response.statusCode];
 }
 /** The session ids listed on the account page, once the aggregator has them all. */
-const sessionIdsOn = (body: string) => [...body.matchAll(/name="sessionId" value="([0-9a-f-]{36})"/g)].map((m) => m[1]!);
+const sessionIdsOn = (body: string) =>
+  [...body.matchAll(/name="sessionId" value="([0-9a-f-]{36})"/g)].map((m) => m[1]!);
 
 describe('the account page', () => {
   it('shows the address, unconfirmed with "Send it again", and the sessions with their devices', async () => {
@@ -86,7 +90,9 @@ describe('the account page', () => {
     expect(sessionIdsOn(page.body)).toHaveLength(1);
     // The User-Agent itself is never kept.
     const [sessionOfIphone] = sessionIdsOn(page.body);
-    expect(JSON.stringify(await running.system.store.read(sessionStreamName(sessionOfIphone!)))).not.toContain('Mobile/15E148');
+    expect(JSON.stringify(await running.system.store.read(sessionStreamName(sessionOfIphone!)))).not.toContain(
+      'Mobile/15E148',
+    );
     expect(signedInAs((await iphone.get('/')).body, email)).toBe(true);
   });
 
@@ -95,12 +101,21 @@ describe('the account page', () => {
     await register(email);
     const [page] = await logIn(email);
     await page.get('/account');
-    for (const action of ['/account/log-out-everywhere', '/account/delete', '/account/sessions/log-out', '/account/password']) {
+    for (const action of [
+      '/account/log-out-everywhere',
+      '/account/delete',
+      '/account/sessions/log-out',
+      '/account/password',
+    ]) {
       const response = await running.system.web!.inject({
         method: 'POST',
         url: action,
         headers: { cookie: page.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({ currentPassword: PASSWORD, understood: 'yes', sessionId: randomUUID() }).toString(),
+        payload: new URLSearchParams({
+          currentPassword: PASSWORD,
+          understood: 'yes',
+          sessionId: randomUUID(),
+        }).toString(),
       });
       expect({ action, status: response.statusCode }).toEqual({ action, status: 403 });
     }
@@ -119,19 +134,26 @@ describe('the account page', () => {
     const [other] = await logIn(email, IPHONE);
     const [strangers] = await logIn(stranger, FIREFOX);
     await running.caughtUp();
-    const strangersSession = sessionIdsOn((await strangers.get('/account')).body);
-    await strangers.get('/account'); // (its own page lists only its own browser: nothing to log out)
-    expect(strangersSession).toEqual([]);
-    const strangersId = (await running.system.viewData.query<{ session_id: string }>(
-      'SELECT session_id FROM account_sessions WHERE user_id = (SELECT id FROM user_credentials WHERE email = $1)',
-      [stranger],
-    ))[0]!.session_id;
+    // The stranger's page lists only the stranger's own browser: no session of anyone else's to log out.
+    expect(sessionIdsOn((await strangers.get('/account')).body)).toEqual([]);
+    const strangersId = (
+      await running.system.viewData.query<{ session_id: string }>(
+        'SELECT session_id FROM account_sessions WHERE user_id = (SELECT id FROM user_credentials WHERE email = $1)',
+        [stranger],
+      )
+    )[0]!.session_id;
 
     await mine.get('/account');
-    for (const sessionId of [strangersId, strangersId.toUpperCase(), randomUUID(), 'not-an-id', `${strangersId}\u0000`]) {
+    for (const sessionId of [
+      strangersId,
+      strangersId.toUpperCase(),
+      randomUUID(),
+      'not-an-id',
+      `${strangersId}\u0000`,
+    ]) {
       const forged = await mine.post('/account/sessions/log-out', { sessionId });
-      expect({ sessionId, status: forged.statusCode }).toMatchObject({ sessionId, status: expect.any(Number) });
-      expect(forged.statusCode === 404 || forged.statusCode === 400).toBe(true);
+      // 404 for an id that names no session of this user's, 400 for text PostgreSQL cannot store.
+      expect({ sessionId, refused: [400, 404].includes(forged.statusCode) }).toEqual({ sessionId, refused: true });
     }
     expect(signedInAs((await strangers.get('/')).body, stranger)).toBe(true);
 
@@ -154,7 +176,9 @@ describe('the account page', () => {
     expect(response.headers.location).toBe('/auth/log-in?notice=logged-out-everywhere');
     expect(signedInAs((await there.get('/')).body, email)).toBe(false);
     expect(signedInAs((await here.get('/')).body, email)).toBe(false);
-    expect((await here.get('/auth/log-in?notice=logged-out-everywhere')).body).toContain('You were logged out everywhere');
+    expect((await here.get('/auth/log-in?notice=logged-out-everywhere')).body).toContain(
+      'You were logged out everywhere',
+    );
     expect((await running.system.store.read(identityStreamName(userId))).map((e) => e.type)).toContain(
       'LoggedOutEverywhere',
     );
@@ -190,7 +214,9 @@ describe('deleting the account', () => {
     expect(signedInAs((await there.get('/')).body, email)).toBe(false);
     expect(signedInAs((await here.get('/')).body, email)).toBe(false);
     expect((await logIn(email))[1]).toBe(401);
-    expect((await running.system.store.read(identityStreamName(userId))).map((e) => e.type)).toContain('AccountDeleted');
+    expect((await running.system.store.read(identityStreamName(userId))).map((e) => e.type)).toContain(
+      'AccountDeleted',
+    );
 
     // The address is released, and registering it again makes a new account that logs in.
     await running.eventually(async () =>
@@ -210,37 +236,55 @@ describe('the registration e-mail, over SMTP', () => {
   /** The text part of an e-mail as received (quoted-printable decoded). */
   const decoded = (raw: string) =>
     Buffer.from(
-      raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_all, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+      raw
+        .replace(/=\r?\n/g, '')
+        .replace(/=([0-9A-F]{2})/g, (_all, hex: string) => String.fromCharCode(parseInt(hex, 16))),
       'latin1',
     ).toString('utf8');
 
   it('welcomes by the name given at registration, links to the site and carries the confirmation link', async () => {
     const email = newEmail('welcome');
     await register(email, '  Ada <Lovelace> ');
-    const received = await running.eventually(async () => smtp.received.find((mail) => mail.envelopeTo.includes(email)));
+    const received = await running.eventually(async () =>
+      smtp.received.find((mail) => mail.envelopeTo.includes(email)),
+    );
     const body = decoded(received.raw);
     expect(received.header('subject')).toBe('Welcome to Video Tutorials');
     expect(body).toContain('Welcome, Ada <Lovelace>!');
     expect(body).toContain('Welcome, Ada &lt;Lovelace&gt;!');
     expect(body).toContain('https://videos.example.com/');
-    expect(body).toMatch(/Security:[\s\S]*https:\/\/videos\.example\.com\/auth\/confirm-email\?userId=[0-9a-f-]{36}&token=/);
+    expect(body).toMatch(
+      /Security:[\s\S]*https:\/\/videos\.example\.com\/auth\/confirm-email\?userId=[0-9a-f-]{36}&token=/,
+    );
   });
 
   it('greets neutrally without a name; a name with control characters is refused with a sentence', async () => {
     const email = newEmail('neutral');
     await register(email);
-    const received = await running.eventually(async () => smtp.received.find((mail) => mail.envelopeTo.includes(email)));
+    const received = await running.eventually(async () =>
+      smtp.received.find((mail) => mail.envelopeTo.includes(email)),
+    );
     expect(decoded(received.raw)).toMatch(/^Welcome!$/m);
 
     const page = browser();
     const form = await page.get('/register');
     const userId = /name="userId" value="([^"]+)"/.exec(form.body)![1]!;
-    const refused = await page.post('/register', { userId, email: newEmail('tab'), password: PASSWORD, displayName: 'Ada\tL' });
+    const refused = await page.post('/register', {
+      userId,
+      email: newEmail('tab'),
+      password: PASSWORD,
+      displayName: 'Ada\tL',
+    });
     expect(refused.statusCode).toBe(400);
     expect(errorSummaryOf(refused.body)?.errors).toEqual([
       { message: 'Your name cannot have line breaks, tabs or other control characters.', href: '#register-name' },
     ]);
-    const long = await page.post('/register', { userId, email: newEmail('long'), password: PASSWORD, displayName: 'a'.repeat(81) });
+    const long = await page.post('/register', {
+      userId,
+      email: newEmail('long'),
+      password: PASSWORD,
+      displayName: 'a'.repeat(81),
+    });
     expect(long.statusCode).toBe(400);
     expect(long.body).toContain('Use at most 80 characters for your name.');
   });

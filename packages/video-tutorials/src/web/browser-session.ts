@@ -42,7 +42,9 @@ export function browserSession(
       return csrfToken;
     },
     async get(url: string) {
-      return remember(await app.inject({ method: 'GET', url, remoteAddress, headers: { cookie: cookieHeader(), ...agent } }));
+      return remember(
+        await app.inject({ method: 'GET', url, remoteAddress, headers: { cookie: cookieHeader(), ...agent } }),
+      );
     },
     /** Uploads a file as a browser's multipart form would, with the CSRF token in the action's query. */
     async upload(url: string, file: { field: string; filename: string; contentType: string; content: Buffer }) {

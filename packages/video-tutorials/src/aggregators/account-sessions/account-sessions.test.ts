@@ -71,7 +71,10 @@ describe('account-sessions aggregator', () => {
     expect(await findOpenSessions(test.db, userId, { ...limits, now: later })).toEqual([]);
 
     await applyTwice(applyIdentityEvents, [
-      await written(identityStreamName(userId), Registered.create({ userId, email: `s-${userId}@example.com`, passwordHash: 'h' })),
+      await written(
+        identityStreamName(userId),
+        Registered.create({ userId, email: `s-${userId}@example.com`, passwordHash: 'h' }),
+      ),
       await written(identityStreamName(userId), LoggedOutEverywhere.create({ userId })),
     ]);
     expect(await findOpenSessions(test.db, userId, limits)).toEqual([]);

@@ -101,9 +101,10 @@ export async function findCredentialsByEmail(viewData: Queryable, email: string)
     password_hash: string;
     locked: boolean;
     locked_until: Date | string | null;
-  }>(`SELECT id, email, password_hash, locked, locked_until FROM user_credentials WHERE lower(email) = lower($1) AND deleted_at IS NULL`, [
-    email,
-  ]);
+  }>(
+    `SELECT id, email, password_hash, locked, locked_until FROM user_credentials WHERE lower(email) = lower($1) AND deleted_at IS NULL`,
+    [email],
+  );
   if (!row) return null;
   const lockedUntil = row.locked && row.locked_until !== null ? new Date(row.locked_until) : null;
   return {

@@ -105,9 +105,11 @@ export function registerAccountRoutes(app: FastifyInstance, dependencies: Accoun
         html`<div class="card narrow">
           <h1>Your account is deleted</h1>
           <div class="alert ok" role="status" data-testid="account-deleted">
-            ${answer
-              ? 'You are signed out everywhere, and nobody can log in with your address and password any more.'
-              : 'Your account is being deleted and you are being signed out everywhere: this takes a moment.'}
+            ${
+              answer
+                ? 'You are signed out everywhere, and nobody can log in with your address and password any more.'
+                : 'Your account is being deleted and you are being signed out everywhere: this takes a moment.'
+            }
           </div>
           <p class="muted">You are welcome back: registering with the same address makes a new, empty account.</p>
           <div class="actions"><a class="button" href="/">Go home</a></div>
@@ -118,7 +120,10 @@ export function registerAccountRoutes(app: FastifyInstance, dependencies: Accoun
 }
 
 /** Renders the account page for the signed-in user, with the errors of the form that came back, if any. */
-export function accountPage({ viewData, sessionSettings }: Pick<AccountPageDependencies, 'viewData' | 'sessionSettings'>) {
+export function accountPage({
+  viewData,
+  sessionSettings,
+}: Pick<AccountPageDependencies, 'viewData' | 'sessionSettings'>) {
   return async function render(
     request: FastifyRequest,
     reply: FastifyReply,
@@ -140,24 +145,30 @@ export function accountPage({ viewData, sessionSettings }: Pick<AccountPageDepen
       html`<div class="account">
         <h1>Your account</h1>
         ${errorSummary(errors)}
-        ${notice === 'session-ended'
-          ? html`<div class="alert ok" role="status" data-testid="account-notice">That session is logged out.</div>`
-          : ''}
+        ${
+          notice === 'session-ended'
+            ? html`<div class="alert ok" role="status" data-testid="account-notice">That session is logged out.</div>`
+            : ''
+        }
         <section class="card" aria-labelledby="account-address">
           <h2 id="account-address">Your address</h2>
           <p class="account-address">
             <strong>${email}</strong>
-            ${standing?.emailConfirmed
-              ? html`<span class="badge published" data-testid="address-confirmed">Confirmed</span>`
-              : html`<span class="badge" data-testid="address-unconfirmed">Not confirmed yet</span>`}
+            ${
+              standing?.emailConfirmed
+                ? html`<span class="badge published" data-testid="address-confirmed">Confirmed</span>`
+                : html`<span class="badge" data-testid="address-unconfirmed">Not confirmed yet</span>`
+            }
           </p>
-          ${standing?.emailConfirmed
-            ? html`<p class="muted">You confirmed that this address is yours.</p>`
-            : html`<p class="muted">We sent you a link to confirm that this address is yours.</p>
-                <form method="post" action="/auth/confirmation-email" class="inline">
-                  <input type="hidden" name="_csrf" value="${csrf}" />
-                  <button type="submit" class="button small secondary">Send it again</button>
-                </form>`}
+          ${
+            standing?.emailConfirmed
+              ? html`<p class="muted">You confirmed that this address is yours.</p>`
+              : html`<p class="muted">We sent you a link to confirm that this address is yours.</p>
+                  <form method="post" action="/auth/confirmation-email" class="inline">
+                    <input type="hidden" name="_csrf" value="${csrf}" />
+                    <button type="submit" class="button small secondary">Send it again</button>
+                  </form>`
+          }
         </section>
 
         <section class="card" aria-labelledby="account-change-password">
@@ -195,15 +206,18 @@ export function accountPage({ viewData, sessionSettings }: Pick<AccountPageDepen
           <p>Deleting your account logs you out everywhere, and nobody can log in with it any more.</p>
           <ul class="muted">
             <li>
-              ${videos.length === 0
-                ? 'You have no videos.'
-                : html`Your ${videos.length === 1 ? 'video stays' : `${videos.length} videos stay`} on the site
-                    without your account: <a href="/creators-portal">remove ${videos.length === 1 ? 'it' : 'them'}</a>
-                    first if you want ${videos.length === 1 ? 'it' : 'them'} gone.`}
+              ${
+                videos.length === 0
+                  ? 'You have no videos.'
+                  : html`Your ${videos.length === 1 ? 'video stays' : `${videos.length} videos stay`} on the site
+                      without your account:
+                      <a href="/creators-portal">remove ${videos.length === 1 ? 'it' : 'them'}</a> first if you want
+                      ${videos.length === 1 ? 'it' : 'them'} gone.`
+              }
             </li>
             <li>
-              What happened in your account stays in our message store, which is never rewritten: your address is
-              in its records of your registration and e-mails.
+              What happened in your account stays in our message store, which is never rewritten: your address is in its
+              records of your registration and e-mails.
             </li>
             <li>You may register again with the same address: that makes a new, empty account.</li>
           </ul>
@@ -250,19 +264,29 @@ function sessionItem({
     <div>
       <strong>${session?.device ?? 'This browser'}</strong>
       ${current ? html`<span class="badge" data-testid="this-browser">This browser</span>` : ''}
-      ${session
-        ? html`<p class="muted small">Logged in ${dateTime(session.startedAt)} · last seen ${dateTime(session.lastSeenAt)}</p>`
-        : html`<p class="muted small">Logged in just now</p>`}
+      ${
+        session
+          ? html`<p class="muted small">
+              Logged in ${dateTime(session.startedAt)} · last seen ${dateTime(session.lastSeenAt)}
+            </p>`
+          : html`<p class="muted small">Logged in just now</p>`
+      }
     </div>
-    ${session && !current
-      ? html`<form method="post" action="/account/sessions/log-out" class="inline">
-          <input type="hidden" name="_csrf" value="${csrf}" />
-          <input type="hidden" name="sessionId" value="${session.sessionId}" />
-          <button type="submit" class="button small secondary" aria-label="Log out ${session.device}, last seen ${session.lastSeenAt.toISOString().slice(0, 16).replace('T', ' ')} UTC">
-            Log out
-          </button>
-        </form>`
-      : ''}
+    ${
+      session && !current
+        ? html`<form method="post" action="/account/sessions/log-out" class="inline">
+            <input type="hidden" name="_csrf" value="${csrf}" />
+            <input type="hidden" name="sessionId" value="${session.sessionId}" />
+            <button
+              type="submit"
+              class="button small secondary"
+              aria-label="Log out ${session.device}, last seen ${session.lastSeenAt.toISOString().slice(0, 16).replace('T', ' ')} UTC"
+            >
+              Log out
+            </button>
+          </form>`
+        : ''
+    }
   </li>`;
 }
 

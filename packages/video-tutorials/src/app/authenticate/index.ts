@@ -89,7 +89,10 @@ export function createAuthenticateApp({
   return async (app) => {
     app.get('/auth/log-in', async (request, reply) => {
       const { returnTo, notice } = request.query as { returnTo?: unknown; notice?: unknown };
-      const signedOut = typeof notice === 'string' && Object.hasOwn(SIGNED_OUT_NOTICES, notice) ? SIGNED_OUT_NOTICES[notice] : undefined;
+      const signedOut =
+        typeof notice === 'string' && Object.hasOwn(SIGNED_OUT_NOTICES, notice)
+          ? SIGNED_OUT_NOTICES[notice]
+          : undefined;
       return renderLogIn(reply, { email: '', returnTo: safeReturnPath(returnTo), notice: signedOut });
     });
 

@@ -13,7 +13,14 @@ import { hashPassword, type PasswordHashAlgorithm } from '../../passwords.js';
 import { requireUser } from '../../web/guards.js';
 import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
 import { html } from '../../web/html.js';
-import { accountPage, PASSWORD_MAX, PASSWORD_MIN, PASSWORD_TRIES, passwordField, registerAccountRoutes } from './account.js';
+import {
+  accountPage,
+  PASSWORD_MAX,
+  PASSWORD_MIN,
+  PASSWORD_TRIES,
+  passwordField,
+  registerAccountRoutes,
+} from './account.js';
 import { identityAnswers, isCurrentPassword } from './identity-answers.js';
 import type { SessionSettings } from './sessions.js';
 

@@ -62,7 +62,9 @@ export function createRegisterUsersApp({
   passwordHashAlgorithm?: PasswordHashAlgorithm;
 }): FastifyPluginAsync {
   return async (app) => {
-    app.get('/register', async (_request, reply) => renderForm(reply, { userId: randomUUID(), email: '', displayName: '', errors: [] }));
+    app.get('/register', async (_request, reply) =>
+      renderForm(reply, { userId: randomUUID(), email: '', displayName: '', errors: [] }),
+    );
 
     app.post('/register', async (request, reply) => {
       const body = (request.body ?? {}) as Record<string, unknown>;
@@ -85,7 +87,12 @@ export function createRegisterUsersApp({
         }));
         return renderForm(
           reply,
-          { userId, email: typed.email.slice(0, 254), displayName: typed.displayName.slice(0, DISPLAY_NAME_MAX), errors },
+          {
+            userId,
+            email: typed.email.slice(0, 254),
+            displayName: typed.displayName.slice(0, DISPLAY_NAME_MAX),
+            errors,
+          },
           400,
         );
       }

@@ -25,7 +25,8 @@ beforeAll(async () => {
 });
 afterAll(() => test.drop());
 
-const handlers = () => build({ messageStore: store, confirmationPolicy: { appUrl: 'https://videos.example.com' } }).handlers;
+const handlers = () =>
+  build({ messageStore: store, confirmationPolicy: { appUrl: 'https://videos.example.com' } }).handlers;
 
 async function handleTwice(handler: Handler, message: StoredMessage): Promise<[Outcome, Outcome]> {
   return [await handler(message), await handler(message)];
@@ -71,7 +72,9 @@ describe('LogOutEverywhere', () => {
     const [first, second] = await handleTwice(handlers().commands.LogOutEverywhere, command);
     expect(first).toMatchObject({ kind: 'written', type: 'LoggedOutEverywhere' });
     expect(second).toEqual({ kind: 'nothing', reason: 'command already handled' });
-    expect((await typesIn(identityStreamName(user.userId))).filter((type) => type === 'LoggedOutEverywhere')).toHaveLength(1);
+    expect(
+      (await typesIn(identityStreamName(user.userId))).filter((type) => type === 'LoggedOutEverywhere'),
+    ).toHaveLength(1);
   });
 });
 
@@ -93,9 +96,14 @@ describe('DeleteAccount', () => {
   it('two instances deciding at once write one AccountDeleted', async () => {
     const user = await registered();
     const command = await written(store, identityCommandStreamName(user.userId), deleteAccount(user.userId));
-    const outcomes = await Promise.all([handlers().commands.DeleteAccount(command), handlers().commands.DeleteAccount(command)]);
+    const outcomes = await Promise.all([
+      handlers().commands.DeleteAccount(command),
+      handlers().commands.DeleteAccount(command),
+    ]);
     expect(outcomes.filter((outcome) => outcome.kind === 'written')).toHaveLength(1);
-    expect((await typesIn(identityStreamName(user.userId))).filter((type) => type === 'AccountDeleted')).toHaveLength(1);
+    expect((await typesIn(identityStreamName(user.userId))).filter((type) => type === 'AccountDeleted')).toHaveLength(
+      1,
+    );
   });
 
   it('the address can be registered again, by a new account, in any letter case', async () => {
@@ -108,7 +116,11 @@ describe('DeleteAccount', () => {
 
     const newcomer = await registered(exampleUser({ email: user.email.toUpperCase() }));
     expect(await typesIn(identityStreamName(newcomer.userId))).toContain('Registered');
-    expect(await typesIn(identityEmailStreamName(user.email))).toEqual(['EmailReserved', 'EmailReleased', 'EmailReserved']);
+    expect(await typesIn(identityEmailStreamName(user.email))).toEqual([
+      'EmailReserved',
+      'EmailReleased',
+      'EmailReserved',
+    ]);
 
     // Replaying the deleted account's events (its Registered, its AccountDeleted) takes nothing from the newcomer.
     const oldEvents = await store.read(identityStreamName(user.userId));
@@ -116,6 +128,10 @@ describe('DeleteAccount', () => {
       const handler = handlers().events[event.type as keyof ReturnType<typeof handlers>['events']];
       if (handler) await handler(event);
     }
-    expect(await typesIn(identityEmailStreamName(user.email))).toEqual(['EmailReserved', 'EmailReleased', 'EmailReserved']);
+    expect(await typesIn(identityEmailStreamName(user.email))).toEqual([
+      'EmailReserved',
+      'EmailReleased',
+      'EmailReserved',
+    ]);
   });
 });

@@ -97,8 +97,14 @@ describe('DeleteAccount', () => {
     });
     const { identity } = deletedIdentity();
     expect(identity).toMatchObject({ deleted: true, registered: false, commandPosition: 3 });
-    expect(decideAccountDeletion(identity, deleteAt(3))).toEqual({ kind: 'nothing', reason: 'command already handled' });
-    expect(decideAccountDeletion(identity, deleteAt(7))).toEqual({ kind: 'nothing', reason: 'account already deleted' });
+    expect(decideAccountDeletion(identity, deleteAt(3))).toEqual({
+      kind: 'nothing',
+      reason: 'command already handled',
+    });
+    expect(decideAccountDeletion(identity, deleteAt(7))).toEqual({
+      kind: 'nothing',
+      reason: 'account already deleted',
+    });
     expect(decideAccountDeletion(given([]), deleteAt(0))).toEqual({
       kind: 'nothing',
       reason: 'identity is not registered',
@@ -107,7 +113,10 @@ describe('DeleteAccount', () => {
 
   it('is malformed without the application’s word that the password was verified', () => {
     const forged = stored(
-      { ...DeleteAccount.create({ userId: user.userId, currentPasswordVerified: true }), data: { userId: user.userId } },
+      {
+        ...DeleteAccount.create({ userId: user.userId, currentPasswordVerified: true }),
+        data: { userId: user.userId },
+      },
       commandStream,
       0,
     );
@@ -174,20 +183,23 @@ describe('the address of a deleted account', () => {
 
   it('once released, a new account registers it, and the old registration replayed does not take it back', () => {
     const { identity, deleted } = deletedIdentity();
-    const release = writes(decideEmailRelease(identity.email, project(emailReservationProjection, [reserved]), deleted));
+    const release = writes(
+      decideEmailRelease(identity.email, project(emailReservationProjection, [reserved]), deleted),
+    );
     const history = [reserved, stored(release.message, reservationStream, 1)];
 
     // Another person (a new user id) registers the address, in another letter case.
     const newcomer = exampleUser({ email: user.email.toUpperCase() });
-    const register = Register.parse(
-      stored(exampleRegister(newcomer), identityCommandStreamName(newcomer.userId), 0),
-    );
+    const register = Register.parse(stored(exampleRegister(newcomer), identityCommandStreamName(newcomer.userId), 0));
     const reservation = writes(decideRegistration(given([]), register, project(emailReservationProjection, history)));
     expect(reservation).toMatchObject({
       streamName: reservationStream,
       message: { type: 'EmailReserved', data: { userId: newcomer.userId } },
     });
-    const heldAgain = project(emailReservationProjection, [...history, stored(reservation.message, reservationStream, 2)]);
+    const heldAgain = project(emailReservationProjection, [
+      ...history,
+      stored(reservation.message, reservationStream, 2),
+    ]);
     expect(heldAgain).toEqual({ userId: newcomer.userId, everHeld: true });
     expect(writes(decideRegistration(given([]), register, heldAgain)).message.type).toBe('Registered');
 

@@ -39,7 +39,11 @@ export function createEmailTemplates({ appName = 'Video Tutorials' }: { appName?
         `Your ${appName} account is ready: log in with this address (${email}) and start watching at`,
         siteUrl,
         ...(confirmationUrl
-          ? ['', 'Security: please confirm that this address is yours, so that only you can use the account:', confirmationUrl]
+          ? [
+              '',
+              'Security: please confirm that this address is yours, so that only you can use the account:',
+              confirmationUrl,
+            ]
           : []),
         '',
         'If you did not create this account, you can ignore this e-mail.',
@@ -58,9 +62,8 @@ export function createEmailTemplates({ appName = 'Video Tutorials' }: { appName?
           ${
             confirmationUrl
               ? html`<p>
-                  <strong>Security:</strong> please
-                  <a href="${confirmationUrl}">confirm that this address is yours</a>, so that only you can use
-                  the account.
+                  <strong>Security:</strong> please <a href="${confirmationUrl}">confirm that this address is yours</a>,
+                  so that only you can use the account.
                 </p>`
               : ''
           }
