@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import type { MessageStore } from '@vt/message-store';
 import type { TestDatabase } from '@vt/message-store/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionEnded, SessionRefreshed, SessionStarted, sessionStreamName } from '../../contracts/authentication.js';
 import { identityStreamName, LoggedOutEverywhere, Registered } from '../../contracts/identity.js';
-import { createSystemTestDatabase } from '../../testing.js';
+import { applyTwice, createSystemTestDatabase } from '../../testing.js';
+import { written as writtenIn } from '../../components/identity/controls.js';
 import { applyIdentityEvents } from '../user-credentials/index.js';
 import { applySessionEvents, build, findOpenSessions, SESSIONS_LISTED } from './index.js';
 
@@ -14,16 +15,8 @@ beforeAll(async () => {
 });
 afterAll(() => test.drop());
 
-async function written(streamName: string, message: Parameters<MessageStore['write']>[1]): Promise<StoredMessage> {
-  const { position } = await test.store.write(streamName, message);
-  const [stored] = await test.store.read(streamName, position, 1);
-  return stored!;
-}
-/** Applies messages twice, as a replay would: the second time must change nothing. */
-async function applyTwice(apply: (m: StoredMessage[], tx: Queryable) => Promise<void>, messages: StoredMessage[]) {
-  await test.db.transaction((tx) => apply(messages, tx));
-  await test.db.transaction((tx) => apply(messages, tx));
-}
+const written = (streamName: string, message: Parameters<MessageStore['write']>[1]) =>
+  writtenIn(test.store, streamName, message);
 const limits = { idleMs: 2 * 3_600_000, absoluteMs: 7 * 24 * 3_600_000 };
 const started = (userId: string, device?: string) => {
   const sessionId = randomUUID();
@@ -42,7 +35,7 @@ describe('account-sessions aggregator', () => {
     const activeAt = new Date(Date.now() + 1000).toISOString();
     const refreshed = await written(firefox.streamName, SessionRefreshed.create({ sessionId, userId, activeAt }));
     const someoneElse = await started(randomUUID(), 'Chrome on Windows');
-    await applyTwice(applySessionEvents, [firefox, older, refreshed, someoneElse]);
+    await applyTwice(test.db, applySessionEvents, [firefox, older, refreshed, someoneElse]);
 
     const open = await findOpenSessions(test.db, userId, limits);
     expect(open).toEqual([
@@ -59,18 +52,18 @@ describe('account-sessions aggregator', () => {
       older.streamName,
       SessionEnded.create({ sessionId: (older.data as { sessionId: string }).sessionId, userId, reason: 'logged out' }),
     );
-    await applyTwice(applySessionEvents, [ended, firefox]);
+    await applyTwice(test.db, applySessionEvents, [ended, firefox]);
     expect((await findOpenSessions(test.db, userId, limits)).map((session) => session.sessionId)).toEqual([sessionId]);
   });
 
   it('leaves out sessions idle or too old, and those started before the account’s sessions ended', async () => {
     const userId = randomUUID();
     const session = await started(userId, 'Safari on iOS');
-    await applyTwice(applySessionEvents, [session]);
+    await applyTwice(test.db, applySessionEvents, [session]);
     const later = new Date(session.time.getTime() + limits.idleMs + 1000);
     expect(await findOpenSessions(test.db, userId, { ...limits, now: later })).toEqual([]);
 
-    await applyTwice(applyIdentityEvents, [
+    await applyTwice(test.db, applyIdentityEvents, [
       await written(
         identityStreamName(userId),
         Registered.create({ userId, email: `s-${userId}@example.com`, passwordHash: 'h' }),
@@ -79,7 +72,7 @@ describe('account-sessions aggregator', () => {
     ]);
     expect(await findOpenSessions(test.db, userId, limits)).toEqual([]);
     const afterwards = await started(userId, 'Safari on iOS');
-    await applyTwice(applySessionEvents, [afterwards]);
+    await applyTwice(test.db, applySessionEvents, [afterwards]);
     expect(await findOpenSessions(test.db, userId, limits)).toHaveLength(1);
   });
 

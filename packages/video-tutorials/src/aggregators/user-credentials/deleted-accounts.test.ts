@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import type { MessageStore } from '@vt/message-store';
 import type { TestDatabase } from '@vt/message-store/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountDeleted, identityStreamName, LoggedOutEverywhere, Registered } from '../../contracts/identity.js';
-import { createSystemTestDatabase } from '../../testing.js';
+import { applyTwice, createSystemTestDatabase } from '../../testing.js';
+import { written as writtenIn } from '../../components/identity/controls.js';
 import { applyIdentityEvents, findAccountStanding, findCredentialsByEmail, sessionsEndedAt } from './index.js';
 
 let test: TestDatabase & { store: MessageStore };
@@ -12,16 +13,8 @@ beforeAll(async () => {
 });
 afterAll(() => test.drop());
 
-async function written(streamName: string, message: Parameters<MessageStore['write']>[1]): Promise<StoredMessage> {
-  const { position } = await test.store.write(streamName, message);
-  const [stored] = await test.store.read(streamName, position, 1);
-  return stored!;
-}
-/** Applies messages twice, as a replay would: the second time must change nothing. */
-async function applyTwice(messages: StoredMessage[]) {
-  await test.db.transaction((tx: Queryable) => applyIdentityEvents(messages, tx));
-  await test.db.transaction((tx: Queryable) => applyIdentityEvents(messages, tx));
-}
+const written = (streamName: string, message: Parameters<MessageStore['write']>[1]) =>
+  writtenIn(test.store, streamName, message);
 const registration = (email: string) => {
   const userId = randomUUID();
   return { userId, event: Registered.create({ userId, email, passwordHash: `hash-of-${userId}` }) };
@@ -34,7 +27,7 @@ describe('user-credentials aggregator: the account page', () => {
       await written(identityStreamName(userId), event),
       await written(identityStreamName(userId), LoggedOutEverywhere.create({ userId })),
     ];
-    await applyTwice(events);
+    await applyTwice(test.db, applyIdentityEvents, events);
     expect(await sessionsEndedAt(test.db, userId)).toEqual(events[1]!.time);
     expect((await findAccountStanding(test.db, userId))?.sessionsEndedAt).toEqual(events[1]!.time);
   });
@@ -46,7 +39,7 @@ describe('user-credentials aggregator: the account page', () => {
       await written(identityStreamName(userId), event),
       await written(identityStreamName(userId), AccountDeleted.create({ userId })),
     ];
-    await applyTwice(events);
+    await applyTwice(test.db, applyIdentityEvents, events);
     expect(await findCredentialsByEmail(test.db, email)).toBeNull();
     expect(await findAccountStanding(test.db, userId)).toBeNull();
     expect(await sessionsEndedAt(test.db, userId)).toEqual(events[1]!.time);
@@ -58,12 +51,12 @@ describe('user-credentials aggregator: the account page', () => {
     expect(row).toEqual({ email: '', password_hash: '' });
 
     // The deleted account's Registered applied again (a replay) resurrects nothing.
-    await applyTwice(events.slice(0, 1));
+    await applyTwice(test.db, applyIdentityEvents, events.slice(0, 1));
     expect(await findCredentialsByEmail(test.db, email)).toBeNull();
 
     // Someone registers the address again: a new account, with credentials of its own.
     const again = registration(email.toUpperCase());
-    await applyTwice([await written(identityStreamName(again.userId), again.event)]);
+    await applyTwice(test.db, applyIdentityEvents, [await written(identityStreamName(again.userId), again.event)]);
     expect(await findCredentialsByEmail(test.db, email)).toMatchObject({ id: again.userId });
   });
 });

@@ -85,20 +85,14 @@ export function createEmailTemplates({ appName = 'Video Tutorials' }: { appName?
         `If it was not you, someone may be guessing your password. The ${appName} team`,
         '',
       ].join('\n');
-      const body = html`<!doctype html>
-        <html lang="en">
-          <head>
-            <meta charset="utf-8" />
-            <title>${subject}</title>
-          </head>
-          <body style="font-family: system-ui, sans-serif; line-height: 1.5">
-            <p>Hello ${email},</p>
-            <p>after several failed log-ins your account is locked until ${until}.</p>
-            <p>If that was you, <a href="${unlockUrl}">unlock it now</a>.</p>
-            <p>If it was not you, someone may be guessing your password. The ${appName} team</p>
-          </body>
-        </html> `;
-      return { subject, text, html: body.value };
+      const body = emailPage(
+        subject,
+        html`<p>Hello ${email},</p>
+          <p>after several failed log-ins your account is locked until ${until}.</p>
+          <p>If that was you, <a href="${unlockUrl}">unlock it now</a>.</p>
+          <p>If it was not you, someone may be guessing your password. The ${appName} team</p>`,
+      );
+      return { subject, text, html: body };
     },
     emailConfirmation({ email, confirmationUrl }) {
       const subject = `Confirm your address for ${appName}`;
@@ -111,19 +105,13 @@ export function createEmailTemplates({ appName = 'Video Tutorials' }: { appName?
         `If you did not ask for this, ignore this e-mail. The ${appName} team`,
         '',
       ].join('\n');
-      const body = html`<!doctype html>
-        <html lang="en">
-          <head>
-            <meta charset="utf-8" />
-            <title>${subject}</title>
-          </head>
-          <body style="font-family: system-ui, sans-serif; line-height: 1.5">
-            <p>Hello ${email},</p>
-            <p>Please <a href="${confirmationUrl}">confirm that this address is yours</a>.</p>
-            <p>If you did not ask for this, ignore this e-mail. The ${appName} team</p>
-          </body>
-        </html> `;
-      return { subject, text, html: body.value };
+      const body = emailPage(
+        subject,
+        html`<p>Hello ${email},</p>
+          <p>Please <a href="${confirmationUrl}">confirm that this address is yours</a>.</p>
+          <p>If you did not ask for this, ignore this e-mail. The ${appName} team</p>`,
+      );
+      return { subject, text, html: body };
     },
     passwordReset({ email, resetUrl, expiresAt }) {
       const subject = `Reset your ${appName} password`;
@@ -137,22 +125,16 @@ export function createEmailTemplates({ appName = 'Video Tutorials' }: { appName?
         `If you did not ask for this, ignore this e-mail: your password stays as it is. The ${appName} team`,
         '',
       ].join('\n');
-      const body = html`<!doctype html>
-        <html lang="en">
-          <head>
-            <meta charset="utf-8" />
-            <title>${subject}</title>
-          </head>
-          <body style="font-family: system-ui, sans-serif; line-height: 1.5">
-            <p>Hello ${email},</p>
-            <p>
-              someone asked to reset the password of your account.
-              <a href="${resetUrl}">Choose a new one</a> (the link works once, until ${until}).
-            </p>
-            <p>If you did not ask for this, ignore this e-mail: your password stays as it is. The ${appName} team</p>
-          </body>
-        </html> `;
-      return { subject, text, html: body.value };
+      const body = emailPage(
+        subject,
+        html`<p>Hello ${email},</p>
+          <p>
+            someone asked to reset the password of your account.
+            <a href="${resetUrl}">Choose a new one</a> (the link works once, until ${until}).
+          </p>
+          <p>If you did not ask for this, ignore this e-mail: your password stays as it is. The ${appName} team</p>`,
+      );
+      return { subject, text, html: body };
     },
   };
 }
