@@ -49,7 +49,7 @@ import {
   unlockEmail,
   type ConfirmationPolicy,
 } from './confirmation.js';
-import { identityProjection } from './identity.js';
+import { identityProjection, type Identity } from './identity.js';
 import {
   decidePasswordChange,
   decidePasswordReset,
@@ -160,6 +160,24 @@ export function createHandlers({
     return commands.some((command) => Send.is(command) && command.metadata.originStreamName === requester);
   };
 
+  /**
+   * A command decided on the user's identity alone: validated, decided (pure) and written with the identity's
+   * expected version, decided again on a conflict.
+   */
+  const decidedOnIdentity =
+    <C extends StoredMessage & { data: { userId: string } }>(
+      definition: { parse(message: StoredMessage): C },
+      decide: (identity: Identity, command: C) => Decision,
+    ) =>
+    async (message: StoredMessage): Promise<Outcome> => {
+      const command = definition.parse(message);
+      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
+      return decidingAgainOnConflict(command, async () => {
+        const { entity: identity, version } = await loadIdentity(command.data.userId);
+        return carryOut(decide(identity, command), version);
+      });
+    };
+
   const commands = {
     Register: async (message: StoredMessage): Promise<Outcome> => {
       const command = Register.parse(message);
@@ -184,23 +202,9 @@ export function createHandlers({
       return askForConfirmation(command);
     },
 
-    ConfirmEmail: async (message: StoredMessage): Promise<Outcome> => {
-      const command = ConfirmEmail.parse(message);
-      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
-      return decidingAgainOnConflict(command, async () => {
-        const { entity: identity, version } = await loadIdentity(command.data.userId);
-        return carryOut(decideConfirmation(identity, command), version);
-      });
-    },
+    ConfirmEmail: decidedOnIdentity(ConfirmEmail, decideConfirmation),
 
-    UnlockAccount: async (message: StoredMessage): Promise<Outcome> => {
-      const command = UnlockAccount.parse(message);
-      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
-      return decidingAgainOnConflict(command, async () => {
-        const { entity: identity, version } = await loadIdentity(command.data.userId);
-        return carryOut(decideUnlock(identity, command), version);
-      });
-    },
+    UnlockAccount: decidedOnIdentity(UnlockAccount, decideUnlock),
 
     // The reset link: its request (with the token's hash) first, then the e-mail with the token, as for confirmation.
     RequestPasswordReset: async (message: StoredMessage): Promise<Outcome> => {
@@ -220,41 +224,13 @@ export function createHandlers({
       });
     },
 
-    ResetPassword: async (message: StoredMessage): Promise<Outcome> => {
-      const command = ResetPassword.parse(message);
-      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
-      return decidingAgainOnConflict(command, async () => {
-        const { entity: identity, version } = await loadIdentity(command.data.userId);
-        return carryOut(decidePasswordReset(identity, command), version);
-      });
-    },
+    ResetPassword: decidedOnIdentity(ResetPassword, decidePasswordReset),
 
-    ChangePassword: async (message: StoredMessage): Promise<Outcome> => {
-      const command = ChangePassword.parse(message);
-      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
-      return decidingAgainOnConflict(command, async () => {
-        const { entity: identity, version } = await loadIdentity(command.data.userId);
-        return carryOut(decidePasswordChange(identity, command), version);
-      });
-    },
+    ChangePassword: decidedOnIdentity(ChangePassword, decidePasswordChange),
 
-    LogOutEverywhere: async (message: StoredMessage): Promise<Outcome> => {
-      const command = LogOutEverywhere.parse(message);
-      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
-      return decidingAgainOnConflict(command, async () => {
-        const { entity: identity, version } = await loadIdentity(command.data.userId);
-        return carryOut(decideLogOutEverywhere(identity, command), version);
-      });
-    },
+    LogOutEverywhere: decidedOnIdentity(LogOutEverywhere, decideLogOutEverywhere),
 
-    DeleteAccount: async (message: StoredMessage): Promise<Outcome> => {
-      const command = DeleteAccount.parse(message);
-      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
-      return decidingAgainOnConflict(command, async () => {
-        const { entity: identity, version } = await loadIdentity(command.data.userId);
-        return carryOut(decideAccountDeletion(identity, command), version);
-      });
-    },
+    DeleteAccount: decidedOnIdentity(DeleteAccount, decideAccountDeletion),
   };
 
   const events = {
