@@ -795,3 +795,80 @@ describe('in a browser: the creators portal, live', () => {
     expect(problems).toEqual([]);
   }, 120_000);
 });
+
+describe('in a browser: the account page', () => {
+  it('lists the sessions, logs out everywhere, and deletes the account', async () => {
+    const owner = `account-${randomUUID().slice(0, 8)}@example.com`;
+    // A second browser, logged in as the same user: it is listed, and logged out everywhere.
+    const other = await browser!.newContext({
+      baseURL: baseUrl,
+      viewport: PHONE,
+      userAgent:
+        'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
+    });
+    const phone = await other.newPage();
+    const logIn = async (at: Page) => {
+      await at.goto('/auth/log-in');
+      await at.getByLabel('E-mail').fill(owner);
+      await at.getByLabel('Password').fill(password);
+      await at.getByRole('button', { name: 'Log in', exact: true }).click();
+      await at.waitForURL(`${baseUrl}/`);
+    };
+    try {
+      // 20 Registering with a name (optional).
+      // (The tests before leave this browser signed in as the creator.)
+      await page.goto('/');
+      const logOut = page.getByRole('button', { name: 'Log out', exact: true });
+      if ((await logOut.count()) > 0) await logOut.click();
+      await page.goto('/register');
+      await page.getByLabel('Your name (optional)').fill('Ada Lovelace');
+      await page.getByLabel('E-mail').fill(owner);
+      await page.getByLabel('Password').fill(password);
+      await page.getByRole('button', { name: 'Register', exact: true }).click();
+      await page.waitForURL('**/register/registration-complete**');
+      await eventually(
+        async () => ((await findCredentialsByEmail(system.viewData, owner)) ? true : undefined),
+        'the credentials in View Data',
+      );
+      await logIn(page);
+      await logIn(phone);
+
+      // 21 The account page: the address unconfirmed, both sessions with their devices.
+      await page.goto('/account');
+      await reloadUntil(page, '[data-testid="session"]:has-text("Safari on iOS")', 'the other session listed');
+      expect(await page.getByTestId('address-unconfirmed').textContent()).toBe('Not confirmed yet');
+      expect(await page.getByTestId('this-browser').count()).toBe(1);
+      await screenshot(page, '21-account', ['desktop', 'phone']);
+
+      // 22 Log out everywhere: this browser is sent to log in, the other one is signed out at its next request.
+      await page.getByRole('button', { name: 'Log out everywhere' }).click();
+      await page.waitForURL('**/auth/log-in?notice=logged-out-everywhere');
+      expect(await page.getByTestId('log-in-notice').textContent()).toContain('logged out everywhere');
+      await screenshot(page, '22-logged-out-everywhere', ['phone']);
+      await phone.reload();
+      expect(await phone.locator('.who').count()).toBe(0);
+
+      // 23 Deleting: without the box ticked the browser asks for it; then the account is gone.
+      await logIn(page);
+      await page.goto('/account');
+      await page.getByLabel('Your password', { exact: true }).fill(password);
+      await page.getByLabel('I understand that deleting my account cannot be undone.').check();
+      await screenshot(page, '23-delete-account', ['desktop']);
+      await page.getByRole('button', { name: 'Delete my account' }).click();
+      await page.getByTestId('account-deleted').waitFor();
+      await screenshot(page, '24-account-deleted', ['desktop', 'phone']);
+      expect(await page.locator('.who').count()).toBe(0);
+
+      await page.goto('/auth/log-in');
+      await page.getByLabel('E-mail').fill(owner);
+      await page.getByLabel('Password').fill(password);
+      await page.getByRole('button', { name: 'Log in', exact: true }).click();
+      await page.getByTestId('error-summary').waitFor();
+      problems = problems.filter((problem) => problem !== '401 for POST /auth/log-in');
+      expect(problems).toEqual([]);
+      expect(accessibility, 'serious and critical axe violations, phone layout').toEqual([]);
+    } finally {
+      await other.close();
+    }
+  }, 300_000);
+});

@@ -16,6 +16,7 @@ import {
 } from '@vt/message-store';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import * as accountSessionsAggregator from './aggregators/account-sessions/index.js';
 import * as adminMessageIndexAggregator from './aggregators/admin-message-index/index.js';
 import * as adminStreamsAggregator from './aggregators/admin-streams/index.js';
 import * as adminSubscriberPositionsAggregator from './aggregators/admin-subscriber-positions/index.js';
@@ -77,6 +78,7 @@ export const PIECE_NAMES = [
   'send-email',
   'home-page-aggregator',
   'user-credentials-aggregator',
+  'account-sessions-aggregator',
   'registration-monitor',
   'video-publishing',
   'transcode',
@@ -157,6 +159,7 @@ export async function startSystem(
       }),
     'home-page-aggregator': () => homePageAggregator.build({ store, viewData, logger }),
     'user-credentials-aggregator': () => userCredentialsAggregator.build({ store, viewData, logger }),
+    'account-sessions-aggregator': () => accountSessionsAggregator.build({ store, viewData, logger }),
     'registration-monitor': () =>
       registrationMonitor.build({
         store,
@@ -251,6 +254,7 @@ export function webServerOptions(
   },
 ): WebServerOptions {
   const playbackTokens = createPlaybackTokens(cookieSecret);
+  const sessionSettings = { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs };
   return {
     appName: config.appName,
     cookieSecret,
@@ -258,11 +262,7 @@ export function webServerOptions(
     httpsOnly: config.environment === 'production',
     trustProxy: config.trustProxy,
     adminEmails: config.adminEmails,
-    sessions: createSessions({
-      store,
-      viewData,
-      settings: { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs },
-    }),
+    sessions: createSessions({ store, viewData, settings: sessionSettings }),
     applications: [
       createHomeApp({ viewData, playbackTokens }),
       createRecordViewingsApp({ store, viewData, playbackTokens, sampleVideoIds: [SAMPLE_VIDEO_ID] }),
@@ -281,6 +281,7 @@ export function webServerOptions(
         store,
         viewData,
         passwordHashAlgorithm: config.passwordHashAlgorithm,
+        sessionSettings,
         ...(logInAttemptsPerMinute ? { logInAttemptsPerMinute } : {}),
       }),
       createAdminApp({ store, viewData, adminEmails: config.adminEmails }),

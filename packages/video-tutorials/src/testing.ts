@@ -1,4 +1,10 @@
-import { createMessageStore, type MessageStore } from '@vt/message-store';
+import {
+  createMessageStore,
+  type Database,
+  type MessageStore,
+  type Queryable,
+  type StoredMessage,
+} from '@vt/message-store';
 import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
 import { migrateViewData, SHARED_SEARCH_PATH } from './view-data/migrations.js';
 
@@ -7,4 +13,14 @@ export async function createSystemTestDatabase(): Promise<TestDatabase & { store
   const test = await createTestDatabase({ searchPath: SHARED_SEARCH_PATH });
   await migrateViewData(test.db);
   return { ...test, store: createMessageStore({ db: test.db }) };
+}
+
+/** Applies `messages` to View Data twice, each time in a transaction, as a replay would: the second must change nothing. */
+export async function applyTwice(
+  db: Database,
+  apply: (messages: StoredMessage[], tx: Queryable) => Promise<void>,
+  messages: StoredMessage[],
+) {
+  await db.transaction((tx) => apply(messages, tx));
+  await db.transaction((tx) => apply(messages, tx));
 }

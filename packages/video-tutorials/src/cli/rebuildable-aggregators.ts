@@ -9,6 +9,7 @@
  * under.
  */
 import { ALL_STREAMS, type Database, type MessageStore, type Queryable, type StoredMessage } from '@vt/message-store';
+import * as accountSessions from '../aggregators/account-sessions/index.js';
 import * as adminMessageIndex from '../aggregators/admin-message-index/index.js';
 import * as adminStreams from '../aggregators/admin-streams/index.js';
 import * as adminSubscriberPositions from '../aggregators/admin-subscriber-positions/index.js';
@@ -20,6 +21,7 @@ import * as registrationMonitor from '../aggregators/registration-monitor/index.
 import * as userCredentials from '../aggregators/user-credentials/index.js';
 import * as videoOperations from '../aggregators/video-operations/index.js';
 import * as videoViews from '../aggregators/video-views/index.js';
+import { sessionCategory } from '../contracts/authentication.js';
 import { identityCategory } from '../contracts/identity.js';
 import { videoPublishingCategory } from '../contracts/video-publishing.js';
 import { viewingCategory } from '../contracts/viewing.js';
@@ -72,6 +74,14 @@ export const REBUILDABLE_AGGREGATORS: readonly RebuildableAggregator[] = [
     subscriberId: 'aggregators:user-credentials',
     tables: [{ name: 'user_credentials' }],
     build: userCredentials.build,
+  },
+  {
+    name: 'account-sessions',
+    piece: 'account-sessions-aggregator',
+    streamName: sessionCategory,
+    subscriberId: accountSessions.ACCOUNT_SESSIONS_SUBSCRIBER_ID,
+    tables: [{ name: 'account_sessions' }],
+    build: accountSessions.build,
   },
   {
     name: 'registration-monitor',

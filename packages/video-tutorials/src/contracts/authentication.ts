@@ -22,9 +22,13 @@ export type UserLoginFailed = MessageOf<typeof UserLoginFailed>;
 export const sessionCategory = 'session';
 export const sessionStreamName = (sessionId: string) => streamName(sessionCategory, sessionId);
 
+/**
+ * `device`: what the account page lists the session as, a summary of the browser's User-Agent ("Firefox on
+ * Linux"), never the header itself; absent in sessions started before it was recorded.
+ */
 export const SessionStarted = defineMessage(
   'SessionStarted',
-  z.object({ sessionId: z.uuid(), userId: z.uuid(), email: z.string().min(1) }),
+  z.object({ sessionId: z.uuid(), userId: z.uuid(), email: z.string().min(1), device: z.string().max(60).optional() }),
 );
 /** `activeAt`: when the web process saw the session used (its clock), for the idle expiry. */
 export const SessionRefreshed = defineMessage(

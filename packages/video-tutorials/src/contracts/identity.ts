@@ -18,7 +18,23 @@ export const emailKey = (email: string) => email.trim().toLowerCase();
 export const identityEmailStreamName = (email: string) =>
   streamName(identityEmailCategory, uuidV5(emailKey(email), EMAIL_RESERVATION_NAMESPACE));
 
-const registration = { userId: z.uuid(), email: z.string().min(1), passwordHash: z.string().min(1) };
+/**
+ * The name a user may give at registration (optional; the book's registrations have none): what the welcome
+ * e-mail greets. At most `DISPLAY_NAME_MAX` characters, no control characters.
+ */
+export const DISPLAY_NAME_MAX = 80;
+export const displayName = z
+  .string()
+  .min(1)
+  .max(DISPLAY_NAME_MAX)
+  // eslint-disable-next-line no-control-regex
+  .regex(/^[^\u0000-\u001f\u007f-\u009f]+$/);
+const registration = {
+  userId: z.uuid(),
+  email: z.string().min(1),
+  passwordHash: z.string().min(1),
+  displayName: displayName.optional(),
+};
 
 export const Register = defineMessage('Register', z.object(registration));
 export const Registered = defineMessage('Registered', z.object(registration));
@@ -109,6 +125,21 @@ export const PasswordChanged = defineMessage(
   z.object({ userId: z.uuid(), passwordHash: z.string().min(1), reason: z.enum(['reset', 'change']) }),
 );
 
+/**
+ * The account page. `LogOutEverywhere` ends every session of the account, this browser's too (as a password
+ * change does). `DeleteAccount` is written once the application has verified the password: `AccountDeleted`
+ * ends the sessions, takes the credentials away and releases the address (`EmailReleased` in its
+ * `identityEmail-{…}` stream), which may then be registered again — as a new account.
+ */
+export const LogOutEverywhere = defineMessage('LogOutEverywhere', z.object({ userId: z.uuid() }));
+export const LoggedOutEverywhere = defineMessage('LoggedOutEverywhere', z.object({ userId: z.uuid() }));
+export const DeleteAccount = defineMessage(
+  'DeleteAccount',
+  z.object({ userId: z.uuid(), currentPasswordVerified: z.literal(true) }),
+);
+export const AccountDeleted = defineMessage('AccountDeleted', z.object({ userId: z.uuid() }));
+export const EmailReleased = defineMessage('EmailReleased', z.object({ userId: z.uuid() }));
+
 export type Register = MessageOf<typeof Register>;
 export type Registered = MessageOf<typeof Registered>;
 export type RegistrationRejected = MessageOf<typeof RegistrationRejected>;
@@ -128,3 +159,8 @@ export type ResetPassword = MessageOf<typeof ResetPassword>;
 export type PasswordResetRejected = MessageOf<typeof PasswordResetRejected>;
 export type ChangePassword = MessageOf<typeof ChangePassword>;
 export type PasswordChanged = MessageOf<typeof PasswordChanged>;
+export type LogOutEverywhere = MessageOf<typeof LogOutEverywhere>;
+export type LoggedOutEverywhere = MessageOf<typeof LoggedOutEverywhere>;
+export type DeleteAccount = MessageOf<typeof DeleteAccount>;
+export type AccountDeleted = MessageOf<typeof AccountDeleted>;
+export type EmailReleased = MessageOf<typeof EmailReleased>;

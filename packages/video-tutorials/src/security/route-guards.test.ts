@@ -54,8 +54,16 @@ const VIDEO_CHOICES = [
   'POST /creators-portal/videos/:videoId/retry',
 ];
 
-/** Routes for signed-in users outside the creators portal. */
-const FOR_USERS = new Set(['POST /auth/confirmation-email']);
+/** Routes for signed-in users outside the creators portal (and, named one by one, the account page's). */
+const FOR_USERS = new Set([
+  'POST /auth/confirmation-email',
+  'GET /account',
+  'POST /account/password',
+  // One session of the user's own, by id: a forged id of someone else's is refused (account.test.ts).
+  'POST /account/sessions/log-out',
+  'POST /account/log-out-everywhere',
+  'POST /account/delete',
+]);
 const accessOf = (route: Route): 'public' | 'user' | 'admin' | 'undeclared' => {
   if (PUBLIC.has(`${route.method} ${route.url}`)) return 'public';
   if (FOR_USERS.has(`${route.method} ${route.url}`)) return 'user';

@@ -43,9 +43,12 @@ const relationsIn = async (db: Queryable, schema: string) =>
 const withoutDropped = (relations: string[]) => relations.filter((name) => !name.startsWith('admin_streams'));
 /**
  * Relations the migrations since then add to the moved tables (0012: the public catalogue's index; 0013: the
- * catalogue's search and pages' indexes).
+ * catalogue's search and pages' indexes; 0014: the account page's sessions table with its key and index).
  */
 const ADDED_SINCE = [
+  'account_sessions',
+  'account_sessions_open',
+  'account_sessions_pkey',
   'video_catalogue_public',
   'creators_portal_videos_owner_pages',
   'video_catalogue_by_publishing',

@@ -268,6 +268,27 @@ export const VIEW_DATA_MIGRATIONS: readonly { name: string; up: string }[] = [
       CREATE INDEX video_catalogue_by_publishing ON video_catalogue (published_at DESC, id DESC);
       CREATE INDEX creators_portal_videos_owner_pages ON creators_portal_videos (owner_id, uploaded_at DESC, id DESC);`,
   },
+  {
+    // The account page. A deleted account's row stays, emptied, so that its events applied again resurrect
+    // nothing; its address is free for a new account. Each user's sessions, to list them (account-sessions
+    // aggregator): the device is a summary of the User-Agent, never the header itself.
+    name: '0014-account-page',
+    up: `
+      ALTER TABLE user_credentials ADD COLUMN deleted_at timestamptz;
+      DROP INDEX user_credentials_email;
+      CREATE UNIQUE INDEX user_credentials_email ON user_credentials (lower(email)) WHERE deleted_at IS NULL;
+      CREATE TABLE account_sessions (
+        session_id uuid PRIMARY KEY,
+        user_id uuid NOT NULL,
+        device text,
+        started_at timestamptz NOT NULL,
+        last_seen_at timestamptz NOT NULL,
+        ended_at timestamptz,
+        -- the session stream position last applied
+        session_position bigint NOT NULL
+      );
+      CREATE INDEX account_sessions_open ON account_sessions (user_id, last_seen_at DESC) WHERE ended_at IS NULL;`,
+  },
 ];
 
 /** The schema View Data's tables live in, in the message store's database or in one of its own. */

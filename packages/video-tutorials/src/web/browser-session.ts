@@ -5,7 +5,10 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
  * the CSRF token of the last page it loaded — and the hidden fields of the form posted, when that
  * page has one with that action — through Fastify's inject.
  */
-export function browserSession(app: FastifyInstance, { remoteAddress = '127.0.0.1' } = {}) {
+export function browserSession(
+  app: FastifyInstance,
+  { remoteAddress = '127.0.0.1', userAgent }: { remoteAddress?: string; userAgent?: string } = {},
+) {
   const cookies = new Map<string, string>();
   let csrfToken = '';
   let lastPage = '';
@@ -29,6 +32,7 @@ export function browserSession(app: FastifyInstance, { remoteAddress = '127.0.0.
     return {};
   };
   const cookieHeader = () => [...cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  const agent = userAgent === undefined ? {} : { 'user-agent': userAgent };
 
   return {
     cookies,
@@ -38,7 +42,9 @@ export function browserSession(app: FastifyInstance, { remoteAddress = '127.0.0.
       return csrfToken;
     },
     async get(url: string) {
-      return remember(await app.inject({ method: 'GET', url, remoteAddress, headers: { cookie: cookieHeader() } }));
+      return remember(
+        await app.inject({ method: 'GET', url, remoteAddress, headers: { cookie: cookieHeader(), ...agent } }),
+      );
     },
     /** Uploads a file as a browser's multipart form would, with the CSRF token in the action's query. */
     async upload(url: string, file: { field: string; filename: string; contentType: string; content: Buffer }) {
@@ -71,7 +77,7 @@ export function browserSession(app: FastifyInstance, { remoteAddress = '127.0.0.
           url,
           remoteAddress,
           payload: body,
-          headers: { cookie: cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
+          headers: { cookie: cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', ...agent },
         }),
       );
     },

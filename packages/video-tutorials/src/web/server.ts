@@ -32,8 +32,8 @@ export interface SessionUser {
 
 /** Where sessions are kept: the signed cookie carries only a session id, looked up on every request. */
 export interface SessionKeeper {
-  /** Starts a session for `user`: its id. */
-  start(user: SessionUser, traceId: string): Promise<string>;
+  /** Starts a session for `user` in the browser of `userAgent` (its User-Agent header): its id. */
+  start(user: SessionUser, traceId: string, userAgent?: string): Promise<string>;
   /** The user of an open session; `null` when it ended, expired, or its account was locked since. */
   find(sessionId: string, traceId: string): Promise<SessionUser | null>;
   end(sessionId: string, traceId: string): Promise<void>;
@@ -184,7 +184,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   );
   app.decorateReply('signIn', async function (this: FastifyReply, user: SessionUser) {
     if (!options.sessions) throw new Error('No sessions are kept: pass `sessions` to buildWebServer');
-    const sessionId = await options.sessions.start(user, this.request.traceId);
+    const sessionId = await options.sessions.start(user, this.request.traceId, this.request.headers['user-agent']);
     this.setCookie(SESSION_COOKIE, sessionId, {
       signed: true,
       httpOnly: true,
@@ -196,6 +196,9 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   app.decorateReply('signOut', async function (this: FastifyReply) {
     if (this.request.sessionId) await options.sessions?.end(this.request.sessionId, this.request.traceId);
     this.clearCookie(SESSION_COOKIE, { path: '/' });
+    // A page rendered after this one is a signed-out visitor's.
+    this.request.user = null;
+    this.request.sessionId = null;
   });
 
   app.setNotFoundHandler((request, reply) =>

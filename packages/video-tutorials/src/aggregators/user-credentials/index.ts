@@ -1,7 +1,9 @@
 import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
 import {
+  AccountDeleted,
   AccountLocked,
   AccountUnlocked,
+  LoggedOutEverywhere,
   EmailConfirmed,
   identityCategory,
   PasswordChanged,
@@ -62,6 +64,23 @@ export async function applyIdentityEvents(messages: StoredMessage[], tx: Queryab
           WHERE id = $1 AND identity_position < $3`,
         [userId, passwordHash, message.position, message.time.toISOString()],
       );
+    } else if (LoggedOutEverywhere.is(message)) {
+      const { userId } = LoggedOutEverywhere.parse(message).data;
+      await tx.query(
+        `UPDATE user_credentials SET identity_position = $2, sessions_ended_at = $3::timestamptz
+          WHERE id = $1 AND identity_position < $2`,
+        [userId, message.position, message.time.toISOString()],
+      );
+    } else if (AccountDeleted.is(message)) {
+      const { userId } = AccountDeleted.parse(message).data;
+      // The row stays, emptied: applying the account's Registered again finds it and adds nothing, while the
+      // address is free for a new account (the unique index leaves deleted rows out).
+      await tx.query(
+        `UPDATE user_credentials SET email = '', password_hash = '', locked = false, locked_until = NULL,
+                deleted_at = $3::timestamptz, sessions_ended_at = $3::timestamptz, identity_position = $2
+          WHERE id = $1 AND identity_position < $2`,
+        [userId, message.position, message.time.toISOString()],
+      );
     }
   }
 }
@@ -82,9 +101,10 @@ export async function findCredentialsByEmail(viewData: Queryable, email: string)
     password_hash: string;
     locked: boolean;
     locked_until: Date | string | null;
-  }>(`SELECT id, email, password_hash, locked, locked_until FROM user_credentials WHERE lower(email) = lower($1)`, [
-    email,
-  ]);
+  }>(
+    `SELECT id, email, password_hash, locked, locked_until FROM user_credentials WHERE lower(email) = lower($1) AND deleted_at IS NULL`,
+    [email],
+  );
   if (!row) return null;
   const lockedUntil = row.locked && row.locked_until !== null ? new Date(row.locked_until) : null;
   return {
@@ -112,9 +132,11 @@ export async function findAccountStanding(viewData: Queryable, userId: string): 
     locked: boolean;
     locked_until: Date | string | null;
     sessions_ended_at: Date | string | null;
-  }>(`SELECT email, email_confirmed, locked, locked_until, sessions_ended_at FROM user_credentials WHERE id = $1`, [
-    userId,
-  ]);
+  }>(
+    `SELECT email, email_confirmed, locked, locked_until, sessions_ended_at FROM user_credentials
+      WHERE id = $1 AND deleted_at IS NULL`,
+    [userId],
+  );
   if (!row) return null;
   const lockedUntil = row.locked_until === null ? null : new Date(row.locked_until);
   return {
@@ -123,6 +145,18 @@ export async function findAccountStanding(viewData: Queryable, userId: string): 
     sessionsEndedAt: row.sessions_ended_at === null ? null : new Date(row.sessions_ended_at),
     lockedNow: (now = new Date()) => row.locked && (lockedUntil === null || lockedUntil > now),
   };
+}
+
+/**
+ * Since when the account's sessions are over (a lock, a password change, a log-out everywhere, a deletion),
+ * deleted accounts included: what a page waits for before it tells the user they are signed out everywhere.
+ */
+export async function sessionsEndedAt(viewData: Queryable, userId: string): Promise<Date | null> {
+  const [row] = await viewData.query<{ sessions_ended_at: Date | string | null }>(
+    'SELECT sessions_ended_at FROM user_credentials WHERE id = $1',
+    [userId],
+  );
+  return row?.sessions_ended_at == null ? null : new Date(row.sessions_ended_at);
 }
 
 /** True when the user confirmed their address (the admin role needs it). */

@@ -19,7 +19,9 @@ import { requireUser } from '../../web/guards.js';
 import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
 import { html } from '../../web/html.js';
 import { safeReturnPath } from '../../web/return-path.js';
-import { PASSWORD_CHANGED_NOTICE, registerPasswordRoutes } from './passwords.js';
+import { SIGNED_OUT_NOTICES } from './account.js';
+import { registerPasswordRoutes } from './passwords.js';
+import { defaultSessionSettings, type SessionSettings } from './sessions.js';
 
 const credentials = z.object({
   email: z.string().trim().min(1).max(254),
@@ -50,10 +52,13 @@ export function createAuthenticateApp({
   logInAttemptsPerMinute = 10,
   verifyPassword = verifyWithHash,
   passwordHashAlgorithm = 'argon2id',
+  sessionSettings = defaultSessionSettings,
 }: {
   store: MessageStore;
   viewData: Queryable;
   logInAttemptsPerMinute?: number;
+  /** The sessions' limits (`SESSION_IDLE_MINUTES`, `SESSION_MAX_HOURS`), for the account page's list. */
+  sessionSettings?: SessionSettings;
   /** How new passwords (reset or changed) are hashed (`PASSWORD_HASH_ALGORITHM`). Log-in verifies either kind. */
   passwordHashAlgorithm?: PasswordHashAlgorithm;
   /** Checks a password against a hash (the real one; tests count the work it does). */
@@ -84,8 +89,11 @@ export function createAuthenticateApp({
   return async (app) => {
     app.get('/auth/log-in', async (request, reply) => {
       const { returnTo, notice } = request.query as { returnTo?: unknown; notice?: unknown };
-      const passwordChanged = notice === 'password-changed' ? PASSWORD_CHANGED_NOTICE : undefined;
-      return renderLogIn(reply, { email: '', returnTo: safeReturnPath(returnTo), notice: passwordChanged });
+      const signedOut =
+        typeof notice === 'string' && Object.hasOwn(SIGNED_OUT_NOTICES, notice)
+          ? SIGNED_OUT_NOTICES[notice]
+          : undefined;
+      return renderLogIn(reply, { email: '', returnTo: safeReturnPath(returnTo), notice: signedOut });
     });
 
     app.post(
@@ -262,6 +270,7 @@ export function createAuthenticateApp({
       verifyPassword,
       passwordHashAlgorithm,
       attemptsPerMinute: logInAttemptsPerMinute,
+      sessionSettings,
     });
   };
 }

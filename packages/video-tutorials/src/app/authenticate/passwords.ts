@@ -1,13 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Message, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import type { MessageStore, Queryable, StoredMessage } from '@vt/message-store';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { findAccountStanding, findCredentialsByEmail } from '../../aggregators/user-credentials/index.js';
+import { findCredentialsByEmail } from '../../aggregators/user-credentials/index.js';
 import {
   ChangePassword,
   identityCommandStreamName,
-  identityStreamName,
-  PasswordChanged,
   PasswordResetRejected,
   RequestPasswordReset,
   ResetPassword,
@@ -16,14 +13,16 @@ import { hashPassword, type PasswordHashAlgorithm } from '../../passwords.js';
 import { requireUser } from '../../web/guards.js';
 import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
 import { html } from '../../web/html.js';
-
-/** As registration asks. */
-const PASSWORD_MIN = 8;
-const PASSWORD_MAX = 128;
-
-/** The notice the log-in page shows after a password change (`/auth/log-in?notice=password-changed`). */
-export const PASSWORD_CHANGED_NOTICE =
-  'Your password was changed and you were signed out everywhere. Log in with your new password.';
+import {
+  accountPage,
+  PASSWORD_MAX,
+  PASSWORD_MIN,
+  PASSWORD_TRIES,
+  passwordField,
+  registerAccountRoutes,
+} from './account.js';
+import { identityAnswers, isCurrentPassword } from './identity-answers.js';
+import type { SessionSettings } from './sessions.js';
 
 const resetLink = z.object({ userId: z.uuid(), token: z.string().regex(/^[A-Za-z0-9_-]{20,200}$/) });
 /** A form field as typed, cut at `max` characters (a longer one is refused by the rules anyway). */
@@ -66,6 +65,7 @@ export function registerPasswordRoutes(
     verifyPassword,
     passwordHashAlgorithm = 'argon2id',
     attemptsPerMinute,
+    sessionSettings,
     outcomeWaitMs = 10_000,
   }: {
     store: MessageStore;
@@ -73,48 +73,29 @@ export function registerPasswordRoutes(
     verifyPassword: (passwordHash: string, password: string) => Promise<boolean>;
     passwordHashAlgorithm?: PasswordHashAlgorithm;
     attemptsPerMinute: number;
+    /** The sessions' limits, for the account page's list of open sessions. */
+    sessionSettings: SessionSettings;
     outcomeWaitMs?: number;
   },
 ) {
-  /** Writes `command` to the user's command stream and waits for identity's answer (`null`: not in time). */
-  async function decided(userId: string, command: Message): Promise<StoredMessage | null> {
-    const streamName = identityStreamName(userId);
-    const from = (await store.streamVersion(streamName)) + 1;
-    const { position } = await store.write(identityCommandStreamName(userId), command);
-    const deadline = Date.now() + outcomeWaitMs;
-    for (;;) {
-      const answer = (await store.read(streamName, from)).find(
-        (event) =>
-          event.metadata.causationMessageStreamName === identityCommandStreamName(userId) &&
-          event.metadata.causationMessagePosition === position,
-      );
-      if (answer) {
-        if (!PasswordChanged.is(answer)) return answer;
-        // Sessions end when user_credentials has the change: wait for it, so the very next request of any
-        // session started before it is refused.
-        for (;;) {
-          const endedAt = (await findAccountStanding(viewData, userId))?.sessionsEndedAt;
-          if (endedAt && endedAt.getTime() >= answer.time.getTime()) return answer;
-          if (Date.now() > deadline) return null;
-          await sleep(25);
-        }
-      }
-      if (Date.now() > deadline) return null;
-      await sleep(25);
-    }
-  }
+  const decided = identityAnswers({ store, viewData, waitMs: outcomeWaitMs });
 
-  /** After a change: this browser signs out too, and the log-in page says why. */
-  async function signedOutEverywhere(reply: FastifyReply, answer: StoredMessage | null) {
+  /** After a change (or a log-out everywhere): this browser signs out too, and the log-in page says why. */
+  async function signedOutEverywhere(reply: FastifyReply, answer: StoredMessage | null, notice = 'password-changed') {
     await reply.signOut();
     if (answer === null)
       return renderMessage(
         reply,
-        'Password',
-        'Your password is being changed and you are being signed out everywhere. Log in with your new password in a moment.',
+        notice === 'password-changed' ? 'Password' : 'Logging out everywhere',
+        notice === 'password-changed'
+          ? 'Your password is being changed and you are being signed out everywhere. Log in with your new password in a moment.'
+          : 'You are being logged out everywhere. Log in again in a moment.',
       );
-    return reply.redirect('/auth/log-in?notice=password-changed', 303);
+    return reply.redirect(`/auth/log-in?notice=${notice}`, 303);
   }
+
+  const renderAccount = accountPage({ viewData, sessionSettings });
+  registerAccountRoutes(app, { store, viewData, sessionSettings, verifyPassword, decided, signedOutEverywhere });
 
   app.get('/auth/forgot-password', async (_request, reply) => renderForgotPassword(reply, { email: '', errors: [] }));
 
@@ -186,21 +167,12 @@ export function registerPasswordRoutes(
     },
   );
 
-  app.get('/account', { preHandler: requireUser }, async (request, reply) =>
-    renderAccount(reply, { email: request.user!.email, errors: [] }),
-  );
-
   app.post(
     '/account/password',
-    {
-      preHandler: requireUser,
-      // Per user: a borrowed session cannot guess the current password at speed.
-      config: {
-        rateLimit: { max: 10, timeWindow: 15 * 60_000, keyGenerator: (request) => request.user?.userId ?? request.ip },
-      },
-    },
+    // Per user: a borrowed session cannot guess the current password at speed.
+    { preHandler: requireUser, config: { rateLimit: PASSWORD_TRIES } },
     async (request, reply) => {
-      const { userId, email } = request.user!;
+      const user = request.user!;
       const body = (request.body ?? {}) as Record<string, unknown>;
       const typed = {
         currentPassword: text(body.currentPassword, PASSWORD_MAX + 1),
@@ -209,23 +181,16 @@ export function registerPasswordRoutes(
       };
       // The form comes back empty: a password is never written into a page.
       if (typed.currentPassword === '')
-        return renderAccount(
-          reply,
-          { email, errors: [{ field: 'account-current-password', message: 'Enter your current password.' }] },
-          400,
-        );
+        return renderAccount(request, reply, {
+          errors: [{ field: 'account-current-password', message: 'Enter your current password.' }],
+        });
       const problem = newPasswordProblem(typed.password, typed.passwordRepeat, 'account-password');
-      if (problem) return renderAccount(reply, { email, errors: [problem] }, 400);
-      const account = await findCredentialsByEmail(viewData, email);
-      const verified =
-        account !== null &&
-        account.id === userId &&
-        (await verifyPassword(account.passwordHash, typed.currentPassword));
-      if (!verified)
+      if (problem) return renderAccount(request, reply, { errors: [problem] });
+      if (!(await isCurrentPassword(viewData, verifyPassword, user, typed.currentPassword)))
         return renderAccount(
+          request,
           reply,
           {
-            email,
             errors: [
               { field: 'account-current-password', message: 'That is not your current password. Type it again.' },
             ],
@@ -234,13 +199,13 @@ export function registerPasswordRoutes(
         );
       const command = ChangePassword.create(
         {
-          userId,
+          userId: user.userId,
           currentPasswordVerified: true,
           passwordHash: await hashPassword(typed.password, passwordHashAlgorithm),
         },
-        { metadata: { traceId: request.traceId, userId } },
+        { metadata: { traceId: request.traceId, userId: user.userId } },
       );
-      return signedOutEverywhere(reply, await decided(userId, command));
+      return signedOutEverywhere(reply, await decided(user.userId, command));
     },
   );
 }
@@ -293,23 +258,6 @@ function renderForgotPassword(
   );
 }
 
-/** A password field, always empty: a password is never written into a page, not even back into its form. */
-const passwordField = (id: string, name: string, label: string, autocomplete: string, errors: FormError[]) =>
-  html`<div class="field">
-    <label for="${id}">${label}</label>
-    <input
-      id="${id}"
-      type="password"
-      name="${name}"
-      autocomplete="${autocomplete}"
-      minlength="${autocomplete === 'new-password' ? PASSWORD_MIN : 1}"
-      maxlength="${PASSWORD_MAX}"
-      required
-      ${fieldState(errors, id)}
-    />
-    ${fieldError(errors, id)}
-  </div>`;
-
 function renderResetPassword(
   reply: FastifyReply,
   { userId, token, errors }: { userId: string; token: string; errors: FormError[] },
@@ -329,31 +277,6 @@ function renderResetPassword(
         <button type="submit" class="block">Change my password</button>
       </form>
       <p class="muted form-footer">You will be signed out everywhere, then log in with the new password.</p>
-    </div>`,
-    statusCode,
-  );
-}
-
-function renderAccount(
-  reply: FastifyReply,
-  { email, errors }: { email: string; errors: FormError[] },
-  statusCode = 200,
-) {
-  return reply.page(
-    titleWithErrors('Your account', errors),
-    html`<div class="card narrow">
-      <h1>Your account</h1>
-      <p class="muted">Signed in as ${email}.</p>
-      ${errorSummary(errors)}
-      <h2>Change your password</h2>
-      <form method="post" action="/account/password" class="stack">
-        <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
-        ${passwordField('account-current-password', 'currentPassword', 'Current password', 'current-password', errors)}
-        ${passwordField('account-password', 'password', 'New password', 'new-password', errors)}
-        ${passwordField('account-password-repeat', 'passwordRepeat', 'New password again', 'new-password', errors)}
-        <button type="submit" class="block">Change my password</button>
-      </form>
-      <p class="muted form-footer">Changing it signs you out everywhere, on every device.</p>
     </div>`,
     statusCode,
   );

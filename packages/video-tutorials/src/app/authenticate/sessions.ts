@@ -3,6 +3,7 @@ import type { MessageStore, Queryable } from '@vt/message-store';
 import { sessionStreamName, SessionEnded, SessionRefreshed, SessionStarted } from '../../contracts/authentication.js';
 import { findAccountStanding } from '../../aggregators/user-credentials/index.js';
 import type { SessionKeeper, SessionUser } from '../../web/server.js';
+import { deviceOf } from './devices.js';
 
 export interface SessionSettings {
   /** A session nobody used for this long is over (`SESSION_IDLE_MINUTES`). */
@@ -36,12 +37,12 @@ export function createSessions({
   const refreshAfterMs = Math.min(settings.idleMs / 4, 5 * 60_000);
 
   return {
-    async start(user: SessionUser, traceId: string) {
+    async start(user: SessionUser, traceId: string, userAgent?: string) {
       const sessionId = randomUUID();
       await store.write(
         sessionStreamName(sessionId),
         SessionStarted.create(
-          { sessionId, userId: user.userId, email: user.email },
+          { sessionId, userId: user.userId, email: user.email, device: deviceOf(userAgent) },
           { metadata: { traceId, userId: user.userId } },
         ),
         -1,
@@ -75,14 +76,27 @@ export function createSessions({
     },
 
     async end(sessionId: string, traceId: string) {
-      const streamName = sessionStreamName(sessionId);
-      const [first] = await store.read(streamName, 0, 1);
-      if (!first || !SessionStarted.is(first)) return;
-      const { userId } = SessionStarted.parse(first).data;
-      await store.write(
-        streamName,
-        SessionEnded.create({ sessionId, userId, reason: 'logged out' }, { metadata: { traceId, userId } }),
-      );
+      await endSession(store, sessionId, traceId);
     },
   };
+}
+
+/**
+ * Ends the session `sessionId` — only when it is `ownedBy` that user, if given (a session id typed into a form
+ * is anyone's guess): whether it was ended now. A session already ended stays as it is.
+ */
+export async function endSession(
+  store: MessageStore,
+  sessionId: string,
+  traceId: string,
+  { ownedBy, reason = 'logged out' }: { ownedBy?: string; reason?: string } = {},
+): Promise<boolean> {
+  const streamName = sessionStreamName(sessionId);
+  const [[first], last] = await Promise.all([store.read(streamName, 0, 1), store.readLastMessage(streamName)]);
+  if (!first || !SessionStarted.is(first)) return false;
+  const { userId } = SessionStarted.parse(first).data;
+  if (ownedBy !== undefined && ownedBy !== userId) return false;
+  if (last && SessionEnded.is(last)) return false;
+  await store.write(streamName, SessionEnded.create({ sessionId, userId, reason }, { metadata: { traceId, userId } }));
+  return true;
 }

@@ -5,7 +5,7 @@ import { v5 as uuidV5 } from 'uuid';
 import { z } from 'zod';
 import { findRegistrationOutcome } from '../../aggregators/registration-monitor/index.js';
 import { findCredentialsByEmail } from '../../aggregators/user-credentials/index.js';
-import { identityCommandStreamName, Register } from '../../contracts/identity.js';
+import { DISPLAY_NAME_MAX, displayName, identityCommandStreamName, Register } from '../../contracts/identity.js';
 import { hashPassword, type PasswordHashAlgorithm } from '../../passwords.js';
 import { html } from '../../web/html.js';
 import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
@@ -25,17 +25,30 @@ const registration = z.object({
     .string()
     .min(8, { error: 'Use at least 8 characters.' })
     .max(128, { error: 'Use at most 128 characters.' }),
+  // Optional: what the welcome e-mail greets. Blank is no name.
+  displayName: z
+    .string()
+    .trim()
+    .max(DISPLAY_NAME_MAX, { error: `Use at most ${DISPLAY_NAME_MAX} characters for your name.` })
+    .refine((name) => name === '' || displayName.safeParse(name).success, {
+      error: 'Your name cannot have line breaks, tabs or other control characters.',
+    }),
 });
 
 interface FormState {
   userId: string;
   /** As typed (the password never comes back). */
   email: string;
+  displayName: string;
   errors: FormError[];
 }
 
 /** The form's fields by what they are called in the request. */
-const FIELD_IDS: Record<string, string | undefined> = { email: 'register-email', password: 'register-password' };
+const FIELD_IDS: Record<string, string | undefined> = {
+  email: 'register-email',
+  password: 'register-password',
+  displayName: 'register-name',
+};
 
 /** The register-users application (the book's chapter 6). */
 export function createRegisterUsersApp({
@@ -49,11 +62,18 @@ export function createRegisterUsersApp({
   passwordHashAlgorithm?: PasswordHashAlgorithm;
 }): FastifyPluginAsync {
   return async (app) => {
-    app.get('/register', async (_request, reply) => renderForm(reply, { userId: randomUUID(), email: '', errors: [] }));
+    app.get('/register', async (_request, reply) =>
+      renderForm(reply, { userId: randomUUID(), email: '', displayName: '', errors: [] }),
+    );
 
     app.post('/register', async (request, reply) => {
       const body = (request.body ?? {}) as Record<string, unknown>;
-      const typed = { userId: text(body.userId), email: text(body.email), password: text(body.password) };
+      const typed = {
+        userId: text(body.userId),
+        email: text(body.email),
+        password: text(body.password),
+        displayName: text(body.displayName),
+      };
       const parsed = registration.safeParse(typed);
       const userId = parsed.success
         ? parsed.data.userId
@@ -65,9 +85,19 @@ export function createRegisterUsersApp({
           message: issue.message,
           field: FIELD_IDS[String(issue.path[0])],
         }));
-        return renderForm(reply, { userId, email: typed.email.slice(0, 254), errors }, 400);
+        return renderForm(
+          reply,
+          {
+            userId,
+            email: typed.email.slice(0, 254),
+            displayName: typed.displayName.slice(0, DISPLAY_NAME_MAX),
+            errors,
+          },
+          400,
+        );
       }
       const { email, password } = parsed.data;
+      const name = parsed.data.displayName === '' ? {} : { displayName: parsed.data.displayName };
       const existing = await findCredentialsByEmail(viewData, email);
       if (existing && existing.id !== userId)
         return renderForm(
@@ -75,13 +105,14 @@ export function createRegisterUsersApp({
           {
             userId,
             email,
+            displayName: parsed.data.displayName,
             errors: [{ field: 'register-email', message: 'That e-mail address is already registered.' }],
           },
           400,
         );
 
       const command = Register.create(
-        { userId, email, passwordHash: await hashPassword(password, passwordHashAlgorithm) },
+        { userId, email, passwordHash: await hashPassword(password, passwordHashAlgorithm), ...name },
         { id: uuidV5(userId, REGISTER_COMMAND_NAMESPACE), metadata: { traceId: request.traceId, userId } },
       );
       await store.write(identityCommandStreamName(userId), command);
@@ -137,7 +168,7 @@ function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
 
-function renderForm(reply: FastifyReply, { userId, email, errors }: FormState, statusCode = 200) {
+function renderForm(reply: FastifyReply, { userId, email, displayName, errors }: FormState, statusCode = 200) {
   // The password's error says what its hint does, and takes its place.
   const passwordError = errors.some((error) => error.field === 'register-password');
   return reply.page(
@@ -148,6 +179,23 @@ function renderForm(reply: FastifyReply, { userId, email, errors }: FormState, s
       <form method="post" action="/register" class="stack" novalidate>
         <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
         <input type="hidden" name="userId" value="${userId}" />
+        <div class="field">
+          <label for="register-name">Your name <span class="muted">(optional)</span></label>
+          <input
+            id="register-name"
+            type="text"
+            name="displayName"
+            value="${displayName}"
+            autocomplete="name"
+            maxlength="${DISPLAY_NAME_MAX}"
+            ${fieldState(errors, 'register-name', errors.some((error) => error.field === 'register-name') ? undefined : 'register-name-hint')}
+          />
+          ${
+            errors.some((error) => error.field === 'register-name')
+              ? fieldError(errors, 'register-name')
+              : html`<p class="field-hint" id="register-name-hint">We greet you by it in our e-mails.</p>`
+          }
+        </div>
         <div class="field">
           <label for="register-email">E-mail</label>
           <input

@@ -52,6 +52,7 @@ export function decideConfirmationRequest(
 ): Decision {
   const { userId } = cause.data;
   let emailId: string;
+  if (identity.deleted) return nothing('account deleted');
   if (cause.type === 'Registered') {
     if (identity.registrationEmailSent) return nothing('registration e-mail already sent');
     if (identity.confirmationRequested || registrationEmailAskedFor)
@@ -89,10 +90,11 @@ export function confirmationEmail(
   policy: ConfirmationPolicy,
 ): Write {
   const { userId, email, emailId } = request.data;
-  const confirmationUrl = `${policy.appUrl.replace(/\/$/, '')}/auth/confirm-email?userId=${userId}&token=${token}`;
+  const siteUrl = `${policy.appUrl.replace(/\/$/, '')}/`;
+  const confirmationUrl = `${siteUrl}auth/confirm-email?userId=${userId}&token=${token}`;
   const rendered =
     cause.type === 'Registered'
-      ? templates.registration({ email, confirmationUrl })
+      ? templates.registration({ email, displayName: cause.data.displayName, siteUrl, confirmationUrl })
       : templates.emailConfirmation({ email, confirmationUrl });
   const originStreamName = identityStreamName(userId);
   const send = Send.create(

@@ -45,7 +45,8 @@ const identityStream = identityStreamName(user.userId);
 const commandStream = identityCommandStreamName(user.userId);
 const given = (events: StoredMessage[]): Identity => project(identityProjection, events);
 /** The address reserved for this user (the reservation step done). */
-const heldByUser = { userId: user.userId };
+const heldByUser = { userId: user.userId, everHeld: true };
+const free = { userId: null, everHeld: false };
 
 function registerAt(position: number, email = user.email): RegisterMessage {
   return Register.parse(stored(exampleRegister({ ...user, email }), commandStream, position));
@@ -70,6 +71,8 @@ describe('the identity projection', () => {
       id: user.userId,
       email: user.email,
       registered: true,
+      displayName: null,
+      deleted: false,
       registrationEmailSent: true,
       confirmationRequested: false,
       confirmationTokens: [],
@@ -143,16 +146,16 @@ describe('Register', () => {
 
   it('given an address nobody holds, reserves it in the stream named after it, once per command', () => {
     const command = registerAt(0);
-    const decision = writes(decideRegistration(given([]), command, { userId: null }));
+    const decision = writes(decideRegistration(given([]), command, free));
     expect(decision.streamName).toBe(identityEmailStreamName(user.email));
     expect(decision.message).toMatchObject({ type: 'EmailReserved', data: { userId: user.userId, email: user.email } });
-    expect(decision.message.id).toBe(writes(decideRegistration(given([]), command, { userId: null })).message.id);
+    expect(decision.message.id).toBe(writes(decideRegistration(given([]), command, free)).message.id);
     // The address's stream ignores case and surrounding blanks.
     expect(identityEmailStreamName(` ${user.email.toUpperCase()}`)).toBe(decision.streamName);
   });
 
   it('given the address held by another user, rejects: e-mail already registered', () => {
-    const decision = writes(decideRegistration(given([]), registerAt(0), { userId: randomUUID() }));
+    const decision = writes(decideRegistration(given([]), registerAt(0), { userId: randomUUID(), everHeld: true }));
     expect(decision.streamName).toBe(identityStream);
     expect(decision.message).toMatchObject({
       type: 'RegistrationRejected',
@@ -162,7 +165,7 @@ describe('Register', () => {
 
   it('reserves the address of a Registered written without a reservation (the book’s), unless it is held', () => {
     const registered = Registered.parse(stored(exampleRegistered(user), identityStream, 0));
-    expect(writes(decideReservationOfRegistered({ userId: null }, registered)).message).toMatchObject({
+    expect(writes(decideReservationOfRegistered(free, registered)).message).toMatchObject({
       type: 'EmailReserved',
       data: { userId: user.userId, email: user.email },
     });

@@ -36,6 +36,7 @@ export const nothing = (reason: string): Nothing => ({ kind: 'nothing', reason }
 export function decideRegistration(identity: Identity, command: Register, reservation: EmailReservation): Decision {
   if (alreadyAnswered(identity, command)) return nothing('command already handled');
   if (identity.registered) return nothing('already registered');
+  if (identity.deleted) return nothing('account deleted');
   const streamName = identityStreamName(command.data.userId);
   const reason = registrationProblem(command.data);
   if (reason) return write(streamName, follow(command, RegistrationRejected.create({ ...command.data, reason })));
@@ -61,6 +62,8 @@ export const EMAIL_ALREADY_REGISTERED = 'email already registered';
  */
 export function decideReservationOfRegistered(reservation: EmailReservation, event: Registered): Decision {
   if (reservation.userId !== null) return nothing('address already reserved');
+  // Released by a deleted account: replaying the old registration must not take it from a new one.
+  if (reservation.everHeld) return nothing('address was reserved before');
   const { userId, email } = event.data;
   return write(
     identityEmailStreamName(email),

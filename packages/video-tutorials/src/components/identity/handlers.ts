@@ -26,6 +26,9 @@ import {
   PasswordResetRequested,
   RequestPasswordReset,
   ResetPassword,
+  AccountDeleted,
+  DeleteAccount,
+  LogOutEverywhere,
 } from '../../contracts/identity.js';
 import { parseSent, Send, sendEmailCommandStreamName, type BookSent, type Sent } from '../../contracts/send-email.js';
 import {
@@ -46,7 +49,7 @@ import {
   unlockEmail,
   type ConfirmationPolicy,
 } from './confirmation.js';
-import { identityProjection } from './identity.js';
+import { identityProjection, type Identity } from './identity.js';
 import {
   decidePasswordChange,
   decidePasswordReset,
@@ -55,6 +58,7 @@ import {
   type PasswordResetPolicy,
 } from './password-reset.js';
 import { registrationEmailId } from './ids.js';
+import { decideAccountDeletion, decideEmailRelease, decideLogOutEverywhere } from './account.js';
 import { decideLock, loginHistoryUpTo, type LockPolicy } from './locking.js';
 import { emailReservationProjection } from './reservation.js';
 import type { EmailTemplates } from './templates.js';
@@ -156,6 +160,24 @@ export function createHandlers({
     return commands.some((command) => Send.is(command) && command.metadata.originStreamName === requester);
   };
 
+  /**
+   * A command decided on the user's identity alone: validated, decided (pure) and written with the identity's
+   * expected version, decided again on a conflict.
+   */
+  const decidedOnIdentity =
+    <C extends StoredMessage & { data: { userId: string } }>(
+      definition: { parse(message: StoredMessage): C },
+      decide: (identity: Identity, command: C) => Decision,
+    ) =>
+    async (message: StoredMessage): Promise<Outcome> => {
+      const command = definition.parse(message);
+      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
+      return decidingAgainOnConflict(command, async () => {
+        const { entity: identity, version } = await loadIdentity(command.data.userId);
+        return carryOut(decide(identity, command), version);
+      });
+    };
+
   const commands = {
     Register: async (message: StoredMessage): Promise<Outcome> => {
       const command = Register.parse(message);
@@ -180,23 +202,9 @@ export function createHandlers({
       return askForConfirmation(command);
     },
 
-    ConfirmEmail: async (message: StoredMessage): Promise<Outcome> => {
-      const command = ConfirmEmail.parse(message);
-      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
-      return decidingAgainOnConflict(command, async () => {
-        const { entity: identity, version } = await loadIdentity(command.data.userId);
-        return carryOut(decideConfirmation(identity, command), version);
-      });
-    },
+    ConfirmEmail: decidedOnIdentity(ConfirmEmail, decideConfirmation),
 
-    UnlockAccount: async (message: StoredMessage): Promise<Outcome> => {
-      const command = UnlockAccount.parse(message);
-      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
-      return decidingAgainOnConflict(command, async () => {
-        const { entity: identity, version } = await loadIdentity(command.data.userId);
-        return carryOut(decideUnlock(identity, command), version);
-      });
-    },
+    UnlockAccount: decidedOnIdentity(UnlockAccount, decideUnlock),
 
     // The reset link: its request (with the token's hash) first, then the e-mail with the token, as for confirmation.
     RequestPasswordReset: async (message: StoredMessage): Promise<Outcome> => {
@@ -216,23 +224,13 @@ export function createHandlers({
       });
     },
 
-    ResetPassword: async (message: StoredMessage): Promise<Outcome> => {
-      const command = ResetPassword.parse(message);
-      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
-      return decidingAgainOnConflict(command, async () => {
-        const { entity: identity, version } = await loadIdentity(command.data.userId);
-        return carryOut(decidePasswordReset(identity, command), version);
-      });
-    },
+    ResetPassword: decidedOnIdentity(ResetPassword, decidePasswordReset),
 
-    ChangePassword: async (message: StoredMessage): Promise<Outcome> => {
-      const command = ChangePassword.parse(message);
-      ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
-      return decidingAgainOnConflict(command, async () => {
-        const { entity: identity, version } = await loadIdentity(command.data.userId);
-        return carryOut(decidePasswordChange(identity, command), version);
-      });
-    },
+    ChangePassword: decidedOnIdentity(ChangePassword, decidePasswordChange),
+
+    LogOutEverywhere: decidedOnIdentity(LogOutEverywhere, decideLogOutEverywhere),
+
+    DeleteAccount: decidedOnIdentity(DeleteAccount, decideAccountDeletion),
   };
 
   const events = {
@@ -244,6 +242,18 @@ export function createHandlers({
         if (!(error instanceof VersionConflictError)) throw error;
       });
       return askForConfirmation(event);
+    },
+
+    // The address is released by identity handling its own event, so a stop between the two writes loses nothing.
+    AccountDeleted: async (message: StoredMessage): Promise<Outcome> => {
+      const deleted = AccountDeleted.parse(message);
+      ensureWrittenTo(deleted, identityStreamName(deleted.data.userId));
+      return decidingAgainOnConflict(deleted, async () => {
+        const { entity: identity } = await loadIdentity(deleted.data.userId);
+        if (identity.email === null) return nothing('identity has no address');
+        const { entity: reservation, version } = await loadReservation(identity.email);
+        return carryOut(decideEmailRelease(identity.email, reservation, deleted), version);
+      });
     },
   };
 

@@ -23,6 +23,10 @@ export interface Identity {
   id: string | null;
   email: string | null;
   registered: boolean;
+  /** The name given at registration, if any (the welcome e-mail greets it). */
+  displayName: string | null;
+  /** The account was deleted: it stays so (no command revives it; its address may serve a new account). */
+  deleted: boolean;
   registrationEmailSent: boolean;
   /** A confirmation link was sent (with the registration e-mail or asked for again). */
   confirmationRequested: boolean;
@@ -52,6 +56,8 @@ export const initialIdentity = (): Identity => ({
   id: null,
   email: null,
   registered: false,
+  displayName: null,
+  deleted: false,
   registrationEmailSent: false,
   confirmationRequested: false,
   confirmationTokens: [],
@@ -70,9 +76,13 @@ export const initialIdentity = (): Identity => ({
 export const identityProjection: Projection<Identity> = {
   $init: initialIdentity,
   Registered: (identity, event) => {
-    const { userId, email } = Registered.parse(event).data;
-    return answered({ ...identity, id: userId, email, registered: true }, event);
+    const { userId, email, displayName } = Registered.parse(event).data;
+    return answered({ ...identity, id: userId, email, registered: true, displayName: displayName ?? null }, event);
   },
+  LoggedOutEverywhere: (identity, event) => answered(identity, event),
+  // Every decision that needs a registered account now does nothing.
+  AccountDeleted: (identity, event) =>
+    answered({ ...identity, registered: false, deleted: true, locked: false, passwordReset: null }, event),
   RegistrationRejected: (identity, event) => answered(identity, event),
   RegistrationEmailSent: (identity) => ({ ...identity, registrationEmailSent: true }),
   EmailConfirmationRequested: (identity, event) => {

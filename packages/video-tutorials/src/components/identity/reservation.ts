@@ -1,13 +1,20 @@
 import type { Projection } from '@vt/message-store';
-import { EmailReserved } from '../../contracts/identity.js';
+import { EmailReleased, EmailReserved } from '../../contracts/identity.js';
 
-/** Who holds an e-mail address, folded from `identityEmail-{…}`: the first `EmailReserved` wins for good. */
+/**
+ * Who holds an e-mail address, folded from `identityEmail-{…}`: the first `EmailReserved` holds it until its
+ * holder's account is deleted (`EmailReleased`); then the next registration may reserve it.
+ */
 export interface EmailReservation {
   userId: string | null;
+  /** Someone held it once (and may have released it): a legacy `Registered` replayed must not take it again. */
+  everHeld: boolean;
 }
 
 export const emailReservationProjection: Projection<EmailReservation> = {
-  $init: () => ({ userId: null }),
+  $init: () => ({ userId: null, everHeld: false }),
   EmailReserved: (reservation, event) =>
-    reservation.userId === null ? { userId: EmailReserved.parse(event).data.userId } : reservation,
+    reservation.userId === null ? { userId: EmailReserved.parse(event).data.userId, everHeld: true } : reservation,
+  EmailReleased: (reservation, event) =>
+    reservation.userId === EmailReleased.parse(event).data.userId ? { ...reservation, userId: null } : reservation,
 };
