@@ -168,11 +168,15 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   app.decorateReply(
     'page',
     function (this: FastifyReply, title: string, body: SafeHtml, statusCode = 200, pageOptions: PageExtras = {}) {
+      const csrfToken = () => this.csrfToken();
       const context: PageContext = {
         appName: options.appName,
         user: this.request.user,
         isAdmin: isAdmin(this.request.user, admins),
-        csrfToken: this.csrfToken(),
+        // Made only if the page has a form: a page without one sets no CSRF cookie and signs nothing.
+        get csrfToken() {
+          return csrfToken();
+        },
         currentPath: this.request.url.split('?')[0] ?? '/',
       };
       // A signed-in user's page is theirs alone: no cache, shared or in the browser, keeps it.
