@@ -113,6 +113,8 @@ interface Run {
 interface ProcessLoad {
   /** CPU time of this process (all threads) over wall time; 100 = one core. */
   cpuPercent: number;
+  /** CPU time of this process (all threads) during the run, in ms. */
+  cpuMs: number;
   /** The main thread's event-loop delay: how long a ready callback waited. */
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
@@ -287,6 +289,7 @@ function observeProcess(): () => ProcessLoad {
     const stalled = loopDelay.count === 0;
     return {
       cpuPercent: ((used.user + used.system) / 1000 / wallMs) * 100,
+      cpuMs: (used.user + used.system) / 1000,
       loopDelayP99Ms: stalled ? wallMs : loopDelay.percentile(99) / 1e6,
       loopDelayMaxMs: stalled ? wallMs : loopDelay.max / 1e6,
     };
@@ -296,6 +299,13 @@ function observeProcess(): () => ProcessLoad {
 function describeProcess({ cpuPercent, loopDelayP99Ms, loopDelayMaxMs }: ProcessLoad): string {
   return `CPU ${formatNumber(cpuPercent)}%, event-loop delay p99 ${formatLatency(loopDelayP99Ms)} max ${formatLatency(loopDelayMaxMs)}`;
 }
+
+/**
+ * CPU time this process spent per response: on a shared machine steadier than requests/s, which follow the share
+ * of the cores the process gets. It leaves out the database server's time (PostgreSQL runs in processes of its own).
+ */
+const cpuPerResponseUs = (run: Run) => (run.process.cpuMs * 1000) / Math.max(1, run.responses);
+const formatCpuPerResponse = (run: Run) => `${formatNumber(cpuPerResponseUs(run))} µs`;
 
 class Interrupted extends Error {}
 
@@ -635,6 +645,7 @@ async function main(): Promise<number> {
         describeErrors(measured),
         formatRatio(median(ratios(target.id))),
         `${formatRatio(Math.min(...ratios(target.id)))}–${formatRatio(Math.max(...ratios(target.id)))}`,
+        `${formatNumber(median(measured.map(cpuPerResponseUs)))} µs`,
       ];
     });
 
@@ -662,14 +673,16 @@ async function main(): Promise<number> {
     out.push(
       'Medians over the rounds; "responses" and "errors" are totals over the rounds; errors = responses other than ' +
         '2xx/3xx plus connection errors and timeouts (303 is success for POST /register); "vs baseline" = median of ' +
-        'each round\'s requests/s over that round\'s baseline; "range" = the lowest and highest of those ratios.',
+        'each round\'s requests/s over that round\'s baseline; "range" = the lowest and highest of those ratios; ' +
+        '"CPU/response" = median of this process\'s CPU time per response (all its threads, the load generator\'s ' +
+        "included; not the database server's), steadier than requests/s on a shared machine.",
     );
     out.push('');
     out.push(
       table(
-        ['target', 'requests/s', 'p50', 'p99', 'responses', 'errors', 'vs baseline', 'range'],
+        ['target', 'requests/s', 'p50', 'p99', 'responses', 'errors', 'vs baseline', 'range', 'CPU/response'],
         rows,
-        [1, 2, 3, 4, 6, 7],
+        [1, 2, 3, 4, 6, 7, 8],
       ),
     );
     out.push('');
@@ -680,7 +693,7 @@ async function main(): Promise<number> {
     );
     out.push(
       table(
-        ['round', 'target', 'requests/s', 'p50', 'p99', 'errors', 'CPU', 'loop delay p99', 'max'],
+        ['round', 'target', 'requests/s', 'p50', 'p99', 'errors', 'CPU', 'CPU/response', 'loop delay p99', 'max'],
         Array.from({ length: settings.rounds }, (_, round) =>
           rowsOf.map(({ id }) => {
             const run = runs[id][round]!;
@@ -692,12 +705,13 @@ async function main(): Promise<number> {
               formatLatency(run.latencyP99),
               describeErrors([run]),
               `${formatNumber(run.process.cpuPercent)}%`,
+              formatCpuPerResponse(run),
               formatLatency(run.process.loopDelayP99Ms),
               formatLatency(run.process.loopDelayMaxMs),
             ];
           }),
         ).flat(),
-        [2, 3, 4, 6, 7, 8],
+        [2, 3, 4, 6, 7, 8, 9],
       ),
     );
 
