@@ -18,6 +18,7 @@ import { createFreshPostgresDatabase } from '@vt/message-store/controls';
 import autocannon from 'autocannon';
 import pino from 'pino';
 import { describePostgresUrl, readConfig } from '../src/config.js';
+import { VideoNamed, VideoPublished, videoPublishingStreamName } from '../src/contracts/video-publishing.js';
 import { hashPassword } from '../src/passwords.js';
 import { startSystem, type PgliteThread, type System } from '../src/system.js';
 
@@ -52,6 +53,10 @@ Options:
   --connections N   concurrent connections (default 50; 10 with --quick)
   --duration S      seconds per run (default 10; 3 with --quick)
   --rounds N        rounds of the targets (default 2)
+  --videos N        publish N videos first (as the book's video-publishing
+                    records them: VideoPublished, VideoNamed), so the home
+                    page lists them (default 0: the empty catalogue, with its
+                    sample tutorial and form)
   --targets LIST    which targets, comma-separated (default
                     baseline,home,signed-in,register); baseline always runs
   --warmup S        seconds of warm-up per target, not reported (default 2; 1 with --quick; 0 = none)
@@ -81,6 +86,7 @@ interface Settings {
   pgliteThread: PgliteThread;
   postgresUrl: string | null;
   targets: TargetId[];
+  videos: number;
 }
 
 const TARGET_IDS = ['baseline', 'home', 'signed-in', 'register'] as const;
@@ -161,6 +167,7 @@ function parseSettings(argv: string[]): Settings | 'help' {
       pglite: { type: 'string' },
       postgres: { type: 'string' },
       targets: { type: 'string' },
+      videos: { type: 'string' },
     },
   });
   if (values.help) return 'help';
@@ -184,6 +191,7 @@ function parseSettings(argv: string[]): Settings | 'help' {
       throw new UsageError(`--targets takes ${TARGET_IDS.join(', ')}, not "${target}"`);
   return {
     targets: TARGET_IDS.filter((id) => id === 'baseline' || targets.includes(id)),
+    videos: number('videos', values.videos, 0) ?? 0,
     connections: number('connections', values.connections, 1) ?? (quick ? 10 : 50),
     durationSeconds: number('duration', values.duration, 1) ?? (quick ? 3 : 10),
     rounds: number('rounds', values.rounds, 1) ?? 2,
@@ -437,7 +445,21 @@ async function main(): Promise<number> {
       if (response.status !== 303) throw new Error(`preflight POST /register answered ${response.status}, not 303`);
       preflightRegistrations++;
     }
-    // The user can log in once identity and the credentials aggregator have caught up.
+    for (let video = 1; video <= settings.videos; video++) {
+      const videoId = randomUUID();
+      const stream = videoPublishingStreamName(videoId);
+      await running.store.write(
+        stream,
+        VideoPublished.create({
+          ownerId: randomUUID(),
+          sourceUri: `storage:uploads/${videoId}.mp4`,
+          transcodedUri: `storage:transcoded/${videoId}.mp4`,
+          videoId,
+        }),
+      );
+      await running.store.write(stream, VideoNamed.create({ name: `Benchmark tutorial ${video}` }));
+    }
+    // The user can log in once identity and the credentials aggregator have caught up (the catalogue too).
     await catchUp();
     const logIn = await fetch(`${base}/auth/log-in`, {
       method: 'POST',
@@ -457,6 +479,11 @@ async function main(): Promise<number> {
     const signedIn = await fetch(`${base}/`, { headers: signedInHeaders });
     if (signedIn.status !== 200 || !(await signedIn.text()).includes(emails[0]!))
       throw new Error(`GET / with the session cookie answered ${signedIn.status}, or not signed in`);
+    if (
+      settings.videos > 0 &&
+      !(await (await fetch(`${base}/`)).text()).includes(`Benchmark tutorial ${settings.videos}`)
+    )
+      throw new Error('GET / does not list the videos published');
     progress(
       'preflight: GET /trivial 200, GET / 200, POST /register 303 (twice, same CSRF pair), log-in 303, GET / signed in 200',
     );
@@ -653,6 +680,9 @@ async function main(): Promise<number> {
     const out: string[] = [];
     out.push('Video Tutorials web benchmark: the whole system (web + workers) in this process, NODE_ENV=test');
     out.push(`storage:   ${storage}`);
+    out.push(
+      `catalogue: ${settings.videos === 0 ? 'empty (the home page shows the sample tutorial and its form)' : `${settings.videos} published videos (--videos)`}`,
+    );
     out.push(
       `machine:   ${cpus.length} CPU(s) (${cpus[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, ` +
         `load average ${loadAverageBefore.map((value) => value.toFixed(2)).join(' ')} before the rounds, ` +
