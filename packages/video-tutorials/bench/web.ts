@@ -19,6 +19,7 @@ import { createFreshPostgresDatabase } from '@vt/message-store/controls';
 import autocannon from 'autocannon';
 import pino from 'pino';
 import { describePostgresUrl, readConfig } from '../src/config.js';
+import { VideoNamed, VideoPublished, videoPublishingStreamName } from '../src/contracts/video-publishing.js';
 import { hashPassword } from '../src/passwords.js';
 import { startSystem, type PgliteThread, type System } from '../src/system.js';
 
@@ -37,7 +38,9 @@ autocannon:
   baseline   GET /trivial   a tiny HTML string, on the system's own Fastify
                             instance (added before it listens), so it passes
                             the same plugins and hooks as every page
-  home       GET /          the home page (reads View Data)
+  home       GET /          the home page (reads View Data), anonymous
+  signed-in  GET /          the home page with the session cookie of a user
+                            registered and logged in during the preflight
   register   POST /register a valid, distinct registration per request (new
                             user id and e-mail; one CSRF cookie/token pair
                             from GET /register, reused); hashes the password
@@ -54,8 +57,9 @@ The catalogue's videos (${CATALOGUE_VIDEOS.toLocaleString('en-US')}) are seeded 
 (video_catalogue, one INSERT … SELECT generate_series), not through events:
 seeding takes seconds, and the pages read only View Data.
 
-Runs: a short warm-up of each target, then rounds of baseline, home, register,
-search, watch and, as a reference for register, argon2id hashing alone (no HTTP).
+Runs: a short warm-up of each target, then rounds of baseline, home, signed-in,
+register, search, watch and, as a reference for register, argon2id hashing alone
+(no HTTP; run only with the register target).
 After each register run it counts the Register commands written, waits for the
 workers to catch up and counts the Registered events. Reports medians over the
 rounds and each target's requests/s relative to the baseline of its round.
@@ -63,7 +67,13 @@ rounds and each target's requests/s relative to the baseline of its round.
 Options:
   --connections N   concurrent connections (default 50; 10 with --quick)
   --duration S      seconds per run (default 10; 3 with --quick)
-  --rounds N        rounds of baseline, home, register (default 2)
+  --rounds N        rounds of the targets (default 2)
+  --videos N        publish N videos first (as the book's video-publishing
+                    records them: VideoPublished, VideoNamed), so the home
+                    page lists them (default 0: the empty catalogue, with its
+                    sample tutorial and form)
+  --targets LIST    which targets, comma-separated (default
+                    baseline,home,signed-in,register); baseline always runs
   --warmup S        seconds of warm-up per target, not reported (default 2; 1 with --quick; 0 = none)
   --quick           a smoke run: 10 connections, 3 s
   --same-thread     generate the load on the server's own thread (default: an
@@ -90,9 +100,12 @@ interface Settings {
   sameThread: boolean;
   pgliteThread: PgliteThread;
   postgresUrl: string | null;
+  targets: TargetId[];
+  videos: number;
 }
 
-type TargetId = 'baseline' | 'home' | 'register' | 'search' | 'watch';
+const TARGET_IDS = ['baseline', 'home', 'signed-in', 'register', 'search', 'watch'] as const;
+type TargetId = (typeof TARGET_IDS)[number];
 
 interface Target {
   id: TargetId;
@@ -121,6 +134,8 @@ interface Run {
 interface ProcessLoad {
   /** CPU time of this process (all threads) over wall time; 100 = one core. */
   cpuPercent: number;
+  /** CPU time of this process (all threads) during the run, in ms. */
+  cpuMs: number;
   /** The main thread's event-loop delay: how long a ready callback waited. */
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
@@ -166,6 +181,8 @@ function parseSettings(argv: string[]): Settings | 'help' {
       'same-thread': { type: 'boolean' },
       pglite: { type: 'string' },
       postgres: { type: 'string' },
+      targets: { type: 'string' },
+      videos: { type: 'string' },
     },
   });
   if (values.help) return 'help';
@@ -183,7 +200,13 @@ function parseSettings(argv: string[]): Settings | 'help' {
   const pgliteThread = values.pglite ?? 'thread';
   if (pgliteThread !== 'thread' && pgliteThread !== 'in-process')
     throw new UsageError(`--pglite takes thread or in-process, not "${pgliteThread}"`);
+  const targets = (values.targets ?? TARGET_IDS.join(',')).split(',').map((target) => target.trim());
+  for (const target of targets)
+    if (!(TARGET_IDS as readonly string[]).includes(target))
+      throw new UsageError(`--targets takes ${TARGET_IDS.join(', ')}, not "${target}"`);
   return {
+    targets: TARGET_IDS.filter((id) => id === 'baseline' || targets.includes(id)),
+    videos: number('videos', values.videos, 0) ?? 0,
     connections: number('connections', values.connections, 1) ?? (quick ? 10 : 50),
     durationSeconds: number('duration', values.duration, 1) ?? (quick ? 3 : 10),
     rounds: number('rounds', values.rounds, 1) ?? 2,
@@ -289,6 +312,7 @@ function observeProcess(): () => ProcessLoad {
     const stalled = loopDelay.count === 0;
     return {
       cpuPercent: ((used.user + used.system) / 1000 / wallMs) * 100,
+      cpuMs: (used.user + used.system) / 1000,
       loopDelayP99Ms: stalled ? wallMs : loopDelay.percentile(99) / 1e6,
       loopDelayMaxMs: stalled ? wallMs : loopDelay.max / 1e6,
     };
@@ -298,6 +322,13 @@ function observeProcess(): () => ProcessLoad {
 function describeProcess({ cpuPercent, loopDelayP99Ms, loopDelayMaxMs }: ProcessLoad): string {
   return `CPU ${formatNumber(cpuPercent)}%, event-loop delay p99 ${formatLatency(loopDelayP99Ms)} max ${formatLatency(loopDelayMaxMs)}`;
 }
+
+/**
+ * CPU time this process spent per response: on a shared machine steadier than requests/s, which follow the share
+ * of the cores the process gets. It leaves out the database server's time (PostgreSQL runs in processes of its own).
+ */
+const cpuPerResponseUs = (run: Run) => (run.process.cpuMs * 1000) / Math.max(1, run.responses);
+const formatCpuPerResponse = (run: Run) => `${formatNumber(cpuPerResponseUs(run))} µs`;
 
 class Interrupted extends Error {}
 
@@ -414,6 +445,28 @@ async function main(): Promise<number> {
     const base = `http://127.0.0.1:${address.port}`;
     progress(`listening at ${base}; pieces: ${running.pieces.map((piece) => piece.name).join(', ')}`);
 
+    const lastPosition = async () => {
+      const [row] = await running.messageStoreDb.query<{ position: string | null }>(
+        'SELECT max(global_position)::text AS position FROM message_store.messages',
+      );
+      return row?.position ?? null;
+    };
+
+    // Caught up = every subscription caught up and nothing new written meanwhile
+    // (identity's Registered events are themselves the input of send-email and the aggregators).
+    const catchUp = async (): Promise<number> => {
+      const from = performance.now();
+      for (;;) {
+        const before = await lastPosition();
+        await Promise.all(
+          running.pieces
+            .flatMap((piece) => piece.subscriptions)
+            .map((subscription) => subscription.waitUntilCaughtUp({ timeoutMs: CATCH_UP_TIMEOUT_MS })),
+        );
+        if ((await lastPosition()) === before) return performance.now() - from;
+      }
+    };
+
     // --- Preflight: every target answers as expected before anything is measured.
     const trivial = await fetch(`${base}/trivial`);
     if (trivial.status !== 200 || (await trivial.text()) !== BASELINE_BODY)
@@ -431,25 +484,63 @@ async function main(): Promise<number> {
     if (form.status !== 200 || !csrfToken || !csrfCookie)
       throw new Error(`GET /register answered ${form.status} without a CSRF token and cookie`);
     const registerHeaders = { cookie: csrfCookie, 'content-type': 'application/x-www-form-urlencoded' };
-    // Two, to check that the one token/cookie pair is reusable.
+    // Two, to check that the one token/cookie pair is reusable; the first one signs in for the signed-in target.
+    const password = 'correct horse battery staple';
+    const emails = [`bench-preflight-${randomUUID()}@example.com`, `bench-preflight-${randomUUID()}@example.com`];
     let preflightRegistrations = 0;
-    for (let attempt = 0; attempt < 2; attempt++) {
+    for (const email of emails) {
       const response = await fetch(`${base}/register`, {
         method: 'POST',
         redirect: 'manual',
         headers: registerHeaders,
-        body: new URLSearchParams({
-          _csrf: csrfToken,
-          userId: randomUUID(),
-          email: `bench-preflight-${randomUUID()}@example.com`,
-          password: 'correct horse battery staple',
-        }),
+        body: new URLSearchParams({ _csrf: csrfToken, userId: randomUUID(), email, password }),
       });
       await response.arrayBuffer();
       if (response.status !== 303) throw new Error(`preflight POST /register answered ${response.status}, not 303`);
       preflightRegistrations++;
     }
-    progress('preflight: GET /trivial 200, GET / 200, POST /register 303 (twice, same CSRF pair)');
+    for (let video = 1; video <= settings.videos; video++) {
+      const videoId = randomUUID();
+      const stream = videoPublishingStreamName(videoId);
+      await running.store.write(
+        stream,
+        VideoPublished.create({
+          ownerId: randomUUID(),
+          sourceUri: `storage:uploads/${videoId}.mp4`,
+          transcodedUri: `storage:transcoded/${videoId}.mp4`,
+          videoId,
+        }),
+      );
+      await running.store.write(stream, VideoNamed.create({ name: `Benchmark tutorial ${video}` }));
+    }
+    // The user can log in once identity and the credentials aggregator have caught up (the catalogue too).
+    await catchUp();
+    const logIn = await fetch(`${base}/auth/log-in`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: registerHeaders,
+      body: new URLSearchParams({ _csrf: csrfToken, email: emails[0]!, password }),
+    });
+    await logIn.arrayBuffer();
+    const sessionCookie = logIn.headers
+      .getSetCookie()
+      .map((cookie) => cookie.split(';')[0]!)
+      .find((cookie) => cookie.startsWith('session='));
+    if (logIn.status !== 303 || !sessionCookie)
+      throw new Error(`preflight POST /auth/log-in answered ${logIn.status} without a session cookie`);
+    // As a browser sends them: the session and the CSRF cookie the site set before.
+    const signedInHeaders = { cookie: `${sessionCookie}; ${csrfCookie}` };
+    const signedIn = await fetch(`${base}/`, { headers: signedInHeaders });
+    if (signedIn.status !== 200 || !(await signedIn.text()).includes(emails[0]!))
+      throw new Error(`GET / with the session cookie answered ${signedIn.status}, or not signed in`);
+    if (
+      settings.videos > 0 &&
+      !(await (await fetch(`${base}/`)).text()).includes(`Benchmark tutorial ${settings.videos}`)
+    )
+      throw new Error('GET / does not list the videos published');
+    progress(
+      'preflight: GET /trivial 200, GET / 200, POST /register 303 (twice, same CSRF pair), log-in 303, GET / signed in 200',
+    );
 
     const seedingStarted = performance.now();
     const watchedVideoId = await seedCatalogue(running.viewData, CATALOGUE_VIDEOS);
@@ -466,9 +557,14 @@ async function main(): Promise<number> {
     }
     progress(`preflight: GET ${SEARCH_PATH} 200, GET /videos/{id} 200, both with video cards`);
 
-    const targets: Target[] = [
+    const allTargets: Target[] = [
       { id: 'baseline', label: 'GET /trivial (baseline)', request: { method: 'GET', path: '/trivial' } },
       { id: 'home', label: 'GET / (home page)', request: { method: 'GET', path: '/' } },
+      {
+        id: 'signed-in',
+        label: 'GET / (home page, signed in)',
+        request: { method: 'GET', path: '/', headers: signedInHeaders },
+      },
       {
         id: 'register',
         label: 'POST /register',
@@ -490,6 +586,7 @@ async function main(): Promise<number> {
         request: { method: 'GET', path: `/videos/${watchedVideoId}` },
       },
     ];
+    const targets = allTargets.filter((target) => settings.targets.includes(target.id));
 
     const load = async (target: Target, seconds: number): Promise<Run> => {
       const observed = observeProcess();
@@ -537,28 +634,6 @@ async function main(): Promise<number> {
         rejected: count('RegistrationRejected'),
         emailsSent: count('RegistrationEmailSent'),
       };
-    };
-
-    const lastPosition = async () => {
-      const [row] = await running.messageStoreDb.query<{ position: string | null }>(
-        'SELECT max(global_position)::text AS position FROM message_store.messages',
-      );
-      return row?.position ?? null;
-    };
-
-    // Caught up = every subscription caught up and nothing new written meanwhile
-    // (identity's Registered events are themselves the input of send-email and the aggregators).
-    const catchUp = async (): Promise<number> => {
-      const from = performance.now();
-      for (;;) {
-        const before = await lastPosition();
-        await Promise.all(
-          running.pieces
-            .flatMap((piece) => piece.subscriptions)
-            .map((subscription) => subscription.waitUntilCaughtUp({ timeoutMs: CATCH_UP_TIMEOUT_MS })),
-        );
-        if ((await lastPosition()) === before) return performance.now() - from;
-      }
     };
 
     const registerChecks: RegisterCheck[] = [];
@@ -631,11 +706,13 @@ async function main(): Promise<number> {
     const runs: Record<TargetId | 'argon2', Run[]> = {
       baseline: [],
       home: [],
+      'signed-in': [],
       register: [],
       search: [],
       watch: [],
       argon2: [],
     };
+    const withRegister = settings.targets.includes('register');
     for (let round = 1; round <= settings.rounds; round++) {
       for (const target of targets) {
         const label = `round ${round}/${settings.rounds} ${target.id}`;
@@ -646,6 +723,7 @@ async function main(): Promise<number> {
         if (target.id === 'register') await afterRegisterRun(label, run);
         checkInterrupted();
       }
+      if (!withRegister) continue;
       const label = `round ${round}/${settings.rounds} argon2id alone`;
       progress(`${label}: ${settings.connections} hashes in flight, ${settings.durationSeconds} s`);
       const run = await hashLoad(settings.durationSeconds);
@@ -662,7 +740,7 @@ async function main(): Promise<number> {
       runs[id].map((run, round) => run.requestsPerSecond / runs[to][round]!.requestsPerSecond);
     const rowsOf: { id: TargetId | 'argon2'; label: string }[] = [
       ...targets,
-      { id: 'argon2', label: 'argon2id hash alone (reference)' },
+      ...(withRegister ? [{ id: 'argon2' as const, label: 'argon2id hash alone (reference)' }] : []),
     ];
     const rows = rowsOf.map((target) => {
       const measured = runs[target.id];
@@ -674,6 +752,8 @@ async function main(): Promise<number> {
         formatNumber(measured.reduce((sum, run) => sum + run.responses, 0)),
         describeErrors(measured),
         formatRatio(median(ratios(target.id))),
+        `${formatRatio(Math.min(...ratios(target.id)))}–${formatRatio(Math.max(...ratios(target.id)))}`,
+        `${formatNumber(median(measured.map(cpuPerResponseUs)))} µs`,
       ];
     });
 
@@ -682,13 +762,16 @@ async function main(): Promise<number> {
     out.push('Video Tutorials web benchmark: the whole system (web + workers) in this process, NODE_ENV=test');
     out.push(`storage:   ${storage}`);
     out.push(
+      `catalogue: ${settings.videos === 0 ? 'empty (the home page shows the sample tutorial and its form)' : `${settings.videos} published videos (--videos)`}`,
+    );
+    out.push(
       `machine:   ${cpus.length} CPU(s) (${cpus[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, ` +
         `load average ${loadAverageBefore.map((value) => value.toFixed(2)).join(' ')} before the rounds, ` +
         `${loadAverageAfter.map((value) => value.toFixed(2)).join(' ')} after`,
     );
     out.push(
       `load:      autocannon, ${settings.connections} connections × ${settings.durationSeconds} s per run, ` +
-        `${settings.rounds} rounds of baseline, home, register, search, watch, argon2id alone` +
+        `${settings.rounds} rounds of ${[...targets.map((target) => target.id), ...(withRegister ? ['argon2id alone'] : [])].join(', ')}` +
         (settings.warmupSeconds > 0 ? `, after a ${settings.warmupSeconds} s warm-up of each HTTP target` : '') +
         `; the load generator runs ${settings.sameThread ? "on the server's own thread (--same-thread)" : 'in an autocannon worker thread of this process'}`,
     );
@@ -701,11 +784,17 @@ async function main(): Promise<number> {
     out.push(
       'Medians over the rounds; "responses" and "errors" are totals over the rounds; errors = responses other than ' +
         '2xx/3xx plus connection errors and timeouts (303 is success for POST /register); "vs baseline" = median of ' +
-        "each round's requests/s over that round's baseline.",
+        'each round\'s requests/s over that round\'s baseline; "range" = the lowest and highest of those ratios; ' +
+        '"CPU/response" = median of this process\'s CPU time per response (all its threads, the load generator\'s ' +
+        "included; not the database server's), steadier than requests/s on a shared machine.",
     );
     out.push('');
     out.push(
-      table(['target', 'requests/s', 'p50', 'p99', 'responses', 'errors', 'vs baseline'], rows, [1, 2, 3, 4, 6]),
+      table(
+        ['target', 'requests/s', 'p50', 'p99', 'responses', 'errors', 'vs baseline', 'range', 'CPU/response'],
+        rows,
+        [1, 2, 3, 4, 6, 7, 8],
+      ),
     );
     out.push('');
     out.push(
@@ -715,7 +804,7 @@ async function main(): Promise<number> {
     );
     out.push(
       table(
-        ['round', 'target', 'requests/s', 'p50', 'p99', 'errors', 'CPU', 'loop delay p99', 'max'],
+        ['round', 'target', 'requests/s', 'p50', 'p99', 'errors', 'CPU', 'CPU/response', 'loop delay p99', 'max'],
         Array.from({ length: settings.rounds }, (_, round) =>
           rowsOf.map(({ id }) => {
             const run = runs[id][round]!;
@@ -727,12 +816,13 @@ async function main(): Promise<number> {
               formatLatency(run.latencyP99),
               describeErrors([run]),
               `${formatNumber(run.process.cpuPercent)}%`,
+              formatCpuPerResponse(run),
               formatLatency(run.process.loopDelayP99Ms),
               formatLatency(run.process.loopDelayMaxMs),
             ];
           }),
         ).flat(),
-        [2, 3, 4, 6, 7, 8],
+        [2, 3, 4, 6, 7, 8, 9],
       ),
     );
 
@@ -741,34 +831,36 @@ async function main(): Promise<number> {
     const succeededPosts = preflightRegistrations + registerChecks.reduce((sum, check) => sum + check.succeeded, 0);
     const unansweredPosts = registerChecks.reduce((sum, check) => sum + check.unanswered, 0);
     out.push('');
-    out.push(
-      'Registrations (cumulative counts in the message store; each register run is followed by a wait for the workers):',
-    );
-    out.push(
-      table(
-        [
-          'after',
-          '303s',
-          'unanswered',
-          'Register commands',
-          'workers caught up in',
-          'Registered',
-          'Rejected',
-          'e-mails sent',
-        ],
-        registerChecks.map((check) => [
-          check.label,
-          formatNumber(check.succeeded),
-          formatNumber(check.unanswered),
-          formatNumber(check.commandsAfterRun),
-          formatMs(check.catchUpMs),
-          formatNumber(check.after.registered),
-          formatNumber(check.after.rejected),
-          formatNumber(check.after.emailsSent),
-        ]),
-        [1, 2, 3, 4, 5, 6, 7],
-      ),
-    );
+    if (withRegister)
+      out.push(
+        'Registrations (cumulative counts in the message store; each register run is followed by a wait for the workers):',
+      );
+    if (withRegister)
+      out.push(
+        table(
+          [
+            'after',
+            '303s',
+            'unanswered',
+            'Register commands',
+            'workers caught up in',
+            'Registered',
+            'Rejected',
+            'e-mails sent',
+          ],
+          registerChecks.map((check) => [
+            check.label,
+            formatNumber(check.succeeded),
+            formatNumber(check.unanswered),
+            formatNumber(check.commandsAfterRun),
+            formatMs(check.catchUpMs),
+            formatNumber(check.after.registered),
+            formatNumber(check.after.rejected),
+            formatNumber(check.after.emailsSent),
+          ]),
+          [1, 2, 3, 4, 5, 6, 7],
+        ),
+      );
     const problems: string[] = [];
     if (final.commands < succeededPosts)
       problems.push(`${succeededPosts - final.commands} registrations answered 303 have no Register command`);
@@ -788,13 +880,14 @@ async function main(): Promise<number> {
         `${formatNumber(final.emailsSent)} RegistrationEmailSent: ` +
         (problems.length === 0 ? 'OK, nothing lost.' : `PROBLEM: ${problems.join('; ')}.`),
     );
-    out.push(
-      `Note: POST /register hashes the password with argon2id (@node-rs/argon2 defaults: 19 MiB, 2 passes, on libuv's ` +
-        `thread pool of ${process.env.UV_THREADPOOL_SIZE ?? 4}), so it is CPU-bound. "argon2id hash alone" is ` +
-        `hashPassword called in this process with ${settings.connections} hashes in flight, in each round after the ` +
-        `register run and the workers' catch-up (p50/p99 are per hash): POST /register reached ` +
-        `${formatRatio(median(ratios('register', 'argon2')))} of its rate (median of per-round ratios).`,
-    );
+    if (withRegister)
+      out.push(
+        `Note: POST /register hashes the password with argon2id (@node-rs/argon2 defaults: 19 MiB, 2 passes, on libuv's ` +
+          `thread pool of ${process.env.UV_THREADPOOL_SIZE ?? 4}), so it is CPU-bound. "argon2id hash alone" is ` +
+          `hashPassword called in this process with ${settings.connections} hashes in flight, in each round after the ` +
+          `register run and the workers' catch-up (p50/p99 are per hash): POST /register reached ` +
+          `${formatRatio(median(ratios('register', 'argon2')))} of its rate (median of per-round ratios).`,
+      );
     const warmupErrors = warmupRuns.reduce((sum, run) => sum + errorsOf(run), 0);
     if (warmupErrors > 0) out.push(`Warm-up runs had ${warmupErrors} errors: ${describeErrors(warmupRuns)}.`);
     out.push(

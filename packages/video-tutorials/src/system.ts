@@ -36,6 +36,12 @@ import { createHomeApp, SAMPLE_VIDEO_ID } from './app/home/index.js';
 import { createPlaybackTokens, createRecordViewingsApp } from './app/record-viewings/index.js';
 import { createRegisterUsersApp } from './app/register-users/index.js';
 import { createSessions } from './app/authenticate/sessions.js';
+import {
+  cachedReads,
+  countAggregatorCommits,
+  createViewDataChanges,
+  type ViewDataChanges,
+} from './view-data/short-lived-cache.js';
 import { createWatchApp } from './app/watch/index.js';
 import * as identityComponent from './components/identity/index.js';
 import * as sendEmailComponent from './components/send-email/index.js';
@@ -188,6 +194,9 @@ export async function startSystem(
     'admin-message-index-aggregator': () => adminMessageIndexAggregator.build({ store, viewData, logger }),
   });
   observability.observe(pieces);
+  // What this process's aggregators commit shows at once in the web server's caches (sessions, home page).
+  const viewDataChanges = createViewDataChanges();
+  countAggregatorCommits(pieces, viewDataChanges);
   for (const piece of pieces) await piece.start();
   observability.started();
   if (pieces.length > 0) logger.info({ pieces: pieces.map((piece) => piece.name) }, 'workers started');
@@ -199,6 +208,7 @@ export async function startSystem(
           viewData,
           storage,
           cookieSecret: await cookieSecret(config),
+          viewDataChanges,
           ...(options.logInAttemptsPerMinute ? { logInAttemptsPerMinute: options.logInAttemptsPerMinute } : {}),
         }),
         loggerInstance: logger,
@@ -236,6 +246,11 @@ export async function startSystem(
   };
 }
 
+/** How long a web process keeps what a session's reads found: another process's log-out counts within it. */
+export const SESSION_CACHE_MS = 5_000;
+/** How long the home page's View Data is kept: what it lags behind another process's aggregators. */
+export const HOME_PAGE_CACHE_MS = 1_000;
+
 /** The web server's settings and its applications, all wired from the configuration. */
 export function webServerOptions(
   config: Config,
@@ -245,16 +260,23 @@ export function webServerOptions(
     storage,
     cookieSecret,
     logInAttemptsPerMinute,
+    viewDataChanges,
   }: {
     store: MessageStore;
     viewData: Database;
     storage: Storage;
     cookieSecret: string;
     logInAttemptsPerMinute?: number;
+    /**
+     * This process's View Data changes: given, sessions and the home page's View Data are read through short-lived
+     * caches that these changes make stale at once (see "Speed" in the README). Without it, every request reads.
+     */
+    viewDataChanges?: ViewDataChanges;
   },
 ): WebServerOptions {
   const playbackTokens = createPlaybackTokens(cookieSecret);
   const sessionSettings = { idleMs: config.sessionIdleMs, absoluteMs: config.sessionAbsoluteMs };
+  const changes = viewDataChanges;
   return {
     appName: config.appName,
     cookieSecret,
@@ -262,9 +284,17 @@ export function webServerOptions(
     httpsOnly: config.environment === 'production',
     trustProxy: config.trustProxy,
     adminEmails: config.adminEmails,
-    sessions: createSessions({ store, viewData, settings: sessionSettings }),
+    sessions: createSessions({
+      store,
+      viewData,
+      settings: sessionSettings,
+      ...(changes ? { cache: { ttlMs: SESSION_CACHE_MS, changes } } : {}),
+    }),
     applications: [
-      createHomeApp({ viewData, playbackTokens }),
+      createHomeApp({
+        viewData: changes ? cachedReads(viewData, { ttlMs: HOME_PAGE_CACHE_MS, changes }) : viewData,
+        playbackTokens,
+      }),
       createRecordViewingsApp({ store, viewData, playbackTokens, sampleVideoIds: [SAMPLE_VIDEO_ID] }),
       createWatchApp({ viewData, storage, playbackTokens, appUrl: config.appUrl }),
       createCatalogueApp({ viewData }),

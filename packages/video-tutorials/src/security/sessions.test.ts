@@ -10,7 +10,9 @@ import { createSessions } from '../app/authenticate/sessions.js';
 import { createHomeApp } from '../app/home/index.js';
 import { applyIdentityEvents } from '../aggregators/user-credentials/index.js';
 import { AccountLocked, identityStreamName, UnlockAccount, identityCommandStreamName } from '../contracts/identity.js';
+import { sessionStreamName } from '../contracts/authentication.js';
 import { createSystemTestDatabase } from '../testing.js';
+import { createViewDataChanges } from '../view-data/short-lived-cache.js';
 import { browserSession } from '../web/browser-session.js';
 import { buildWebServer } from '../web/server.js';
 import { startRunningSystem, type RunningSystem } from './running-system.js';
@@ -103,7 +105,13 @@ describe('sessions in the running system', () => {
   });
 });
 
-describe('session expiry', () => {
+// Read at every request, and kept (the web server's cache, here kept far longer than a session may idle: the limits
+// are checked against what the store said, at every request, whatever the cache's own time).
+describe.each([
+  ['read at every request', false],
+  ['kept', true],
+])('session expiry, %s', (_name, kept) => {
+  const changes = createViewDataChanges();
   let test: TestDatabase & { store: MessageStore };
   let app: FastifyInstance;
   let now = Date.now();
@@ -117,7 +125,13 @@ describe('session expiry', () => {
       appName: 'Video Tutorials',
       cookieSecret: 'a-test-cookie-secret-of-at-least-32-chars',
       secureCookies: false,
-      sessions: createSessions({ store, viewData, settings: { idleMs, absoluteMs }, clock: () => new Date(now) }),
+      sessions: createSessions({
+        store,
+        viewData,
+        settings: { idleMs, absoluteMs },
+        clock: () => new Date(now),
+        ...(kept ? { cache: { ttlMs: 24 * 3_600_000, changes } } : {}),
+      }),
       applications: [
         createHomeApp({ viewData, playbackTokens: createPlaybackTokens('a-test-cookie-secret-of-at-least-32-chars') }),
         createAuthenticateApp({ store, viewData }),
@@ -142,7 +156,8 @@ describe('session expiry', () => {
     const browser = browserSession(app);
     await browser.get('/auth/log-in');
     expect((await browser.post('/auth/log-in', { email, password: PASSWORD })).statusCode).toBe(303);
-    return { browser, email, userId };
+    const sessionId = decodeURIComponent(browser.cookies.get('session')!).split('.')[0]!;
+    return { browser, email, userId, sessionId };
   }
 
   it('ends after the idle time without a request, and is kept alive by use', async () => {
@@ -155,6 +170,19 @@ describe('session expiry', () => {
     }
     now = start + 60 * 60_000 + idleMs + 1000;
     expect(signedInAs((await browser.get('/')).body, email)).toBe(false);
+  });
+
+  it('records its use once in a quarter of the idle time, not at every request', async () => {
+    const { browser, email, sessionId } = await signedInBrowser();
+    const start = now;
+    for (const minutes of [20, 40, 60, 80]) {
+      now = start + minutes * 60_000;
+      for (let request = 0; request < 2; request++) expect(signedInAs((await browser.get('/')).body, email)).toBe(true);
+    }
+    const refreshes = (await test.store.read(sessionStreamName(sessionId))).filter(
+      (message) => message.type === 'SessionRefreshed',
+    );
+    expect(refreshes).toHaveLength(4);
   });
 
   it('ends at the absolute limit however busy it is', async () => {
@@ -170,12 +198,14 @@ describe('session expiry', () => {
 
   it('a lock ends sessions started before it (the user-credentials View Data)', async () => {
     const { browser, email, userId } = await signedInBrowser();
+    expect(signedInAs((await browser.get('/')).body, email)).toBe(true);
     const { position } = await test.store.write(
       identityStreamName(userId),
       AccountLocked.create({ userId, reason: 'test', failedLoginCount: 5 }),
     );
     const [locked] = await test.store.read(identityStreamName(userId), position, 1);
     await test.db.transaction((tx) => applyIdentityEvents([locked!], tx));
+    changes.changed(); // as this process's user-credentials aggregator tells on committing it
     expect(signedInAs((await browser.get('/')).body, email)).toBe(false);
   });
 });

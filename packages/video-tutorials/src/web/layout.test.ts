@@ -98,3 +98,16 @@ describe('summarize', () => {
     );
   });
 });
+
+describe('the CSRF cookie', () => {
+  it('is set by a page with a form, and not by a page without one', async () => {
+    const csrfCookieOf = (response: Awaited<ReturnType<FastifyInstance['inject']>>) =>
+      response.cookies.find((cookie) => cookie.name === '_csrf');
+    const logIn = await app.inject({ url: '/auth/log-in' });
+    expect(logIn.body).toContain('name="_csrf"');
+    expect(csrfCookieOf(logIn)).toBeDefined();
+    const notFound = await app.inject({ url: '/no/such/page' });
+    expect(notFound.body).not.toContain('name="_csrf"');
+    expect(csrfCookieOf(notFound)).toBeUndefined();
+  });
+});
