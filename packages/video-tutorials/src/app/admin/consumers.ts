@@ -3,7 +3,8 @@ import { ADMIN_MESSAGE_INDEX_SUBSCRIBER_ID } from '../../aggregators/admin-messa
 import { ADMIN_STREAMS_SUBSCRIBER_ID } from '../../aggregators/admin-streams/index.js';
 import { ADMIN_SUBSCRIBER_POSITIONS_SUBSCRIBER_ID } from '../../aggregators/admin-subscriber-positions/index.js';
 import { ADMIN_USERS_SUBSCRIBER_ID } from '../../aggregators/admin-users/index.js';
-import { authenticationCategory } from '../../contracts/authentication.js';
+import { ACCOUNT_SESSIONS_SUBSCRIBER_ID } from '../../aggregators/account-sessions/index.js';
+import { authenticationCategory, sessionCategory } from '../../contracts/authentication.js';
 import { identityCategory } from '../../contracts/identity.js';
 import { sendEmailCategory } from '../../contracts/send-email.js';
 import { transcodeCategory } from '../../contracts/transcode.js';
@@ -36,6 +37,7 @@ export const CONSUMER_READS: Readonly<Record<string, string>> = {
   'aggregators:catalogue': videoPublishingCategory,
   'aggregators:creators-videos': videoPublishingCategory,
   'aggregators:video-operations': videoPublishingCategory,
+  [ACCOUNT_SESSIONS_SUBSCRIBER_ID]: sessionCategory,
   [ADMIN_USERS_SUBSCRIBER_ID]: ALL_STREAMS,
   [ADMIN_STREAMS_SUBSCRIBER_ID]: ALL_STREAMS,
   [ADMIN_SUBSCRIBER_POSITIONS_SUBSCRIBER_ID]: ALL_STREAMS,
