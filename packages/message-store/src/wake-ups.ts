@@ -67,12 +67,8 @@ export interface WatcherOptions {
    */
   coalesceMs?: number;
   /**
-   * The same for `$all`'s consumers (500 ms): they are the admin aggregators and the like, each of
-   * which records its position in a transaction per batch (BEGIN, its statements, the position,
-   * COMMIT: round trips that cost this process and PostgreSQL the same whether the batch holds one
-   * message or a thousand), so their batches are worth making larger. A profile of the whole
-   * system beside 8 pgbench writers found a third of its process's CPU in those transactions at
-   * 100 ms turns.
+   * The same for `$all`'s consumers (100 ms): they are the admin aggregators and the like, each of
+   * which records its position in a transaction per batch, so their batches are worth making larger.
    */
   allCoalesceMs?: number;
 }
@@ -142,7 +138,7 @@ function createWakeUps(db: Database, options: WatcherOptions): WakeUps {
   const busyIntervalMs = options.busyIntervalMs ?? 20;
   const idleIntervalMs = options.idleIntervalMs ?? 5;
   const coalesceMs = options.coalesceMs ?? 20;
-  const allCoalesceMs = options.allCoalesceMs ?? 500;
+  const allCoalesceMs = options.allCoalesceMs ?? 100;
   const windowOf = (key: string) => (key === ALL_STREAMS ? allCoalesceMs : coalesceMs);
   const listeners = new Map<string, Set<Listener>>();
   let watcher: Promise<Watcher> | undefined;
