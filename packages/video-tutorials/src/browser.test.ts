@@ -363,7 +363,8 @@ describe('in a browser', () => {
     expect(new URL(page.url()).pathname).toBe(`/creators-portal/videos/${videoId}`); // not reloaded elsewhere
     await screenshot(page, '11-video-named');
 
-    // 11b Named, it can be made public: its owner publishes it.
+    // 11b Named, it can be made public: its owner publishes it (the choices are not part of the live page yet).
+    await page.reload();
     await page.getByRole('button', { name: 'Publish', exact: true }).click();
     await page.getByText('Your change has been saved.').waitFor({ timeout: 120_000 });
     await page.getByRole('link', { name: 'Back to the video' }).click();
@@ -670,10 +671,10 @@ describe('in a browser: the creators portal, live', () => {
     await page.getByLabel('Name').focus();
     await system.viewData.query(
       `UPDATE creators_portal_videos SET status = 'failed', failure_reason = $2 WHERE id = $1`,
-      [videoId, 'We could not read this video: it ends before its first frame.'],
+      [videoId, 'transcoding failed: not a video ffmpeg can read'],
     );
     await page.locator('.badge.failed').waitFor({ timeout: 30_000 });
-    await page.getByText('it ends before its first frame').waitFor();
+    await page.getByText('We could not read this file as a video.').waitFor(); // the owner's sentence, not ffmpeg's
     expect(await page.getByLabel('Name').inputValue()).toBe(typing);
     expect(await page.getByLabel('Description').inputValue()).toBe('Still writing this…');
     expect(await page.evaluate('document.activeElement.id'), 'the focus stays in the field').toBe('video-name');

@@ -8,6 +8,7 @@ import type { TimedWord } from '../../contracts/transcribe.js';
 import {
   PublishingStarted,
   VideoDescribed,
+  VideoListed,
   VideoNamed,
   VideoPublished,
   videoPublishingStreamName,
@@ -28,6 +29,8 @@ export interface ExampleVideo {
   transcoded?: boolean;
   /** `VideoPublished` written; true unless told. */
   published?: boolean;
+  /** Listed by its owner once published and named (so public); true unless told. */
+  listed?: boolean;
   /** Where its media is; storage URIs of its own unless told. */
   transcodedUri?: string;
   posterUri?: string;
@@ -73,6 +76,8 @@ export async function writeVideoEvents(store: MessageStore, video: ExampleVideo 
     messages.push(await written(VideoPublished.create({ ownerId, sourceUri, transcodedUri, videoId })));
   if (video.name) messages.push(await written(VideoNamed.create({ name: video.name })));
   if (video.description) messages.push(await written(VideoDescribed.create({ description: video.description })));
+  if ((video.published ?? true) && video.name && (video.listed ?? true))
+    messages.push(await written(VideoListed.create({ videoId })));
   return { videoId, ownerId, messages };
 }
 
