@@ -304,7 +304,7 @@ describe('0012-video-lifecycle', () => {
 
       const report = await migrateViewData(earlier.db);
 
-      expect(report.applied).toEqual(['0012-video-lifecycle']);
+      expect(report.applied).toEqual(['0012-video-lifecycle', '0013-catalogue-search-and-pages', '0014-account-page']);
       expect(await earlier.db.query('SELECT id FROM creators_portal_videos')).toEqual([]);
       expect(await earlier.db.query('SELECT id FROM video_catalogue')).toEqual([]);
       expect(await earlier.db.query('SELECT subscriber_id FROM consumer_positions')).toEqual([
