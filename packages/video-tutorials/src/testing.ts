@@ -24,3 +24,17 @@ export async function applyTwice(
   await db.transaction((tx) => apply(messages, tx));
   await db.transaction((tx) => apply(messages, tx));
 }
+
+/** Calls `handler` twice with the same message, as a redelivery would: the second call must change nothing. */
+export async function handleTwice<Outcome>(
+  handler: (message: StoredMessage) => Promise<Outcome>,
+  message: StoredMessage,
+): Promise<[Outcome, Outcome]> {
+  const first = await handler(message);
+  const second = await handler(message);
+  return [first, second];
+}
+
+/** The types of a stream's messages, in order. */
+export const typesIn = async (store: MessageStore, streamName: string) =>
+  (await store.read(streamName)).map((message) => message.type);

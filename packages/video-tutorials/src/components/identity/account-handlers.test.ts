@@ -1,4 +1,4 @@
-import { createMessageStore, type MessageStore, type StoredMessage } from '@vt/message-store';
+import { createMessageStore, type MessageStore } from '@vt/message-store';
 import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -10,9 +10,9 @@ import {
 } from '../../contracts/identity.js';
 import { sendEmailCommandStreamName } from '../../contracts/send-email.js';
 import { exampleRegister, exampleUser, written } from './controls.js';
-import type { Handler, Outcome } from './handlers.js';
 import { registrationEmailId } from './ids.js';
 import { build } from './index.js';
+import { handleTwice, typesIn as typesInStore } from '../../testing.js';
 
 // Every handler is called twice with the same message: the second call must change nothing.
 
@@ -28,10 +28,7 @@ afterAll(() => test.drop());
 const handlers = () =>
   build({ messageStore: store, confirmationPolicy: { appUrl: 'https://videos.example.com' } }).handlers;
 
-async function handleTwice(handler: Handler, message: StoredMessage): Promise<[Outcome, Outcome]> {
-  return [await handler(message), await handler(message)];
-}
-const typesIn = async (streamName: string) => (await store.read(streamName)).map((message) => message.type);
+const typesIn = (streamName: string) => typesInStore(store, streamName);
 
 /** Registers `user` as identity does: the command, then identity's own Registered (which asks for the e-mail). */
 async function registered(user = exampleUser(), displayName?: string) {

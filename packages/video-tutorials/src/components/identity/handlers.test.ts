@@ -17,10 +17,10 @@ import {
   exampleUserLoginFailed,
   written,
 } from './controls.js';
-import type { Handler, Outcome } from './handlers.js';
 import { tokenHashOf } from './confirmation.js';
 import { registrationEmailId, sendCommandIdFor } from './ids.js';
 import { build, type LockPolicy } from './index.js';
+import { handleTwice, typesIn as typesInStore } from '../../testing.js';
 
 // Every handler is called twice with the same message: the second call must change nothing.
 
@@ -36,14 +36,8 @@ afterAll(() => test.drop());
 const handlers = (lockPolicy?: Partial<LockPolicy>) =>
   build({ messageStore: store, ...(lockPolicy ? { lockPolicy } : {}) }).handlers;
 
-async function handleTwice(handler: Handler, message: StoredMessage): Promise<[Outcome, Outcome]> {
-  const first = await handler(message);
-  const second = await handler(message);
-  return [first, second];
-}
-
 const messagesIn = (streamName: string) => store.read(streamName);
-const typesIn = async (streamName: string) => (await messagesIn(streamName)).map((message) => message.type);
+const typesIn = (streamName: string) => typesInStore(store, streamName);
 
 describe('identity commands', () => {
   it('Register → Registered, following the command, once', async () => {

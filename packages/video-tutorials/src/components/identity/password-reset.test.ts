@@ -14,7 +14,6 @@ import { sendEmailCommandStreamName } from '../../contracts/send-email.js';
 import { tokenHashOf } from './confirmation.js';
 import { exampleMetadata, exampleRegistered, exampleUser, project, stored, written } from './controls.js';
 import type { Decision } from './decisions.js';
-import type { Handler, Outcome } from './handlers.js';
 import { identityProjection, type Identity } from './identity.js';
 import { build } from './index.js';
 import {
@@ -24,6 +23,7 @@ import {
   passwordResetEmail,
 } from './password-reset.js';
 import { createEmailTemplates } from './templates.js';
+import { handleTwice, typesIn as typesInStore } from '../../testing.js';
 
 const NEW_HASH = '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$bmV3IHBhc3N3b3JkIGhhc2ggZm9yIHRlc3Rz';
 const policy = { appUrl: 'https://videos.example.com/', linkTtlMs: 3_600_000 };
@@ -192,10 +192,7 @@ describe('handlers, twice', () => {
 
   const handlers = () =>
     build({ messageStore: store, confirmationPolicy: { appUrl: 'https://videos.example.com' } }).handlers;
-  async function handleTwice(handler: Handler, message: StoredMessage): Promise<[Outcome, Outcome]> {
-    return [await handler(message), await handler(message)];
-  }
-  const typesIn = async (streamName: string) => (await store.read(streamName)).map((message) => message.type);
+  const typesIn = (streamName: string) => typesInStore(store, streamName);
 
   /** A registered user who asked for a reset: the token from the e-mail sent. */
   async function withResetLink() {

@@ -29,9 +29,10 @@ import {
   type ExampleVideo,
   type OwnersChoice,
 } from './controls.js';
-import type { Handler, Outcome } from './handlers.js';
+import type { Handler } from './handlers.js';
 import { transcodeIdFor, transcribeIdFor } from './ids.js';
 import { build } from './index.js';
+import { handleTwice } from '../../testing.js';
 
 // Every handler is called twice with the same message: the second call must write nothing new.
 
@@ -45,12 +46,6 @@ beforeAll(async () => {
 afterAll(() => test.drop());
 
 const handlers = () => build({ messageStore: store }).handlers;
-
-async function handleTwice(handler: Handler, message: StoredMessage): Promise<[Outcome, Outcome]> {
-  const first = await handler(message);
-  const second = await handler(message);
-  return [first, second];
-}
 
 const eventsOf = (videoId: string) => store.read(videoPublishingStreamName(videoId));
 const typesOf = async (videoId: string) => (await eventsOf(videoId)).map((event) => event.type);
