@@ -43,7 +43,9 @@ export interface Database extends Queryable {
   /**
    * A connection of its own for one long-lived reader, named `applicationName` in
    * pg_stat_activity; after a lost connection the next query reconnects. Closed with the
-   * database. PGlite has one session, so there it is the database itself.
+   * database. PGlite has one session, so there it is the database itself. On PostgreSQL a query
+   * with parameters is prepared once per connection under a name kept per SQL text: give it
+   * constant SQL (values as parameters), or every new text stays prepared.
    */
   session(applicationName: string): Session;
   close(): Promise<void>;
