@@ -48,8 +48,10 @@ export type Design =
   | 'system-without-message-index'
   | 'system-without-admin-streams';
 
-// The pieces `npm start -- --only` knows, less the four `$all` admin aggregators.
+// The pieces `npm start -- --only` knows, less the four `$all` admin aggregators (a piece added to
+// the system must be added here too, or the "without" designs measure a system without it).
 const NON_ADMIN_PIECES = [
+  'account-sessions-aggregator',
   'catalogue-aggregator',
   'creators-videos-aggregator',
   'home-page-aggregator',

@@ -201,6 +201,22 @@ describe('a subscription observer', () => {
     ]);
   });
 
+  it('costs nothing per message for an observer of positions only (no handled, no batchHandled)', async () => {
+    const category = uniqueCategory();
+    await store.writeBatch(`${category}-1`, [exampleMessage(), exampleMessage()]);
+    const warnings: string[] = [];
+    const logger: Logger = { info() {}, warn: (_details, message) => void warnings.push(message), error() {} };
+    const positions: number[] = [];
+    const positionsOnly: SubscriptionObserver = { position: ({ position }) => void positions.push(position) };
+    for (const mode of [{ handleBatch: async () => {} }, { handlers: { $any: () => {} } }]) {
+      const subscription = subscribe({ streamName: category, logger, observer: positionsOnly, ...mode });
+      await subscription.start();
+      await subscription.waitUntilCaughtUp();
+    }
+    expect(positions.length).toBeGreaterThan(0);
+    expect(warnings).toEqual([]);
+  });
+
   it('keeps consuming when an observer throws', async () => {
     const category = uniqueCategory();
     await store.write(`${category}-1`, exampleMessage());

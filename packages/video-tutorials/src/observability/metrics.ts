@@ -11,7 +11,7 @@ import { TIMED_OUT, withTimeout } from './readiness.js';
 export interface Metrics {
   readonly registry: Registry;
   /** Give it to every subscription (`createSubscription({ observer })` or `subscription.observe`). */
-  readonly subscriptionObserver: SubscriptionObserver;
+  readonly subscriptionObserver: SubscriptionObserver & Required<Pick<SubscriptionObserver, 'handled'>>;
   /** Counts and times every response of a web server by route pattern; call before routes are added. */
   instrument(app: FastifyInstance): void;
 }
@@ -130,7 +130,7 @@ export function createMetrics({
     },
   });
 
-  const subscriptionObserver: SubscriptionObserver = {
+  const subscriptionObserver: Metrics['subscriptionObserver'] = {
     handled(info) {
       const labels = labelsOf(info);
       handled.inc({ subscriber: labels.subscriber, member: labels.member, type: info.type, outcome: info.outcome });

@@ -29,7 +29,6 @@ export function countAggregatorCommits(pieces: readonly Piece[], changes: ViewDa
   for (const piece of pieces)
     for (const subscription of piece.subscriptions)
       subscription.observe({
-        handled() {},
         position({ subscriberId }) {
           if (subscriberId.startsWith('aggregators:')) changes.changed();
         },
