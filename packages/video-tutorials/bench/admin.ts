@@ -10,8 +10,8 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { createMessageStore, createPostgresDatabase, installMessageDb, type Database } from '@vt/message-store';
-import { createFreshPostgresDatabase } from '@vt/message-store/controls';
+import { createMessageStore, createPostgresDatabase, installMessageDb, type Database } from 'message-db-toolkit';
+import { createFreshPostgresDatabase } from 'message-db-toolkit/controls';
 import * as adminMessageIndex from '../src/aggregators/admin-message-index/index.js';
 import * as adminStreams from '../src/aggregators/admin-streams/index.js';
 import * as adminSubscriberPositions from '../src/aggregators/admin-subscriber-positions/index.js';

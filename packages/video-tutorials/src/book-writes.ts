@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Queryable } from '@vt/message-store';
+import type { Queryable } from 'message-db-toolkit';
 
 /**
  * For tests: what the book's own JavaScript system writes when its users watch, publish and name videos,

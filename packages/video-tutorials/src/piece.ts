@@ -1,4 +1,4 @@
-import type { Subscription } from '@vt/message-store';
+import type { Subscription } from 'message-db-toolkit';
 
 /**
  * What every component and aggregator builds into: named, with the

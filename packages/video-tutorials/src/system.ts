@@ -13,7 +13,7 @@ import {
   installMessageDb,
   type Database,
   type MessageStore,
-} from '@vt/message-store';
+} from 'message-db-toolkit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import * as accountSessionsAggregator from './aggregators/account-sessions/index.js';

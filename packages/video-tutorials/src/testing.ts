@@ -4,8 +4,8 @@ import {
   type MessageStore,
   type Queryable,
   type StoredMessage,
-} from '@vt/message-store';
-import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
+} from 'message-db-toolkit';
+import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
 import { migrateViewData, SHARED_SEARCH_PATH } from './view-data/migrations.js';
 
 /** A fresh database with Message DB installed and View Data migrated, for one test file. */

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createPostgresDatabase, type Database } from '@vt/message-store';
-import { createTestDatabase, testDatabaseKind, type TestDatabase } from '@vt/message-store/controls';
+import { createPostgresDatabase, type Database } from 'message-db-toolkit';
+import { createTestDatabase, testDatabaseKind, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_VIDEO_ID } from './app/home/index.js';
 

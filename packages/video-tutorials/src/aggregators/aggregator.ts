@@ -6,7 +6,7 @@ import {
   type MessageStore,
   type Queryable,
   type StoredMessage,
-} from '@vt/message-store';
+} from 'message-db-toolkit';
 
 /** The View Data table where every aggregator keeps its position (migration 0006-consumer-positions). */
 export const POSITIONS_TABLE = 'consumer_positions';

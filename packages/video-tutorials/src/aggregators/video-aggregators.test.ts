@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { MessageStore, Queryable, StoredMessage } from '@vt/message-store';
-import type { TestDatabase } from '@vt/message-store/controls';
+import type { MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
+import type { TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   PublishingRetried,

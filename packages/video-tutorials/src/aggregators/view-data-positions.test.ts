@@ -8,8 +8,8 @@ import {
   type Logger,
   type MessageStore,
   type StoredMessage,
-} from '@vt/message-store';
-import { createFreshPostgresDatabase, TEST_POSTGRES_URL, type TestDatabase } from '@vt/message-store/controls';
+} from 'message-db-toolkit';
+import { createFreshPostgresDatabase, TEST_POSTGRES_URL, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityCategory, identityStreamName, Registered } from '../contracts/identity.js';
 import { createMetrics } from '../observability/metrics.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { MessageStore } from '@vt/message-store';
-import type { TestDatabase } from '@vt/message-store/controls';
+import type { MessageStore } from 'message-db-toolkit';
+import type { TestDatabase } from 'message-db-toolkit/controls';
 import bcrypt from 'bcryptjs';
 import type { FastifyInstance } from 'fastify';
 import { createSessions } from './authenticate/sessions.js';

@@ -6,7 +6,7 @@
  * do the rest when the workers run.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Message, MessageStore } from '@vt/message-store';
+import type { Message, MessageStore } from 'message-db-toolkit';
 import { v5 as uuidV5 } from 'uuid';
 import { identityCommandStreamName, Register } from '../contracts/identity.js';
 import { VideoViewed, viewingStreamName } from '../contracts/viewing.js';

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Message, type MessageStore, type Row } from '@vt/message-store';
-import { testDatabaseKind, type TestDatabase } from '@vt/message-store/controls';
+import { type Message, type MessageStore, type Row } from 'message-db-toolkit';
+import { testDatabaseKind, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityStreamName, Registered } from '../contracts/identity.js';
 import {

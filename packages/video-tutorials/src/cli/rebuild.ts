@@ -34,7 +34,7 @@ import {
   type MessageStore,
   type Queryable,
   type StoredMessage,
-} from '@vt/message-store';
+} from 'message-db-toolkit';
 import { viewDataPositions } from '../aggregators/aggregator.js';
 import {
   findRebuildableAggregator,

@@ -8,7 +8,7 @@
  * subscriber id matches the one its subscription really stores its position
  * under.
  */
-import { ALL_STREAMS, type Database, type MessageStore, type Queryable, type StoredMessage } from '@vt/message-store';
+import { ALL_STREAMS, type Database, type MessageStore, type Queryable, type StoredMessage } from 'message-db-toolkit';
 import * as accountSessions from '../aggregators/account-sessions/index.js';
 import * as adminMessageIndex from '../aggregators/admin-message-index/index.js';
 import * as adminStreams from '../aggregators/admin-streams/index.js';

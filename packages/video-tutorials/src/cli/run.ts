@@ -2,7 +2,7 @@
  * Runs a parsed command with the same configuration and databases as `start`.
  * Exit codes: 0 done, 1 failed, 2 wrong arguments, 130 interrupted.
  */
-import { createMessageStore, installMessageDb, type Database } from '@vt/message-store';
+import { createMessageStore, installMessageDb, type Database } from 'message-db-toolkit';
 import { ConfigError, readConfig, type Config } from '../config.js';
 import { openMessageStoreDatabase, openViewData, startSystem, type Selection } from '../system.js';
 import { migrateViewData } from '../view-data/migrations.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineMessage, streamName, type MessageOf } from '@vt/message-store';
+import { defineMessage, streamName, type MessageOf } from 'message-db-toolkit';
 
 /** Written by the authenticate application (DESIGN.md §3). */
 export const authenticationCategory = 'authentication';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commandStreamName, defineMessage, streamName, type MessageOf } from '@vt/message-store';
+import { commandStreamName, defineMessage, streamName, type MessageOf } from 'message-db-toolkit';
 import { v5 as uuidV5 } from 'uuid';
 
 /** The identity component's messages (DESIGN.md §3; compatible with the book's). */

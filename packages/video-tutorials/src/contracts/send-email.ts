@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commandStreamName, defineMessage, streamName, type MessageOf, type StoredMessage } from '@vt/message-store';
+import { commandStreamName, defineMessage, streamName, type MessageOf, type StoredMessage } from 'message-db-toolkit';
 
 /** The send-email component's messages (DESIGN.md §3). Requesters set `originStreamName` in metadata. */
 export const sendEmailCategory = 'sendEmail';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commandStreamName, defineMessage, streamName, type MessageOf } from '@vt/message-store';
+import { commandStreamName, defineMessage, streamName, type MessageOf } from 'message-db-toolkit';
 
 /** The transcribe component's messages. Requesters set `originStreamName` in metadata. */
 export const transcribeCategory = 'transcribe';

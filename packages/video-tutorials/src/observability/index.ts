@@ -1,5 +1,5 @@
 import type { Piece } from '../piece.js';
-import type { Queryable } from '@vt/message-store';
+import type { Queryable } from 'message-db-toolkit';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createMetrics, type Metrics } from './metrics.js';

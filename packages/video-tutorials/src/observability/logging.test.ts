@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { createMessageStore, createSubscription } from '@vt/message-store';
-import { createTestDatabase, exampleMessage, uniqueCategory, type TestDatabase } from '@vt/message-store/controls';
+import { createMessageStore, createSubscription } from 'message-db-toolkit';
+import { createTestDatabase, exampleMessage, uniqueCategory, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logLines } from './log-lines.js';
 import { chooseLogFormat, createLogger } from './logging.js';

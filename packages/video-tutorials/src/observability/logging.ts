@@ -1,4 +1,4 @@
-import { messageInHand } from '@vt/message-store';
+import { messageInHand } from 'message-db-toolkit';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import pretty from 'pino-pretty';
 import type { Config, LogLevel } from '../config.js';

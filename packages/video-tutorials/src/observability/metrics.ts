@@ -1,4 +1,4 @@
-import { ALL_STREAMS, type ConsumerInfo, type Queryable, type SubscriptionObserver } from '@vt/message-store';
+import { ALL_STREAMS, type ConsumerInfo, type Queryable, type SubscriptionObserver } from 'message-db-toolkit';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';

@@ -1,4 +1,4 @@
-import type { Queryable } from '@vt/message-store';
+import type { Queryable } from 'message-db-toolkit';
 import { describe, expect, it } from 'vitest';
 import { createReadiness } from './readiness.js';
 

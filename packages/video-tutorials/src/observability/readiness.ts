@@ -1,4 +1,4 @@
-import type { Queryable } from '@vt/message-store';
+import type { Queryable } from 'message-db-toolkit';
 import type { Logger } from 'pino';
 
 export type CheckResult = 'ok' | 'failed' | 'timed out';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Queryable } from '@vt/message-store';
+import type { Queryable } from 'message-db-toolkit';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityStreamName, Registered } from '../contracts/identity.js';

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
+import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
 import { readConfig } from '../config.js';
 import { startSystem, type Selection, type System } from '../system.js';
 import { browserSession } from '../web/browser-session.js';

@@ -1,5 +1,5 @@
 import { createSessions } from '../app/authenticate/sessions.js';
-import type { MessageStore } from '@vt/message-store';
+import type { MessageStore } from 'message-db-toolkit';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticateApp } from '../app/authenticate/index.js';

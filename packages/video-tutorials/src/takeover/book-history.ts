@@ -44,7 +44,7 @@
  * metadata as JSON (what `pg` sends for an object), and no expected version.
  */
 import { randomUUID } from 'node:crypto';
-import type { Queryable } from '@vt/message-store';
+import type { Queryable } from 'message-db-toolkit';
 import bcrypt from 'bcryptjs';
 import { v5 as uuidV5 } from 'uuid';
 import { BOOK_SAMPLE_VIDEO_ID, BOOK_TRANSCODED_URI } from '../book-writes.js';

@@ -1,4 +1,4 @@
-import type { Queryable } from '@vt/message-store';
+import type { Queryable } from 'message-db-toolkit';
 
 /**
  * Keyset pagination of lists shown newest first (the catalogue, "my videos"): a page starts after (or ends before)

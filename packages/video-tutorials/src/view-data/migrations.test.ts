@@ -9,8 +9,8 @@ import {
   installMessageDb,
   type Database,
   type Queryable,
-} from '@vt/message-store';
-import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
+} from 'message-db-toolkit';
+import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { viewDataPositions } from '../aggregators/aggregator.js';
 import { readConfig } from '../config.js';

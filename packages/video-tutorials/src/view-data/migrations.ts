@@ -1,4 +1,4 @@
-import type { Database, Queryable } from '@vt/message-store';
+import type { Database, Queryable } from 'message-db-toolkit';
 import { Umzug, type UmzugStorage } from 'umzug';
 
 /**

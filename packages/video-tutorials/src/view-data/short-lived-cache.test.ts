@@ -1,5 +1,5 @@
-import type { MessageStore } from '@vt/message-store';
-import type { TestDatabase } from '@vt/message-store/controls';
+import type { MessageStore } from 'message-db-toolkit';
+import type { TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSystemTestDatabase } from '../testing.js';
 import { cachedReads, createViewDataChanges, shortLivedCache } from './short-lived-cache.js';

@@ -1,4 +1,4 @@
-import type { Queryable } from '@vt/message-store';
+import type { Queryable } from 'message-db-toolkit';
 import type { Piece } from '../piece.js';
 
 /**

@@ -15,7 +15,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { isTransientDatabaseError } from '@vt/message-store';
+import { isTransientDatabaseError } from 'message-db-toolkit';
 import { isAdmin } from './guards.js';
 import { html, type SafeHtml } from './html.js';
 import { layout, type PageContext, type PageOptions } from './layout.js';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { MessageStore } from '@vt/message-store';
-import { exampleMessage, uniqueCategory, type TestDatabase } from '@vt/message-store/controls';
+import type { MessageStore } from 'message-db-toolkit';
+import { exampleMessage, uniqueCategory, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Piece } from '../../piece.js';
 import { createSystemTestDatabase } from '../../testing.js';

@@ -6,7 +6,7 @@ import {
   type MessageStore,
   type Queryable,
   type StoredMessage,
-} from '@vt/message-store';
+} from 'message-db-toolkit';
 import { aggregatorSubscription } from '../aggregator.js';
 
 /** The category of every component's position stream (`subscriberPosition-{subscriberId}`). */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Message, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
-import { exampleMessage, uniqueCategory, type TestDatabase } from '@vt/message-store/controls';
+import type { Message, MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
+import { exampleMessage, uniqueCategory, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSystemTestDatabase } from '../../testing.js';
 import { searchType } from '../../app/admin/message-store-queries.js';

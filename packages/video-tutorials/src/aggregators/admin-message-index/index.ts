@@ -1,4 +1,4 @@
-import { type Database, type Logger, type MessageStore, type Queryable, type StoredMessage } from '@vt/message-store';
+import { type Database, type Logger, type MessageStore, type Queryable, type StoredMessage } from 'message-db-toolkit';
 import { pieceOf } from '../../piece.js';
 import { adminAllSubscription } from '../admin-common/index.js';
 

@@ -1,5 +1,5 @@
-import type { MessageStore, Queryable, StoredMessage } from '@vt/message-store';
-import { exampleMessage, uniqueCategory, type TestDatabase } from '@vt/message-store/controls';
+import type { MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
+import { exampleMessage, uniqueCategory, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSystemTestDatabase } from '../../testing.js';
 import { applyStreamStatistics, listCategories } from './index.js';

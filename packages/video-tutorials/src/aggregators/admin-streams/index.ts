@@ -5,7 +5,7 @@ import {
   type MessageStore,
   type Queryable,
   type StoredMessage,
-} from '@vt/message-store';
+} from 'message-db-toolkit';
 import { pieceOf } from '../../piece.js';
 import { adminAllSubscription, timeOf } from '../admin-common/index.js';
 

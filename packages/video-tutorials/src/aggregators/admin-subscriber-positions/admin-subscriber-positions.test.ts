@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { positionStreamName, type MessageStore, type Queryable, type StoredMessage } from '@vt/message-store';
-import type { TestDatabase } from '@vt/message-store/controls';
+import { positionStreamName, type MessageStore, type Queryable, type StoredMessage } from 'message-db-toolkit';
+import type { TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSystemTestDatabase } from '../../testing.js';
 import { applyPositions, listSubscriberPositions, parsePositionStreamName } from './index.js';

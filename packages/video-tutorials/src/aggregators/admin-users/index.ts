@@ -1,4 +1,4 @@
-import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import type { Database, Logger, MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
 import { UserLoggedIn, UserLoginFailed } from '../../contracts/authentication.js';
 import { AccountLocked, AccountUnlocked, Registered, RegistrationEmailSent } from '../../contracts/identity.js';
 import { VideoViewedAsRead } from '../../contracts/viewing.js';

@@ -3,7 +3,7 @@
  * video-publishing writes them and read back as stored, then applied by the catalogue aggregator.
  */
 import { randomUUID } from 'node:crypto';
-import type { Database, MessageStore, StoredMessage } from '@vt/message-store';
+import type { Database, MessageStore, StoredMessage } from 'message-db-toolkit';
 import type { TimedWord } from '../../contracts/transcribe.js';
 import {
   PublishingStarted,

@@ -1,4 +1,4 @@
-import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import type { Database, Logger, MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
 import { buildCues, Cues, type Cue } from '../../captions.js';
 import {
   PublishingRetried,

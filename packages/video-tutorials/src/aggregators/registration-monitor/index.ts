@@ -1,4 +1,4 @@
-import type { Database, Logger, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import type { Database, Logger, MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
 import { identityCategory, Registered, RegistrationEmailSent, RegistrationRejected } from '../../contracts/identity.js';
 import { pieceOf, type Piece } from '../../piece.js';
 import { aggregatorSubscription } from '../aggregator.js';

@@ -10,8 +10,8 @@ import {
   type Message,
   type MessageStore,
   type StoredMessage,
-} from '@vt/message-store';
-import { exampleMessage, uniqueCategory, type TestDatabase } from '@vt/message-store/controls';
+} from 'message-db-toolkit';
+import { exampleMessage, uniqueCategory, type TestDatabase } from 'message-db-toolkit/controls';
 import type { FastifyInstance } from 'fastify';
 import { createSessions } from '../authenticate/sessions.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-import { ALL_STREAMS, commandCategory } from '@vt/message-store';
+import { ALL_STREAMS, commandCategory } from 'message-db-toolkit';
 import { ADMIN_MESSAGE_INDEX_SUBSCRIBER_ID } from '../../aggregators/admin-message-index/index.js';
 import { ADMIN_STREAMS_SUBSCRIBER_ID } from '../../aggregators/admin-streams/index.js';
 import { ADMIN_SUBSCRIBER_POSITIONS_SUBSCRIBER_ID } from '../../aggregators/admin-subscriber-positions/index.js';

@@ -1,4 +1,4 @@
-import { createParkingLot, type MessageStore, type ParkedMessage, type Queryable } from '@vt/message-store';
+import { createParkingLot, type MessageStore, type ParkedMessage, type Queryable } from 'message-db-toolkit';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { tracePositions, userPositions } from '../../aggregators/admin-message-index/index.js';

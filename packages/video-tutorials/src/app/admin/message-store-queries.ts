@@ -4,7 +4,7 @@ import {
   type MessageRow,
   type Queryable,
   type StoredMessage,
-} from '@vt/message-store';
+} from 'message-db-toolkit';
 
 /**
  * The admin portal's reads of the message store itself. Each one is an index lookup or a

@@ -1,4 +1,4 @@
-import type { ParkedMessage, StoredMessage } from '@vt/message-store';
+import type { ParkedMessage, StoredMessage } from 'message-db-toolkit';
 import type { FastifyReply } from 'fastify';
 import type { CategorySummary } from '../../aggregators/admin-streams/index.js';
 import type { AdminUser } from '../../aggregators/admin-users/index.js';

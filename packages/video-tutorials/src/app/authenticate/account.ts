@@ -1,4 +1,4 @@
-import type { Message, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import type { Message, MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { findOpenSessions, type AccountSession } from '../../aggregators/account-sessions/index.js';

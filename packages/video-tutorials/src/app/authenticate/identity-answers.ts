@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Message, MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import type { Message, MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
 import { findCredentialsByEmail, sessionsEndedAt } from '../../aggregators/user-credentials/index.js';
 import {
   AccountDeleted,

@@ -1,4 +1,4 @@
-import type { MessageStore, Queryable, StoredMessage } from '@vt/message-store';
+import type { MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { findCredentialsByEmail } from '../../aggregators/user-credentials/index.js';

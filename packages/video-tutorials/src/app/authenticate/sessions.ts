@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { MessageStore, Queryable } from '@vt/message-store';
+import type { MessageStore, Queryable } from 'message-db-toolkit';
 import { sessionStreamName, SessionEnded, SessionRefreshed, SessionStarted } from '../../contracts/authentication.js';
 import { findAccountStanding, type AccountStanding } from '../../aggregators/user-credentials/index.js';
 import { shortLivedCache, type ViewDataChanges } from '../../view-data/short-lived-cache.js';

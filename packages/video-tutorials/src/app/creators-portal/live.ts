@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isTransientDatabaseError, type Queryable } from '@vt/message-store';
+import { isTransientDatabaseError, type Queryable } from 'message-db-toolkit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { findVideoOfOwner, type CreatorVideo } from '../../aggregators/creators-videos/index.js';

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import type { MessageStore, Queryable } from '@vt/message-store';
+import type { MessageStore, Queryable } from 'message-db-toolkit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { findVideoOfOwner, type CreatorVideo } from '../../aggregators/creators-videos/index.js';

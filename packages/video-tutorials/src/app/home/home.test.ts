@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { MessageStore, StoredMessage } from '@vt/message-store';
-import type { TestDatabase } from '@vt/message-store/controls';
+import type { MessageStore, StoredMessage } from 'message-db-toolkit';
+import type { TestDatabase } from 'message-db-toolkit/controls';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyCatalogueEvents } from '../../aggregators/catalogue/index.js';

@@ -1,4 +1,4 @@
-import type { MessageStore, Queryable } from '@vt/message-store';
+import type { MessageStore, Queryable } from 'message-db-toolkit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { findPublishedVideo } from '../../aggregators/catalogue/index.js';

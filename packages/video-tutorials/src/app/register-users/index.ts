@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { MessageStore, Queryable } from '@vt/message-store';
+import type { MessageStore, Queryable } from 'message-db-toolkit';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { v5 as uuidV5 } from 'uuid';
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { StoredMessage } from '@vt/message-store';
+import type { StoredMessage } from 'message-db-toolkit';
 import { describe, expect, it } from 'vitest';
 import {
   AccountDeleted,

@@ -1,5 +1,5 @@
-import type { MessageStore, StoredMessage } from '@vt/message-store';
-import { testDatabaseKind, type TestDatabase } from '@vt/message-store/controls';
+import type { MessageStore, StoredMessage } from 'message-db-toolkit';
+import { testDatabaseKind, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as registrationMonitor from '../../aggregators/registration-monitor/index.js';
 import { identityCategory, identityStreamName } from '../../contracts/identity.js';

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { follow, type StoredMessage } from '@vt/message-store';
+import { follow, type StoredMessage } from 'message-db-toolkit';
 import { v5 as uuidV5 } from 'uuid';
 import {
   type AccountLocked,

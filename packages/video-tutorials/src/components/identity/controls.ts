@@ -10,7 +10,7 @@ import {
   type Projection,
   type Queryable,
   type StoredMessage,
-} from '@vt/message-store';
+} from 'message-db-toolkit';
 import { UserLoggedIn, UserLoginFailed } from '../../contracts/authentication.js';
 import {
   AccountLocked,

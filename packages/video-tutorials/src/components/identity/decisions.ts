@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { follow, type Message } from '@vt/message-store';
+import { follow, type Message } from 'message-db-toolkit';
 import {
   AccountUnlocked,
   EmailReserved,

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createMessageStore, InvalidMessageError, type MessageStore, type StoredMessage } from '@vt/message-store';
-import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
+import { createMessageStore, InvalidMessageError, type MessageStore, type StoredMessage } from 'message-db-toolkit';
+import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticationStreamName } from '../../contracts/authentication.js';
 import { identityCommandStreamName, identityEmailStreamName, identityStreamName } from '../../contracts/identity.js';

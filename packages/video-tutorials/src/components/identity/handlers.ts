@@ -7,7 +7,7 @@ import {
   type Logger,
   type MessageStore,
   type StoredMessage,
-} from '@vt/message-store';
+} from 'message-db-toolkit';
 import { authenticationStreamName, UserLoginFailed } from '../../contracts/authentication.js';
 import {
   identityCategory,

@@ -1,5 +1,5 @@
-import type { Projection, StoredMessage } from '@vt/message-store';
-import { id as idOf } from '@vt/message-store';
+import type { Projection, StoredMessage } from 'message-db-toolkit';
+import { id as idOf } from 'message-db-toolkit';
 import {
   AccountLocked,
   EmailConfirmationRequested,

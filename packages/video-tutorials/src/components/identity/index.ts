@@ -5,7 +5,7 @@ import {
   type Logger,
   type MessageStore,
   type SubscriptionOptions,
-} from '@vt/message-store';
+} from 'message-db-toolkit';
 import { authenticationCategory } from '../../contracts/authentication.js';
 import { identityCategory } from '../../contracts/identity.js';
 import { sendEmailCategory } from '../../contracts/send-email.js';

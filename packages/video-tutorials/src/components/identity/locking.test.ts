@@ -1,4 +1,4 @@
-import type { Message, StoredMessage } from '@vt/message-store';
+import type { Message, StoredMessage } from 'message-db-toolkit';
 import { describe, expect, it } from 'vitest';
 import { authenticationStreamName, UserLoginFailed } from '../../contracts/authentication.js';
 import { AccountUnlocked, identityStreamName } from '../../contracts/identity.js';

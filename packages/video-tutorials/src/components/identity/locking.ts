@@ -1,4 +1,4 @@
-import { follow, type Projection, type Reducer } from '@vt/message-store';
+import { follow, type Projection, type Reducer } from 'message-db-toolkit';
 import type { UserLoginFailed } from '../../contracts/authentication.js';
 import { AccountLocked, identityStreamName } from '../../contracts/identity.js';
 import { tokenHashOf } from './confirmation.js';

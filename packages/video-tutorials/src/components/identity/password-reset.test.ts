@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createMessageStore, InvalidMessageError, type MessageStore, type StoredMessage } from '@vt/message-store';
-import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
+import { createMessageStore, InvalidMessageError, type MessageStore, type StoredMessage } from 'message-db-toolkit';
+import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ChangePassword,

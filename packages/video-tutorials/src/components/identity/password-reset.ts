@@ -1,4 +1,4 @@
-import { follow } from '@vt/message-store';
+import { follow } from 'message-db-toolkit';
 import { v5 as uuidV5 } from 'uuid';
 import {
   identityStreamName,

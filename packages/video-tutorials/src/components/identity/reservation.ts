@@ -1,4 +1,4 @@
-import type { Projection } from '@vt/message-store';
+import type { Projection } from 'message-db-toolkit';
 import { EmailReleased, EmailReserved } from '../../contracts/identity.js';
 
 /**

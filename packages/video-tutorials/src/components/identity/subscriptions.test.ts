@@ -1,5 +1,5 @@
-import { createMessageStore, type MessageStore } from '@vt/message-store';
-import { createTestDatabase, testDatabaseKind, type TestDatabase } from '@vt/message-store/controls';
+import { createMessageStore, type MessageStore } from 'message-db-toolkit';
+import { createTestDatabase, testDatabaseKind, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { authenticationStreamName } from '../../contracts/authentication.js';
 import { identityCommandStreamName, identityStreamName } from '../../contracts/identity.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createMessageStore, type MessageStore, type StoredMessage } from '@vt/message-store';
-import { createTestDatabase, testDatabaseKind, type TestDatabase } from '@vt/message-store/controls';
+import { createMessageStore, type MessageStore, type StoredMessage } from 'message-db-toolkit';
+import { createTestDatabase, testDatabaseKind, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendEmailCommandStreamName, sendEmailStreamName } from '../../contracts/send-email.js';
 import { writeAsTheBook } from '../identity/controls.js';

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import type { Logger, MessageMetadata, MessageStore, StoredMessage } from '@vt/message-store';
+import type { Logger, MessageMetadata, MessageStore, StoredMessage } from 'message-db-toolkit';
 import { Send, sendEmailCommandStreamName } from '../../contracts/send-email.js';
 
 export const systemSenderEmailAddress = 'Video Tutorials <noreply@video-tutorials.example>';

@@ -1,4 +1,4 @@
-import type { Projection } from '@vt/message-store';
+import type { Projection } from 'message-db-toolkit';
 
 /** What send-email knows about one e-mail, projected from `sendEmail-{emailId}`. */
 export interface Email {

@@ -14,7 +14,7 @@ import {
   type Logger,
   type MessageStore,
   type StoredMessage,
-} from '@vt/message-store';
+} from 'message-db-toolkit';
 import { Failed, Send, Sent, sendEmailCategory, sendEmailStreamName } from '../../contracts/send-email.js';
 import { pieceOf } from '../../piece.js';
 import { emailProjection, isSettled } from './email.js';

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Logger, MessageMetadata, MessageStore, StoredMessage } from '@vt/message-store';
+import type { Logger, MessageMetadata, MessageStore, StoredMessage } from 'message-db-toolkit';
 import { Transcode, transcodeCommandStreamName } from '../../contracts/transcode.js';
 import { createStorage, type Storage } from '../../storage.js';
 import { installedFfmpegPath, parseMediaInfo, probeArgs, runFfmpeg, type MediaInfo } from './ffmpeg.js';

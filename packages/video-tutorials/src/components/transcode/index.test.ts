@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMessageStore, type Logger, type MessageStore, type StoredMessage } from '@vt/message-store';
-import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
+import { createMessageStore, type Logger, type MessageStore, type StoredMessage } from 'message-db-toolkit';
+import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
 import { transcodeStreamName } from '../../contracts/transcode.js';
 import type { Storage } from '../../storage.js';
 import {

@@ -14,7 +14,7 @@ import {
   type Logger,
   type MessageStore,
   type StoredMessage,
-} from '@vt/message-store';
+} from 'message-db-toolkit';
 import {
   Transcode,
   transcodeCategory,

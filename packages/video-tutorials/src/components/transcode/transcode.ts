@@ -1,4 +1,4 @@
-import type { Projection } from '@vt/message-store';
+import type { Projection } from 'message-db-toolkit';
 
 /** What the transcode component knows about one transcode, projected from `transcode-{transcodeId}`. */
 export interface Transcode {

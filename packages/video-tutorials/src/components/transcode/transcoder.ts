@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '@vt/message-store';
+import type { Logger } from 'message-db-toolkit';
 import type { Storage } from '../../storage.js';
 import {
   isStillOrTextFormat,

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
-import type { Logger, MessageMetadata, MessageStore, StoredMessage } from '@vt/message-store';
+import type { Logger, MessageMetadata, MessageStore, StoredMessage } from 'message-db-toolkit';
 import { Transcribe, transcribeCommandStreamName } from '../../contracts/transcribe.js';
 import { createStorage, type Storage } from '../../storage.js';
 import { runProcess } from './child-process.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMessageStore, type Logger, type MessageStore } from '@vt/message-store';
-import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
+import { createMessageStore, type Logger, type MessageStore } from 'message-db-toolkit';
+import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
 import { TRANSCRIPTION_MAX_WORDS, Transcribed, transcribeStreamName } from '../../contracts/transcribe.js';
 import {
   createTestStorage,

@@ -17,7 +17,7 @@ import {
   type Logger,
   type MessageStore,
   type StoredMessage,
-} from '@vt/message-store';
+} from 'message-db-toolkit';
 import {
   TRANSCRIPTION_MAX_WORDS,
   TRANSCRIPTION_WORD_MAX_LENGTH,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createMessageStore, type MessageStore } from '@vt/message-store';
-import { createTestDatabase, type TestDatabase } from '@vt/message-store/controls';
+import { createMessageStore, type MessageStore } from 'message-db-toolkit';
+import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
 import { transcribeStreamName } from '../../contracts/transcribe.js';
 import { NO_AUDIO_TRACK } from './audio.js';
 import {

@@ -1,4 +1,4 @@
-import type { Projection } from '@vt/message-store';
+import type { Projection } from 'message-db-toolkit';
 
 /** What transcribe knows about one transcription, projected from `transcribe-{transcribeId}`. */
 export interface Transcription {

@@ -11,7 +11,7 @@ import {
   type MessageStore,
   type Projection,
   type StoredMessage,
-} from '@vt/message-store';
+} from 'message-db-toolkit';
 import {
   transcodeCommandStreamName,
   TranscodeFailed,

@@ -1,4 +1,4 @@
-import type { StoredMessage } from '@vt/message-store';
+import type { StoredMessage } from 'message-db-toolkit';
 import { v5 as uuidV5 } from 'uuid';
 import { describe, expect, it } from 'vitest';
 import { transcodeCommandStreamName, transcodeStreamName } from '../../contracts/transcode.js';

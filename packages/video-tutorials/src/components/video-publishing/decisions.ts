@@ -6,7 +6,7 @@ import {
   type MessageDefinition,
   type MessageMetadata,
   type StoredMessage,
-} from '@vt/message-store';
+} from 'message-db-toolkit';
 import {
   Transcode,
   transcodeCommandStreamName,

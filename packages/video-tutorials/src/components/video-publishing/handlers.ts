@@ -8,7 +8,7 @@ import {
   type Logger,
   type MessageStore,
   type StoredMessage,
-} from '@vt/message-store';
+} from 'message-db-toolkit';
 import { TranscodeFailed, Transcoded, transcodeStreamName } from '../../contracts/transcode.js';
 import { TranscribeFailed, Transcribed, transcribeStreamName } from '../../contracts/transcribe.js';
 import {

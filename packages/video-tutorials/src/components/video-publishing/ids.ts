@@ -1,5 +1,5 @@
 import { v5 as uuidV5 } from 'uuid';
-import type { StoredMessage } from '@vt/message-store';
+import type { StoredMessage } from 'message-db-toolkit';
 
 /**
  * The namespace of `transcodeId`s: `transcodeId = uuidv5(videoId, TRANSCODE_ID_NAMESPACE)`. One transcode per

@@ -5,7 +5,7 @@ import {
   type Logger,
   type MessageStore,
   type SubscriptionOptions,
-} from '@vt/message-store';
+} from 'message-db-toolkit';
 import { transcodeCategory } from '../../contracts/transcode.js';
 import { transcribeCategory } from '../../contracts/transcribe.js';
 import { videoPublishingCategory } from '../../contracts/video-publishing.js';

@@ -1,5 +1,5 @@
-import { createMessageStore, type MessageStore, type StoredMessage } from '@vt/message-store';
-import { createTestDatabase, testDatabaseKind, type TestDatabase } from '@vt/message-store/controls';
+import { createMessageStore, type MessageStore, type StoredMessage } from 'message-db-toolkit';
+import { createTestDatabase, testDatabaseKind, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { transcodeCommandStreamName } from '../../contracts/transcode.js';
 import { transcribeCommandStreamName } from '../../contracts/transcribe.js';

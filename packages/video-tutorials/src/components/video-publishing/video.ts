@@ -1,4 +1,4 @@
-import { id as idOf, type Projection, type StoredMessage } from '@vt/message-store';
+import { id as idOf, type Projection, type StoredMessage } from 'message-db-toolkit';
 import {
   PublishingRetried,
   PublishingStarted,
