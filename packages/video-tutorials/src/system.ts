@@ -36,12 +36,7 @@ import { createHomeApp, SAMPLE_VIDEO_ID } from './app/home/index.js';
 import { createPlaybackTokens, createRecordViewingsApp } from './app/record-viewings/index.js';
 import { createRegisterUsersApp } from './app/register-users/index.js';
 import { createSessions } from './app/authenticate/sessions.js';
-import {
-  cachedReads,
-  countAggregatorCommits,
-  createViewDataChanges,
-  type ViewDataChanges,
-} from './view-data/short-lived-cache.js';
+import { countAggregatorCommits, createViewDataChanges, type ViewDataChanges } from './view-data/short-lived-cache.js';
 import { createWatchApp } from './app/watch/index.js';
 import * as identityComponent from './components/identity/index.js';
 import * as sendEmailComponent from './components/send-email/index.js';
@@ -292,8 +287,9 @@ export function webServerOptions(
     }),
     applications: [
       createHomeApp({
-        viewData: changes ? cachedReads(viewData, { ttlMs: HOME_PAGE_CACHE_MS, changes }) : viewData,
+        viewData,
         playbackTokens,
+        ...(changes ? { cache: { ttlMs: HOME_PAGE_CACHE_MS, changes } } : {}),
       }),
       createRecordViewingsApp({ store, viewData, playbackTokens, sampleVideoIds: [SAMPLE_VIDEO_ID] }),
       createWatchApp({ viewData, storage, playbackTokens, appUrl: config.appUrl }),

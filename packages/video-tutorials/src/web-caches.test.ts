@@ -49,13 +49,10 @@ describe('the web server’s caches, in a process that runs the aggregators', ()
     expect(viewsOf((await visitor.get('/')).body)).toBe(before + 1);
   });
 
-  it('a published video shows on the home page at the next request once the catalogue has it', async () => {
-    const visitor = browserSession(running.system.web!);
-    const name = `Freshly published ${randomUUID().slice(0, 8)}`;
-    expect((await visitor.get('/')).body).not.toContain(name);
+  /** A video published as the book's video-publishing wrote it: published, then named. */
+  const publish = async (name: string) => {
     const videoId = randomUUID();
     const stream = videoPublishingStreamName(videoId);
-    // As the book's video-publishing wrote it: published, then named.
     await running.system.store.write(
       stream,
       VideoPublished.create({
@@ -66,8 +63,29 @@ describe('the web server’s caches, in a process that runs the aggregators', ()
       }),
     );
     await running.system.store.write(stream, VideoNamed.create({ name }));
+  };
+
+  it('a published video shows on the home page at the next request once the catalogue has it', async () => {
+    const visitor = browserSession(running.system.web!);
+    const name = `Freshly published ${randomUUID().slice(0, 8)}`;
+    expect((await visitor.get('/')).body).not.toContain(name);
+    await publish(name);
     await running.caughtUp();
     expect((await visitor.get('/')).body).toContain(name);
+  });
+
+  it('the home page rendered once for visitors who are not signed in never reaches a signed-in one, nor back', async () => {
+    await publish(`Shared page ${randomUUID().slice(0, 8)}`);
+    await running.caughtUp();
+    const visitor = browserSession(running.system.web!);
+    const first = (await visitor.get('/')).body;
+    const { email, browser } = await signedIn();
+    const theirs = (await browser.get('/')).body;
+    const again = (await visitor.get('/')).body;
+    expect(again).toBe(first);
+    expect(first).not.toContain('Signed in as');
+    expect(signedInAs(theirs, email)).toBe(true);
+    expect(signedInAs((await browser.get('/')).body, email)).toBe(true);
   });
 
   it('a log-out counts at the very next request, for a cookie copied while the session was kept', async () => {

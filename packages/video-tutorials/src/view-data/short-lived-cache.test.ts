@@ -2,7 +2,7 @@ import type { MessageStore } from 'message-db-toolkit';
 import type { TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSystemTestDatabase } from '../testing.js';
-import { cachedReads, createViewDataChanges, shortLivedCache } from './short-lived-cache.js';
+import { createViewDataChanges, shortLivedCache } from './short-lived-cache.js';
 
 /**
  * The short-lived cache the web server reads sessions and the home page's View Data through: how stale what it
@@ -22,47 +22,42 @@ const setCount = (count: number) =>
     `UPDATE pages SET page_data = jsonb_set(page_data, '{videosWatched}', to_jsonb($1::int)) WHERE page_name = 'home'`,
     [count],
   );
-const countRead = async (viewData: { query: TestDatabase['db']['query'] }) =>
+const countRead = async (viewData: TestDatabase['db']) =>
   Number((await viewData.query<{ videos_watched: string }>(homeCount))[0]?.videos_watched ?? 0);
 
-describe('cachedReads', () => {
+describe('a short-lived cache of View Data', () => {
   it('answers what it read until ttlMs has passed, then reads again', async () => {
     let now = 1_000_000;
-    const viewData = cachedReads(test.db, { ttlMs: 1000, now: () => now });
+    const cache = shortLivedCache<number>({ ttlMs: 1000, now: () => now });
+    const count = () => cache.get('home', () => countRead(test.db));
     await setCount(7);
-    expect(await countRead(viewData)).toBe(7);
+    expect(await count()).toBe(7);
     await setCount(8);
     now += 999;
-    expect(await countRead(viewData)).toBe(7);
+    expect(await count()).toBe(7);
     now += 1;
-    expect(await countRead(viewData)).toBe(8);
+    expect(await count()).toBe(8);
   });
 
   it('reads again at once after a change this process committed', async () => {
     const changes = createViewDataChanges();
-    const viewData = cachedReads(test.db, { ttlMs: 60_000, changes });
+    const cache = shortLivedCache<number>({ ttlMs: 60_000, changes });
+    const count = () => cache.get('home', () => countRead(test.db));
     await setCount(10);
-    expect(await countRead(viewData)).toBe(10);
+    expect(await count()).toBe(10);
     await setCount(11);
-    expect(await countRead(viewData)).toBe(10);
+    expect(await count()).toBe(10);
     changes.changed();
-    expect(await countRead(viewData)).toBe(11);
-  });
-
-  it('keeps each statement and its parameters apart', async () => {
-    const viewData = cachedReads(test.db, { ttlMs: 60_000 });
-    const [one] = await viewData.query<{ n: number }>('SELECT $1::int AS n', [1]);
-    const [two] = await viewData.query<{ n: number }>('SELECT $1::int AS n', [2]);
-    const [text] = await viewData.query<{ n: string }>('SELECT $1::text AS n', [1]);
-    expect([one?.n, two?.n, text?.n]).toEqual([1, 2, '1']);
+    expect(await count()).toBe(11);
   });
 
   it('does not keep a failed read', async () => {
-    const viewData = cachedReads(test.db, { ttlMs: 60_000 });
+    const cache = shortLivedCache<unknown[]>({ ttlMs: 60_000 });
     const sql = 'SELECT count(*)::int AS n FROM short_lived_cache_test';
-    await expect(viewData.query(sql)).rejects.toThrow();
+    const read = () => cache.get('n', () => test.db.query(sql));
+    await expect(read()).rejects.toThrow();
     await test.db.exec('CREATE TABLE short_lived_cache_test (id int)');
-    expect(await viewData.query(sql)).toEqual([{ n: 0 }]);
+    expect(await read()).toEqual([{ n: 0 }]);
   });
 });
 

@@ -1,4 +1,3 @@
-import type { Queryable } from 'message-db-toolkit';
 import type { Piece } from '../piece.js';
 
 /**
@@ -87,19 +86,5 @@ export function shortLivedCache<V>({
     forget(key) {
       entries.delete(key);
     },
-  };
-}
-
-/**
- * View Data read through a short-lived cache: each distinct statement and parameters is read at most once
- * per `ttlMs`, and again after any change this process's aggregators commit. For pages every visitor sees
- * alike (the home page), whose callers do not modify the rows they get.
- */
-export function cachedReads(viewData: Queryable, options: ShortLivedCacheOptions): Queryable {
-  const cache = shortLivedCache<unknown[]>(options);
-  return {
-    query: <R>(sql: string, params: readonly unknown[] = []) =>
-      cache.get(JSON.stringify([sql, params]), () => viewData.query(sql, params)) as Promise<R[]>,
-    exec: (sql) => viewData.exec(sql),
   };
 }

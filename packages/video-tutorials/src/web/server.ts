@@ -92,7 +92,14 @@ export interface WebServerOptions {
 }
 
 /** What a page may add to the shared layout: elements for its head, its meta description. */
-export type PageExtras = Pick<PageOptions, 'head' | 'description'>;
+export type PageExtras = Pick<PageOptions, 'head' | 'description'> & {
+  /**
+   * An object that stands for everything this page shows a visitor who is not signed in (its body holds no form,
+   * token or other per-request value): the page is then rendered once per such object and its bytes sent to every
+   * such visitor. The home page passes its short-lived View Data; rendering it per request cost most of its time.
+   */
+  sameForEveryVisitorAs?: object;
+};
 
 const SESSION_COOKIE = 'session';
 /** What a response says to come back after while the database cannot be reached. */
@@ -170,9 +177,14 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
     if (!token) tokens.set(this, (token = this.generateCsrf()));
     return token;
   });
+  const pagesForEveryVisitor = new WeakMap<object, Buffer>();
   app.decorateReply(
     'page',
     function (this: FastifyReply, title: string, body: SafeHtml, statusCode = 200, pageOptions: PageExtras = {}) {
+      const { sameForEveryVisitorAs: shared, ...extras } = pageOptions;
+      const send = (bytes: Buffer) => this.code(statusCode).type('text/html; charset=utf-8').send(bytes);
+      const kept = shared && !this.request.user ? pagesForEveryVisitor.get(shared) : undefined;
+      if (kept) return send(kept);
       const csrfToken = () => this.csrfToken();
       const context: PageContext = {
         appName: options.appName,
@@ -186,9 +198,10 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
       };
       // A signed-in user's page is theirs alone: no cache, shared or in the browser, keeps it.
       if (this.request.user) this.header('cache-control', 'no-store');
-      return this.code(statusCode)
-        .type('text/html; charset=utf-8')
-        .send(layout(context, { title, body, ...pageOptions }).toString());
+      // Bytes, not a string: encoded once here rather than measured and encoded again on the way out.
+      const bytes = Buffer.from(layout(context, { title, body, ...extras }).value);
+      if (shared && !this.request.user) pagesForEveryVisitor.set(shared, bytes);
+      return send(bytes);
     },
   );
   app.decorateReply('signIn', async function (this: FastifyReply, user: SessionUser) {
