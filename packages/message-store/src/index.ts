@@ -11,3 +11,4 @@ export * as streamNames from './stream-name.js';
 export * from './stream-name.js';
 export * from './subscription.js';
 export * from './wake-ups.js';
+export { announceWrite } from './write-announcements.js';

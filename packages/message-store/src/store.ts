@@ -6,6 +6,7 @@ import { DuplicateMessageIdError, isUniqueViolation, versionConflictFrom } from 
 import { metadataForWrite, type Message, type MessageMetadata, type StoredMessage } from './message.js';
 import { ownValue } from './own-key.js';
 import { ALL_STREAMS, categoryTypes, category as categoryOf, id as idOf, isCategory } from './stream-name.js';
+import { announceWrite } from './write-announcements.js';
 
 export interface WriteResult {
   /** The stream position of the message. */
@@ -236,11 +237,15 @@ export function createMessageStore({ db, reconnectAttempts = 5 }: { db: Database
         return;
       }
       waitingWrites.set(key, []);
-      if (writes.length > 1 && (await writeTogether(writes))) continue;
+      if (writes.length > 1 && (await writeTogether(writes))) {
+        announceWrite(db);
+        continue;
+      }
       // Alone, or the statement failed (a conflict, a repeated id, a bad message): each write on its own
       // gets its own answer, since the failed statement wrote nothing.
       for (const each of writes)
         await writeAlone(each.streamName, each.message, each.expectedVersion).then(each.resolve, each.reject);
+      announceWrite(db);
     }
   }
 
@@ -290,7 +295,9 @@ export function createMessageStore({ db, reconnectAttempts = 5 }: { db: Database
     expectedVersion?: number | null,
   ): Promise<WriteResult> {
     if (messages.length === 0) throw new Error('writeBatch needs at least one message');
-    return reconnecting(() => writeBatchOnce(streamName, messages, expectedVersion));
+    const written = await reconnecting(() => writeBatchOnce(streamName, messages, expectedVersion));
+    announceWrite(db);
+    return written;
   }
 
   async function writeBatchOnce(streamName: string, messages: Message[], expectedVersion?: number | null) {

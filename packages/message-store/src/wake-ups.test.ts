@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTestDatabase,
   descheduledWriter,
+  exampleMessage,
   testDatabaseKind,
   uniqueCategory,
   type TestDatabase,
@@ -283,6 +284,27 @@ describe('wake-ups', () => {
       }
     },
   );
+
+  it("wake an idle watcher at once for this process's own writes, not at its next idle look", async () => {
+    const handle: Database = { ...test.db };
+    const category = uniqueCategory();
+    let woken = 0;
+    // Idle, it looks again after 20, 40, 80 … ms, up to a minute: at 4 s its next look is at about 5.1 s.
+    const stop = await wakeUpsFor(handle, { busyIntervalMs: 20, idleIntervalMs: 60_000 }).subscribe(
+      category,
+      () => void woken++,
+    );
+    try {
+      await sleep(4_000);
+      woken = 0; // the watcher's announcement on start
+      const writtenAt = performance.now();
+      await createMessageStore({ db: handle }).write(`${category}-1`, exampleMessage());
+      await waitFor(() => woken === 1, 2_000);
+      expect(performance.now() - writtenAt).toBeLessThan(700);
+    } finally {
+      await stop();
+    }
+  });
 
   describe('announcing a busy category together', () => {
     /** A watcher of its own (wake-ups are one per database handle), with these options. */
