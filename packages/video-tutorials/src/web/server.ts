@@ -182,7 +182,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
     'page',
     function (this: FastifyReply, title: string, body: SafeHtml, statusCode = 200, pageOptions: PageExtras = {}) {
       const { sameForEveryVisitorAs: shared, ...extras } = pageOptions;
-      const send = (bytes: Buffer) => this.code(statusCode).type('text/html; charset=utf-8').send(bytes);
+      const send = (page: Buffer | string) => this.code(statusCode).type('text/html; charset=utf-8').send(page);
       const kept = shared && !this.request.user ? pagesForEveryVisitor.get(shared) : undefined;
       if (kept) return send(kept);
       const csrfToken = () => this.csrfToken();
@@ -198,9 +198,11 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
       };
       // A signed-in user's page is theirs alone: no cache, shared or in the browser, keeps it.
       if (this.request.user) this.header('cache-control', 'no-store');
-      // Bytes, not a string: encoded once here rather than measured and encoded again on the way out.
-      const bytes = Buffer.from(layout(context, { title, body, ...extras }).value);
-      if (shared && !this.request.user) pagesForEveryVisitor.set(shared, bytes);
+      const page = layout(context, { title, body, ...extras }).value;
+      if (!shared || this.request.user) return send(page);
+      // Kept as bytes: encoded once, rather than measured and encoded again for every visitor.
+      const bytes = Buffer.from(page);
+      pagesForEveryVisitor.set(shared, bytes);
       return send(bytes);
     },
   );
