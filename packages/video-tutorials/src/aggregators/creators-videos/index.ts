@@ -1,11 +1,4 @@
-import {
-  InvalidMessageError,
-  type Database,
-  type Logger,
-  type MessageStore,
-  type Queryable,
-  type StoredMessage,
-} from 'message-db-toolkit';
+import { InvalidMessageError, type Queryable, type StoredMessage } from 'message-db-toolkit';
 import {
   PublishingRetried,
   PublishingStarted,
@@ -21,24 +14,21 @@ import {
   VideoTranscriptionFailed,
   VideoUnlisted,
 } from '../../contracts/video-publishing.js';
-import { pieceOf } from '../../piece.js';
 import { readKeysetPage, type KeysetPage, type PageRequest } from '../../view-data/keyset-pages.js';
-import { aggregatorSubscription } from '../aggregator.js';
+import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
+
+export const descriptor = {
+  name: 'creators-videos-aggregator',
+  subscriptions: { events: { streamName: videoPublishingCategory, subscriberId: 'aggregators:creators-videos' } },
+  tables: [{ name: 'creators_portal_videos' }],
+} satisfies AggregatorDescriptor;
 
 /**
  * Keeps `creators_portal_videos`: each owner's videos in every state, for the
  * creators portal. Rows remember the videoPublishing stream position applied.
  */
-export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
-  const subscription = aggregatorSubscription({
-    store,
-    viewData,
-    logger,
-    streamName: videoPublishingCategory,
-    subscriberId: 'aggregators:creators-videos',
-    apply: applyPublishingEvents,
-  });
-  return { ...pieceOf('creators-videos-aggregator', [subscription]), apply: applyPublishingEvents };
+export function build(deps: AggregatorDeps) {
+  return aggregatorPiece(descriptor, applyPublishingEvents, deps);
 }
 
 /** Column updates per event; each runs only if the row has not applied this position yet. */
