@@ -12,7 +12,7 @@ import {
 } from '../../contracts/video-publishing.js';
 import { readKeysetPage, type KeysetPage, type PageRequest } from '../../view-data/keyset-pages.js';
 import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
-import { listingChangesOf, parsedInItsStream, updateIfNewer, upsertIfNewer } from '../creators-videos/index.js';
+import { listingChangesOf, parsedInItsStream, updateIfNewer, upsertIfNewer } from '../video-rows.js';
 
 export const descriptor = {
   name: 'catalogue-aggregator',

@@ -15,7 +15,7 @@ import {
   VideoUnlistingRejected,
 } from '../../contracts/video-publishing.js';
 import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
-import { videoIdOf } from '../creators-videos/index.js';
+import { videoIdOf } from '../video-rows.js';
 
 export const descriptor = {
   name: 'video-operations-aggregator',
