@@ -31,7 +31,7 @@ import {
   type ViewDataChanges,
 } from './view-data/short-lived-cache.js';
 import { createWatchApp } from './app/watch/index.js';
-import { lockDataDirectory } from './cli/data-directory-lock.js';
+import { lockDataDirectory } from './data-directory-lock.js';
 import { describePostgresUrl, type Config } from './config.js';
 import { chooseLogFormat, createLogger, createObservability, type Observability } from './observability/index.js';
 import type { Piece } from './piece.js';
