@@ -23,6 +23,14 @@ const nodeGlobals = Object.fromEntries(
   ].map((name) => /** @type {const} */ ([name, 'readonly'])),
 );
 
+// The application's components, each in packages/video-tutorials/src/components/{name}/.
+const COMPONENTS = ['identity', 'send-email', 'transcode', 'transcribe', 'video-publishing'];
+
+/** `no-restricted-imports` with import paths matched by regular expressions, each with the reason. */
+const restrictImports = (/** @type {{ regex: string, message: string }[]} */ patterns) => ({
+  'no-restricted-imports': ['error', { patterns }],
+});
+
 export default defineConfig(
   {
     ignores: ['**/node_modules/**', '**/data/**', 'scratch/**', '**/test-output/**', '**/dist/**', '**/coverage/**'],
@@ -46,6 +54,34 @@ export default defineConfig(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
       ],
     },
+  },
+  // Layers (see docs/architecture.md, "Layers").
+  {
+    // The toolkit is a library of its own: it knows nothing of the application built on it.
+    files: ['packages/message-store/**/*.ts'],
+    rules: restrictImports([
+      {
+        regex: '(^|/)video-tutorials(/|$)|^@vt/',
+        message: 'The toolkit (message-db-toolkit) never imports the application.',
+      },
+    ]),
+  },
+  // A component is autonomous: it talks to others only through messages (src/contracts/), never by importing
+  // them. Its tests may run another component beside it, as the system does (the book's registration e-mail).
+  ...COMPONENTS.map((component) => ({
+    files: [`packages/video-tutorials/src/components/${component}/**/*.ts`],
+    ignores: ['**/*.test.ts'],
+    rules: restrictImports([
+      {
+        regex: `^\\.\\./(?!${component}/)[^.]|(^|/)components/`,
+        message: 'Components never import each other: they talk through messages (src/contracts/).',
+      },
+    ]),
+  })),
+  {
+    // The composition root wires pieces and applications; the command line is built on it, not the other way.
+    files: ['packages/video-tutorials/src/system.ts'],
+    rules: restrictImports([{ regex: '(^|/)cli/', message: 'system.ts does not import the command line (cli/).' }]),
   },
   {
     // Scripts served to browsers.

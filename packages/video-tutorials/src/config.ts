@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { PASSWORD_HASH_ALGORITHMS, type PasswordHashAlgorithm } from './passwords.js';
 
 /**
- * The settings of the system, read from the environment (DESIGN.md §5).
+ * The settings of the system, read from the environment (see "Configuration" in the README).
  * Only the settings the running code uses are read here; more join as the
  * applications and components that need them are built.
  */

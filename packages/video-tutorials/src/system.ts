@@ -16,18 +16,6 @@ import {
 } from 'message-db-toolkit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import * as accountSessionsAggregator from './aggregators/account-sessions/index.js';
-import * as adminMessageIndexAggregator from './aggregators/admin-message-index/index.js';
-import * as adminStreamsAggregator from './aggregators/admin-streams/index.js';
-import * as adminSubscriberPositionsAggregator from './aggregators/admin-subscriber-positions/index.js';
-import * as adminUsersAggregator from './aggregators/admin-users/index.js';
-import * as catalogueAggregator from './aggregators/catalogue/index.js';
-import * as creatorsVideosAggregator from './aggregators/creators-videos/index.js';
-import * as homePageAggregator from './aggregators/home-page/index.js';
-import * as registrationMonitor from './aggregators/registration-monitor/index.js';
-import * as userCredentialsAggregator from './aggregators/user-credentials/index.js';
-import * as videoOperationsAggregator from './aggregators/video-operations/index.js';
-import * as videoViewsAggregator from './aggregators/video-views/index.js';
 import { createAdminApp } from './app/admin/index.js';
 import { createAuthenticateApp } from './app/authenticate/index.js';
 import { createCatalogueApp } from './app/catalogue/index.js';
@@ -38,16 +26,11 @@ import { createRegisterUsersApp } from './app/register-users/index.js';
 import { createSessions } from './app/authenticate/sessions.js';
 import { countAggregatorCommits, createViewDataChanges, type ViewDataChanges } from './view-data/short-lived-cache.js';
 import { createWatchApp } from './app/watch/index.js';
-import * as identityComponent from './components/identity/index.js';
-import * as sendEmailComponent from './components/send-email/index.js';
-import { createEmailTransport } from './components/send-email/transport.js';
-import * as transcodeComponent from './components/transcode/index.js';
-import * as transcribeComponent from './components/transcribe/index.js';
-import * as videoPublishingComponent from './components/video-publishing/index.js';
-import { lockDataDirectory } from './cli/data-directory-lock.js';
+import { lockDataDirectory } from './data-directory-lock.js';
 import { describePostgresUrl, type Config } from './config.js';
 import { chooseLogFormat, createLogger, createObservability, type Observability } from './observability/index.js';
 import type { Piece } from './piece.js';
+import { PIECE_NAMES, selectPieces } from './pieces.js';
 import { createStorage, type Storage } from './storage.js';
 import { migrateViewData, SHARED_SEARCH_PATH, VIEW_DATA_SEARCH_PATH } from './view-data/migrations.js';
 import { buildWebServer, type WebServerOptions } from './web/server.js';
@@ -73,26 +56,7 @@ export interface System {
   stop(): Promise<void>;
 }
 
-/** Every piece a worker process can run, by name. */
-export const PIECE_NAMES = [
-  'identity',
-  'send-email',
-  'home-page-aggregator',
-  'user-credentials-aggregator',
-  'account-sessions-aggregator',
-  'registration-monitor',
-  'video-publishing',
-  'transcode',
-  'transcribe',
-  'creators-videos-aggregator',
-  'catalogue-aggregator',
-  'video-operations-aggregator',
-  'video-views-aggregator',
-  'admin-users-aggregator',
-  'admin-streams-aggregator',
-  'admin-subscriber-positions-aggregator',
-  'admin-message-index-aggregator',
-] as const;
+export { PIECE_NAMES } from './pieces.js';
 
 export async function startSystem(
   config: Config,
@@ -133,61 +97,20 @@ export async function startSystem(
     metricsToken: config.metricsToken,
   });
   const storage = createStorage(config.storageDirectory);
-  // Components scale out as consumer groups whose members each process claims by itself.
-  const group = config.consumerGroupSize
-    ? { consumerGroup: { size: config.consumerGroupSize, claim: 'auto' as const } }
-    : {};
-
-  const pieces = selectPieces(selection.workers, {
-    identity: () =>
-      identityComponent.build({
-        messageStore: store,
-        appName: config.appName,
-        confirmationPolicy: { appUrl: config.appUrl },
-        ...(options.passwordResetLinkTtlMs ? { passwordResetLinkTtlMs: options.passwordResetLinkTtlMs } : {}),
-        logger,
-        ...group,
-      }),
-    'send-email': () =>
-      sendEmailComponent.build({
-        messageStore: store,
-        transport: createEmailTransport(
-          config.smtpUrl ? { smtpUrl: config.smtpUrl } : { emailDirectory: config.emailDirectory },
-        ),
-        systemSenderEmailAddress: config.systemSenderEmailAddress,
-        logger,
-        ...group,
-      }),
-    'home-page-aggregator': () => homePageAggregator.build({ store, viewData, logger }),
-    'user-credentials-aggregator': () => userCredentialsAggregator.build({ store, viewData, logger }),
-    'account-sessions-aggregator': () => accountSessionsAggregator.build({ store, viewData, logger }),
-    'registration-monitor': () =>
-      registrationMonitor.build({
-        store,
-        viewData,
-        logger,
-        ...(options.registrationEmailLimitMs ? { limitMs: options.registrationEmailLimitMs } : {}),
-      }),
-    'video-publishing': () =>
-      videoPublishingComponent.build({
-        messageStore: store,
-        logger,
-        storage,
-        keepSources: config.keepUploadedSources,
-        ...group,
-      }),
-    transcode: () => transcodeComponent.build({ messageStore: store, storage, logger, ...group }),
-    transcribe: () => transcribeComponent.build({ messageStore: store, storage, logger, ...group }),
-    'creators-videos-aggregator': () => creatorsVideosAggregator.build({ store, viewData, logger }),
-    'catalogue-aggregator': () => catalogueAggregator.build({ store, viewData, logger }),
-    'video-operations-aggregator': () => videoOperationsAggregator.build({ store, viewData, logger }),
-    'video-views-aggregator': () => videoViewsAggregator.build({ store, viewData, logger }),
-    'admin-users-aggregator': () => adminUsersAggregator.build({ store, viewData, logger }),
-    'admin-streams-aggregator': () => adminStreamsAggregator.build({ store, viewData, logger }),
-    'admin-subscriber-positions-aggregator': () =>
-      adminSubscriberPositionsAggregator.build({ store, viewData, logger }),
-    'admin-message-index-aggregator': () => adminMessageIndexAggregator.build({ store, viewData, logger }),
-  });
+  const wiring = {
+    config,
+    store,
+    viewData,
+    storage,
+    logger,
+    // Components scale out as consumer groups whose members each process claims by itself.
+    ...(config.consumerGroupSize ? { consumerGroup: { size: config.consumerGroupSize, claim: 'auto' as const } } : {}),
+    ...(options.registrationEmailLimitMs ? { registrationEmailLimitMs: options.registrationEmailLimitMs } : {}),
+    ...(options.passwordResetLinkTtlMs ? { passwordResetLinkTtlMs: options.passwordResetLinkTtlMs } : {}),
+  };
+  const chosen =
+    selection.workers === false ? [] : selectPieces(selection.workers === true ? PIECE_NAMES : selection.workers);
+  const pieces: Piece[] = chosen.map((piece) => piece.build(wiring));
   observability.observe(pieces);
   // What this process's aggregators commit shows at once in the web server's caches (sessions, home page).
   const viewDataChanges = createViewDataChanges();
@@ -313,15 +236,6 @@ export function webServerOptions(
       createAdminApp({ store, viewData, adminEmails: config.adminEmails }),
     ],
   };
-}
-
-function selectPieces(workers: Selection['workers'], builders: Record<(typeof PIECE_NAMES)[number], () => Piece>) {
-  if (workers === false) return [];
-  const names = workers === true ? [...PIECE_NAMES] : workers;
-  for (const name of names)
-    if (!(PIECE_NAMES as readonly string[]).includes(name))
-      throw new Error(`Unknown piece "${name}": choose from ${PIECE_NAMES.join(', ')}`);
-  return names.map((name) => builders[name as (typeof PIECE_NAMES)[number]]());
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   type Queryable,
   type StoredMessage,
 } from 'message-db-toolkit';
+import { pieceOf, type OwnedTable, type PieceDescriptor, type SubscriptionDescriptor } from '../piece.js';
 
 /** The View Data table where every aggregator keeps its position (migration 0006-consumer-positions). */
 export const POSITIONS_TABLE = 'consumer_positions';
@@ -48,4 +49,28 @@ export function aggregatorSubscription({
     positions: viewDataPositions(viewData),
     ...(logger ? { logger } : {}),
   });
+}
+
+/** What an aggregator declares about itself: its one subscription and the View Data tables it alone writes. */
+export interface AggregatorDescriptor extends PieceDescriptor {
+  subscriptions: { readonly events: SubscriptionDescriptor };
+  tables: readonly OwnedTable[];
+}
+
+/** What every aggregator is built from. */
+export interface AggregatorDeps {
+  store: MessageStore;
+  viewData: Database;
+  logger?: Logger | undefined;
+}
+
+/** The aggregator's piece, subscribed as its descriptor says; `apply` is kept on it for `rebuild`. */
+export function aggregatorPiece<Apply extends AggregatorOptions['apply']>(
+  descriptor: AggregatorDescriptor,
+  apply: Apply,
+  { store, viewData, logger }: AggregatorDeps,
+) {
+  const { streamName, subscriberId } = descriptor.subscriptions.events;
+  const subscription = aggregatorSubscription({ store, viewData, streamName, subscriberId, apply, logger });
+  return { ...pieceOf(descriptor.name, [subscription]), apply };
 }

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../config.js';
 import { openMessageStoreDatabase } from '../system.js';
 import { runCli } from './test-support.js';
-import { DataDirectoryInUseError, lockDataDirectory } from './data-directory-lock.js';
+import { DataDirectoryInUseError, lockDataDirectory } from '../data-directory-lock.js';
 import { SHARED_SEARCH_PATH } from '../view-data/migrations.js';
 
 let directory: string;

@@ -4,7 +4,8 @@
  * Parsing only — running them is in run.ts.
  */
 import { parseArgs } from 'node:util';
-import { PIECE_NAMES, type Selection } from '../system.js';
+import { PIECE_NAMES } from '../pieces.js';
+import type { Selection } from '../system.js';
 import { DEFAULT_PASSWORD, POPULATE_DEFAULTS } from './populate.js';
 import {
   findRebuildableAggregator,
@@ -197,7 +198,7 @@ function parseStart(args: readonly string[]): ParsedCommand {
     .map((name) => name.trim())
     .filter(Boolean);
   for (const name of only ?? [])
-    if (!(PIECE_NAMES as readonly string[]).includes(name))
+    if (!PIECE_NAMES.includes(name))
       throw new UsageError(`Unknown component or aggregator "${name}": choose from ${PIECE_NAMES.join(', ')}`);
   const anyChosen = values.web || values.workers || only;
   return {

@@ -114,7 +114,7 @@ describe('the registry of rebuildable aggregators', () => {
     }
     expect(aggregators).toContain('home-page');
     const missing = aggregators.filter((folder) => !REBUILDABLE_AGGREGATORS.some((known) => known.name === folder));
-    expect(missing, 'declare these in src/cli/rebuildable-aggregators.ts: tables, stream, subscriber id').toEqual([]);
+    expect(missing, 'list these in src/pieces.ts, each with its descriptor: tables, stream, subscriber id').toEqual([]);
   });
 
   it("names each aggregator's real subscriber id, and tables that exist", async () => {

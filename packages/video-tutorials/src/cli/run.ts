@@ -7,7 +7,7 @@ import { ConfigError, readConfig, type Config } from '../config.js';
 import { openMessageStoreDatabase, openViewData, startSystem, type Selection } from '../system.js';
 import { migrateViewData } from '../view-data/migrations.js';
 import { parseCommandLine, UsageError, type ParsedCommand } from './commands.js';
-import { DataDirectoryInUseError } from './data-directory-lock.js';
+import { DataDirectoryInUseError } from '../data-directory-lock.js';
 import { populate } from './populate.js';
 import { createProgressBar } from './progress.js';
 import { rebuildAggregator } from './rebuild.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineMessage, streamName, type MessageOf } from 'message-db-toolkit';
 
-/** Written by the authenticate application (DESIGN.md §3). */
+/** Written by the authenticate application (see docs/architecture.md, "Messages"). */
 export const authenticationCategory = 'authentication';
 export const authenticationStreamName = (userId: string) => streamName(authenticationCategory, userId);
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { commandStreamName, defineMessage, streamName, type MessageOf } from 'message-db-toolkit';
 import { v5 as uuidV5 } from 'uuid';
 
-/** The identity component's messages (DESIGN.md §3; compatible with the book's). */
+/** The identity component's messages (compatible with the book's; see docs/architecture.md, "Messages"). */
 export const identityCategory = 'identity';
 export const identityStreamName = (userId: string) => streamName(identityCategory, userId);
 export const identityCommandStreamName = (userId: string) => commandStreamName(identityCategory, userId);

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { commandStreamName, defineMessage, streamName, type MessageOf, type StoredMessage } from 'message-db-toolkit';
 
-/** The send-email component's messages (DESIGN.md §3). Requesters set `originStreamName` in metadata. */
+/**
+ * The send-email component's messages (see docs/architecture.md, "Messages"). Requesters set `originStreamName` in
+ * metadata.
+ */
 export const sendEmailCategory = 'sendEmail';
 export const sendEmailStreamName = (emailId: string) => streamName(sendEmailCategory, emailId);
 export const sendEmailCommandStreamName = (emailId: string) => commandStreamName(sendEmailCategory, emailId);

@@ -3,7 +3,7 @@ import { commandStreamName, defineMessage, streamName, type MessageOf } from 'me
 import { TimedWords } from './transcribe.js';
 
 /**
- * The video-publishing component's messages (DESIGN.md §3). The book's events
+ * The video-publishing component's messages (see docs/architecture.md, "Messages"). The book's events
  * stay as they are; the process manager also copies the results of transcode
  * and transcribe into its own stream (the workshop's cataloging process).
  */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineMessage, streamName, type MessageOf } from 'message-db-toolkit';
 
-/** Written by the record-viewings application (DESIGN.md §3). */
+/** Written by the record-viewings application (see docs/architecture.md, "Messages"). */
 export const viewingCategory = 'viewing';
 export const viewingStreamName = (videoId: string) => streamName(viewingCategory, videoId);
 

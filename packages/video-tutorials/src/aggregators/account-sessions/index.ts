@@ -1,9 +1,14 @@
-import type { Database, Logger, MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
+import type { Queryable, StoredMessage } from 'message-db-toolkit';
 import { SessionEnded, SessionRefreshed, SessionStarted, sessionCategory } from '../../contracts/authentication.js';
-import { pieceOf } from '../../piece.js';
-import { aggregatorSubscription } from '../aggregator.js';
+import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
 
 export const ACCOUNT_SESSIONS_SUBSCRIBER_ID = 'aggregators:account-sessions';
+
+export const descriptor = {
+  name: 'account-sessions-aggregator',
+  subscriptions: { events: { streamName: sessionCategory, subscriberId: ACCOUNT_SESSIONS_SUBSCRIBER_ID } },
+  tables: [{ name: 'account_sessions' }],
+} satisfies AggregatorDescriptor;
 
 /**
  * Keeps `account_sessions`, each user's sessions for the account page: when it started, when it was last
@@ -12,16 +17,8 @@ export const ACCOUNT_SESSIONS_SUBSCRIBER_ID = 'aggregators:account-sessions';
  * page reads this list with the account's `sessions_ended_at` and the expiry settings. Each row remembers the
  * session stream position it applied, so replays change nothing.
  */
-export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
-  const subscription = aggregatorSubscription({
-    store,
-    viewData,
-    logger,
-    streamName: sessionCategory,
-    subscriberId: ACCOUNT_SESSIONS_SUBSCRIBER_ID,
-    apply: applySessionEvents,
-  });
-  return { ...pieceOf('account-sessions-aggregator', [subscription]), apply: applySessionEvents };
+export function build(deps: AggregatorDeps) {
+  return aggregatorPiece(descriptor, applySessionEvents, deps);
 }
 
 export async function applySessionEvents(messages: StoredMessage[], tx: Queryable) {

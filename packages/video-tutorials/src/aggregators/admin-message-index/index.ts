@@ -1,8 +1,13 @@
-import { type Database, type Logger, type MessageStore, type Queryable, type StoredMessage } from 'message-db-toolkit';
-import { pieceOf } from '../../piece.js';
-import { adminAllSubscription } from '../admin-common/index.js';
+import { ALL_STREAMS, type Queryable, type StoredMessage } from 'message-db-toolkit';
+import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
 
 export const ADMIN_MESSAGE_INDEX_SUBSCRIBER_ID = 'aggregators:admin-message-index';
+
+export const descriptor = {
+  name: 'admin-message-index-aggregator',
+  subscriptions: { events: { streamName: ALL_STREAMS, subscriberId: ADMIN_MESSAGE_INDEX_SUBSCRIBER_ID } },
+  tables: [{ name: 'admin_messages_by_trace' }, { name: 'admin_messages_by_user' }],
+} satisfies AggregatorDescriptor;
 
 /**
  * Keeps two indexes into the message store for the admin portal — messages by trace id and by user —
@@ -11,15 +16,8 @@ export const ADMIN_MESSAGE_INDEX_SUBSCRIBER_ID = 'aggregators:admin-message-inde
  * (pages by type search Message DB's primary key or category index instead). Rows are keys: inserting
  * one twice changes nothing.
  */
-export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
-  const subscription = adminAllSubscription({
-    store,
-    viewData,
-    logger,
-    subscriberId: ADMIN_MESSAGE_INDEX_SUBSCRIBER_ID,
-    apply: applyMessageIndex,
-  });
-  return { ...pieceOf('admin-message-index-aggregator', [subscription]), apply: applyMessageIndex };
+export function build(deps: AggregatorDeps) {
+  return aggregatorPiece(descriptor, applyMessageIndex, deps);
 }
 
 const text = (value: unknown) => (typeof value === 'string' && value.length > 0 && value.length <= 200 ? value : null);

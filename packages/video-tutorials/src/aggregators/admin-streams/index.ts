@@ -1,30 +1,25 @@
-import {
-  category,
-  type Database,
-  type Logger,
-  type MessageStore,
-  type Queryable,
-  type StoredMessage,
-} from 'message-db-toolkit';
-import { pieceOf } from '../../piece.js';
-import { adminAllSubscription, timeOf } from '../admin-common/index.js';
+import { ALL_STREAMS, category, type Queryable, type StoredMessage } from 'message-db-toolkit';
+import { timeOf } from '../admin-common/index.js';
+import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
 
 export const ADMIN_STREAMS_SUBSCRIBER_ID = 'aggregators:admin-streams';
+
+export const descriptor = {
+  name: 'admin-streams-aggregator',
+  subscriptions: { events: { streamName: ALL_STREAMS, subscriberId: ADMIN_STREAMS_SUBSCRIBER_ID } },
+  tables: [
+    // Streams are read from Message DB's own indexes: it keeps only the counts per category.
+    { name: 'admin_categories' },
+  ],
+} satisfies AggregatorDescriptor;
 
 /**
  * Keeps `admin_categories` (messages and streams per category and type) for the admin portal, from
  * `$all`: one row per category and type a batch holds. Streams need nothing here: the admin portal reads
  * them from Message DB's own table and indexes (`listStreams` in app/admin/message-store-queries.ts).
  */
-export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
-  const subscription = adminAllSubscription({
-    store,
-    viewData,
-    logger,
-    subscriberId: ADMIN_STREAMS_SUBSCRIBER_ID,
-    apply: applyStreamStatistics,
-  });
-  return { ...pieceOf('admin-streams-aggregator', [subscription]), apply: applyStreamStatistics };
+export function build(deps: AggregatorDeps) {
+  return aggregatorPiece(descriptor, applyStreamStatistics, deps);
 }
 
 export async function applyStreamStatistics(messages: StoredMessage[], tx: Queryable) {

@@ -1,31 +1,22 @@
-import {
-  id,
-  recordedPosition,
-  type Database,
-  type Logger,
-  type MessageStore,
-  type Queryable,
-  type StoredMessage,
-} from 'message-db-toolkit';
-import { pieceOf } from '../../piece.js';
-import { adminAllSubscription, isPositionMessage, timeOf } from '../admin-common/index.js';
+import { ALL_STREAMS, id, recordedPosition, type Queryable, type StoredMessage } from 'message-db-toolkit';
+import { isPositionMessage, timeOf } from '../admin-common/index.js';
+import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
 
 export const ADMIN_SUBSCRIBER_POSITIONS_SUBSCRIBER_ID = 'aggregators:admin-subscriber-positions';
+
+export const descriptor = {
+  name: 'admin-subscriber-positions-aggregator',
+  subscriptions: { events: { streamName: ALL_STREAMS, subscriberId: ADMIN_SUBSCRIBER_POSITIONS_SUBSCRIBER_ID } },
+  tables: [{ name: 'admin_subscriber_positions' }],
+} satisfies AggregatorDescriptor;
 
 /**
  * Keeps `admin_subscriber_positions`: the last position every component (and every member of a
  * consumer group) recorded, from the `Read` messages of `subscriberPosition-{subscriberId}` and
  * `subscriberPosition-{subscriberId}+{member}of{size}`.
  */
-export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
-  const subscription = adminAllSubscription({
-    store,
-    viewData,
-    logger,
-    subscriberId: ADMIN_SUBSCRIBER_POSITIONS_SUBSCRIBER_ID,
-    apply: applyPositions,
-  });
-  return { ...pieceOf('admin-subscriber-positions-aggregator', [subscription]), apply: applyPositions };
+export function build(deps: AggregatorDeps) {
+  return aggregatorPiece(descriptor, applyPositions, deps);
 }
 
 /** `subscriberPosition-identity+1of3` → the subscriber `identity`, member 1 of a group of 3. */

@@ -1,26 +1,25 @@
-import type { Database, Logger, MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
+import { ALL_STREAMS, type Queryable, type StoredMessage } from 'message-db-toolkit';
 import { UserLoggedIn, UserLoginFailed } from '../../contracts/authentication.js';
 import { AccountLocked, AccountUnlocked, Registered, RegistrationEmailSent } from '../../contracts/identity.js';
 import { VideoViewedAsRead } from '../../contracts/viewing.js';
-import { pieceOf } from '../../piece.js';
-import { adminAllSubscription, timeOf } from '../admin-common/index.js';
+import { timeOf } from '../admin-common/index.js';
+import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
 
 export const ADMIN_USERS_SUBSCRIBER_ID = 'aggregators:admin-users';
+
+export const descriptor = {
+  name: 'admin-users-aggregator',
+  subscriptions: { events: { streamName: ALL_STREAMS, subscriberId: ADMIN_USERS_SUBSCRIBER_ID } },
+  tables: [{ name: 'admin_users' }],
+} satisfies AggregatorDescriptor;
 
 /**
  * Keeps `admin_users` (the book's chapter 13, with the account-locking exercise): each user's
  * e-mail, registration e-mail, lock, log-ins and viewings, from the identity, authentication and
  * viewing events in `$all`. A row applies only events after the last global position it applied.
  */
-export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
-  const subscription = adminAllSubscription({
-    store,
-    viewData,
-    logger,
-    subscriberId: ADMIN_USERS_SUBSCRIBER_ID,
-    apply: applyUserEvents,
-  });
-  return { ...pieceOf('admin-users-aggregator', [subscription]), apply: applyUserEvents };
+export function build(deps: AggregatorDeps) {
+  return aggregatorPiece(descriptor, applyUserEvents, deps);
 }
 
 type UserEventKind = 'registered' | 'registration-email-sent' | 'locked' | 'unlocked' | 'logged-in' | 'login-failed';

@@ -1,4 +1,4 @@
-import type { Database, Logger, MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
+import type { Queryable, StoredMessage } from 'message-db-toolkit';
 import { buildCues, Cues, type Cue } from '../../captions.js';
 import {
   PublishingRetried,
@@ -10,10 +10,15 @@ import {
   VideoTranscoded,
   VideoTranscribed,
 } from '../../contracts/video-publishing.js';
-import { pieceOf } from '../../piece.js';
 import { readKeysetPage, type KeysetPage, type PageRequest } from '../../view-data/keyset-pages.js';
-import { aggregatorSubscription } from '../aggregator.js';
-import { listingChangesOf, parsedInItsStream, updateIfNewer, upsertIfNewer } from '../creators-videos/index.js';
+import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
+import { listingChangesOf, parsedInItsStream, updateIfNewer, upsertIfNewer } from '../video-rows.js';
+
+export const descriptor = {
+  name: 'catalogue-aggregator',
+  subscriptions: { events: { streamName: videoPublishingCategory, subscriberId: 'aggregators:catalogue' } },
+  tables: [{ name: 'video_catalogue' }],
+} satisfies AggregatorDescriptor;
 
 /**
  * Keeps `video_catalogue`, the public catalogue: a video shows once it is published and listed by its owner (a
@@ -22,16 +27,8 @@ import { listingChangesOf, parsedInItsStream, updateIfNewer, upsertIfNewer } fro
  * words becomes the video's caption cues (`caption_cues`, see src/captions.ts), made here once rather than on
  * every request for the watch page or its captions.
  */
-export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
-  const subscription = aggregatorSubscription({
-    store,
-    viewData,
-    logger,
-    streamName: videoPublishingCategory,
-    subscriberId: 'aggregators:catalogue',
-    apply: applyCatalogueEvents,
-  });
-  return { ...pieceOf('catalogue-aggregator', [subscription]), apply: applyCatalogueEvents };
+export function build(deps: AggregatorDeps) {
+  return aggregatorPiece(descriptor, applyCatalogueEvents, deps);
 }
 
 export async function applyCatalogueEvents(messages: StoredMessage[], tx: Queryable) {

@@ -1,19 +1,19 @@
-import type { Database, Logger, MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
+import type { Queryable, StoredMessage } from 'message-db-toolkit';
 import { VideoViewedAsRead, viewingCategory } from '../../contracts/viewing.js';
-import { pieceOf } from '../../piece.js';
-import { aggregatorSubscription } from '../aggregator.js';
+import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
+
+export const descriptor = {
+  name: 'home-page-aggregator',
+  subscriptions: { events: { streamName: viewingCategory, subscriberId: 'aggregators:home-page' } },
+  tables: [
+    // As migration 0001-pages seeds it.
+    { name: 'pages', seed: `INSERT INTO pages (page_name, page_data) VALUES ('home', '{"videosWatched": 0}'::jsonb)` },
+  ],
+} satisfies AggregatorDescriptor;
 
 /** Keeps the home page's View Data: the global count of videos watched (the book's chapter 6). */
-export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
-  const subscription = aggregatorSubscription({
-    store,
-    viewData,
-    logger,
-    streamName: viewingCategory,
-    subscriberId: 'aggregators:home-page',
-    apply: applyViewings,
-  });
-  return { ...pieceOf('home-page-aggregator', [subscription]), apply: applyViewings };
+export function build(deps: AggregatorDeps) {
+  return aggregatorPiece(descriptor, applyViewings, deps);
 }
 
 export async function applyViewings(messages: StoredMessage[], tx: Queryable) {

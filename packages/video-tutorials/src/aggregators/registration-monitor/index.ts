@@ -1,7 +1,14 @@
 import type { Database, Logger, MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
 import { identityCategory, Registered, RegistrationEmailSent, RegistrationRejected } from '../../contracts/identity.js';
-import { pieceOf, type Piece } from '../../piece.js';
-import { aggregatorSubscription } from '../aggregator.js';
+import type { Piece } from '../../piece.js';
+import { aggregatorPiece, type AggregatorDescriptor } from '../aggregator.js';
+
+export const descriptor = {
+  name: 'registration-monitor',
+  subscriptions: { events: { streamName: identityCategory, subscriberId: 'aggregators:registration-monitor' } },
+  // overdue_since is set by the monitor's timer, not by messages: a rebuild clears it and the next check sets it again.
+  tables: [{ name: 'registration_emails' }, { name: 'registration_outcomes' }],
+} satisfies AggregatorDescriptor;
 
 /**
  * The registration monitor (the book's chapter 14 idea): follows
@@ -21,15 +28,7 @@ export function build({
   checkIntervalMs?: number;
   logger?: Logger;
 }): Piece & { apply: typeof applyRegistrationEvents; flagOverdue: (now?: Date) => Promise<number> } {
-  const subscription = aggregatorSubscription({
-    store,
-    viewData,
-    logger,
-    streamName: identityCategory,
-    subscriberId: 'aggregators:registration-monitor',
-    apply: applyRegistrationEvents,
-  });
-  const piece = pieceOf('registration-monitor', [subscription]);
+  const piece = aggregatorPiece(descriptor, applyRegistrationEvents, { store, viewData, logger });
   let timer: NodeJS.Timeout | undefined;
 
   const flagOverdue = async (now = new Date()) => {
@@ -46,7 +45,6 @@ export function build({
 
   return {
     ...piece,
-    apply: applyRegistrationEvents,
     flagOverdue,
     async start() {
       await piece.start();

@@ -1,4 +1,4 @@
-import type { Database, Logger, MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
+import type { Queryable, StoredMessage } from 'message-db-toolkit';
 import {
   AccountDeleted,
   AccountLocked,
@@ -9,24 +9,21 @@ import {
   PasswordChanged,
   Registered,
 } from '../../contracts/identity.js';
-import { pieceOf } from '../../piece.js';
-import { aggregatorSubscription } from '../aggregator.js';
+import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
+
+export const descriptor = {
+  name: 'user-credentials-aggregator',
+  subscriptions: { events: { streamName: identityCategory, subscriberId: 'aggregators:user-credentials' } },
+  tables: [{ name: 'user_credentials' }],
+} satisfies AggregatorDescriptor;
 
 /**
  * Keeps `user_credentials` for log-in (the book's chapter 9) and each
  * account's lock status. Each row remembers the identity stream position it
  * has applied, so replays change nothing.
  */
-export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
-  const subscription = aggregatorSubscription({
-    store,
-    viewData,
-    logger,
-    streamName: identityCategory,
-    subscriberId: 'aggregators:user-credentials',
-    apply: applyIdentityEvents,
-  });
-  return { ...pieceOf('user-credentials-aggregator', [subscription]), apply: applyIdentityEvents };
+export function build(deps: AggregatorDeps) {
+  return aggregatorPiece(descriptor, applyIdentityEvents, deps);
 }
 
 export async function applyIdentityEvents(messages: StoredMessage[], tx: Queryable) {

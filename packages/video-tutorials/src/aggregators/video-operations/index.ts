@@ -1,4 +1,4 @@
-import type { Database, Logger, MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
+import type { Queryable, StoredMessage } from 'message-db-toolkit';
 import {
   PublishingRetried,
   PublishingRetryRejected,
@@ -14,25 +14,22 @@ import {
   VideoUnlisted,
   VideoUnlistingRejected,
 } from '../../contracts/video-publishing.js';
-import { pieceOf } from '../../piece.js';
-import { aggregatorSubscription } from '../aggregator.js';
-import { videoIdOf } from '../creators-videos/index.js';
+import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
+import { videoIdOf } from '../video-rows.js';
+
+export const descriptor = {
+  name: 'video-operations-aggregator',
+  subscriptions: { events: { streamName: videoPublishingCategory, subscriberId: 'aggregators:video-operations' } },
+  tables: [{ name: 'video_operations' }],
+} satisfies AggregatorDescriptor;
 
 /**
  * Keeps `video_operations` (the book's chapter 11): the outcome of each naming
  * or describing request — and of each of the owner's choices (publish, unlist, delete, try again) — found by the
  * trace id of the request that asked.
  */
-export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
-  const subscription = aggregatorSubscription({
-    store,
-    viewData,
-    logger,
-    streamName: videoPublishingCategory,
-    subscriberId: 'aggregators:video-operations',
-    apply: applyOperationOutcomes,
-  });
-  return { ...pieceOf('video-operations-aggregator', [subscription]), apply: applyOperationOutcomes };
+export function build(deps: AggregatorDeps) {
+  return aggregatorPiece(descriptor, applyOperationOutcomes, deps);
 }
 
 /** The events that answer a request: accepted, or rejected with a `reason`. */

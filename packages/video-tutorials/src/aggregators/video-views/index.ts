@@ -1,23 +1,20 @@
-import type { Database, Logger, MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
+import type { Queryable, StoredMessage } from 'message-db-toolkit';
 import { VideoViewedAsRead, viewingCategory } from '../../contracts/viewing.js';
-import { pieceOf } from '../../piece.js';
-import { aggregatorSubscription } from '../aggregator.js';
+import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
+
+export const descriptor = {
+  name: 'video-views-aggregator',
+  subscriptions: { events: { streamName: viewingCategory, subscriberId: 'aggregators:video-views' } },
+  tables: [{ name: 'video_view_counts' }],
+} satisfies AggregatorDescriptor;
 
 /**
  * Keeps `video_view_counts`: a video's views are the messages of its viewing
  * stream, so its count is its last position + 1 — a replay cannot count twice. Video ids are kept as
  * written: the book's sample video is `12345`, so `video_id` is text (migration 0009).
  */
-export function build({ store, viewData, logger }: { store: MessageStore; viewData: Database; logger?: Logger }) {
-  const subscription = aggregatorSubscription({
-    store,
-    viewData,
-    logger,
-    streamName: viewingCategory,
-    subscriberId: 'aggregators:video-views',
-    apply: applyViewCounts,
-  });
-  return { ...pieceOf('video-views-aggregator', [subscription]), apply: applyViewCounts };
+export function build(deps: AggregatorDeps) {
+  return aggregatorPiece(descriptor, applyViewCounts, deps);
 }
 
 export async function applyViewCounts(messages: StoredMessage[], tx: Queryable) {

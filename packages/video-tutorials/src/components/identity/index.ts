@@ -9,7 +9,7 @@ import {
 import { authenticationCategory } from '../../contracts/authentication.js';
 import { identityCategory } from '../../contracts/identity.js';
 import { sendEmailCategory } from '../../contracts/send-email.js';
-import { pieceOf } from '../../piece.js';
+import { pieceOf, type PieceDescriptor } from '../../piece.js';
 import { createHandlers } from './handlers.js';
 import { defaultConfirmationPolicy, type ConfirmationPolicy } from './confirmation.js';
 import { lockPolicyFrom, type LockPolicy } from './locking.js';
@@ -40,6 +40,33 @@ export interface IdentityOptions {
 const silent: Logger = { info() {}, warn() {}, error() {} };
 
 /**
+ * Subscriber ids of our own (the book's system may still run and record its positions); each carries on from
+ * the id it had before, the book's where the book has one (see the README's table of subscriber ids).
+ */
+export const descriptor = {
+  name: 'identity',
+  subscriptions: {
+    commands: {
+      streamName: commandCategory(identityCategory),
+      subscriberId: 'vt:identity:command',
+      continuesFrom: 'components:identity:command',
+    },
+    events: { streamName: identityCategory, subscriberId: 'vt:identity', continuesFrom: 'components:identity' },
+    sendEmailEvents: {
+      streamName: sendEmailCategory,
+      originStreamName: identityCategory,
+      subscriberId: 'vt:identity:sendEmailEvents',
+      continuesFrom: 'components:identity:sendEmailEvents',
+    },
+    authenticationEvents: {
+      streamName: authenticationCategory,
+      subscriberId: 'vt:identity:authenticationEvents',
+      continuesFrom: 'components:identity:authenticationEvents',
+    },
+  },
+} as const satisfies PieceDescriptor;
+
+/**
  * The identity component (the book's chapters 8–9 and its account-locking exercise): registers users, has
  * their registration e-mail sent, and locks accounts after repeated failed log-ins. See contract.md.
  */
@@ -65,37 +92,14 @@ export function build({
   const subscribe = (options: Omit<SubscriptionOptions, 'store' | 'logger'>) =>
     createSubscription({ store: messageStore, logger, ...options, ...(consumerGroup ? { consumerGroup } : {}) });
 
-  // Subscriber ids of our own (the book's system may still run and record its positions); each carries on from
-  // the id it had before, the book's where the book has one (see the README's table of subscriber ids).
+  const { commands, events, sendEmailEvents, authenticationEvents } = descriptor.subscriptions;
   const subscriptions = [
-    subscribe({
-      streamName: commandCategory(identityCategory),
-      subscriberId: 'vt:identity:command',
-      continuesFrom: 'components:identity:command',
-      handlers: handlers.commands,
-    }),
-    subscribe({
-      streamName: identityCategory,
-      subscriberId: 'vt:identity',
-      continuesFrom: 'components:identity',
-      handlers: handlers.events,
-    }),
-    subscribe({
-      streamName: sendEmailCategory,
-      originStreamName: identityCategory,
-      // The book's send-email copies only originStreamName: its Sent events have no correlation.
-      originWithoutCorrelation: true,
-      subscriberId: 'vt:identity:sendEmailEvents',
-      continuesFrom: 'components:identity:sendEmailEvents',
-      handlers: handlers.sendEmailEvents,
-    }),
-    subscribe({
-      streamName: authenticationCategory,
-      subscriberId: 'vt:identity:authenticationEvents',
-      continuesFrom: 'components:identity:authenticationEvents',
-      handlers: handlers.authenticationEvents,
-    }),
+    subscribe({ ...commands, handlers: handlers.commands }),
+    subscribe({ ...events, handlers: handlers.events }),
+    // The book's send-email copies only originStreamName: its Sent events have no correlation.
+    subscribe({ ...sendEmailEvents, originWithoutCorrelation: true, handlers: handlers.sendEmailEvents }),
+    subscribe({ ...authenticationEvents, handlers: handlers.authenticationEvents }),
   ];
 
-  return { ...pieceOf('identity', subscriptions), handlers };
+  return { ...pieceOf(descriptor.name, subscriptions), handlers };
 }

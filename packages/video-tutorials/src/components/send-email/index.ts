@@ -16,7 +16,7 @@ import {
   type StoredMessage,
 } from 'message-db-toolkit';
 import { Failed, Send, Sent, sendEmailCategory, sendEmailStreamName } from '../../contracts/send-email.js';
-import { pieceOf } from '../../piece.js';
+import { pieceOf, type PieceDescriptor } from '../../piece.js';
 import { emailProjection, isSettled } from './email.js';
 import type { EmailTransport } from './transport.js';
 
@@ -37,6 +37,19 @@ export interface SendEmailOptions {
 type Delivery = { delivered: true } | { delivered: false; reason: string };
 
 const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+/** Its subscriber id is our own; it carries on from the book's (see the README's table of subscriber ids). */
+export const descriptor = {
+  name: 'send-email',
+  subscriptions: {
+    commands: {
+      streamName: commandCategory(sendEmailCategory),
+      subscriberId: 'vt:send-email',
+      continuesFrom: 'components:send-email',
+    },
+  },
+} as const satisfies PieceDescriptor;
+
 const OUTCOME_NAMESPACE = '9c3b6f0e-2d4a-4e8b-b1f7-5a0d8c6e4f21';
 
 export function build({
@@ -107,16 +120,13 @@ export function build({
 
   const subscription = createSubscription({
     store: messageStore,
-    streamName: commandCategory(sendEmailCategory),
-    // Our own id; it carries on from the book's (see the README's table of subscriber ids).
-    subscriberId: 'vt:send-email',
-    continuesFrom: 'components:send-email',
+    ...descriptor.subscriptions.commands,
     handlers,
     ...(consumerGroup ? { consumerGroup } : {}),
     logger,
   });
 
-  return { ...pieceOf('send-email', [subscription]), handlers };
+  return { ...pieceOf(descriptor.name, [subscription]), handlers };
 }
 
 const outcomeId = (command: Send, type: string) => uuidV5(`${command.id}|${type}`, OUTCOME_NAMESPACE);

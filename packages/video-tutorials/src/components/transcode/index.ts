@@ -22,7 +22,7 @@ import {
   Transcoded,
   transcodeStreamName,
 } from '../../contracts/transcode.js';
-import { pieceOf } from '../../piece.js';
+import { pieceOf, type PieceDescriptor } from '../../piece.js';
 import type { Storage } from '../../storage.js';
 import { installedFfmpegPath } from './ffmpeg.js';
 import { isSettled, transcodeProjection } from './transcode.js';
@@ -42,6 +42,17 @@ export interface TranscodeOptions {
 }
 
 const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+export const descriptor = {
+  name: 'transcode',
+  subscriptions: {
+    commands: {
+      streamName: commandCategory(transcodeCategory),
+      subscriberId: 'components:transcode',
+    },
+  },
+} as const satisfies PieceDescriptor;
+
 const OUTCOME_NAMESPACE = '4f1d7a2e-8c3b-4e6f-9a05-b2d9c71e3a58';
 
 export function build({
@@ -109,14 +120,13 @@ export function build({
 
   const subscription = createSubscription({
     store: messageStore,
-    streamName: commandCategory(transcodeCategory),
-    subscriberId: 'components:transcode',
+    ...descriptor.subscriptions.commands,
     handlers,
     ...(consumerGroup ? { consumerGroup } : {}),
     logger,
   });
 
-  return { ...pieceOf('transcode', [subscription]), handlers };
+  return { ...pieceOf(descriptor.name, [subscription]), handlers };
 }
 
 const outcomeId = (command: Transcode, type: string) => uuidV5(`${command.id}|${type}`, OUTCOME_NAMESPACE);

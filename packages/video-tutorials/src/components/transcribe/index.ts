@@ -28,7 +28,7 @@ import {
   transcribeStreamName,
   type TimedWord,
 } from '../../contracts/transcribe.js';
-import { pieceOf } from '../../piece.js';
+import { pieceOf, type PieceDescriptor } from '../../piece.js';
 import type { Storage } from '../../storage.js';
 import { extractAudio } from './audio.js';
 import {
@@ -57,6 +57,17 @@ export interface TranscribeOptions {
 type Video = { found: true; path: string } | { found: false; reason: string };
 
 const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+export const descriptor = {
+  name: 'transcribe',
+  subscriptions: {
+    commands: {
+      streamName: commandCategory(transcribeCategory),
+      subscriberId: 'components:transcribe',
+    },
+  },
+} as const satisfies PieceDescriptor;
+
 const OUTCOME_NAMESPACE = '8b415a2c-3011-4d27-bc3a-cd73b8bc2060';
 
 export function build({
@@ -165,14 +176,13 @@ export function build({
 
   const subscription = createSubscription({
     store: messageStore,
-    streamName: commandCategory(transcribeCategory),
-    subscriberId: 'components:transcribe',
+    ...descriptor.subscriptions.commands,
     handlers,
     ...(consumerGroup ? { consumerGroup } : {}),
     logger,
   });
 
-  return { ...pieceOf('transcribe', [subscription]), handlers };
+  return { ...pieceOf(descriptor.name, [subscription]), handlers };
 }
 
 const outcomeId = (command: Transcribe, type: string) => uuidV5(`${command.id}|${type}`, OUTCOME_NAMESPACE);

@@ -9,7 +9,7 @@ import {
 import { transcodeCategory } from '../../contracts/transcode.js';
 import { transcribeCategory } from '../../contracts/transcribe.js';
 import { videoPublishingCategory } from '../../contracts/video-publishing.js';
-import { pieceOf } from '../../piece.js';
+import { pieceOf, type PieceDescriptor } from '../../piece.js';
 import type { Storage } from '../../storage.js';
 import { createHandlers } from './handlers.js';
 
@@ -31,6 +31,39 @@ export interface VideoPublishingOptions {
 const silent: Logger = { info() {}, warn() {}, error() {} };
 
 /**
+ * Subscriber ids of our own (the book's system may still run and record its positions); each carries on from
+ * the id it had before, or the book's (see the README's table of subscriber ids).
+ */
+export const descriptor = {
+  name: 'video-publishing',
+  subscriptions: {
+    commands: {
+      streamName: commandCategory(videoPublishingCategory),
+      subscriberId: 'vt:video-publishing:command',
+      // Ours before; else the book's (its printed code, and some of its downloads).
+      continuesFrom: ['components:video-publishing:command', 'components:video-publishing', 'video-publishing'],
+    },
+    events: {
+      streamName: videoPublishingCategory,
+      subscriberId: 'vt:video-publishing',
+      continuesFrom: 'components:video-publishing',
+    },
+    transcodeEvents: {
+      streamName: transcodeCategory,
+      originStreamName: videoPublishingCategory,
+      subscriberId: 'vt:video-publishing:transcodeEvents',
+      continuesFrom: 'components:video-publishing:transcodeEvents',
+    },
+    transcribeEvents: {
+      streamName: transcribeCategory,
+      originStreamName: videoPublishingCategory,
+      subscriberId: 'vt:video-publishing:transcribeEvents',
+      continuesFrom: 'components:video-publishing:transcribeEvents',
+    },
+  },
+} as const satisfies PieceDescriptor;
+
+/**
  * The video-publishing component (the book's chapters 10–11, and the workshop's cataloging process): a process
  * manager that has an upload transcoded and transcribed by their components, records each result in the video's
  * own stream and publishes the video; and it names and describes videos. See contract.md.
@@ -45,37 +78,13 @@ export function build({ messageStore, logger = silent, consumerGroup, storage, k
   const subscribe = (options: Omit<SubscriptionOptions, 'store' | 'logger' | 'consumerGroup'>) =>
     createSubscription({ store: messageStore, logger, ...options, ...(consumerGroup ? { consumerGroup } : {}) });
 
-  // Subscriber ids of our own (the book's system may still run and record its positions); each carries on from
-  // the id it had before, or the book's (see the README's table of subscriber ids).
+  const { commands, events, transcodeEvents, transcribeEvents } = descriptor.subscriptions;
   const subscriptions = [
-    subscribe({
-      streamName: commandCategory(videoPublishingCategory),
-      subscriberId: 'vt:video-publishing:command',
-      // Ours before; else the book's (its printed code, and some of its downloads).
-      continuesFrom: ['components:video-publishing:command', 'components:video-publishing', 'video-publishing'],
-      handlers: handlers.commands,
-    }),
-    subscribe({
-      streamName: videoPublishingCategory,
-      subscriberId: 'vt:video-publishing',
-      continuesFrom: 'components:video-publishing',
-      handlers: handlers.events,
-    }),
-    subscribe({
-      streamName: transcodeCategory,
-      originStreamName: videoPublishingCategory,
-      subscriberId: 'vt:video-publishing:transcodeEvents',
-      continuesFrom: 'components:video-publishing:transcodeEvents',
-      handlers: handlers.transcodeEvents,
-    }),
-    subscribe({
-      streamName: transcribeCategory,
-      originStreamName: videoPublishingCategory,
-      subscriberId: 'vt:video-publishing:transcribeEvents',
-      continuesFrom: 'components:video-publishing:transcribeEvents',
-      handlers: handlers.transcribeEvents,
-    }),
+    subscribe({ ...commands, handlers: handlers.commands }),
+    subscribe({ ...events, handlers: handlers.events }),
+    subscribe({ ...transcodeEvents, handlers: handlers.transcodeEvents }),
+    subscribe({ ...transcribeEvents, handlers: handlers.transcribeEvents }),
   ];
 
-  return { ...pieceOf('video-publishing', subscriptions), handlers };
+  return { ...pieceOf(descriptor.name, subscriptions), handlers };
 }
