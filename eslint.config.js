@@ -61,7 +61,7 @@ export default defineConfig(
     files: ['packages/message-store/**/*.ts'],
     rules: restrictImports([
       {
-        regex: '(^|/)video-tutorials(/|$)|^@vt/',
+        regex: '(^|/)video-tutorials(/|$)|^@vt/video-tutorials',
         message: 'The toolkit (message-db-toolkit) never imports the application.',
       },
     ]),
