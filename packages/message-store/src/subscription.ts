@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Claim, Queryable } from './database/port.js';
 import type { StoredMessage } from './message.js';
 import { createParkingLot, type ParkingLot } from './parking.js';
@@ -6,9 +5,9 @@ import { messageStorePositions, type PositionStore } from './positions.js';
 import type { MessageStore } from './store.js';
 import { ALL_STREAMS, category as categoryOf, isCategory } from './stream-name.js';
 import { claimSlots, type Claimer } from './subscription/consumer-group.js';
-import { startConsumer, type Consumer, type ConsumerSettings } from './subscription/consumer.js';
+import { startConsumer, waitUntilCaughtUp, type Consumer, type ConsumerSettings } from './subscription/consumer.js';
 import { inHand } from './subscription/dispatcher.js';
-import { watchWrites, type Watching } from './subscription/reader.js';
+import { watchWrites } from './subscription/reader.js';
 
 export { isPositionRecord, positionStreamName } from './positions.js';
 export { claimKey } from './subscription/consumer-group.js';
@@ -186,6 +185,95 @@ export interface Subscription {
 }
 
 export function createSubscription(options: SubscriptionOptions): Subscription {
+  const observers = new Set<SubscriptionObserver>(options.observer ? [options.observer] : []);
+  const settings = subscriptionSettings(options, observers);
+  const { store, streamName, subscriberId, logger, parkingLot, consumerGroup } = settings;
+  const db = store.db;
+
+  let running = false;
+  const consumers = new Map<number | null, Consumer>();
+  let claimer: Claimer | undefined;
+  let unsubscribe: (() => Promise<void>) | undefined;
+
+  function startMember(member: { member: number; size: number } | undefined, claim: Claim | null, handoverMs = 0) {
+    const consumer = startConsumer(settings, member, claim, handoverMs);
+    consumers.set(member?.member ?? null, consumer);
+    return consumer;
+  }
+
+  async function stopMember(key: number | null) {
+    const consumer = consumers.get(key);
+    if (!consumer) return;
+    consumer.stop();
+    await consumer.done;
+    // Not a consumer started for this slot since (a lost claim and a give-back may both stop one).
+    if (consumers.get(key) === consumer) consumers.delete(key);
+  }
+
+  return {
+    parkingLot,
+    members: () => [...consumers.keys()],
+    observe(observer) {
+      observers.add(observer);
+      return () => void observers.delete(observer);
+    },
+    async start() {
+      if (running) return;
+      running = true;
+      if (settings.wakeUps) {
+        unsubscribe = await watchWrites(settings, {
+          // Consumers of a whole category take what the watcher read; filtered reads read for themselves.
+          fed: streamName !== ALL_STREAMS && !settings.correlation && !consumerGroup,
+          wake: () => {
+            for (const consumer of consumers.values()) consumer.wake();
+          },
+          tickIntervalMs: options.tickIntervalMs,
+        });
+      }
+      if (consumerGroup && 'claim' in consumerGroup) {
+        claimer = claimSlots(
+          {
+            db,
+            subscriberId,
+            logger,
+            consumers,
+            startConsumer: startMember,
+            stopConsumer: stopMember,
+            isRunning: () => running,
+          },
+          {
+            size: consumerGroup.size,
+            intervalMs: consumerGroup.claimIntervalMs ?? 2_000,
+            handoverMs: consumerGroup.handoverMs ?? (db.kind === 'postgres' ? 3_000 : 0),
+          },
+        );
+      } else {
+        startMember(consumerGroup, null);
+      }
+    },
+    async stop() {
+      if (!running) return;
+      running = false;
+      await claimer?.stop();
+      await Promise.all([...consumers.keys()].map((key) => stopMember(key)));
+      await unsubscribe?.();
+      settings.watching.feed = null;
+      await claimer?.leave();
+    },
+    waitUntilCaughtUp: ({ timeoutMs = 30_000 } = {}) => waitUntilCaughtUp(consumers, subscriberId, timeoutMs),
+  };
+}
+
+interface SubscriptionSettings extends ConsumerSettings {
+  wakeUps: boolean;
+  consumerGroup: ConsumerGroup | undefined;
+}
+
+/** The options with their defaults, checked: what the subscription and each of its consumers go by. */
+function subscriptionSettings(
+  options: SubscriptionOptions,
+  observers: ReadonlySet<SubscriptionObserver>,
+): SubscriptionSettings {
   const {
     store,
     streamName,
@@ -203,34 +291,14 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     logger = silentLogger,
     positions = messageStorePositions(options.store),
   } = options;
-  // With wake-ups the watcher wakes caught-up consumers: they wait for it rather than each polling.
-  const watching: Watching = {
-    watched: false,
-    feed: null,
-    tickIntervalMs: options.tickIntervalMs ?? (wakeUps ? Infinity : 100),
-  };
-  const db = store.db;
   const isAll = streamName === ALL_STREAMS;
   if (!isAll && !isCategory(streamName)) throw new Error(`A subscription reads a category or $all, not ${streamName}`);
   if (originStreamName && isAll) throw new Error('Origin filtering needs a category, not $all');
   if (originWithoutCorrelation && !originStreamName) throw new Error('originWithoutCorrelation needs originStreamName');
-  const correlation = originStreamName ? categoryOf(originStreamName) : undefined;
   const predecessors: readonly string[] =
     typeof options.continuesFrom === 'string' ? [options.continuesFrom] : (options.continuesFrom ?? []);
   if (predecessors.includes(subscriberId)) throw new Error(`${subscriberId} cannot continue from its own position`);
-  const parkingLot = createParkingLot(store, subscriberId);
-  const observers = new Set<SubscriptionObserver>(options.observer ? [options.observer] : []);
-  /** Tells every observer; one that throws is logged, never allowed to stop the consumer. */
-  const notify = (tell: (observer: SubscriptionObserver) => void) => {
-    for (const observer of observers) {
-      try {
-        tell(observer);
-      } catch (error) {
-        logger.warn({ subscriberId, error: String(error) }, 'subscription observer failed');
-      }
-    }
-  };
-  const settings: ConsumerSettings = {
+  return {
     store,
     streamName,
     subscriberId,
@@ -240,117 +308,25 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
     predecessors,
     positionUpdateInterval,
     messagesPerTick,
-    correlation,
+    correlation: originStreamName ? categoryOf(originStreamName) : undefined,
     originWithoutCorrelation,
-    watching,
-    parkingLot,
+    // With wake-ups the watcher wakes caught-up consumers: they wait for it rather than each polling.
+    watching: { watched: false, feed: null, tickIntervalMs: options.tickIntervalMs ?? (wakeUps ? Infinity : 100) },
+    parkingLot: createParkingLot(store, subscriberId),
     maxAttempts,
     retryDelayMs,
     logger,
-    notify,
-  };
-
-  let running = false;
-  const runners = new Map<number | null, Consumer>();
-  let claimer: Claimer | undefined;
-  let unsubscribe: (() => Promise<void>) | undefined;
-
-  function startRunner(member: { member: number; size: number } | undefined, claim: Claim | null, handoverMs = 0) {
-    const runner = startConsumer(settings, member, claim, handoverMs);
-    runners.set(member?.member ?? null, runner);
-    return runner;
-  }
-
-  async function stopRunner(key: number | null) {
-    const runner = runners.get(key);
-    if (!runner) return;
-    runner.stop();
-    await runner.done;
-    // Not a runner started for this slot since (a lost claim and a give-back may both stop one).
-    if (runners.get(key) === runner) runners.delete(key);
-  }
-
-  return {
-    parkingLot,
-    members: () => [...runners.keys()],
-    observe(observer) {
-      observers.add(observer);
-      return () => void observers.delete(observer);
-    },
-    async start() {
-      if (running) return;
-      running = true;
-      if (wakeUps) {
-        unsubscribe = await watchWrites(
-          db,
-          // Consumers of a whole category take what the watcher read; filtered reads read for themselves.
-          {
-            streamName,
-            parkingLotCategory: categoryOf(parkingLot.streamName),
-            fed: !isAll && !correlation && !consumerGroup,
-          },
-          {
-            watching,
-            wake: () => {
-              for (const runner of runners.values()) runner.wake();
-            },
-            logger,
-            subscriberId,
-            tickIntervalMs: options.tickIntervalMs,
-          },
-        );
-      }
-      if (consumerGroup && 'claim' in consumerGroup) {
-        claimer = claimSlots(
-          {
-            db,
-            subscriberId,
-            logger,
-            consumers: runners,
-            startConsumer: startRunner,
-            stopConsumer: stopRunner,
-            isRunning: () => running,
-          },
-          {
-            size: consumerGroup.size,
-            intervalMs: consumerGroup.claimIntervalMs ?? 2_000,
-            handoverMs: consumerGroup.handoverMs ?? (db.kind === 'postgres' ? 3_000 : 0),
-          },
-        );
-      } else {
-        startRunner(consumerGroup, null);
-      }
-    },
-    async stop() {
-      if (!running) return;
-      running = false;
-      await claimer?.stop();
-      await Promise.all([...runners.keys()].map((key) => stopRunner(key)));
-      await unsubscribe?.();
-      watching.feed = null;
-      await claimer?.leave();
-    },
-    async waitUntilCaughtUp({ timeoutMs = 30_000 } = {}) {
-      const deadline = Date.now() + timeoutMs;
-      // Caught up = a read that started after this call found nothing new.
-      const startedBefore = new Map([...runners].map(([key, runner]) => [key, runner.readsStarted]));
-      for (;;) {
-        const active = [...runners];
-        if (
-          active.length > 0 &&
-          active.every(([key, runner]) => runner.caughtUpAtRead > (startedBefore.get(key) ?? runner.readsStarted))
-        )
-          return;
-        if (Date.now() > deadline)
-          throw new Error(`Subscription ${subscriberId} did not catch up within ${timeoutMs} ms`);
-        for (const [key, runner] of active) {
-          if (!startedBefore.has(key)) startedBefore.set(key, runner.readsStarted);
-          // What the watcher has not looked at yet is not in its feed: caught up is the database's answer.
-          runner.readItself();
-          runner.wake();
+    /** Tells every observer; one that throws is logged, never allowed to stop the consumer. */
+    notify: (tell) => {
+      for (const observer of observers) {
+        try {
+          tell(observer);
+        } catch (error) {
+          logger.warn({ subscriberId, error: String(error) }, 'subscription observer failed');
         }
-        await sleep(5);
       }
     },
+    wakeUps,
+    consumerGroup,
   };
 }

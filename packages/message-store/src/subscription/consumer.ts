@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Claim } from '../database/port.js';
 import type { ConsumerInfo } from '../subscription.js';
 import { dispatcher, type DispatchSettings } from './dispatcher.js';
@@ -119,4 +120,31 @@ export function startConsumer(
       wake();
     },
   };
+}
+
+/** Resolves once every consumer has caught up with what was written before the call. */
+export async function waitUntilCaughtUp(
+  consumers: ReadonlyMap<number | null, Consumer>,
+  subscriberId: string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  // Caught up = a read that started after this call found nothing new.
+  const startedBefore = new Map([...consumers].map(([key, consumer]) => [key, consumer.readsStarted]));
+  for (;;) {
+    const active = [...consumers];
+    if (
+      active.length > 0 &&
+      active.every(([key, consumer]) => consumer.caughtUpAtRead > (startedBefore.get(key) ?? consumer.readsStarted))
+    )
+      return;
+    if (Date.now() > deadline) throw new Error(`Subscription ${subscriberId} did not catch up within ${timeoutMs} ms`);
+    for (const [key, consumer] of active) {
+      if (!startedBefore.has(key)) startedBefore.set(key, consumer.readsStarted);
+      // What the watcher has not looked at yet is not in its feed: caught up is the database's answer.
+      consumer.readItself();
+      consumer.wake();
+    }
+    await sleep(5);
+  }
 }

@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import type { Database } from '../database/port.js';
 import type { StoredMessage } from '../message.js';
 import { readAllShared } from '../read-all.js';
+import type { ParkingLot } from '../parking.js';
 import type { MessageStore } from '../store.js';
-import { ALL_STREAMS } from '../stream-name.js';
+import { ALL_STREAMS, category as categoryOf } from '../stream-name.js';
 import type { Logger } from '../subscription.js';
 import { wakeUpsFor, type CategoryFeed } from '../wake-ups.js';
 
@@ -124,14 +124,13 @@ export function consumerReader(
  * watcher read. Without the watcher, caught-up consumers poll. Returns how to stop being woken.
  */
 export async function watchWrites(
-  db: Database,
-  { streamName, parkingLotCategory, fed }: { streamName: string; parkingLotCategory: string; fed: boolean },
-  { watching, wake, logger, subscriberId, tickIntervalMs }: WatchSettings,
+  { store, streamName, parkingLot, watching, logger, subscriberId }: WatchSettings,
+  { fed, wake, tickIntervalMs }: { fed: boolean; wake: () => void; tickIntervalMs: number | undefined },
 ): Promise<() => Promise<void>> {
-  const wakeUpsOf = wakeUpsFor(db);
+  const wakeUpsOf = wakeUpsFor(store.db);
   const unsubscribers = await Promise.all(
     // The parking lot too: a retry request is handled when the consumer is next idle.
-    [streamName, parkingLotCategory].map((category, index) =>
+    [streamName, categoryOf(parkingLot.streamName)].map((category, index) =>
       wakeUpsOf.subscribe(category, wake, { feed: fed && index === 0 }),
     ),
   ).catch((error: unknown) => {
@@ -146,11 +145,8 @@ export async function watchWrites(
   };
 }
 
-interface WatchSettings {
-  watching: Watching;
-  wake: () => void;
+interface WatchSettings extends Pick<ReaderSettings, 'store' | 'streamName' | 'watching'> {
+  parkingLot: ParkingLot;
   logger: Logger;
   subscriberId: string;
-  /** The poll interval asked for, if any. */
-  tickIntervalMs: number | undefined;
 }
