@@ -10,9 +10,8 @@ export interface ConsumerSettings extends PositionSettings, ReaderSettings, Disp
   subscriberId: string;
 }
 
-/** One member slot's consumer (the only one without a group): reads, hands over, waits for more. */
+/** One member slot's consumer (a subscription without a group has one): reads, has it handled, waits for more. */
 export interface Consumer {
-  readonly member: { member: number; size: number } | undefined;
   /** Reads started so far, and the number of the last read that found nothing new. */
   readonly readsStarted: number;
   readonly caughtUpAtRead: number;
@@ -102,7 +101,6 @@ export function startConsumer(
   };
 
   return {
-    member,
     get readsStarted() {
       return reader.readsStarted;
     },
