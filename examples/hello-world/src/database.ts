@@ -1,14 +1,17 @@
 // The one file that knows which database adapter runs: everything else takes a `Database`.
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { createPgliteThreadDatabase, createPostgresDatabase, installMessageDb, type Database } from 'message-db-toolkit';
 
 /** Where the embedded PGlite keeps its data when no `DATABASE_URL` is given. */
-export const EMBEDDED_DATA_DIRECTORY = new URL('../data/pglite', import.meta.url).pathname;
+export const EMBEDDED_DATA_DIRECTORY = fileURLToPath(new URL('../data/pglite', import.meta.url));
 
 /**
  * Opens PostgreSQL at `databaseUrl`, or the embedded PGlite (on a thread of its own, so its statements do
  * not stop the HTTP server) with its data under this example, and installs Message DB (idempotent).
  */
 export async function openDatabase({ databaseUrl }: { databaseUrl?: string | undefined }): Promise<Database> {
+  if (!databaseUrl) await mkdir(EMBEDDED_DATA_DIRECTORY, { recursive: true }); // PGlite makes only the last level
   const db = databaseUrl
     ? createPostgresDatabase({ connectionString: databaseUrl })
     : await createPgliteThreadDatabase({ dataDir: EMBEDDED_DATA_DIRECTORY });
