@@ -1,17 +1,27 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { createMessageStore, type StoredMessage } from 'message-db-toolkit';
 import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase } from './database.js';
 import { NUMBERS_CATEGORY, NUMBERS_LOG, writeNumber } from './numbers.js';
 import { createHelloWorldServer } from './server.js';
 import {
   applyNumbers,
   ensureTables,
   PRODUCT_MODULUS,
+  positions,
   product,
   runningTotalService,
   sum,
   type RunningTotalService,
+  type ServiceState,
 } from './services.js';
 
 let test: TestDatabase;
@@ -54,7 +64,11 @@ describe('hello world: one log, two services', () => {
     await writeAll([2, 3, 4]);
     const sumService = await startService(sum);
     await sumService.waitUntilCaughtUp();
-    expect(await sumService.state()).toMatchObject({ service: 'sum', value: '9', position: await lastGlobalPosition() });
+    expect(await sumService.state()).toMatchObject({
+      service: 'sum',
+      value: '9',
+      position: await lastGlobalPosition(),
+    });
 
     const productService = runningTotalService(product, { store: store(), db: test.db });
     expect(await productService.state()).toEqual({ service: 'product', value: '1', position: 0, running: false });
@@ -136,7 +150,12 @@ describe('hello world over HTTP', () => {
 
       await sumService.waitUntilCaughtUp();
       const position = await lastGlobalPosition();
-      expect(await (await fetch(`${url}/sum`)).json()).toEqual({ service: 'sum', value: '15', position, running: true });
+      expect(await (await fetch(`${url}/sum`)).json()).toEqual({
+        service: 'sum',
+        value: '15',
+        position,
+        running: true,
+      });
       expect(await (await fetch(`${url}/product`)).json()).toEqual({
         service: 'product',
         value: '1',
@@ -149,6 +168,86 @@ describe('hello world over HTTP', () => {
       expect((await fetch(`${url}/nothing`)).status).toBe(404);
     } finally {
       await close();
+    }
+  });
+});
+
+describe('hello world, the one command', () => {
+  const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+
+  /** Runs main.ts until `whileRunning` is done, then stops it as Ctrl-C does; resolves with its exit code. */
+  async function runMain(env: Record<string, string>, whileRunning: (url: string) => Promise<void>) {
+    const child = spawn(process.execPath, ['--import', 'tsx', main], {
+      // No DATABASE_URL of the environment's: PGlite unless `env` names one.
+      env: { ...process.env, PORT: '0', DATABASE_URL: '', HELLO_WORLD_DATA_DIRECTORY: '', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    try {
+      let output = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          const listening = /at (http:\/\/localhost:\d+)\//.exec(output);
+          if (listening?.[1]) resolve(listening[1]);
+        });
+        void exited.then(() => reject(new Error(`main.ts ended before serving:\n${output}`)));
+      });
+      await whileRunning(url);
+    } finally {
+      child.kill('SIGINT');
+    }
+    const stuck = setTimeout(() => child.kill('SIGKILL'), 20_000); // a stop that hangs fails, and ends
+    const [code] = await exited;
+    clearTimeout(stuck);
+    return code;
+  }
+
+  const json = async (url: string) => (await fetch(url)).json() as Promise<ServiceState>;
+
+  async function eventually(check: () => Promise<boolean>, timeoutMs = 30_000) {
+    for (const deadline = Date.now() + timeoutMs; !(await check()); await sleep(100))
+      if (Date.now() > deadline) throw new Error('not within the time');
+  }
+
+  it('writes numbers, starts the product late, serves both, and stops on Ctrl-C with state and position agreeing', async () => {
+    const dataDirectory = await mkdtemp(join(tmpdir(), 'hello-world-'));
+    const where: Record<string, string> = test.connectionString
+      ? { DATABASE_URL: test.connectionString }
+      : { HELLO_WORLD_DATA_DIRECTORY: dataDirectory };
+    try {
+      const code = await runMain(
+        { ...where, PRODUCT_STARTS_AFTER_SECONDS: '3', WRITE_EVERY_MS: '100' },
+        async (url) => {
+          expect(await json(`${url}/product`)).toMatchObject({ running: false, position: 0 });
+          await eventually(async () => (await json(`${url}/sum`)).position > 0);
+          await eventually(async () => (await json(`${url}/product`)).position > 0);
+          expect(await json(`${url}/product`)).toMatchObject({ running: true });
+        },
+      );
+      expect(code).toBe(0);
+
+      // PGlite's data is the stopped process's, opened now; PostgreSQL's the test database itself.
+      const db = test.connectionString ? test.db : await openDatabase({ dataDirectory });
+      try {
+        const log = await createMessageStore({ db }).read(NUMBERS_LOG, 0, 1000);
+        const numbersThrough = (position: number) =>
+          log.filter((message) => message.globalPosition <= position).map((message) => Number(message.data.number));
+        for (const total of [sum, product]) {
+          const [row] = await db.query<{ value: string }>(`SELECT value::text AS value FROM ${total.table}`);
+          const position = await positions(db).read({ subscriberId: total.subscriberId });
+          expect(position).toBeGreaterThan(0);
+          const expected = numbersThrough(position).reduce(
+            (value, number) => total.next(value, BigInt(number)),
+            total.initial,
+          );
+          expect(row?.value).toBe(expected.toString());
+        }
+      } finally {
+        if (db !== test.db) await db.close();
+      }
+    } finally {
+      await rm(dataDirectory, { recursive: true, force: true });
     }
   });
 });

@@ -1,4 +1,5 @@
 // One command runs the whole example: the log, a writer, the sum and product services, and the HTTP server.
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createMessageStore } from 'message-db-toolkit';
 import { openDatabase } from './database.js';
@@ -8,6 +9,8 @@ import { ensureTables, product, runningTotalService, sum } from './services.js';
 
 const settings = {
   databaseUrl: process.env.DATABASE_URL || undefined,
+  /** The embedded PGlite's data, when there is no DATABASE_URL (default: `data/pglite` in this example). */
+  dataDirectory: process.env.HELLO_WORLD_DATA_DIRECTORY || undefined,
   port: wholeNumber('PORT', 3001),
   /** The product service starts this late, to show a service catching up with the log. */
   productStartsAfterSeconds: wholeNumber('PRODUCT_STARTS_AFTER_SECONDS', 5),
@@ -36,7 +39,10 @@ const stopping = new AbortController();
 
 async function writeNumbers() {
   while (!stopping.signal.aborted) {
-    await writeNumber(store, 1 + Math.floor(Math.random() * 9));
+    // A failed write (the database away for a moment) is told and the writer carries on.
+    await writeNumber(store, 1 + Math.floor(Math.random() * 9)).catch((error: unknown) =>
+      console.error('hello-world: writing a number failed:', error),
+    );
     await sleep(settings.writeEveryMs, undefined, { signal: stopping.signal }).catch(() => {});
   }
 }
@@ -49,8 +55,9 @@ async function startProductLate() {
 
 await sumService.start();
 server.listen(settings.port, '127.0.0.1', () => {
+  const { port } = server.address() as AddressInfo; // PORT=0 takes a free one
   console.log(
-    `hello-world: on ${settings.databaseUrl ? 'PostgreSQL' : 'the embedded PGlite'}, at http://localhost:${settings.port}/`,
+    `hello-world: on ${settings.databaseUrl ? 'PostgreSQL' : 'the embedded PGlite'}, at http://localhost:${port}/`,
   );
   console.log(`hello-world: the product service starts in ${settings.productStartsAfterSeconds} s; Ctrl-C stops`);
 });
