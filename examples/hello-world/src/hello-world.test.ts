@@ -146,7 +146,7 @@ describe('hello world over HTTP', () => {
       expect((await post('{"number": 8}')).status).toBe(201);
       for (const refused of ['{"number": 0}', '{"number": 1.5}', '{"number": "7"}', 'seven', '{}'])
         expect((await post(refused)).status).toBe(400);
-      expect((await post(`{"number": ${'1'.repeat(2000)}}`)).status).toBe(413);
+      expect((await post(`{"number": ${'1'.repeat(200_000)}}`)).status).toBe(413);
 
       await sumService.waitUntilCaughtUp();
       const position = await lastGlobalPosition();
@@ -180,27 +180,30 @@ describe('hello world, the one command', () => {
     const child = spawn(process.execPath, ['--import', 'tsx', main], {
       // No DATABASE_URL of the environment's: PGlite unless `env` names one.
       env: { ...process.env, PORT: '0', DATABASE_URL: '', HELLO_WORLD_DATA_DIRECTORY: '', ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    let output = '';
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
     try {
-      let output = '';
       const url = await new Promise<string>((resolve, reject) => {
         child.stdout.on('data', (chunk: Buffer) => {
           output += chunk.toString();
           const listening = /at (http:\/\/localhost:\d+)\//.exec(output);
           if (listening?.[1]) resolve(listening[1]);
         });
-        void exited.then(() => reject(new Error(`main.ts ended before serving:\n${output}`)));
+        void exited.then(() => reject(new Error('main.ts ended before serving')));
       });
       await whileRunning(url);
+    } catch (error) {
+      throw new Error(`${String(error)}; main.ts said:\n${output}`, { cause: error });
     } finally {
       child.kill('SIGINT');
+      const stuck = setTimeout(() => child.kill('SIGKILL'), 20_000); // a stop that hangs fails, and ends
+      await exited;
+      clearTimeout(stuck);
     }
-    const stuck = setTimeout(() => child.kill('SIGKILL'), 20_000); // a stop that hangs fails, and ends
-    const [code] = await exited;
-    clearTimeout(stuck);
-    return code;
+    return child.exitCode;
   }
 
   const json = async (url: string) => (await fetch(url)).json() as Promise<ServiceState>;

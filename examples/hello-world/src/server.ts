@@ -67,12 +67,12 @@ function numberInJson(body: string): number {
 async function readBody(request: IncomingMessage): Promise<string | null> {
   const chunks: Buffer[] = [];
   let length = 0;
+  // Read to the end even when too long (keeping nothing more), so the client is answered, not cut off.
   for await (const chunk of request as AsyncIterable<Buffer>) {
     length += chunk.length;
-    if (length > LARGEST_BODY_BYTES) return null;
-    chunks.push(chunk);
+    if (length <= LARGEST_BODY_BYTES) chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return length > LARGEST_BODY_BYTES ? null : Buffer.concat(chunks).toString('utf8');
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown) {
