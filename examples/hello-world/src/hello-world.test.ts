@@ -220,7 +220,7 @@ describe('hello world, the one command', () => {
       : { HELLO_WORLD_DATA_DIRECTORY: dataDirectory };
     try {
       const code = await runMain(
-        { ...where, PRODUCT_STARTS_AFTER_SECONDS: '3', WRITE_EVERY_MS: '100' },
+        { ...where, PRODUCT_STARTS_AFTER_SECONDS: '5', WRITE_EVERY_MS: '100' },
         async (url) => {
           expect(await json(`${url}/product`)).toMatchObject({ running: false, position: 0 });
           await eventually(async () => (await json(`${url}/sum`)).position > 0);
@@ -252,5 +252,5 @@ describe('hello world, the one command', () => {
     } finally {
       await rm(dataDirectory, { recursive: true, force: true });
     }
-  });
+  }, 120_000); // two starts of a whole process (the run, then PGlite opened again), slow on a busy machine
 });

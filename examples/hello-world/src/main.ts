@@ -63,7 +63,9 @@ server.listen(settings.port, '127.0.0.1', () => {
 });
 const writer = settings.writeEveryMs > 0 ? writeNumbers() : Promise.resolve();
 const productStart = startProductLate().catch((error: unknown) => {
-  if (!stopping.signal.aborted) throw error;
+  if (stopping.signal.aborted) return; // stopped before it was time
+  console.error('hello-world: the product service could not start:', error);
+  process.exit(1);
 });
 
 async function stop() {
