@@ -106,16 +106,16 @@ export function createDecider({ store, name, logger, decisions = DEFAULT_DECISIO
 
 export type Decider = ReturnType<typeof createDecider>;
 
-/** What `doOnce` did. */
-export type DoneOnce<Entity> =
+/** What `doOnce` did; `result` is what the work answered, `message` the outcome made of it. */
+export type DoneOnce<Entity, Result> =
   /** The entity was settled already: no work was done. */
   | { kind: 'settled'; entity: Entity }
   /** The work was done and its outcome written. */
-  | { kind: 'written'; message: Message; position: number }
-  /** The work was done again (after a stop before its answer came back); its outcome was stored already. */
-  | { kind: 'alreadyWritten'; message: Message; position: number }
-  /** Another handler recorded an outcome first (after working at the same time): this one is dropped. */
-  | { kind: 'recordedByAnother'; message: Message };
+  | { kind: 'written'; result: Result; message: Message; position: number }
+  /** The work was done again (a handler that worked at the same time wrote this outcome first). */
+  | { kind: 'alreadyWritten'; result: Result; message: Message; position: number }
+  /** Another handler recorded a different outcome first (after working at the same time): this one is dropped. */
+  | { kind: 'recordedByAnother'; result: Result; message: Message };
 
 export interface DoOnce<Entity, Result> {
   /** The command the work is for: the outcome follows it and its id is derived from it. */
@@ -140,7 +140,7 @@ export interface DoOnce<Entity, Result> {
 export async function doOnce<Entity, Result>(
   store: MessageStore,
   { cause, streamName, projection, isSettled, work, outcome, namespace }: DoOnce<Entity, Result>,
-): Promise<DoneOnce<Entity>> {
+): Promise<DoneOnce<Entity, Result>> {
   const { entity, version } = await store.fetch(streamName, projection);
   if (isSettled(entity)) return { kind: 'settled', entity };
   const result = await work();
@@ -148,10 +148,10 @@ export async function doOnce<Entity, Result>(
   const message = follow(cause, { ...event, id: outcomeId(cause, event.type, namespace) });
   try {
     const { position, alreadyWritten } = await store.write(streamName, message, version);
-    return { kind: alreadyWritten ? 'alreadyWritten' : 'written', message, position };
+    return { kind: alreadyWritten ? 'alreadyWritten' : 'written', result, message, position };
   } catch (error) {
     if (!(error instanceof VersionConflictError)) throw error;
-    return { kind: 'recordedByAnother', message };
+    return { kind: 'recordedByAnother', result, message };
   }
 }
 
