@@ -1,19 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDecider, doOnce, nothing, outcomeId, StreamKeptChangingError, type Decision } from './commands.js';
-import { createTestDatabase, exampleMessage, uniqueStreamName, written, type TestDatabase } from './controls/index.js';
+import { createTestStore, exampleMessage, uniqueStreamName, written } from './controls/index.js';
 import { VersionConflictError } from './errors.js';
 import type { Message, StoredMessage } from './message.js';
-import { createMessageStore, type MessageStore, type Projection } from './store.js';
+import type { MessageStore, Projection } from './store.js';
 import type { Logger } from './subscription.js';
 
-let test: TestDatabase;
 let store: MessageStore;
-beforeAll(async () => {
-  test = await createTestDatabase();
-  store = createMessageStore({ db: test.db });
-});
-afterAll(() => test.drop());
+let drop: () => Promise<void>;
+beforeAll(async () => ({ store, drop } = await createTestStore()));
+afterAll(() => drop());
 
 /** A tally: how many `Counted` events its stream holds. */
 const tally: Projection<{ count: number }> = {
@@ -152,6 +149,7 @@ describe('do once', () => {
 
   function aJob(cause: StoredMessage, streamName: string, finishing: () => Promise<void> = async () => {}) {
     let worked = 0;
+    const { logger, infos } = recordingLogger();
     const job = (on: MessageStore = store) =>
       doOnce(on, {
         cause,
@@ -165,8 +163,11 @@ describe('do once', () => {
         },
         outcome: (run) => ({ id: randomUUID(), type: 'Done', data: { run } }),
         namespace: NAMESPACE,
+        logger,
+        what: 'job',
+        details: { jobId: cause.id },
       });
-    return { job, worked: () => worked };
+    return { job, worked: () => worked, infos };
   }
 
   it('works and writes the outcome, following the command, with an id derived from it', async () => {
@@ -190,12 +191,15 @@ describe('do once', () => {
   it('a second call does no work', async () => {
     const cause = await aCause();
     const streamName = uniqueStreamName('work');
-    const { job, worked } = aJob(cause, streamName);
+    const { job, worked, infos } = aJob(cause, streamName);
 
     await job();
     const again = await job();
 
     expect(again).toEqual({ kind: 'settled', entity: { status: 'done' } });
+    expect(infos).toEqual([
+      { details: { jobId: cause.id, status: 'done' }, message: 'job already settled; nothing to do' },
+    ]);
     expect(worked()).toBe(1);
     expect(await store.read(streamName)).toHaveLength(1);
   });
@@ -222,10 +226,13 @@ describe('do once', () => {
   it('the same command handled twice at once: both work, the derived id stores one outcome', async () => {
     const cause = await aCause();
     const streamName = uniqueStreamName('work');
-    const { job, worked } = aJob(cause, streamName, together(2));
+    const { job, worked, infos } = aJob(cause, streamName, together(2));
 
     const done = await Promise.all([job(), job()]);
 
+    expect(infos).toEqual([
+      { details: { jobId: cause.id, outcome: 'Done' }, message: 'this outcome was already recorded' },
+    ]);
     expect(worked()).toBe(2);
     expect(done.map((each) => each.kind).sort()).toEqual(['alreadyWritten', 'written']);
     expect(await store.read(streamName)).toHaveLength(1);
@@ -241,6 +248,9 @@ describe('do once', () => {
     const done = await Promise.all([first.job(), second.job()]);
 
     expect(done.map((each) => each.kind).sort()).toEqual(['recordedByAnother', 'written']);
+    expect([...first.infos, ...second.infos].map((each) => each.message)).toEqual([
+      'another instance recorded this job first',
+    ]);
     expect(await store.read(streamName)).toHaveLength(1);
   });
 

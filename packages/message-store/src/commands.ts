@@ -130,6 +130,13 @@ export interface DoOnce<Entity, Result> {
   outcome: (result: Result) => Message;
   /** Namespace of the derived ids, one per component (ids of outcomes written before stay the same). */
   namespace: string;
+  /**
+   * Told when no work was done (with the entity's `status`, if it has one) or its outcome was not written:
+   * `what` names the work (`e-mail`), `details` say which (`{ emailId }`).
+   */
+  logger: Logger;
+  what: string;
+  details: object;
 }
 
 /**
@@ -139,18 +146,25 @@ export interface DoOnce<Entity, Result> {
  */
 export async function doOnce<Entity, Result>(
   store: MessageStore,
-  { cause, streamName, projection, isSettled, work, outcome, namespace }: DoOnce<Entity, Result>,
+  { cause, streamName, projection, isSettled, work, outcome, namespace, logger, what, details }: DoOnce<Entity, Result>,
 ): Promise<DoneOnce<Entity, Result>> {
   const { entity, version } = await store.fetch(streamName, projection);
-  if (isSettled(entity)) return { kind: 'settled', entity };
+  if (isSettled(entity)) {
+    const status = typeof entity === 'object' && entity !== null && 'status' in entity ? entity.status : undefined;
+    logger.info({ ...details, status }, `${what} already settled; nothing to do`);
+    return { kind: 'settled', entity };
+  }
   const result = await work();
   const event = outcome(result);
   const message = follow(cause, { ...event, id: outcomeId(cause, event.type, namespace) });
   try {
     const { position, alreadyWritten } = await store.write(streamName, message, version);
-    return { kind: alreadyWritten ? 'alreadyWritten' : 'written', result, message, position };
+    if (!alreadyWritten) return { kind: 'written', result, message, position };
+    logger.info({ ...details, outcome: message.type }, 'this outcome was already recorded');
+    return { kind: 'alreadyWritten', result, message, position };
   } catch (error) {
     if (!(error instanceof VersionConflictError)) throw error;
+    logger.info({ ...details, outcome: message.type }, `another instance recorded this ${what} first`);
     return { kind: 'recordedByAnother', result, message };
   }
 }

@@ -3,3 +3,4 @@ export * from './messages.js';
 export * from './descheduled-writer.js';
 export * from './eventually.js';
 export * from './specs.js';
+export * from './test-store.js';

@@ -4,19 +4,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nothing, type Decision } from '../commands.js';
 import { InvalidMessageError } from '../errors.js';
 import type { StoredMessage } from '../message.js';
-import { createMessageStore, type MessageStore, type Projection } from '../store.js';
-import { createTestDatabase, type TestDatabase } from './database.js';
+import type { MessageStore, Projection } from '../store.js';
+import { createTestStore } from './test-store.js';
 import { eventually } from './eventually.js';
 import { exampleMessage, stored, uniqueStreamName } from './messages.js';
 import { decisionSpec, handlerSpec } from './specs.js';
 
-let test: TestDatabase;
 let store: MessageStore;
-beforeAll(async () => {
-  test = await createTestDatabase();
-  store = createMessageStore({ db: test.db });
-});
-afterAll(() => test.drop());
+let drop: () => Promise<void>;
+beforeAll(async () => ({ store, drop } = await createTestStore()));
+afterAll(() => drop());
 
 describe('eventually', () => {
   it('answers what the condition answered once it holds', async () => {

@@ -39,7 +39,7 @@ export function decisionSpec<Entity, Command>(
           thenNothing(reason: string): Nothing {
             const decision = decided();
             assert.deepEqual(decision, { kind: 'nothing', reason });
-            return decision as Nothing;
+            return decision;
           },
           /** The decision throws this error. */
           thenFails(expected: ExpectedError): Error {

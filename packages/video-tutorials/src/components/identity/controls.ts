@@ -3,11 +3,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { project, stored as storedMessage, storedStream, written } from 'message-db-toolkit/controls';
-import {
-  type Message,
-  type MessageMetadata,
-  type Queryable,
-} from 'message-db-toolkit';
+import { type Message, type MessageMetadata, type Queryable } from 'message-db-toolkit';
 import { UserLoggedIn, UserLoginFailed } from '../../contracts/authentication.js';
 import {
   AccountLocked,

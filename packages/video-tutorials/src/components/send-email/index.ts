@@ -59,7 +59,7 @@ export function build({
       const command = Send.parse(message);
       const { emailId } = command.data;
       const email = { ...command.data, from: systemSenderEmailAddress };
-      const done = await doOnce(messageStore, {
+      await doOnce(messageStore, {
         cause: command,
         streamName: sendEmailStreamName(emailId),
         projection: emailProjection,
@@ -68,11 +68,10 @@ export function build({
         outcome: (delivery: Delivery) =>
           delivery.delivered ? Sent.create(email) : Failed.create({ ...email, reason: delivery.reason }),
         namespace: OUTCOME_NAMESPACE,
+        logger,
+        what: 'e-mail',
+        details: { emailId },
       });
-      if (done.kind === 'settled')
-        logger.info({ emailId, status: done.entity.status }, 'e-mail already settled; nothing to do');
-      else if (done.kind === 'recordedByAnother')
-        logger.info({ emailId, outcome: done.message.type }, 'another instance recorded this e-mail first');
     },
   };
 

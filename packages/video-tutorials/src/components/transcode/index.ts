@@ -63,7 +63,7 @@ export function build({
     async Transcode(message: StoredMessage): Promise<void> {
       const command = Transcode.parse(message);
       const { transcodeId, uri } = command.data;
-      const done = await doOnce(messageStore, {
+      await doOnce(messageStore, {
         cause: command,
         streamName: transcodeStreamName(transcodeId),
         projection: transcodeProjection,
@@ -80,11 +80,10 @@ export function build({
               })
             : TranscodeFailed.create({ transcodeId, uri, reason: result.reason }),
         namespace: OUTCOME_NAMESPACE,
+        logger,
+        what: 'transcode',
+        details: { transcodeId },
       });
-      if (done.kind === 'settled')
-        logger.info({ transcodeId, status: done.entity.status }, 'transcode already settled; nothing to do');
-      else if (done.kind === 'recordedByAnother')
-        logger.info({ transcodeId, outcome: done.message.type }, 'another instance recorded this transcode first');
     },
   };
 

@@ -95,14 +95,12 @@ export function build({
               })
             : TranscribeFailed.create({ transcribeId, uri, reason: recognized.reason }),
         namespace: OUTCOME_NAMESPACE,
+        logger,
+        what: 'transcription',
+        details: { transcribeId },
       });
-      if (done.kind === 'settled')
-        logger.info({ transcribeId, status: done.entity.status }, 'transcription already settled; nothing to do');
-      else if (done.kind === 'alreadyWritten')
-        logger.info({ transcribeId, outcome: done.message.type }, 'this outcome was already recorded');
-      else if (done.kind === 'recordedByAnother')
-        logger.info({ transcribeId, outcome: done.message.type }, 'another instance recorded this transcription first');
-      else if (done.result.recognized) logger.info({ transcribeId, uri }, 'video transcribed');
+      if (done.kind !== 'written') return;
+      if (done.result.recognized) logger.info({ transcribeId, uri }, 'video transcribed');
       else logger.warn({ transcribeId, uri, reason: done.result.reason }, 'video not transcribed');
     },
   };

@@ -4,13 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { project, stored as storedMessage, written } from 'message-db-toolkit/controls';
-import {
-  follow,
-  type Message,
-  type MessageMetadata,
-  type MessageStore,
-  type StoredMessage,
-} from 'message-db-toolkit';
+import { follow, type Message, type MessageMetadata, type MessageStore, type StoredMessage } from 'message-db-toolkit';
 import {
   transcodeCommandStreamName,
   TranscodeFailed,
