@@ -1,3 +1,4 @@
+export * from './commands.js';
 export * from './database/index.js';
 export * from './errors.js';
 export * from './install.js';

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  eventually,
   createTestDatabase,
   descheduledWriter,
   testDatabaseKind,
@@ -60,14 +61,6 @@ async function writeMessage(db: Pick<Database, 'query'>, streamName: string) {
   ]);
 }
 
-async function waitFor(condition: () => boolean, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
-
 const streamsOf = (messages: StoredMessage[], category: string) =>
   messages.filter((message) => message.streamName.startsWith(`${category}-`)).map((message) => message.streamName);
 
@@ -88,7 +81,9 @@ describe("a process's $all consumers", () => {
         });
         await sleep(60);
       }
-      await waitFor(() => all.every(({ applied }) => streamsOf(applied, category).length === 100));
+      await eventually(() => all.every(({ applied }) => streamsOf(applied, category).length === 100), {
+        timeoutMs: 15_000,
+      });
       const reads = process.reads() - before;
       await Promise.all(running.splice(0).map((subscription) => subscription.stop()));
       return reads;
@@ -113,7 +108,9 @@ describe("a process's $all consumers", () => {
     await late.subscription.start();
     for (let each = 1500; each < 1600; each++) await writeMessage(test.db, `${category}-${each}`);
     const expected = Array.from({ length: 1600 }, (_, each) => `${category}-${each}`);
-    await waitFor(() => [head, late].every(({ applied }) => streamsOf(applied, category).length >= 1600));
+    await eventually(() => [head, late].every(({ applied }) => streamsOf(applied, category).length >= 1600), {
+      timeoutMs: 15_000,
+    });
     for (const { applied } of [head, late]) {
       expect(streamsOf(applied, category)).toEqual(expected);
       const positions = applied.map((message) => message.globalPosition);
@@ -155,7 +152,9 @@ describe("a process's $all consumers", () => {
       await sleep(100);
       for (const { applied } of consumers) expect(streamsOf(applied, category)).toEqual([]); // held behind the open one
       await held.query('COMMIT');
-      await waitFor(() => consumers.every(({ applied }) => streamsOf(applied, category).length >= written.length));
+      await eventually(() => consumers.every(({ applied }) => streamsOf(applied, category).length >= written.length), {
+        timeoutMs: 15_000,
+      });
       for (const { applied } of consumers) {
         expect(streamsOf(applied, category).sort()).toEqual([...written].sort());
         expect(streamsOf(applied, heldCategory)).toEqual([`${heldCategory}-held`]);
@@ -181,7 +180,7 @@ describe("a process's $all consumers", () => {
       expect(streamsOf(consumer.applied, other)).toEqual([]); // held behind the writer's position
       await writer.resume();
       await written;
-      await waitFor(() => streamsOf(consumer.applied, other).length === 1);
+      await eventually(() => streamsOf(consumer.applied, other).length === 1, { timeoutMs: 15_000 });
       expect(streamsOf(consumer.applied, slow)).toEqual([`${slow}-1`]);
       const positions = consumer.applied.map((message) => message.globalPosition);
       expect(positions).toEqual([...positions].sort((a, b) => a - b));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, exampleMessage, uniqueCategory, type TestDatabase } from './controls/index.js';
+import { createTestDatabase, eventually, exampleMessage, uniqueCategory, type TestDatabase } from './controls/index.js';
 import { createMessageStore, type MessageStore } from './store.js';
 import {
   createSubscription,
@@ -54,14 +54,6 @@ function recordingObserver() {
     stopped: (info) => void stopped.push(info.subscriberId),
   };
   return { observer, handled, positions, idle, stopped };
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
 }
 
 describe('a subscription observer', () => {
@@ -133,7 +125,7 @@ describe('a subscription observer', () => {
 
     cured = true;
     await subscription.parkingLot.retry(poison.id);
-    await waitFor(() => recorded.handled.length === 5);
+    await eventually(() => recorded.handled.length === 5);
     expect(recorded.handled[4]).toMatchObject({ messageId: poison.id, outcome: 'handled' });
 
     removeObserver();

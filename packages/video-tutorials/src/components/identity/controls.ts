@@ -2,15 +2,8 @@
  * Controls, in Eventide's sense: the canonical example messages and entities the identity tests build from.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  reducerFor,
-  type Message,
-  type MessageMetadata,
-  type MessageStore,
-  type Projection,
-  type Queryable,
-  type StoredMessage,
-} from 'message-db-toolkit';
+import { project, stored as storedMessage, storedStream, written } from 'message-db-toolkit/controls';
+import { type Message, type MessageMetadata, type Queryable } from 'message-db-toolkit';
 import { UserLoggedIn, UserLoginFailed } from '../../contracts/authentication.js';
 import {
   AccountLocked,
@@ -75,46 +68,11 @@ export const exampleUserLoggedIn = (user = exampleUser()) =>
 export const exampleAccountLocked = (user = exampleUser(), failedLoginCount = 5) =>
   AccountLocked.create({ userId: user.userId, reason: 'too many failed log-ins', failedLoginCount });
 
-/** A message as if read back from `streamName` (for pure tests of projections and decisions). */
-export function stored<M extends Message>(
-  message: M,
-  streamName: string,
-  position: number,
-  time: Date = new Date('2026-01-01T12:00:00Z'),
-): StoredMessage<M['type'], M['data']> {
-  return {
-    ...message,
-    metadata: message.metadata ?? {},
-    streamName,
-    position,
-    globalPosition: 1000 + position,
-    time,
-  };
-}
+/** A message as if read back from `streamName` (for pure tests of projections and decisions), at `time`. */
+export const stored = <M extends Message>(message: M, streamName: string, position: number, time?: Date) =>
+  storedMessage(message, streamName, position, time ? { time } : {});
 
-/** Messages stored one after another in `streamName`, from position 0. */
-export const storedStream = (streamName: string, messages: Message[]) =>
-  messages.map((message, position) => stored(message, streamName, position));
-
-/** The entity a projection folds from `events` (as `store.fetch` does). */
-export function project<Entity>(projection: Projection<Entity>, events: StoredMessage[]): Entity {
-  return events.reduce((entity, event) => {
-    const reducer = reducerFor(projection, event.type);
-    return reducer ? reducer(entity, event) : entity;
-  }, projection.$init());
-}
-
-/** Writes `message` and reads it back as stored (a handler's input). */
-export async function written<M extends Message>(
-  store: MessageStore,
-  streamName: string,
-  message: M,
-): Promise<StoredMessage> {
-  const { position } = await store.write(streamName, message);
-  const [read] = await store.read(streamName, position, 1);
-  if (!read) throw new Error(`${message.type} written to ${streamName} could not be read back`);
-  return read;
-}
+export { project, storedStream, written };
 
 /** A message as the book's JavaScript system writes it: `message_store.write_message` with its own metadata. */
 export interface BookMessage {

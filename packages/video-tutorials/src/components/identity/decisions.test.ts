@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { StoredMessage } from 'message-db-toolkit';
+import { decisionSpec } from 'message-db-toolkit/controls';
 import { describe, expect, it } from 'vitest';
 import {
   AccountUnlocked,
@@ -119,11 +120,14 @@ describe('Register', () => {
   });
 
   it('given Registered, does nothing', () => {
-    const registered = writes(decideRegistration(given([]), registerAt(0), heldByUser)).message;
-    expect(decideRegistration(given([stored(registered, identityStream, 0)]), registerAt(1), heldByUser)).toEqual({
-      kind: 'nothing',
-      reason: 'already registered',
-    });
+    const registering = decisionSpec(identityProjection, (identity: Identity, command: RegisterMessage) =>
+      decideRegistration(identity, command, heldByUser),
+    );
+    const registered = registering.given().when(registerAt(0)).then(identityStream, 'Registered').message;
+    registering
+      .given(stored(registered, identityStream, 0))
+      .when(registerAt(1))
+      .thenNothing('already registered');
   });
 
   it('rejects an address that breaks identity rules, with the reason', () => {
@@ -188,43 +192,42 @@ describe('Register', () => {
 
 describe('UnlockAccount', () => {
   const lockedAt = new Date('2026-01-01T12:00:00Z');
-  const lockedIdentity = () =>
-    given([
-      stored(exampleRegistered(user), identityStream, 0),
-      stored(exampleAccountLocked(user), identityStream, 1, lockedAt),
-    ]);
+  const unlocking = decisionSpec(identityProjection, decideUnlock);
+  const registered = () => stored(exampleRegistered(user), identityStream, 0);
+  const locked = () => stored(exampleAccountLocked(user), identityStream, 1, lockedAt);
   const unlockAt = (position: number, time: Date) =>
     UnlockAccount.parse(stored(exampleUnlockAccount(user), commandStream, position, time));
 
   it('unlocks a locked account', () => {
     const command = unlockAt(1, new Date('2026-01-01T12:30:00Z'));
-    const decision = writes(decideUnlock(lockedIdentity(), command));
-    expect(decision.message).toMatchObject({ type: 'AccountUnlocked', data: { userId: user.userId } });
-    expect(decision.message.metadata).toMatchObject({
-      traceId: command.metadata.traceId,
-      userId: command.metadata.userId,
-    });
+    unlocking
+      .given(registered(), locked())
+      .when(command)
+      .then(identityStream, {
+        type: 'AccountUnlocked',
+        data: { userId: user.userId },
+        metadata: { traceId: command.metadata.traceId, userId: command.metadata.userId },
+      });
   });
 
   it('does nothing when not locked, for a command older than the lock, or once answered', () => {
     const later = new Date('2026-01-01T12:30:00Z');
-    expect(decideUnlock(given([stored(exampleRegistered(user), identityStream, 0)]), unlockAt(1, later))).toEqual({
-      kind: 'nothing',
-      reason: 'account is not locked',
-    });
-    expect(decideUnlock(lockedIdentity(), unlockAt(1, new Date('2026-01-01T11:59:00Z')))).toEqual({
-      kind: 'nothing',
-      reason: 'command is older than the lock',
-    });
+    unlocking.given(registered()).when(unlockAt(1, later)).thenNothing('account is not locked');
+    unlocking
+      .given(registered(), locked())
+      .when(unlockAt(1, new Date('2026-01-01T11:59:00Z')))
+      .thenNothing('command is older than the lock');
     const command = unlockAt(1, later);
-    const unlocked = writes(decideUnlock(lockedIdentity(), command)).message;
-    const relocked = given([
-      stored(exampleRegistered(user), identityStream, 0),
-      stored(exampleAccountLocked(user), identityStream, 1, lockedAt),
-      stored(unlocked, identityStream, 2, later),
-      stored(exampleAccountLocked(user), identityStream, 3, new Date('2026-01-01T14:00:00Z')),
-    ]);
-    expect(decideUnlock(relocked, command)).toEqual({ kind: 'nothing', reason: 'command already handled' });
+    const unlocked = unlocking.given(registered(), locked()).when(command).then(identityStream, 'AccountUnlocked');
+    unlocking
+      .given(
+        registered(),
+        locked(),
+        stored(unlocked.message, identityStream, 2, later),
+        stored(exampleAccountLocked(user), identityStream, 3, new Date('2026-01-01T14:00:00Z')),
+      )
+      .when(command)
+      .thenNothing('command already handled');
   });
 });
 
@@ -336,33 +339,27 @@ describe('ConfirmEmail', () => {
 });
 
 describe('Sent → RegistrationEmailSent', () => {
+  const recording = decisionSpec(identityProjection, decideRegistrationEmailSent);
   const sentFor = (email = user.email) =>
     Sent.parse(stored(exampleSent({ ...user, email }), `sendEmail-${registrationEmailId(email)}`, 1));
+  const registered = () => stored(exampleRegistered(user), identityStream, 0);
 
   it('records the registration e-mail as sent', () => {
     const sent = sentFor();
-    const decision = writes(
-      decideRegistrationEmailSent(given([stored(exampleRegistered(user), identityStream, 0)]), sent),
-    );
-    expect(decision.streamName).toBe(identityStream);
-    expect(decision.message).toMatchObject({
-      type: 'RegistrationEmailSent',
-      data: { userId: user.userId, emailId: registrationEmailId(user.email) },
-      metadata: { traceId: sent.metadata.traceId, causationMessageStreamName: sent.streamName },
-    });
+    recording
+      .given(registered())
+      .when(sent)
+      .then(identityStream, {
+        type: 'RegistrationEmailSent',
+        data: { userId: user.userId, emailId: registrationEmailId(user.email) },
+        metadata: { traceId: sent.metadata.traceId, causationMessageStreamName: sent.streamName },
+      });
   });
 
   it('does nothing when recorded already, for another e-mail, or for an unregistered identity', () => {
-    const registered = stored(exampleRegistered(user), identityStream, 0);
     const sent = stored(exampleRegistrationEmailSent(user), identityStream, 1);
-    expect(decideRegistrationEmailSent(given([registered, sent]), sentFor()).kind).toBe('nothing');
-    expect(decideRegistrationEmailSent(given([registered]), sentFor('other@example.com'))).toEqual({
-      kind: 'nothing',
-      reason: 'not the registration e-mail',
-    });
-    expect(decideRegistrationEmailSent(given([]), sentFor())).toEqual({
-      kind: 'nothing',
-      reason: 'identity is not registered',
-    });
+    expect(decideRegistrationEmailSent(given([registered(), sent]), sentFor()).kind).toBe('nothing');
+    recording.given(registered()).when(sentFor('other@example.com')).thenNothing('not the registration e-mail');
+    recording.given().when(sentFor()).thenNothing('identity is not registered');
   });
 });

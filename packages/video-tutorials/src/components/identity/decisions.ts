@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { follow, type Message } from 'message-db-toolkit';
+import { follow, nothing, type Decision, type Message, type Nothing, type Write } from 'message-db-toolkit';
 import {
   AccountUnlocked,
   EmailReserved,
@@ -21,12 +21,9 @@ import type { EmailReservation } from './reservation.js';
  * What a handler is to do: write one message to one stream, or nothing (and why, for logs and tests).
  * Decisions are pure: they see the projected entity and the message handled, nothing else.
  */
-export type Decision = Write | Nothing;
-export type Write = { kind: 'write'; streamName: string; message: Message };
-export type Nothing = { kind: 'nothing'; reason: string };
+export { nothing, type Decision, type Nothing, type Write };
 
 export const write = (streamName: string, message: Message): Write => ({ kind: 'write', streamName, message });
-export const nothing = (reason: string): Nothing => ({ kind: 'nothing', reason });
 
 /**
  * `Register` → `EmailReserved` in the address's own stream while nobody holds it; then, decided again with the

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createMessageStore, InvalidMessageError, type MessageStore, type StoredMessage } from 'message-db-toolkit';
-import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
+import { createTestDatabase, handlerSpec, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticationStreamName } from '../../contracts/authentication.js';
 import { identityCommandStreamName, identityEmailStreamName, identityStreamName } from '../../contracts/identity.js';
@@ -42,13 +42,17 @@ const typesIn = (streamName: string) => typesInStore(store, streamName);
 describe('identity commands', () => {
   it('Register → Registered, following the command, once', async () => {
     const user = exampleUser();
-    const command = await written(store, identityCommandStreamName(user.userId), exampleRegister(user));
+    const identityStream = identityStreamName(user.userId);
 
-    const [first, second] = await handleTwice(handlers().commands.Register, command);
+    const {
+      outcomes: [first, second],
+      message: command,
+      streams,
+    } = await handlerSpec(store)
+      .when(identityCommandStreamName(user.userId), exampleRegister(user), handlers().commands.Register)
+      .then({ [identityStream]: ['Registered'] });
 
-    const events = await messagesIn(identityStreamName(user.userId));
-    expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({
+    expect(streams[identityStream]![0]).toMatchObject({
       type: 'Registered',
       data: command.data,
       metadata: {
@@ -136,12 +140,12 @@ describe('identity commands', () => {
 
   it('UnlockAccount of an account that is not locked writes nothing', async () => {
     const user = exampleUser();
-    await written(store, identityStreamName(user.userId), exampleRegistered(user));
-    const command = await written(store, identityCommandStreamName(user.userId), exampleUnlockAccount(user));
 
-    const outcomes = await handleTwice(handlers().commands.UnlockAccount, command);
+    const { outcomes } = await handlerSpec(store)
+      .given(identityStreamName(user.userId), exampleRegistered(user))
+      .when(identityCommandStreamName(user.userId), exampleUnlockAccount(user), handlers().commands.UnlockAccount)
+      .then({ [identityStreamName(user.userId)]: ['Registered'] });
 
-    expect(await typesIn(identityStreamName(user.userId))).toEqual(['Registered']);
     expect(outcomes[0]).toEqual({ kind: 'nothing', reason: 'account is not locked' });
   });
 });
@@ -194,14 +198,18 @@ describe('identity events', () => {
 describe('send-email events', () => {
   it('Sent (origin identity) → RegistrationEmailSent, once', async () => {
     const user = exampleUser();
-    await written(store, identityStreamName(user.userId), exampleRegistered(user));
-    const sent = await written(store, sendEmailStreamName(registrationEmailId(user.email)), exampleSent(user));
+    const identityStream = identityStreamName(user.userId);
 
-    const [, second] = await handleTwice(handlers().sendEmailEvents.Sent, sent);
+    const {
+      outcomes: [, second],
+      message: sent,
+      streams,
+    } = await handlerSpec(store)
+      .given(identityStream, exampleRegistered(user))
+      .when(sendEmailStreamName(registrationEmailId(user.email)), exampleSent(user), handlers().sendEmailEvents.Sent)
+      .then({ [identityStream]: ['Registered', 'RegistrationEmailSent'] });
 
-    const events = await messagesIn(identityStreamName(user.userId));
-    expect(events.map((event) => event.type)).toEqual(['Registered', 'RegistrationEmailSent']);
-    expect(events[1]).toMatchObject({
+    expect(streams[identityStream]![1]).toMatchObject({
       data: { userId: user.userId, emailId: registrationEmailId(user.email) },
       metadata: { traceId: sent.metadata.traceId, causationMessageStreamName: sent.streamName },
     });

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import {
+  createDecider,
   ensureWrittenTo,
   InvalidMessageError,
   originIdIn,
   VersionConflictError,
   type Logger,
   type MessageStore,
+  type Outcome,
   type StoredMessage,
 } from 'message-db-toolkit';
 import { authenticationStreamName, UserLoginFailed } from '../../contracts/authentication.js';
@@ -38,7 +40,6 @@ import {
   decideUnlock,
   nothing,
   type Decision,
-  type Nothing,
   type Write,
 } from './decisions.js';
 import {
@@ -64,7 +65,7 @@ import { emailReservationProjection } from './reservation.js';
 import type { EmailTemplates } from './templates.js';
 
 /** What handling a message did. */
-export type Outcome = { kind: 'written'; streamName: string; type: string; position: number } | Nothing;
+export type { Outcome };
 
 export type Handler = (message: StoredMessage) => Promise<Outcome>;
 
@@ -76,9 +77,6 @@ export interface HandlerDependencies {
   passwordResetPolicy: PasswordResetPolicy;
   logger: Logger;
 }
-
-/** Decisions made again after a version conflict before giving up (the subscription then retries or parks). */
-const DECISIONS_PER_MESSAGE = 3;
 
 /**
  * The identity component's handlers: each one validates the message, loads what it decides from (its own
@@ -101,33 +99,14 @@ export function createHandlers({
   const loadLoginHistory = async (failure: UserLoginFailed) =>
     (await messageStore.fetch(failure.streamName, loginHistoryUpTo(failure.position, lockPolicy.maxFailures))).entity;
 
-  /** Writes what was decided; `expectedVersion` for entity streams, none for another component's commands. */
-  const carryOut = async (decision: Decision, expectedVersion?: number): Promise<Outcome> => {
-    if (decision.kind === 'nothing') return decision;
-    const { streamName, message } = decision;
-    const { position, alreadyWritten } = await messageStore.write(streamName, message, expectedVersion);
-    if (alreadyWritten) return nothing(`${message.type} ${message.id} already written`);
-    return { kind: 'written', streamName, type: message.type, position };
-  };
-
-  /**
-   * Load → decide → write, decided again when the stream changed in between (`VersionConflictError`).
-   * When another instance handled the same message, the new decision sees its event and does nothing;
-   * when something else was written meanwhile, the new decision takes it into account.
-   */
-  const decidingAgainOnConflict = async (message: StoredMessage, attempt: () => Promise<Outcome>) => {
-    for (let decisions = 1; ; decisions++) {
-      try {
-        return await attempt();
-      } catch (error) {
-        if (!(error instanceof VersionConflictError) || decisions >= DECISIONS_PER_MESSAGE) throw error;
-        logger.info(
-          { messageId: message.id, type: message.type, streamName: error.streamName },
-          'identity: stream changed while deciding; deciding again',
-        );
-      }
-    }
-  };
+  // Entity events are written with the expected version of the projection decided on, decided again on a
+  // conflict (after 3 decisions the subscription retries or parks the message); other components' commands
+  // without one.
+  const { carryOut, decidingAgainOnConflict, decideOn } = createDecider({
+    store: messageStore,
+    name: 'identity',
+    logger,
+  });
 
   /**
    * The confirmation link: its request (with the token's hash) in the identity stream, then the e-mail with
@@ -172,10 +151,9 @@ export function createHandlers({
     async (message: StoredMessage): Promise<Outcome> => {
       const command = definition.parse(message);
       ensureWrittenTo(command, identityCommandStreamName(command.data.userId));
-      return decidingAgainOnConflict(command, async () => {
-        const { entity: identity, version } = await loadIdentity(command.data.userId);
-        return carryOut(decide(identity, command), version);
-      });
+      return decideOn(command, identityStreamName(command.data.userId), identityProjection, (identity) =>
+        decide(identity, command),
+      );
     };
 
   const commands = {
@@ -262,10 +240,9 @@ export function createHandlers({
       const sent = parseSent(message);
       const userId = requestingIdentity(sent);
       if (userId === null) return nothing('not an e-mail identity asked for');
-      return decidingAgainOnConflict(sent, async () => {
-        const { entity: identity, version } = await loadIdentity(userId);
-        return carryOut(decideRegistrationEmailSent(identity, sent), version);
-      });
+      return decideOn(sent, identityStreamName(userId), identityProjection, (identity) =>
+        decideRegistrationEmailSent(identity, sent),
+      );
     },
   };
 

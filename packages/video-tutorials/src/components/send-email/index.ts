@@ -4,12 +4,10 @@
  * own stream.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { v5 as uuidV5 } from 'uuid';
 import {
   commandCategory,
   createSubscription,
-  follow,
-  VersionConflictError,
+  doOnce,
   type ConsumerGroup,
   type Logger,
   type MessageStore,
@@ -65,21 +63,30 @@ export function build({
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error('send-email needs maxAttempts of 1 or more');
 
   const handlers = {
+    /**
+     * Delivered once: an e-mail already settled is not sent again. The outcome is written with the version the
+     * decision was made on, so of two instances handling the same e-mail only the first records one; its id
+     * comes from the command, so the same write repeated is recognized, not rejected.
+     */
     async Send(message: StoredMessage): Promise<void> {
       const command = Send.parse(message);
-      const { entity: email, version } = await loadEmail(command.data.emailId);
-      if (isSettled(email)) {
-        logger.info({ emailId: command.data.emailId, status: email.status }, 'e-mail already settled; nothing to do');
-        return;
-      }
-      const delivery = await deliverWithRetries(command);
-      await writeOutcome(command, delivery, version);
+      const { emailId } = command.data;
+      const email = { ...command.data, from: systemSenderEmailAddress };
+      await doOnce(messageStore, {
+        cause: command,
+        streamName: sendEmailStreamName(emailId),
+        projection: emailProjection,
+        isSettled,
+        work: () => deliverWithRetries(command),
+        outcome: (delivery: Delivery) =>
+          delivery.delivered ? Sent.create(email) : Failed.create({ ...email, reason: delivery.reason }),
+        namespace: OUTCOME_NAMESPACE,
+        logger,
+        what: 'e-mail',
+        details: { emailId },
+      });
     },
   };
-
-  function loadEmail(emailId: string) {
-    return messageStore.fetch(sendEmailStreamName(emailId), emailProjection);
-  }
 
   async function deliverWithRetries(command: Send): Promise<Delivery> {
     const { emailId, to, subject, text, html } = command.data;
@@ -96,28 +103,6 @@ export function build({
     }
   }
 
-  /**
-   * Written with the version the decision was made on, so of two instances
-   * handling the same e-mail only the first records an outcome. The event's
-   * id comes from the command: the same write repeated is recognized, not
-   * rejected.
-   */
-  async function writeOutcome(command: Send, delivery: Delivery, expectedVersion: number) {
-    const email = { ...command.data, from: systemSenderEmailAddress };
-    const event = delivery.delivered
-      ? Sent.create(email, { id: outcomeId(command, Sent.type) })
-      : Failed.create({ ...email, reason: delivery.reason }, { id: outcomeId(command, Failed.type) });
-    try {
-      await messageStore.write(sendEmailStreamName(command.data.emailId), follow(command, event), expectedVersion);
-    } catch (error) {
-      if (!(error instanceof VersionConflictError)) throw error;
-      logger.info(
-        { emailId: command.data.emailId, outcome: event.type },
-        'another instance recorded this e-mail first',
-      );
-    }
-  }
-
   const subscription = createSubscription({
     store: messageStore,
     ...descriptor.subscriptions.commands,
@@ -128,5 +113,3 @@ export function build({
 
   return { ...pieceOf(descriptor.name, [subscription]), handlers };
 }
-
-const outcomeId = (command: Send, type: string) => uuidV5(`${command.id}|${type}`, OUTCOME_NAMESPACE);

@@ -4,12 +4,10 @@
  * and records `Transcoded` or `TranscodeFailed` in the transcode's own stream.
  */
 import { accessSync, constants } from 'node:fs';
-import { v5 as uuidV5 } from 'uuid';
 import {
   commandCategory,
   createSubscription,
-  follow,
-  VersionConflictError,
+  doOnce,
   type ConsumerGroup,
   type Logger,
   type MessageStore,
@@ -68,55 +66,37 @@ export function build({
   const transcoder = createTranscoder({ storage, ffmpegPath, timeoutMs, logger });
 
   const handlers = {
+    /**
+     * Transcoded once: a transcode already settled is not run again. The outcome is written with the version the
+     * decision was made on, so of two instances transcoding the same video only the first records one; its id
+     * comes from the command, so the same write repeated is recognized, not rejected.
+     */
     async Transcode(message: StoredMessage): Promise<void> {
       const command = Transcode.parse(message);
-      const { entity: transcode, version } = await loadTranscode(command.data.transcodeId);
-      if (isSettled(transcode)) {
-        logger.info(
-          { transcodeId: command.data.transcodeId, status: transcode.status },
-          'transcode already settled; nothing to do',
-        );
-        return;
-      }
-      const result = await transcoder.transcode(command.data);
-      await writeOutcome(command, result, version);
+      const { transcodeId, uri } = command.data;
+      await doOnce(messageStore, {
+        cause: command,
+        streamName: transcodeStreamName(transcodeId),
+        projection: transcodeProjection,
+        isSettled,
+        work: () => transcoder.transcode(command.data),
+        outcome: (result: TranscodeResult) =>
+          result.transcoded
+            ? Transcoded.create({
+                transcodeId,
+                uri,
+                transcodedUri: result.transcodedUri,
+                posterUri: result.posterUri,
+                durationSeconds: result.durationSeconds,
+              })
+            : TranscodeFailed.create({ transcodeId, uri, reason: result.reason }),
+        namespace: OUTCOME_NAMESPACE,
+        logger,
+        what: 'transcode',
+        details: { transcodeId },
+      });
     },
   };
-
-  function loadTranscode(transcodeId: string) {
-    return messageStore.fetch(transcodeStreamName(transcodeId), transcodeProjection);
-  }
-
-  /**
-   * Written with the version the decision was made on, so of two instances
-   * transcoding the same video only the first records an outcome. The
-   * event's id comes from the command: the same write repeated is
-   * recognized, not rejected.
-   */
-  async function writeOutcome(command: Transcode, result: TranscodeResult, expectedVersion: number) {
-    const { transcodeId, uri } = command.data;
-    const event = result.transcoded
-      ? Transcoded.create(
-          {
-            transcodeId,
-            uri,
-            transcodedUri: result.transcodedUri,
-            posterUri: result.posterUri,
-            durationSeconds: result.durationSeconds,
-          },
-          { id: outcomeId(command, Transcoded.type) },
-        )
-      : TranscodeFailed.create(
-          { transcodeId, uri, reason: result.reason },
-          { id: outcomeId(command, TranscodeFailed.type) },
-        );
-    try {
-      await messageStore.write(transcodeStreamName(transcodeId), follow(command, event), expectedVersion);
-    } catch (error) {
-      if (!(error instanceof VersionConflictError)) throw error;
-      logger.info({ transcodeId, outcome: event.type }, 'another instance recorded this transcode first');
-    }
-  }
 
   const subscription = createSubscription({
     store: messageStore,
@@ -128,8 +108,6 @@ export function build({
 
   return { ...pieceOf(descriptor.name, [subscription]), handlers };
 }
-
-const outcomeId = (command: Transcode, type: string) => uuidV5(`${command.id}|${type}`, OUTCOME_NAMESPACE);
 
 /** A missing ffmpeg is the machine's fault, not the video's: it stops start-up instead of failing every video. */
 function checkExecutable(ffmpegPath: string) {

@@ -7,12 +7,10 @@ import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
-import { v5 as uuidV5 } from 'uuid';
 import {
   commandCategory,
   createSubscription,
-  follow,
-  VersionConflictError,
+  doOnce,
   type ConsumerGroup,
   type Logger,
   type MessageStore,
@@ -84,24 +82,39 @@ export function build({
   if (!(timeoutMs > 0)) throw new Error('transcribe needs a timeoutMs above 0');
 
   const handlers = {
+    /**
+     * Transcribed once: a transcription already settled is not run again. The outcome is written with the
+     * version the decision was made on, so of two instances handling the same transcription only the first
+     * records one; its id comes from the command, so the same write repeated is recognized, not rejected.
+     */
     async Transcribe(message: StoredMessage): Promise<void> {
       const command = Transcribe.parse(message);
-      const { entity: transcription, version } = await loadTranscription(command.data.transcribeId);
-      if (isSettled(transcription)) {
-        logger.info(
-          { transcribeId: command.data.transcribeId, status: transcription.status },
-          'transcription already settled; nothing to do',
-        );
-        return;
-      }
-      const recognition = await transcribeVideo(command.data.uri);
-      await writeOutcome(command, recognition, version);
+      const { transcribeId, uri } = command.data;
+      const done = await doOnce(messageStore, {
+        cause: command,
+        streamName: transcribeStreamName(transcribeId),
+        projection: transcriptionProjection,
+        isSettled,
+        work: () => transcribeVideo(uri),
+        outcome: (recognized: Recognition) =>
+          recognized.recognized
+            ? Transcribed.create({
+                transcribeId,
+                uri,
+                transcription: recognized.text,
+                ...(recognized.words ? { words: timedWords(recognized.words) } : {}),
+              })
+            : TranscribeFailed.create({ transcribeId, uri, reason: recognized.reason }),
+        namespace: OUTCOME_NAMESPACE,
+        logger,
+        what: 'transcription',
+        details: { transcribeId },
+      });
+      if (done.kind !== 'written') return;
+      if (done.result.recognized) logger.info({ transcribeId, uri }, 'video transcribed');
+      else logger.warn({ transcribeId, uri, reason: done.result.reason }, 'video not transcribed');
     },
   };
-
-  function loadTranscription(transcribeId: string) {
-    return messageStore.fetch(transcribeStreamName(transcribeId), transcriptionProjection);
-  }
 
   /** The video's audio, extracted into a temporary directory, then recognized. */
   async function transcribeVideo(uri: string): Promise<Recognition> {
@@ -133,47 +146,6 @@ export function build({
     return { found: true, path: videoPath };
   }
 
-  /**
-   * Written with the version the decision was made on, so of two instances
-   * handling the same transcription only the first records an outcome. The
-   * event's id comes from the command: the same write repeated is recognized,
-   * not rejected.
-   */
-  async function writeOutcome(command: Transcribe, recognition: Recognition, expectedVersion: number) {
-    const { transcribeId, uri } = command.data;
-    const event = recognition.recognized
-      ? Transcribed.create(
-          {
-            transcribeId,
-            uri,
-            transcription: recognition.text,
-            ...(recognition.words ? { words: timedWords(recognition.words) } : {}),
-          },
-          { id: outcomeId(command, Transcribed.type) },
-        )
-      : TranscribeFailed.create(
-          { transcribeId, uri, reason: recognition.reason },
-          { id: outcomeId(command, TranscribeFailed.type) },
-        );
-    try {
-      const { alreadyWritten } = await messageStore.write(
-        transcribeStreamName(transcribeId),
-        follow(command, event),
-        expectedVersion,
-      );
-      if (alreadyWritten) {
-        logger.info({ transcribeId, outcome: event.type }, 'this outcome was already recorded');
-        return;
-      }
-    } catch (error) {
-      if (!(error instanceof VersionConflictError)) throw error;
-      logger.info({ transcribeId, outcome: event.type }, 'another instance recorded this transcription first');
-      return;
-    }
-    if (recognition.recognized) logger.info({ transcribeId, uri }, 'video transcribed');
-    else logger.warn({ transcribeId, uri, reason: recognition.reason }, 'video not transcribed');
-  }
-
   const subscription = createSubscription({
     store: messageStore,
     ...descriptor.subscriptions.commands,
@@ -184,8 +156,6 @@ export function build({
 
   return { ...pieceOf(descriptor.name, [subscription]), handlers };
 }
-
-const outcomeId = (command: Transcribe, type: string) => uuidV5(`${command.id}|${type}`, OUTCOME_NAMESPACE);
 
 /**
  * The words as the event records them, bounded: at most `TRANSCRIPTION_MAX_WORDS` (the first ones), each word at

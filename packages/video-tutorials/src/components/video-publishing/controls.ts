@@ -3,15 +3,8 @@
  * and the parts of transcode and transcribe played with their real messages in a real store.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  follow,
-  reducerFor,
-  type Message,
-  type MessageMetadata,
-  type MessageStore,
-  type Projection,
-  type StoredMessage,
-} from 'message-db-toolkit';
+import { project, stored as storedMessage, written } from 'message-db-toolkit/controls';
+import { follow, type Message, type MessageMetadata, type MessageStore, type StoredMessage } from 'message-db-toolkit';
 import {
   transcodeCommandStreamName,
   TranscodeFailed,
@@ -156,38 +149,7 @@ export async function playTranscribe(store: MessageStore, videoId: string, outco
 }
 
 /** A message as if read back from `streamName` (for pure tests of projections and decisions). */
-export function stored<M extends Message>(
-  message: M,
-  streamName: string,
-  position: number,
-  globalPosition: number = 1000 + position,
-): StoredMessage<M['type'], M['data']> {
-  return {
-    ...message,
-    metadata: message.metadata ?? {},
-    streamName,
-    position,
-    globalPosition,
-    time: new Date('2026-01-01T12:00:00Z'),
-  };
-}
+export const stored = <M extends Message>(message: M, streamName: string, position: number, globalPosition?: number) =>
+  storedMessage(message, streamName, position, globalPosition === undefined ? {} : { globalPosition });
 
-/** The entity a projection folds from `events` (as `store.fetch` does). */
-export function project<Entity>(projection: Projection<Entity>, events: StoredMessage[]): Entity {
-  return events.reduce((entity, event) => {
-    const reducer = reducerFor(projection, event.type);
-    return reducer ? reducer(entity, event) : entity;
-  }, projection.$init());
-}
-
-/** Writes `message` and reads it back as stored (a handler's input). */
-export async function written<M extends Message>(
-  store: MessageStore,
-  streamName: string,
-  message: M,
-): Promise<StoredMessage> {
-  const { position } = await store.write(streamName, message);
-  const [read] = await store.read(streamName, position, 1);
-  if (!read) throw new Error(`${message.type} written to ${streamName} could not be read back`);
-  return read;
-}
+export { project, written };

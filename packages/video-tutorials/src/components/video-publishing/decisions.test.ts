@@ -1,5 +1,6 @@
 import type { StoredMessage } from 'message-db-toolkit';
 import { v5 as uuidV5 } from 'uuid';
+import { decisionSpec } from 'message-db-toolkit/controls';
 import { describe, expect, it } from 'vitest';
 import { transcodeCommandStreamName, transcodeStreamName } from '../../contracts/transcode.js';
 import { transcribeCommandStreamName, transcribeStreamName } from '../../contracts/transcribe.js';
@@ -323,6 +324,7 @@ describe('the process, step by step', () => {
 });
 
 describe('naming and describing', () => {
+  const naming = decisionSpec(videoProjection, decideNaming);
   const nameAt = (globalPosition: number, name: string) =>
     NameVideo.parse(stored(exampleNameVideo(video, name), commandStream, globalPosition - 1000, globalPosition));
 
@@ -340,33 +342,37 @@ describe('naming and describing', () => {
   });
 
   it('NameVideo → VideoNamed with the trimmed name; a broken rule → VideoNameRejected with the name as sent', () => {
-    expect(writes(decideNaming(given([]), nameAt(1100, '  A good name '))).message).toMatchObject({
-      type: 'VideoNamed',
-      data: { name: 'A good name' },
-    });
-    expect(writes(decideNaming(given([]), nameAt(1100, ' '))).message).toMatchObject({
-      type: 'VideoNameRejected',
-      data: { name: ' ', reason: 'name is blank' },
-    });
+    naming
+      .given()
+      .when(nameAt(1100, '  A good name '))
+      .then(videoStream, { type: 'VideoNamed', data: { name: 'A good name' } });
+    naming
+      .given()
+      .when(nameAt(1100, ' '))
+      .then(videoStream, { type: 'VideoNameRejected', data: { name: ' ', reason: 'name is blank' } });
   });
 
   it('a naming command at or before the last one answered is not decided again', () => {
     const first = nameAt(1100, 'First');
     const second = nameAt(1200, 'Second');
-    const named = stored(writes(decideNaming(given([]), first)).message, videoStream, 0, 1150);
-    const renamed = stored(writes(decideNaming(given([named]), second)).message, videoStream, 1, 1250);
+    const named = stored(naming.given().when(first).then(videoStream, 'VideoNamed').message, videoStream, 0, 1150);
+    const renamed = stored(
+      naming.given(named).when(second).then(videoStream, 'VideoNamed').message,
+      videoStream,
+      1,
+      1250,
+    );
     expect(given([named, renamed]).name).toBe('Second');
-    expect(decideNaming(given([named, renamed]), first)).toEqual({
-      kind: 'nothing',
-      reason: 'command already handled',
-    });
-    expect(decideNaming(given([named, renamed]), second)).toEqual({
-      kind: 'nothing',
-      reason: 'command already handled',
-    });
+    naming.given(named, renamed).when(first).thenNothing('command already handled');
+    naming.given(named, renamed).when(second).thenNothing('command already handled');
     // A rejection answers its command too.
     const blank = nameAt(1300, '');
-    const rejected = stored(writes(decideNaming(given([named, renamed]), blank)).message, videoStream, 2, 1350);
+    const rejected = stored(
+      naming.given(named, renamed).when(blank).then(videoStream, 'VideoNameRejected').message,
+      videoStream,
+      2,
+      1350,
+    );
     expect(decideNaming(given([named, renamed, rejected]), blank)).toMatchObject({ kind: 'nothing' });
   });
 

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import {
   follow,
+  nothing,
+  type Decision,
   type Message,
+  type Nothing,
+  type Write,
   type MessageData,
   type MessageDefinition,
   type MessageMetadata,
@@ -57,12 +61,9 @@ import { alreadyAnswered, transcriptionSettled, type Video } from './video.js';
  * Decisions are pure: they see the projected video and the message handled, nothing else. Every message
  * written gets its id from the message handled (`messageIdFor`), so deciding the same again writes nothing new.
  */
-export type Decision = Write | Nothing;
-export type Write = { kind: 'write'; streamName: string; message: Message };
-export type Nothing = { kind: 'nothing'; reason: string };
+export { nothing, type Decision, type Nothing, type Write };
 
 export const write = (streamName: string, message: Message): Write => ({ kind: 'write', streamName, message });
-export const nothing = (reason: string): Nothing => ({ kind: 'nothing', reason });
 
 /** A new `definition` message with `data`, its id derived from `cause`, following `cause`. */
 function answer<Type extends string, Schema extends z.ZodType<MessageData>>(

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createMessageStore, InvalidMessageError, type MessageStore, type StoredMessage } from 'message-db-toolkit';
-import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
+import { createTestDatabase, handlerSpec, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transcodeCommandStreamName, transcodeStreamName } from '../../contracts/transcode.js';
 import { transcribeCommandStreamName, transcribeStreamName } from '../../contracts/transcribe.js';
@@ -78,13 +78,22 @@ async function videoAt(step: Step, video: ExampleVideo = exampleVideo()) {
 
 describe('the process, handler by handler', () => {
   it('PublishVideo → PublishingStarted, following the command, once', async () => {
-    const { videoId, command } = await videoAt('requested');
+    const video = exampleVideo();
+    const videoStream = videoPublishingStreamName(video.videoId);
 
-    const [first, second] = await handleTwice(handlers().commands.PublishVideo, command);
+    const {
+      outcomes: [first, second],
+      message: command,
+      streams,
+    } = await handlerSpec(store)
+      .when(
+        videoPublishingCommandStreamName(video.videoId),
+        examplePublishVideo(video),
+        handlers().commands.PublishVideo,
+      )
+      .then({ [videoStream]: [{ type: 'PublishingStarted', data: video }] });
 
-    const events = await eventsOf(videoId);
-    expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({
+    expect(streams[videoStream]![0]).toMatchObject({
       type: 'PublishingStarted',
       data: command.data,
       metadata: {

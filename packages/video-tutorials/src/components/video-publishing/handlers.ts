@@ -1,12 +1,13 @@
 import { rm } from 'node:fs/promises';
 import { z } from 'zod';
 import {
+  createDecider,
   ensureWrittenTo,
   InvalidMessageError,
   originIdIn,
-  VersionConflictError,
   type Logger,
   type MessageStore,
+  type Outcome,
   type StoredMessage,
 } from 'message-db-toolkit';
 import { TranscodeFailed, Transcoded, transcodeStreamName } from '../../contracts/transcode.js';
@@ -49,12 +50,11 @@ import {
   decideVideoTranscribed,
   nothing,
   type Decision,
-  type Nothing,
 } from './decisions.js';
 import { videoProjection, type Video } from './video.js';
 
 /** What handling a message did. */
-export type Outcome = { kind: 'written'; streamName: string; type: string; position: number } | Nothing;
+export type { Outcome };
 
 export type Handler = (message: StoredMessage) => Promise<Outcome>;
 
@@ -69,46 +69,22 @@ export interface HandlerDependencies {
   keepSources?: boolean;
 }
 
-/** Decisions made again after a version conflict before giving up (the subscription then retries or parks). */
-const DECISIONS_PER_MESSAGE = 3;
-
 /**
  * The video-publishing component's handlers: each one validates the message, finds the video it is about, and
  * hands it to `onVideo`, which loads the video's stream, decides (pure, see decisions.ts) and writes.
  */
 export function createHandlers({ messageStore, logger, storage, keepSources = false }: HandlerDependencies) {
-  /**
-   * Load → decide → write, decided again when the video's stream changed in between (`VersionConflictError`).
-   * Events of the video's stream are written with the expected version of the projection decided on; commands
-   * to another component's stream without one (their id, derived from the message handled, makes a repeat a
-   * no-op). When another instance handled the same message, the new decision sees its event and does nothing.
-   */
-  async function onVideo(message: StoredMessage, videoId: string, decide: (video: Video) => Decision) {
-    const streamName = videoPublishingStreamName(videoId);
-    for (let decisions = 1; ; decisions++) {
-      try {
-        const { entity: video, version } = await messageStore.fetch(streamName, videoProjection);
-        const decision = decide(video);
-        return await carryOut(
-          decision,
-          decision.kind === 'write' && decision.streamName === streamName ? version : null,
-        );
-      } catch (error) {
-        if (!(error instanceof VersionConflictError) || decisions >= DECISIONS_PER_MESSAGE) throw error;
-        logger.info(
-          { messageId: message.id, type: message.type, streamName },
-          'video-publishing: stream changed while deciding; deciding again',
-        );
-      }
-    }
-  }
+  const decider = createDecider({ store: messageStore, name: 'video-publishing', logger });
 
-  async function carryOut(decision: Decision, expectedVersion: number | null): Promise<Outcome> {
-    if (decision.kind === 'nothing') return decision;
-    const { streamName, message } = decision;
-    const { position, alreadyWritten } = await messageStore.write(streamName, message, expectedVersion);
-    if (alreadyWritten) return nothing(`${message.type} ${message.id} already written`);
-    return { kind: 'written', streamName, type: message.type, position };
+  /**
+   * Load → decide → write, decided again when the video's stream changed in between (after 3 decisions the
+   * subscription retries or parks the message). Events of the video's stream are written with the expected
+   * version of the projection decided on; commands to another component's stream without one (their id, derived
+   * from the message handled, makes a repeat a no-op). When another instance handled the same message, the new
+   * decision sees its event and does nothing.
+   */
+  function onVideo(message: StoredMessage, videoId: string, decide: (video: Video) => Decision) {
+    return decider.decideOn(message, videoPublishingStreamName(videoId), videoProjection, decide);
   }
 
   const commands = {
