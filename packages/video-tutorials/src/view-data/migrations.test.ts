@@ -43,12 +43,15 @@ const relationsIn = async (db: Queryable, schema: string) =>
 const withoutDropped = (relations: string[]) => relations.filter((name) => !name.startsWith('admin_streams'));
 /**
  * Relations the migrations since then add to the moved tables (0012: the public catalogue's index; 0013: the
- * catalogue's search and pages' indexes; 0014: the account page's sessions table with its key and index).
+ * catalogue's search and pages' indexes; 0014: the account page's sessions table with its key and index; 0015: the
+ * creators' public names with their key).
  */
 const ADDED_SINCE = [
   'account_sessions',
   'account_sessions_open',
   'account_sessions_pkey',
+  'user_public_names',
+  'user_public_names_pkey',
   'video_catalogue_public',
   'creators_portal_videos_owner_pages',
   'video_catalogue_by_publishing',
@@ -304,7 +307,12 @@ describe('0012-video-lifecycle', () => {
 
       const report = await migrateViewData(earlier.db);
 
-      expect(report.applied).toEqual(['0012-video-lifecycle', '0013-catalogue-search-and-pages', '0014-account-page']);
+      expect(report.applied).toEqual([
+        '0012-video-lifecycle',
+        '0013-catalogue-search-and-pages',
+        '0014-account-page',
+        '0015-creators-names',
+      ]);
       expect(await earlier.db.query('SELECT id FROM creators_portal_videos')).toEqual([]);
       expect(await earlier.db.query('SELECT id FROM video_catalogue')).toEqual([]);
       expect(await earlier.db.query('SELECT subscriber_id FROM consumer_positions')).toEqual([

@@ -455,7 +455,7 @@ function renderDashboard(
                       name: video.name,
                       href: `/creators-portal/videos/${video.id}`,
                       hasPoster: video.posterUri !== null,
-                      creator: creatorName(video.ownerId),
+                      creator: creatorName(video.ownerId, video.ownerDisplayName),
                       date: video.uploadedAt,
                       durationSeconds: video.durationSeconds,
                       viewCount: video.viewCount,
