@@ -17,6 +17,7 @@ import { findOperation } from '../../aggregators/video-operations/index.js';
 import {
   DescribeVideo,
   NameVideo,
+  VideoDeleted,
   PublishVideo,
   VIDEO_DESCRIPTION_MAX_LENGTH,
   VIDEO_NAME_MAX_LENGTH,
@@ -228,6 +229,13 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
               <script src="/assets/operation.js" defer></script>`,
           },
         );
+      // A deleted video has no page to go back to (410): back to the list. An outcome recorded before the answer's
+      // type was kept is told by the video's row.
+      const deleted =
+        operation.answerType === VideoDeleted.type ||
+        (operation.answerType === null &&
+          operation.succeeded &&
+          (await isDeletedVideoOfOwner(viewData, request.user!.userId, operation.videoId)));
       return reply.page(
         operation.succeeded ? 'Done' : 'Not done',
         html`<div class="card narrow">
@@ -237,7 +245,11 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
               ? html`<div class="alert ok" role="status">Your change has been saved.</div>`
               : html`<div class="alert error" role="alert">${operation.failureReason ?? 'It was rejected.'}</div>`
           }
-          <a class="button" href="/creators-portal/videos/${operation.videoId}">Back to the video</a>
+          ${
+            deleted
+              ? html`<a class="button" href="/creators-portal">Back to my videos</a>`
+              : html`<a class="button" href="/creators-portal/videos/${operation.videoId}">Back to the video</a>`
+          }
         </div>`,
       );
     });
