@@ -363,8 +363,7 @@ describe('in a browser', () => {
     expect(new URL(page.url()).pathname).toBe(`/creators-portal/videos/${videoId}`); // not reloaded elsewhere
     await screenshot(page, '11-video-named');
 
-    // 11b Named, it can be made public: its owner publishes it (the choices are not part of the live page yet).
-    await page.reload();
+    // 11b Named, it can be made public: its owner publishes it, the Publish button arriving live (no reload).
     await page.getByRole('button', { name: 'Publish', exact: true }).click();
     await page.getByText('Your change has been saved.').waitFor({ timeout: 120_000 });
     await page.getByRole('link', { name: 'Back to the video' }).click();
