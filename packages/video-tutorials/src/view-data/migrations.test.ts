@@ -323,3 +323,33 @@ describe('0012-video-lifecycle', () => {
     }
   });
 });
+
+describe('migration 0015-creators-names', () => {
+  it('has the user-credentials aggregator apply the identity category again, for the names; nothing else', async () => {
+    const earlier = await createTestDatabase({ install: false, searchPath: VIEW_DATA_SEARCH_PATH });
+    try {
+      await migrateViewData(earlier.db);
+      // As the version before it left View Data: 0015 not applied yet, positions recorded.
+      await earlier.db.exec(`DROP TABLE user_public_names; ALTER TABLE video_operations DROP COLUMN answer_type;
+        DELETE FROM view_data_migrations WHERE name = '0015-creators-names';
+        INSERT INTO consumer_positions (subscriber_id, position) VALUES ('aggregators:user-credentials', 70),
+          ('aggregators:user-credentials+0of2', 70), ('aggregators:account-sessions', 70);`);
+      const userId = randomUUID();
+      await earlier.db.query(
+        `INSERT INTO user_credentials (id, email, password_hash, identity_position) VALUES ($1, 'a@example.com', 'h', 3)`,
+        [userId],
+      );
+
+      expect((await migrateViewData(earlier.db)).applied).toEqual(['0015-creators-names']);
+      expect(await earlier.db.query('SELECT subscriber_id FROM consumer_positions')).toEqual([
+        { subscriber_id: 'aggregators:account-sessions' },
+      ]);
+      expect(await earlier.db.query('SELECT id, identity_position::int AS identity_position FROM user_credentials')).toEqual([
+        { id: userId, identity_position: 3 },
+      ]);
+      expect(await earlier.db.query('SELECT * FROM user_public_names')).toEqual([]);
+    } finally {
+      await earlier.drop();
+    }
+  });
+});

@@ -607,7 +607,7 @@ async function renderVideo(
         </section>
         <section class="card">${textForm(csrf, video, 'name', sent)}</section>
         <section class="card">${textForm(csrf, video, 'describe', sent)}</section>
-        ${livePart('choices', choices, html``, parts.choices!)}
+        ${livePart('choices', choices, html``, parts.choices)}
       </div>`,
     statusCode,
     { head: LIVE_SCRIPT },
