@@ -344,9 +344,9 @@ describe('migration 0015-creators-names', () => {
       expect(await earlier.db.query('SELECT subscriber_id FROM consumer_positions')).toEqual([
         { subscriber_id: 'aggregators:account-sessions' },
       ]);
-      expect(await earlier.db.query('SELECT id, identity_position::int AS identity_position FROM user_credentials')).toEqual([
-        { id: userId, identity_position: 3 },
-      ]);
+      expect(
+        await earlier.db.query('SELECT id, identity_position::int AS identity_position FROM user_credentials'),
+      ).toEqual([{ id: userId, identity_position: 3 }]);
       expect(await earlier.db.query('SELECT * FROM user_public_names')).toEqual([]);
     } finally {
       await earlier.drop();
