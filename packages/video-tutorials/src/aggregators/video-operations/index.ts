@@ -81,7 +81,10 @@ export interface VideoOperation {
   videoId: string;
   succeeded: boolean;
   failureReason: string | null;
-  /** The type of the event that answered (`VideoDeleted`…); null for outcomes recorded before it was kept. */
+}
+
+/** An outcome with the type of the event that answered (`VideoDeleted`…); null if recorded before it was kept. */
+export interface AnsweredOperation extends VideoOperation {
   answerType: string | null;
 }
 
@@ -91,6 +94,18 @@ export async function findOperation(
   traceId: string,
   userId: string,
 ): Promise<VideoOperation | null> {
+  const found = await findAnsweredOperation(viewData, traceId, userId);
+  return found
+    ? { traceId: found.traceId, videoId: found.videoId, succeeded: found.succeeded, failureReason: found.failureReason }
+    : null;
+}
+
+/** The same, with what answered it: the operation page tells a deletion (no video to go back to). */
+export async function findAnsweredOperation(
+  viewData: Queryable,
+  traceId: string,
+  userId: string,
+): Promise<AnsweredOperation | null> {
   const [row] = await viewData.query<{
     trace_id: string;
     video_id: string;

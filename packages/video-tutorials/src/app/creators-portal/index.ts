@@ -13,7 +13,7 @@ import {
   storedFilesOfOwner,
   type CreatorVideo,
 } from '../../aggregators/creators-videos/index.js';
-import { findOperation } from '../../aggregators/video-operations/index.js';
+import { findAnsweredOperation, findOperation } from '../../aggregators/video-operations/index.js';
 import {
   DescribeVideo,
   NameVideo,
@@ -218,7 +218,7 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
     app.get('/creators-portal/operations/:traceId', async (request, reply) => {
       const parsed = operationParams.safeParse(request.params);
       if (!parsed.success) return reply.callNotFound();
-      const operation = await findOperation(viewData, parsed.data.traceId, request.user!.userId);
+      const operation = await findAnsweredOperation(viewData, parsed.data.traceId, request.user!.userId);
       if (!operation)
         return reply.page(
           'Working on it',
