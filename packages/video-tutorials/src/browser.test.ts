@@ -363,8 +363,7 @@ describe('in a browser', () => {
     expect(new URL(page.url()).pathname).toBe(`/creators-portal/videos/${videoId}`); // not reloaded elsewhere
     await screenshot(page, '11-video-named');
 
-    // 11b Named, it can be made public: its owner publishes it (the choices are not part of the live page yet).
-    await page.reload();
+    // 11b Named, it can be made public: its owner publishes it, the Publish button arriving live (no reload).
     await page.getByRole('button', { name: 'Publish', exact: true }).click();
     await page.getByText('Your change has been saved.').waitFor({ timeout: 120_000 });
     await page.getByRole('link', { name: 'Back to the video' }).click();
@@ -871,5 +870,50 @@ describe('in a browser: the account page', () => {
     } finally {
       await other.close();
     }
+  }, 300_000);
+});
+
+describe('in a browser: creators’ names', () => {
+  it('shows the name a creator registered with on the watch page and its cards, escaped and isolated', async () => {
+    // A name in Arabic, with markup and an override that is never closed: shown as text, the facts after it intact.
+    const displayName = 'مريم <b>Lovelace</b> \u202eevil';
+    const email = `named-${randomUUID().slice(0, 8)}@example.com`;
+    await page.goto('/');
+    const logOut = page.getByRole('button', { name: 'Log out', exact: true });
+    if ((await logOut.count()) > 0) await logOut.click();
+    await page.goto('/register');
+    await page.getByLabel('Your name (optional)').fill(displayName);
+    await page.getByLabel('E-mail').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Register', exact: true }).click();
+    await page.waitForURL('**/register/registration-complete**');
+    const { id: ownerId } = await eventually(
+      async () => (await findCredentialsByEmail(system.viewData, email)) ?? undefined,
+      'the registration in View Data',
+    );
+    const storage = createStorage(path.join(directory, 'storage'));
+    const { videoId } = await writeVideoEvents(system.store, {
+      ownerId,
+      name: 'Named by its creator',
+      durationSeconds: 1,
+      transcodedUri: await storeVideoWithoutAudio(storage),
+      posterUri: await makeStill(storage, `posters/named-${randomUUID()}.jpg`),
+    });
+    await eventually(
+      async () => (await findPublishedVideo(system.viewData, videoId))?.ownerDisplayName ?? undefined,
+      'the video in the catalogue, with its creator’s name',
+    );
+
+    await page.goto(`/videos/${videoId}`);
+    const facts = page.getByTestId('video-facts');
+    expect(await facts.locator('.creator').textContent()).toBe('مريم <b>Lovelace</b> evil');
+    expect(await facts.locator('.creator bdi').count()).toBe(1);
+    expect(await oneLine(facts)).toMatch(/ · \d{1,2} \w{3} \d{4} · (Duration )?0:01 · 0 views$/);
+    await screenshot(page, '25-watch-creator-named', ['desktop', 'phone']);
+    await page.goto('/videos');
+    const card = page.locator(`.video-card[data-video-id="${videoId}"]`);
+    expect(await card.locator('.creator').textContent()).toBe('مريم <b>Lovelace</b> evil');
+    expect(await page.content()).not.toContain(email);
+    await screenshot(page, '25-catalogue-creator-named', ['phone']);
   }, 300_000);
 });

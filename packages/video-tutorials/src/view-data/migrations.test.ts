@@ -43,12 +43,15 @@ const relationsIn = async (db: Queryable, schema: string) =>
 const withoutDropped = (relations: string[]) => relations.filter((name) => !name.startsWith('admin_streams'));
 /**
  * Relations the migrations since then add to the moved tables (0012: the public catalogue's index; 0013: the
- * catalogue's search and pages' indexes; 0014: the account page's sessions table with its key and index).
+ * catalogue's search and pages' indexes; 0014: the account page's sessions table with its key and index; 0015: the
+ * creators' public names with their key).
  */
 const ADDED_SINCE = [
   'account_sessions',
   'account_sessions_open',
   'account_sessions_pkey',
+  'user_public_names',
+  'user_public_names_pkey',
   'video_catalogue_public',
   'creators_portal_videos_owner_pages',
   'video_catalogue_by_publishing',
@@ -304,12 +307,47 @@ describe('0012-video-lifecycle', () => {
 
       const report = await migrateViewData(earlier.db);
 
-      expect(report.applied).toEqual(['0012-video-lifecycle', '0013-catalogue-search-and-pages', '0014-account-page']);
+      expect(report.applied).toEqual([
+        '0012-video-lifecycle',
+        '0013-catalogue-search-and-pages',
+        '0014-account-page',
+        '0015-creators-names',
+      ]);
       expect(await earlier.db.query('SELECT id FROM creators_portal_videos')).toEqual([]);
       expect(await earlier.db.query('SELECT id FROM video_catalogue')).toEqual([]);
       expect(await earlier.db.query('SELECT subscriber_id FROM consumer_positions')).toEqual([
         { subscriber_id: 'aggregators:home-page' },
       ]);
+    } finally {
+      await earlier.drop();
+    }
+  });
+});
+
+describe('migration 0015-creators-names', () => {
+  it('has the user-credentials aggregator apply the identity category again, for the names; nothing else', async () => {
+    const earlier = await createTestDatabase({ install: false, searchPath: VIEW_DATA_SEARCH_PATH });
+    try {
+      await migrateViewData(earlier.db);
+      // As the version before it left View Data: 0015 not applied yet, positions recorded.
+      await earlier.db.exec(`DROP TABLE user_public_names; ALTER TABLE video_operations DROP COLUMN answer_type;
+        DELETE FROM view_data_migrations WHERE name = '0015-creators-names';
+        INSERT INTO consumer_positions (subscriber_id, position) VALUES ('aggregators:user-credentials', 70),
+          ('aggregators:user-credentials+0of2', 70), ('aggregators:account-sessions', 70);`);
+      const userId = randomUUID();
+      await earlier.db.query(
+        `INSERT INTO user_credentials (id, email, password_hash, identity_position) VALUES ($1, 'a@example.com', 'h', 3)`,
+        [userId],
+      );
+
+      expect((await migrateViewData(earlier.db)).applied).toEqual(['0015-creators-names']);
+      expect(await earlier.db.query('SELECT subscriber_id FROM consumer_positions')).toEqual([
+        { subscriber_id: 'aggregators:account-sessions' },
+      ]);
+      expect(
+        await earlier.db.query('SELECT id, identity_position::int AS identity_position FROM user_credentials'),
+      ).toEqual([{ id: userId, identity_position: 3 }]);
+      expect(await earlier.db.query('SELECT * FROM user_public_names')).toEqual([]);
     } finally {
       await earlier.drop();
     }

@@ -289,6 +289,26 @@ export const VIEW_DATA_MIGRATIONS: readonly { name: string; up: string }[] = [
       );
       CREATE INDEX account_sessions_open ON account_sessions (user_id, last_seen_at DESC) WHERE ended_at IS NULL;`,
   },
+  {
+    // Creators' names in public: the display name each user gave at registration (none for the book's), kept by
+    // the user-credentials aggregator from the identity category; a deleted account's row stays, emptied, so that
+    // its Registered applied again brings nothing back. Its rows come from the log, so that aggregator's position
+    // goes and it applies the identity category again from position 0, which changes nothing in user_credentials
+    // (a row there applies only later stream positions). Until it has caught up, creators show as their handles.
+    // And which event answered a request (video_operations): after a deletion there is no video to go back to.
+    name: '0015-creators-names',
+    up: `
+      CREATE TABLE user_public_names (
+        user_id uuid PRIMARY KEY,
+        display_name text,
+        deleted_at timestamptz,
+        -- the identity stream position last applied
+        identity_position bigint NOT NULL
+      );
+      DELETE FROM consumer_positions
+       WHERE subscriber_id = 'aggregators:user-credentials' OR subscriber_id LIKE 'aggregators:user-credentials+%';
+      ALTER TABLE video_operations ADD COLUMN answer_type text;`,
+  },
 ];
 
 /** The schema View Data's tables live in, in the message store's database or in one of its own. */

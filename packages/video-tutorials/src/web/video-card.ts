@@ -3,18 +3,27 @@ import { clockTime } from '../captions.js';
 import { html, type SafeHtml } from './html.js';
 
 /**
- * How a creator is named in public. Identity records no name, only an e-mail address, and an address is never
- * shown publicly: a creator is shown by a neutral handle made from their user id, `Creator 7K3QJX` — the same on
- * every page, telling creators apart, revealing neither the address nor the id (six characters of a SHA-256 of
- * it, Crockford's base 32). A display name, once something records one, takes its place here.
+ * How a creator is named in public: by the display name they gave at registration, else by a neutral handle made
+ * from their user id, `Creator 7K3QJX` — the same on every page, telling creators apart, revealing neither the
+ * e-mail address (never shown publicly) nor the id (six characters of a SHA-256 of it, Crockford's base 32).
+ * A deleted account's videos show the handle, not "A former creator": the handle says nothing of the person (it
+ * comes from a random id), and it still tells one deleted creator's videos from another's. The name is shown
+ * without control and bidirectional formatting characters (which could make the text around it read backwards);
+ * a name with nothing else left gives way to the handle.
  */
-export function creatorName(ownerId: string): string {
+export function creatorName(ownerId: string, displayName: string | null = null): string {
+  const name = displayName?.replace(UNSHOWN_IN_NAMES, '').replace(/\s+/g, ' ').trim();
+  if (name) return name;
   const digest = createHash('sha256').update(`creator:${ownerId}`).digest();
   const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
   let handle = '';
   for (let index = 0; index < 6; index++) handle += alphabet[digest[index]! % 32];
   return `Creator ${handle}`;
 }
+
+/** Control characters, bidirectional marks, embeddings, overrides and isolates. */
+// eslint-disable-next-line no-control-regex
+const UNSHOWN_IN_NAMES = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
 
@@ -46,7 +55,9 @@ export function videoFacts({
   date: Date;
   durationSeconds: number | null;
 }) {
-  return html`<span class="creator">${creator}</span> ·
+  // A name in another script (Arabic, Hebrew…) is isolated so that it cannot turn the facts after it around.
+  const name = /^[\x20-\x7e]*$/.test(creator) ? creator : html`<bdi>${creator}</bdi>`;
+  return html`<span class="creator">${name}</span> ·
     ${dateElement(date)}${
       durationSeconds === null
         ? ''
@@ -97,6 +108,7 @@ export function publicVideoCard(
     id: string;
     ownerId: string;
     name: string;
+    ownerDisplayName: string | null;
     posterUri: string | null;
     publishedAt: Date;
     durationSeconds: number | null;
@@ -109,7 +121,7 @@ export function publicVideoCard(
     name: video.name,
     href: `/videos/${video.id}`,
     hasPoster: video.posterUri !== null,
-    creator: creatorName(video.ownerId),
+    creator: creatorName(video.ownerId, video.ownerDisplayName),
     date: video.publishedAt,
     durationSeconds: video.durationSeconds,
     viewCount: video.viewCount,

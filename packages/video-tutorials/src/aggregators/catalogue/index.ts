@@ -12,6 +12,7 @@ import {
 } from '../../contracts/video-publishing.js';
 import { readKeysetPage, type KeysetPage, type PageRequest } from '../../view-data/keyset-pages.js';
 import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
+import { OWNER_NAME_COLUMN, OWNER_NAME_JOIN } from '../user-credentials/index.js';
 import { listingChangesOf, parsedInItsStream, updateIfNewer, upsertIfNewer } from '../video-rows.js';
 
 export const descriptor = {
@@ -95,6 +96,8 @@ export interface CatalogueVideo {
   durationSeconds: number | null;
   viewCount: number;
   publishedAt: Date;
+  /** The name its owner gave, for public pages; null: none given, or the account deleted. */
+  ownerDisplayName: string | null;
 }
 
 type CatalogueRow = {
@@ -108,6 +111,7 @@ type CatalogueRow = {
   duration_seconds: number | null;
   view_count: string | number;
   published_at: Date | string;
+  owner_display_name: string | null;
 };
 
 /**
@@ -118,10 +122,10 @@ type CatalogueRow = {
 export const PUBLIC_VIDEO = 'v.published_at IS NOT NULL AND v.deleted_at IS NULL AND v.listed IS NOT FALSE';
 
 const CATALOGUE_COLUMNS = `v.id, v.owner_id, v.name, v.description, v.transcoded_uri, v.poster_uri, v.transcription,
-         v.duration_seconds, COALESCE(c.view_count, 0) AS view_count, v.published_at`;
+         v.duration_seconds, COALESCE(c.view_count, 0) AS view_count, v.published_at, ${OWNER_NAME_COLUMN}`;
 /** The columns a card needs: the transcript (up to 5,000 words) is only the watch page's. */
 const CARD_COLUMNS = CATALOGUE_COLUMNS.replace('v.transcription', 'NULL::text AS transcription');
-const PUBLISHED_VIDEOS = `video_catalogue v LEFT JOIN video_view_counts c ON c.video_id = v.id::text
+const PUBLISHED_VIDEOS = `video_catalogue v LEFT JOIN video_view_counts c ON c.video_id = v.id::text ${OWNER_NAME_JOIN}
    WHERE ${PUBLIC_VIDEO}`;
 const SELECT_PUBLISHED = `SELECT ${CATALOGUE_COLUMNS} FROM ${PUBLISHED_VIDEOS}`;
 
@@ -136,6 +140,7 @@ const toCatalogueVideo = (row: CatalogueRow): CatalogueVideo => ({
   durationSeconds: row.duration_seconds === null ? null : Number(row.duration_seconds),
   viewCount: Number(row.view_count),
   publishedAt: new Date(row.published_at),
+  ownerDisplayName: row.owner_display_name,
 });
 
 export async function listPublishedVideos(viewData: Queryable, limit = 48): Promise<CatalogueVideo[]> {
@@ -257,7 +262,7 @@ export async function searchCatalogue(
               translate(left(concat_ws(' … ', nullif(v.description, ''), v.transcription), 20000), $5, '  '),
               query.q, $4) AS snippet
        FROM hits JOIN video_catalogue v ON v.id = hits.id
-            LEFT JOIN video_view_counts c ON c.video_id = v.id::text, query
+            LEFT JOIN video_view_counts c ON c.video_id = v.id::text ${OWNER_NAME_JOIN}, query
       ORDER BY hits.rank DESC, hits.published_at DESC, hits.id DESC`,
     [text, limit, offset, HEADLINE_OPTIONS, SNIPPET_MARK_START + SNIPPET_MARK_END],
   );

@@ -13,6 +13,7 @@ import {
 } from '../../contracts/video-publishing.js';
 import { readKeysetPage, type KeysetPage, type PageRequest } from '../../view-data/keyset-pages.js';
 import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
+import { OWNER_NAME_COLUMN, OWNER_NAME_JOIN } from '../user-credentials/index.js';
 import { listingChangesOf, parsedInItsStream, updateIfNewer, upsertIfNewer } from '../video-rows.js';
 
 export const descriptor = {
@@ -119,12 +120,15 @@ export interface CreatorVideo {
   durationSeconds: number | null;
   viewCount: number;
   uploadedAt: Date;
+  /** The name its owner gave, for its card; null: none given. */
+  ownerDisplayName: string | null;
 }
 
 const CREATOR_VIDEO_COLUMNS = `v.id, v.owner_id, v.status, v.listed, v.failure_reason, v.name, v.description,
          v.source_uri, v.transcoded_uri, v.poster_uri, v.transcription, v.transcription_failure, v.duration_seconds,
-         COALESCE(c.view_count, 0) AS view_count, v.uploaded_at`;
-const CREATOR_VIDEOS = `creators_portal_videos v LEFT JOIN video_view_counts c ON c.video_id = v.id::text`;
+         COALESCE(c.view_count, 0) AS view_count, v.uploaded_at, ${OWNER_NAME_COLUMN}`;
+const CREATOR_VIDEOS = `creators_portal_videos v LEFT JOIN video_view_counts c ON c.video_id = v.id::text
+   ${OWNER_NAME_JOIN}`;
 const SELECT_CREATOR_VIDEO = `SELECT ${CREATOR_VIDEO_COLUMNS} FROM ${CREATOR_VIDEOS}`;
 
 type CreatorVideoRow = {
@@ -143,6 +147,7 @@ type CreatorVideoRow = {
   duration_seconds: number | null;
   view_count: string | number;
   uploaded_at: Date | string;
+  owner_display_name: string | null;
 };
 
 const toCreatorVideo = (row: CreatorVideoRow): CreatorVideo => ({
@@ -161,6 +166,7 @@ const toCreatorVideo = (row: CreatorVideoRow): CreatorVideo => ({
   durationSeconds: row.duration_seconds === null ? null : Number(row.duration_seconds),
   viewCount: Number(row.view_count),
   uploadedAt: new Date(row.uploaded_at),
+  ownerDisplayName: row.owner_display_name,
 });
 
 /** An owner's latest videos, the latest upload first: up to 500. */

@@ -14,13 +14,14 @@ import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from 
 export const descriptor = {
   name: 'user-credentials-aggregator',
   subscriptions: { events: { streamName: identityCategory, subscriberId: 'aggregators:user-credentials' } },
-  tables: [{ name: 'user_credentials' }],
+  tables: [{ name: 'user_credentials' }, { name: 'user_public_names' }],
 } satisfies AggregatorDescriptor;
 
 /**
  * Keeps `user_credentials` for log-in (the book's chapter 9) and each
- * account's lock status. Each row remembers the identity stream position it
- * has applied, so replays change nothing.
+ * account's lock status, and `user_public_names`, the name public pages show for each user (a display name given
+ * at registration, or none). Each row remembers the identity stream position it has applied, so replays change
+ * nothing.
  */
 export function build(deps: AggregatorDeps) {
   return aggregatorPiece(descriptor, applyIdentityEvents, deps);
@@ -29,12 +30,19 @@ export function build(deps: AggregatorDeps) {
 export async function applyIdentityEvents(messages: StoredMessage[], tx: Queryable) {
   for (const message of messages) {
     if (Registered.is(message)) {
-      const { userId, email, passwordHash } = Registered.parse(message).data;
+      const { userId, email, passwordHash, displayName } = Registered.parse(message).data;
       // A second account for an address already taken is not given credentials.
       await tx.query(
         `INSERT INTO user_credentials (id, email, password_hash, identity_position)
          VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
         [userId, email, passwordHash, message.position],
+      );
+      // The first Registered names the user; a later one (or this one again) changes nothing, nor revives a
+      // deleted account's name.
+      await tx.query(
+        `INSERT INTO user_public_names (user_id, display_name, identity_position) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id) DO NOTHING`,
+        [userId, displayName ?? null, message.position],
       );
     } else if (EmailConfirmed.is(message)) {
       const { userId } = EmailConfirmed.parse(message).data;
@@ -78,9 +86,25 @@ export async function applyIdentityEvents(messages: StoredMessage[], tx: Queryab
           WHERE id = $1 AND identity_position < $2`,
         [userId, message.position, message.time.toISOString()],
       );
+      // Its name goes from public pages too (its videos stay, shown by the handle).
+      await tx.query(
+        `INSERT INTO user_public_names AS n (user_id, display_name, deleted_at, identity_position)
+         VALUES ($1, NULL, $3::timestamptz, $2)
+         ON CONFLICT (user_id) DO UPDATE SET display_name = NULL, deleted_at = EXCLUDED.deleted_at,
+                identity_position = EXCLUDED.identity_position
+          WHERE n.identity_position < EXCLUDED.identity_position`,
+        [userId, message.position, message.time.toISOString()],
+      );
     }
   }
 }
+
+/**
+ * For queries of videos (a table aliased `v` with `owner_id`): the owner's display name, `owner_display_name`,
+ * null when they gave none or deleted their account. A join, so a list of videos costs no query per card.
+ */
+export const OWNER_NAME_JOIN = 'LEFT JOIN user_public_names owner_name ON owner_name.user_id = v.owner_id';
+export const OWNER_NAME_COLUMN = 'owner_name.display_name AS owner_display_name';
 
 export interface UserCredentials {
   id: string;

@@ -61,8 +61,8 @@ export async function applyOperationOutcomes(messages: StoredMessage[], tx: Quer
     const { traceId, userId } = message.metadata;
     if (!outcome || typeof traceId !== 'string' || !traceId) continue;
     await tx.query(
-      `INSERT INTO video_operations (trace_id, video_id, user_id, succeeded, failure_reason, completed_at)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (trace_id) DO NOTHING`,
+      `INSERT INTO video_operations (trace_id, video_id, user_id, succeeded, failure_reason, completed_at, answer_type)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (trace_id) DO NOTHING`,
       [
         traceId,
         videoIdOf(message),
@@ -70,6 +70,7 @@ export async function applyOperationOutcomes(messages: StoredMessage[], tx: Quer
         outcome.succeeded,
         outcome.failureReason,
         message.time.toISOString(),
+        message.type,
       ],
     );
   }
@@ -82,22 +83,47 @@ export interface VideoOperation {
   failureReason: string | null;
 }
 
+/** An outcome with the type of the event that answered (`VideoDeleted`…); null if recorded before it was kept. */
+export interface AnsweredOperation extends VideoOperation {
+  answerType: string | null;
+}
+
 /** The outcome of a request, if it has one yet; only for the user who asked. */
 export async function findOperation(
   viewData: Queryable,
   traceId: string,
   userId: string,
 ): Promise<VideoOperation | null> {
+  const found = await findAnsweredOperation(viewData, traceId, userId);
+  return found
+    ? { traceId: found.traceId, videoId: found.videoId, succeeded: found.succeeded, failureReason: found.failureReason }
+    : null;
+}
+
+/** The same, with what answered it: the operation page tells a deletion (no video to go back to). */
+export async function findAnsweredOperation(
+  viewData: Queryable,
+  traceId: string,
+  userId: string,
+): Promise<AnsweredOperation | null> {
   const [row] = await viewData.query<{
     trace_id: string;
     video_id: string;
     succeeded: boolean;
     failure_reason: string | null;
+    answer_type: string | null;
   }>(
-    `SELECT trace_id, video_id, succeeded, failure_reason FROM video_operations WHERE trace_id = $1 AND user_id = $2`,
+    `SELECT trace_id, video_id, succeeded, failure_reason, answer_type FROM video_operations
+      WHERE trace_id = $1 AND user_id = $2`,
     [traceId, userId],
   );
   return row
-    ? { traceId: row.trace_id, videoId: row.video_id, succeeded: row.succeeded, failureReason: row.failure_reason }
+    ? {
+        traceId: row.trace_id,
+        videoId: row.video_id,
+        succeeded: row.succeeded,
+        failureReason: row.failure_reason,
+        answerType: row.answer_type,
+      }
     : null;
 }

@@ -4,6 +4,7 @@ import type { TestDatabase } from 'message-db-toolkit/controls';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogueVideo } from '../../aggregators/catalogue/controls.js';
+import { HOSTILE_DISPLAY_NAME, registeredCreator } from '../../aggregators/user-credentials/controls.js';
 import { createSystemTestDatabase } from '../../testing.js';
 import { pageLinks, videoCards } from '../../web/page-checks.js';
 import { buildWebServer } from '../../web/server.js';
@@ -265,5 +266,51 @@ describe('snippet markup', () => {
 
   it('searches normalized: control characters as spaces, spaces collapsed', () => {
     expect(normalizeSearch(' a\tb\u0000c\u0085d  e ')).toBe('a b c d e');
+  });
+});
+
+describe('creators’ names on cards', () => {
+  const creatorOf = (body: string, videoId: string) =>
+    new RegExp(`data-video-id="${videoId}">[\\s\\S]*?<span class="creator">(.*?)</span>`).exec(body)?.[1];
+
+  it('shows the display name the creator gave, escaped, without bidirectional controls; the handle otherwise', async () => {
+    const named = await registeredCreator(test.store, test.db, { displayName: HOSTILE_DISPLAY_NAME });
+    const unnamed = await registeredCreator(test.store, test.db);
+    const word = unique();
+    const [hostile, plain] = [
+      await video({ ownerId: named.userId, name: `Named ${word}` }),
+      await video({ ownerId: unnamed.userId, name: `Unnamed ${word}` }),
+    ];
+    for (const url of ['/videos', `/search?q=${word}`]) {
+      const { body } = await get(url);
+      expect(creatorOf(body, hostile.videoId), url).toBe('&lt;script&gt;alert(1)&lt;/script&gt; evil');
+      expect(creatorOf(body, plain.videoId), url).toBe(creatorName(unnamed.userId));
+      expect(body).not.toContain('<script>alert(1)');
+      expect(body).not.toContain('\u202e');
+      expect(body).not.toContain(named.email);
+      expect(body).not.toContain(unnamed.email);
+    }
+  });
+
+  it('a deleted account’s videos show the handle, no longer the name', async () => {
+    const leaving = await registeredCreator(test.store, test.db, { displayName: 'Leaving Soon' });
+    const { videoId } = await video({ ownerId: leaving.userId, name: 'Stays after its creator left' });
+    expect(creatorOf((await get('/videos')).body, videoId)).toBe('Leaving Soon');
+    await leaving.deleteAccount();
+    const { body } = await get('/videos');
+    expect(creatorOf(body, videoId)).toBe(creatorName(leaving.userId));
+    expect(body).not.toContain('Leaving Soon');
+  });
+
+  it('a name in a right-to-left script is isolated from the facts around it (<bdi>)', async () => {
+    const arabic = await registeredCreator(test.store, test.db, { displayName: 'مريم' });
+    const { videoId } = await video({ ownerId: arabic.userId, name: 'Isolated' });
+    expect(creatorOf((await get('/videos')).body, videoId)).toBe('<bdi>مريم</bdi>');
+  });
+
+  it('a name of nothing but control and bidirectional characters gives way to the handle', () => {
+    const ownerId = randomUUID();
+    expect(creatorName(ownerId, '\u202e\u2066 \u200f')).toBe(creatorName(ownerId));
+    expect(creatorName(ownerId, '  Ada \u202eLovelace\u202c  ')).toBe('Ada Lovelace');
   });
 });

@@ -13,10 +13,11 @@ import {
   storedFilesOfOwner,
   type CreatorVideo,
 } from '../../aggregators/creators-videos/index.js';
-import { findOperation } from '../../aggregators/video-operations/index.js';
+import { findAnsweredOperation, findOperation } from '../../aggregators/video-operations/index.js';
 import {
   DescribeVideo,
   NameVideo,
+  VideoDeleted,
   PublishVideo,
   VIDEO_DESCRIPTION_MAX_LENGTH,
   VIDEO_NAME_MAX_LENGTH,
@@ -68,7 +69,11 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
     app.addHook('preHandler', requireUser);
     registerVideoActions(app, options);
     const serveEvents = eventStreams(app);
-    registerLiveVideoRoutes(app, { viewData, pageParts: videoPageParts, serve: serveEvents });
+    registerLiveVideoRoutes(app, {
+      viewData,
+      pageParts: async (video) => videoPageParts(video, await retryPossible(options.storage, video)),
+      serve: serveEvents,
+    });
 
     app.get('/creators-portal', async (request, reply) => {
       const asked = readPageRequest(request.query, {
@@ -213,7 +218,7 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
     app.get('/creators-portal/operations/:traceId', async (request, reply) => {
       const parsed = operationParams.safeParse(request.params);
       if (!parsed.success) return reply.callNotFound();
-      const operation = await findOperation(viewData, parsed.data.traceId, request.user!.userId);
+      const operation = await findAnsweredOperation(viewData, parsed.data.traceId, request.user!.userId);
       if (!operation)
         return reply.page(
           'Working on it',
@@ -228,6 +233,13 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
               <script src="/assets/operation.js" defer></script>`,
           },
         );
+      // A deleted video has no page to go back to (410): back to the list. An outcome recorded before the answer's
+      // type was kept is told by the video's row.
+      const deleted =
+        operation.answerType === VideoDeleted.type ||
+        (operation.answerType === null &&
+          operation.succeeded &&
+          (await isDeletedVideoOfOwner(viewData, request.user!.userId, operation.videoId)));
       return reply.page(
         operation.succeeded ? 'Done' : 'Not done',
         html`<div class="card narrow">
@@ -237,7 +249,11 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
               ? html`<div class="alert ok" role="status">Your change has been saved.</div>`
               : html`<div class="alert error" role="alert">${operation.failureReason ?? 'It was rejected.'}</div>`
           }
-          <a class="button" href="/creators-portal/videos/${operation.videoId}">Back to the video</a>
+          ${
+            deleted
+              ? html`<a class="button" href="/creators-portal">Back to my videos</a>`
+              : html`<a class="button" href="/creators-portal/videos/${operation.videoId}">Back to the video</a>`
+          }
         </div>`,
       );
     });
@@ -455,7 +471,7 @@ function renderDashboard(
                       name: video.name,
                       href: `/creators-portal/videos/${video.id}`,
                       hasPoster: video.posterUri !== null,
-                      creator: creatorName(video.ownerId),
+                      creator: creatorName(video.ownerId, video.ownerDisplayName),
                       date: video.uploadedAt,
                       durationSeconds: video.durationSeconds,
                       viewCount: video.viewCount,
@@ -513,9 +529,11 @@ interface TextFormState {
 
 /**
  * The parts of a video's page that change while it is open: the page renders them, and the live routes send them
- * again when they change (`live.ts`), so the page's script replaces them in place — never the forms.
+ * again when they change (`live.ts`), so the page's script replaces them in place — never the name and description
+ * forms. The owner's choices are a part too, their forms without a CSRF token (`csrf` empty): the token is each
+ * page's own, so the page renders them with it, hashed without it, and the script fills it in (video-live.js).
  */
-function videoPageParts(video: CreatorVideo): VideoPageParts {
+function videoPageParts(video: CreatorVideo, canRetry: boolean, csrf = ''): VideoPageParts {
   const title = video.name || 'Untitled video';
   const heading = html`<h1>${title}</h1>
     <p>
@@ -553,12 +571,17 @@ function videoPageParts(video: CreatorVideo): VideoPageParts {
       : ''
   }
   ${video.transcriptionFailure ? html`<p class="muted">No transcript: ${video.transcriptionFailure}</p>` : ''}`;
-  return { title, parts: { heading, media, about } };
+  const choices = html`${videoChoices(video, csrf, canRetry)}`;
+  return { title, parts: { heading, media, about, choices } };
 }
 
-/** A part of the page the script may replace (`data-live-part`), with the hash of its markup. */
-const livePart = (name: string, markup: SafeHtml, attributes: SafeHtml = html``) =>
-  html`<div data-live-part="${name}" data-live-hash="${hashOf(markup)}" ${attributes}>${markup}</div>`;
+/** Whether a failed video can be tried again: its upload is still in storage. */
+const retryPossible = async (storage: Storage, video: CreatorVideo) =>
+  video.status === 'failed' && (await sourceKept(storage, video));
+
+/** A part of the page the script may replace (`data-live-part`), with the hash of its markup (as sent live). */
+const livePart = (name: string, markup: SafeHtml, attributes: SafeHtml = html``, hashed: SafeHtml = markup) =>
+  html`<div data-live-part="${name}" data-live-hash="${hashOf(hashed)}" ${attributes}>${markup}</div>`;
 
 async function renderVideo(
   reply: FastifyReply,
@@ -568,21 +591,24 @@ async function renderVideo(
   statusCode = 200,
 ) {
   const csrf = reply.csrfToken();
-  const retryPossible = video.status === 'failed' && (await sourceKept(storage, video));
-  const { title, parts } = videoPageParts(video);
+  const retry = await retryPossible(storage, video);
+  const { title, parts } = videoPageParts(video, retry);
+  const choices = videoPageParts(video, retry, csrf).parts.choices!;
   const errors: FormError[] =
     sent?.state.kind === 'rejected' ? [{ field: TEXT_FORMS[sent.action].id, message: sent.state.message }] : [];
   return reply.page(
     titleWithErrors(title, errors),
     html`${errorSummary(errors)}
-      <section class="card" data-live-video="${video.id}" data-video-status="${video.status}">
-        <p><a href="/creators-portal">← My videos</a></p>
-        ${livePart('heading', parts.heading!)} ${livePart('media', parts.media!, html`aria-live="polite"`)}
-        ${livePart('about', parts.about!)}
-      </section>
-      <section class="card">${textForm(csrf, video, 'name', sent)}</section>
-      <section class="card">${textForm(csrf, video, 'describe', sent)}</section>
-      ${videoChoices(video, csrf, retryPossible)}`,
+      <div data-live-video="${video.id}" data-video-status="${video.status}">
+        <section class="card">
+          <p><a href="/creators-portal">← My videos</a></p>
+          ${livePart('heading', parts.heading!)} ${livePart('media', parts.media!, html`aria-live="polite"`)}
+          ${livePart('about', parts.about!)}
+        </section>
+        <section class="card">${textForm(csrf, video, 'name', sent)}</section>
+        <section class="card">${textForm(csrf, video, 'describe', sent)}</section>
+        ${livePart('choices', choices, html``, parts.choices)}
+      </div>`,
     statusCode,
     { head: LIVE_SCRIPT },
   );

@@ -284,7 +284,7 @@ describe('the state asked for once (/status, where EventSource is missing)', () 
     expect(response.headers['cache-control']).toBe('no-store');
     const state = JSON.parse(response.body) as { status: string; parts: object; outcomes: unknown[] };
     expect(state.status).toBe('failed');
-    expect(Object.keys(state.parts)).toEqual(['heading', 'media', 'about']);
+    expect(Object.keys(state.parts)).toEqual(['heading', 'media', 'about', 'choices']);
     expect(state.outcomes).toEqual([{ traceId, succeeded: true, message: null }]);
   });
 });
@@ -414,3 +414,34 @@ describe('asSentence', () => {
 
 /** What the name form's message says (`video-name-message`). */
 const messageOf = (body: string) => /id="video-name-message"[^>]*>([^<]*)</.exec(body)?.[1];
+
+describe('the owner’s choices, live', () => {
+  it('arrive as a part of the page, their forms without a token the page fills in; the page has them with it', async () => {
+    const owner = await aUser();
+    const { videoId } = await web.addVideo(owner.user!.userId, { status: 'processing' });
+    const stream = await openStream(owner, `/creators-portal/videos/${videoId}/events`);
+    expect((await stream.next('video')).parts.choices!.html).toBe(''); // nothing to choose while it is prepared
+
+    // Ready and named: Publish is offered, without reloading.
+    await web.viewData.query(
+      `UPDATE creators_portal_videos SET status = 'published', name = 'Choices', listed = false,
+              transcoded_uri = $2 WHERE id = $1`,
+      [videoId, web.storage.uriOf(`transcoded/${videoId}.mp4`)],
+    );
+    const ready = await stream.next('video', (data) => data.parts.choices!.html.includes('Publish'));
+    expect(ready.parts.choices!.html).toContain(`action="/creators-portal/videos/${videoId}/publish"`);
+    expect(ready.parts.choices!.html).toContain('<input type="hidden" name="_csrf" value="" />');
+    // The page: the same part, the same hash, and its forms with the page's token (they work without scripts).
+    const page = await owner.get(`/creators-portal/videos/${videoId}`);
+    expect(page.body).toContain(`data-live-part="choices" data-live-hash="${ready.parts.choices!.hash}"`);
+    const choices = /data-live-part="choices"[^>]*>([\s\S]*?)<\/section>/.exec(page.body)![1]!;
+    expect(choices).toMatch(/<input type="hidden" name="_csrf" value="[^"]+" \/>/);
+
+    // Published by its owner: Unlist instead.
+    await web.viewData.query(`UPDATE creators_portal_videos SET listed = true WHERE id = $1`, [videoId]);
+    const listed = await stream.next('video', (data) => data.parts.choices!.html.includes('Unlist'));
+    expect(listed.parts.choices!.hash).not.toBe(ready.parts.choices!.hash);
+    expect(listed.parts.choices!.html).not.toContain('/publish"');
+    await stream.close();
+  });
+});

@@ -168,7 +168,7 @@ export type ServeEvents = ReturnType<typeof eventStreams>;
 export interface LiveVideoOptions {
   viewData: Queryable;
   /** The parts of the video's page that change, rendered as the page renders them. */
-  pageParts: (video: CreatorVideo) => VideoPageParts;
+  pageParts: (video: CreatorVideo) => Promise<VideoPageParts>;
   serve: ServeEvents;
   maxStreamsPerUser?: number;
 }
@@ -197,7 +197,7 @@ export function registerLiveVideoRoutes(app: FastifyInstance, options: LiveVideo
     const video = await ownedVideo(request);
     if (!video) return reply.send({ status: 'absent' });
     const outcomes = await outcomesOf(viewData, request.user!.userId, video.id, awaitedOf(request));
-    return reply.send({ ...liveStateOf(pageParts(video), video.status), outcomes });
+    return reply.send({ ...liveStateOf(await pageParts(video), video.status), outcomes });
   });
 
   app.get('/creators-portal/videos/:videoId/events', async (request, reply) => {
@@ -222,7 +222,7 @@ export function registerLiveVideoRoutes(app: FastifyInstance, options: LiveVideo
         look: async (send) => {
           video ??= await findVideoOfOwner(viewData, userId, (request.params as { videoId: string }).videoId);
           if (!video) return 'done'; // no longer the user's (or no longer there)
-          const live = liveStateOf(pageParts(video), video.status);
+          const live = liveStateOf(await pageParts(video), video.status);
           const state = JSON.stringify(live);
           if (state !== sent) send('video', live);
           sent = state;

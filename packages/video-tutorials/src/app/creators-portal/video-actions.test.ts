@@ -1,6 +1,13 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { videoPublishingCommandStreamName } from '../../contracts/video-publishing.js';
+import type { Message } from 'message-db-toolkit';
+import { applyOperationOutcomes } from '../../aggregators/video-operations/index.js';
+import {
+  VideoDeleted,
+  VideoListed,
+  videoPublishingCommandStreamName,
+  videoPublishingStreamName,
+} from '../../contracts/video-publishing.js';
 import { startWebUnderAttack, type WebUnderAttack } from '../../security/harness.js';
 import { explainFailure } from './failure-reasons.js';
 
@@ -221,5 +228,39 @@ describe('failure reasons, for the owner', () => {
     const { sentence: said } = explainFailure(reason);
     expect(said).toContain(sentence);
     expect(said).not.toMatch(/ffmpeg|storage:|moov/);
+  });
+});
+
+describe('the operation page after a choice', () => {
+  /** The owner's choice, answered by `answer` as video-publishing writes it, applied to the operations' View Data. */
+  async function answered(action: 'publish' | 'delete', answer: (videoId: string, ownerId: string) => Message) {
+    const { owner, videoId } = await ownerWithVideo();
+    const response = await owner.post(`/creators-portal/videos/${videoId}/${action}`, {});
+    const traceId = /([0-9a-f-]{36})$/.exec(response.headers.location as string)![1]!;
+    const stream = videoPublishingStreamName(videoId);
+    const message = answer(videoId, owner.user!.userId);
+    const { position } = await web.store.write(stream, {
+      ...message,
+      metadata: { traceId, userId: owner.user!.userId },
+    });
+    const stored = await web.store.read(stream, position, 1);
+    await web.viewData.transaction((tx) => applyOperationOutcomes(stored, tx));
+    return { owner, videoId, page: await owner.get(`/creators-portal/operations/${traceId}`) };
+  }
+
+  it('after deleting, offers "Back to my videos", never the video that is gone', async () => {
+    const { videoId, page } = await answered('delete', (videoId, ownerId) =>
+      VideoDeleted.create({ videoId, ownerId, files: [] }),
+    );
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('Your change has been saved.');
+    expect(page.body).toContain('<a class="button" href="/creators-portal">Back to my videos</a>');
+    expect(page.body).not.toContain('Back to the video');
+    expect(page.body).not.toContain(`href="/creators-portal/videos/${videoId}"`);
+  });
+
+  it('after publishing, offers "Back to the video"', async () => {
+    const { videoId, page } = await answered('publish', (videoId) => VideoListed.create({ videoId }));
+    expect(page.body).toContain(`<a class="button" href="/creators-portal/videos/${videoId}">Back to the video</a>`);
   });
 });

@@ -113,7 +113,7 @@ export function createWatchApp({
             <h1>${title}</h1>
             <p class="video-facts muted" data-testid="video-facts">
               ${videoFacts({
-                creator: creatorName(video.ownerId),
+                creator: creatorName(video.ownerId, video.ownerDisplayName),
                 date: video.publishedAt,
                 durationSeconds: video.durationSeconds,
               })}

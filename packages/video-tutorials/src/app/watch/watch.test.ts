@@ -26,6 +26,7 @@ import { createSystemTestDatabase } from '../../testing.js';
 import { videoCards } from '../../web/page-checks.js';
 import { buildWebServer } from '../../web/server.js';
 import { creatorName } from '../../web/video-card.js';
+import { HOSTILE_DISPLAY_NAME, registeredCreator } from '../../aggregators/user-credentials/controls.js';
 import { createPlaybackTokens } from '../record-viewings/index.js';
 import { createWatchApp } from './index.js';
 
@@ -369,5 +370,31 @@ describe('the watch page’s facts, live count and videos up next', () => {
     const script = await app.inject({ url: '/assets/watch.js' });
     expect(script.statusCode).toBe(200);
     expect(script.body).toContain('/view-count');
+  });
+});
+
+describe('the watch page’s creator', () => {
+  it('is the display name the creator gave, escaped, in the facts and up next; the handle once they left', async () => {
+    const creator = await registeredCreator(test.store, test.db, { displayName: HOSTILE_DISPLAY_NAME });
+    const { videoId } = await catalogueVideo(test.store, test.db, { ownerId: creator.userId, name: 'Named creator' });
+    await catalogueVideo(test.store, test.db, { name: 'Another, after it' });
+    const shown = '<span class="creator">&lt;script&gt;alert(1)&lt;/script&gt; evil</span>';
+    const watched = (await app.inject({ url: `/videos/${videoId}` })).body;
+    const facts = /<p class="video-facts muted" data-testid="video-facts">([\s\S]*?)<\/p>/.exec(watched)![1]!;
+    expect(facts).toContain(shown);
+    expect(watched).not.toContain('\u202e');
+    expect(watched).not.toContain(creator.email);
+    // Up next, on the page of a video published after it.
+    const [after] = await test.db.query<{ id: string }>(
+      `SELECT id FROM video_catalogue WHERE published_at > (SELECT published_at FROM video_catalogue WHERE id = $1)
+        ORDER BY published_at LIMIT 1`,
+      [videoId],
+    );
+    expect((await app.inject({ url: `/videos/${after!.id}` })).body).toContain(shown);
+
+    await creator.deleteAccount();
+    const left = (await app.inject({ url: `/videos/${videoId}` })).body;
+    expect(left).toContain(`<span class="creator">${creatorName(creator.userId)}</span>`);
+    expect(left).not.toContain('alert(1)');
   });
 });

@@ -1,12 +1,13 @@
 // A video's page in the creators portal, kept up to date in place: its status, poster or player, name and
-// description arrive from the server (server-sent events; asked for every few seconds where EventSource is
-// missing or refused), and its forms are sent in the background, their outcome written beside them. Nothing
-// reloads the page and nothing touches a field being typed into.
+// description, and the owner's choices (publish, unlist, delete) arrive from the server (server-sent events; asked
+// for every few seconds where EventSource is missing or refused), and its forms are sent in the background, their
+// outcome written beside them. Nothing reloads the page and nothing touches a field being typed into.
 (() => {
   const root = document.querySelector('[data-live-video]');
   if (!root) return;
   const videoId = root.dataset.liveVideo;
   const base = `/creators-portal/videos/${videoId}`;
+  const csrf = document.querySelector('form[data-live-form] input[name="_csrf"]')?.value || '';
   const ask = (query) =>
     fetch(`${base}/status${query}`, { headers: { accept: 'application/json' }, credentials: 'same-origin' });
 
@@ -35,6 +36,8 @@
       if (!element || element.dataset.liveHash === part.hash) continue;
       element.innerHTML = part.html; // the server's markup, escaped as on the page
       element.dataset.liveHash = part.hash;
+      // Forms arrive without the page's CSRF token (the owner's choices): it is this page's, so put it in.
+      for (const input of element.querySelectorAll('input[name="_csrf"]')) if (!input.value) input.value = csrf;
     }
     for (const outcome of state.outcomes || []) settle(outcome);
   };
