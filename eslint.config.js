@@ -33,7 +33,15 @@ const restrictImports = (/** @type {{ regex: string, message: string }[]} */ pat
 
 export default defineConfig(
   {
-    ignores: ['**/node_modules/**', '**/data/**', 'scratch/**', '**/test-output/**', '**/dist/**', '**/coverage/**'],
+    ignores: [
+      '**/node_modules/**',
+      '**/data/**',
+      'scratch/**',
+      '**/test-output/**',
+      '**/dist/**',
+      '**/coverage/**',
+      '**/api-reference/**',
+    ],
   },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,

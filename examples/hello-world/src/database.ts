@@ -1,12 +1,9 @@
 // The one file that knows which database adapter runs: everything else takes a `Database`.
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import {
-  createPgliteThreadDatabase,
-  createPostgresDatabase,
-  installMessageDb,
-  type Database,
-} from 'message-db-toolkit';
+import { installMessageDb, type Database } from 'message-db-toolkit';
+import { createPgliteThreadDatabase } from 'message-db-toolkit/pglite';
+import { createPostgresDatabase } from 'message-db-toolkit/postgres';
 
 /** Where the embedded PGlite keeps its data by default: under this example. */
 export const EMBEDDED_DATA_DIRECTORY = fileURLToPath(new URL('../data/pglite', import.meta.url));

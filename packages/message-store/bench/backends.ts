@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { createFreshPostgresDatabase } from '../src/controls/database.js';
-import { createPgliteDatabase, createPostgresDatabase, installMessageDb, type Database } from '../src/index.js';
+import { installMessageDb, type Database } from '../src/index.js';
+import { createPgliteDatabase } from '../src/pglite.js';
+import { createPostgresDatabase } from '../src/postgres.js';
 
 export type BackendName = 'pglite' | 'postgres';
 

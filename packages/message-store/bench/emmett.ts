@@ -23,7 +23,6 @@ import {
 import { createFreshPostgresDatabase } from '../src/controls/database.js';
 import {
   createMessageStore,
-  createPostgresDatabase,
   createSubscription,
   installMessageDb,
   type Message,
@@ -31,6 +30,7 @@ import {
   type Projection,
   type StoredMessage,
 } from '../src/index.js';
+import { createPostgresDatabase } from '../src/postgres.js';
 import { alternate, formatMs, formatNumber, formatRatio, median, now, progress, type Rounds } from './harness.js';
 
 /** What these rows need of the benchmark's context (bench.ts's Context has it). */

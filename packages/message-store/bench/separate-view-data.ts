@@ -17,7 +17,6 @@ import { parseArgs } from 'node:util';
 import { createFreshPostgresDatabase } from '../src/controls/database.js';
 import {
   createMessageStore,
-  createPostgresDatabase,
   createSubscription,
   installMessageDb,
   tablePositions,
@@ -26,6 +25,7 @@ import {
   type StoredMessage,
   type SubscriptionOptions,
 } from '../src/index.js';
+import { createPostgresDatabase } from '../src/postgres.js';
 import { alternate, formatMs, formatNumber, formatRatio, median, now, progress } from './harness.js';
 
 const HELP = `Usage: npm run bench:separate-view-data -- [options]

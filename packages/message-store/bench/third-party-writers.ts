@@ -23,7 +23,6 @@ import pg from 'pg';
 import { createFreshPostgresDatabase } from '../src/controls/database.js';
 import {
   createMessageStore,
-  createPostgresDatabase,
   createSubscription,
   installMessageDb,
   type Database,
@@ -33,6 +32,7 @@ import {
   wakeUpsFor,
   type WatcherOptions,
 } from '../src/index.js';
+import { createPostgresDatabase } from '../src/postgres.js';
 import { formatNumber, median, percentile, table } from './harness.js';
 
 export type Design =

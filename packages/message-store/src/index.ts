@@ -1,5 +1,11 @@
+/**
+ * The core: the message store, messages, consumers, positions, parking and wake-ups, over the database port.
+ * It holds no adapter, so importing it loads neither `pg` nor PGlite: they are in `message-db-toolkit/postgres`
+ * and `message-db-toolkit/pglite`.
+ * @module message-db-toolkit
+ */
+export * from './database/port.js';
 export * from './commands.js';
-export * from './database/index.js';
 export * from './errors.js';
 export * from './install.js';
 export * from './message.js';

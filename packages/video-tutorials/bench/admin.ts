@@ -10,7 +10,8 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { createMessageStore, createPostgresDatabase, installMessageDb, type Database } from 'message-db-toolkit';
+import { createMessageStore, installMessageDb, type Database } from 'message-db-toolkit';
+import { createPostgresDatabase } from 'message-db-toolkit/postgres';
 import { createFreshPostgresDatabase } from 'message-db-toolkit/controls';
 import * as adminMessageIndex from '../src/aggregators/admin-message-index/index.js';
 import * as adminStreams from '../src/aggregators/admin-streams/index.js';

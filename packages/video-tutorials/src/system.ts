@@ -5,15 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  createMessageStore,
-  createPgliteDatabase,
-  createPgliteThreadDatabase,
-  createPostgresDatabase,
-  installMessageDb,
-  type Database,
-  type MessageStore,
-} from 'message-db-toolkit';
+import { createMessageStore, installMessageDb, type Database, type MessageStore } from 'message-db-toolkit';
+import { createPgliteDatabase, createPgliteThreadDatabase } from 'message-db-toolkit/pglite';
+import { createPostgresDatabase } from 'message-db-toolkit/postgres';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAdminApp } from './app/admin/index.js';

@@ -1,8 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { createPgliteDatabase } from '../database/pglite.js';
-import { createPgliteThreadDatabase } from '../database/pglite-thread.js';
-import { createPostgresDatabase } from '../database/postgres.js';
 import type { Database } from '../database/port.js';
 import { installMessageDb } from '../install.js';
 
@@ -33,7 +29,9 @@ export async function createTestDatabase(
 ): Promise<TestDatabase> {
   const install = options.install ?? true;
   const path = options.searchPath ? { searchPath: options.searchPath } : {};
+  // The adapters are loaded only when used: a project that tests on one of them need not install the other's driver.
   if (!TEST_POSTGRES_URL) {
+    const { createPgliteDatabase, createPgliteThreadDatabase } = await import('../pglite.js');
     const db =
       testPgliteThread === 'thread' ? await createPgliteThreadDatabase(path) : await createPgliteDatabase(path);
     if (install) await installMessageDb(db);
@@ -46,6 +44,7 @@ export async function createTestDatabase(
       drop: () => db.close(),
     };
   }
+  const { createPostgresDatabase } = await import('../postgres.js');
   const fresh = await createFreshPostgresDatabase(TEST_POSTGRES_URL, 'message_store_test');
   const { connectionString } = fresh;
   const opened: Database[] = [];
@@ -85,6 +84,7 @@ export async function createFreshPostgresDatabase(adminUrl: string, prefix: stri
 }
 
 async function runAsAdmin(adminUrl: string, sql: string) {
+  const { default: pg } = await import('pg');
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { claimKey } from '../subscription.js';
 
 /**
@@ -11,6 +10,8 @@ import { claimKey } from '../subscription.js';
 export async function descheduledWriter(connectionString: string, category: string) {
   const gateKey = claimKey(`descheduled-writer:${category}`);
   const connect = async () => {
+    // Loaded when used, so that importing the controls does not need `pg` (PostgreSQL only).
+    const { default: pg } = await import('pg');
     const client = new pg.Client({ connectionString, options: '-c search_path=message_store,public' });
     await client.connect();
     return client;

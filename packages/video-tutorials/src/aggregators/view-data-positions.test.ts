@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  createPgliteDatabase,
-  createPostgresDatabase,
   positionStreamName,
   type Database,
   type Logger,
   type MessageStore,
   type StoredMessage,
 } from 'message-db-toolkit';
+import { createPgliteDatabase } from 'message-db-toolkit/pglite';
+import { createPostgresDatabase } from 'message-db-toolkit/postgres';
 import { createFreshPostgresDatabase, TEST_POSTGRES_URL, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityCategory, identityStreamName, Registered } from '../contracts/identity.js';

@@ -2,14 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  createMessageStore,
-  createPgliteDatabase,
-  createPostgresDatabase,
-  installMessageDb,
-  type Database,
-  type Queryable,
-} from 'message-db-toolkit';
+import { createMessageStore, installMessageDb, type Database, type Queryable } from 'message-db-toolkit';
+import { createPgliteDatabase } from 'message-db-toolkit/pglite';
+import { createPostgresDatabase } from 'message-db-toolkit/postgres';
 import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { viewDataPositions } from '../aggregators/aggregator.js';
