@@ -91,13 +91,19 @@ describe('the packed package', () => {
     const { stdout } = await node(['core-only.mjs']);
     expect(stdout).toContain('the core loaded without pg or PGlite');
   }, 90_000);
+});
 
-  it('with pg and PGlite beside it, takes a newcomer through the first steps on PGlite', async () => {
+// The scripts are independent of each other: run them side by side once the drivers are installed.
+describe('installed with pg and PGlite beside it', { concurrent: true }, () => {
+  beforeAll(async () => {
     await npm('install', await installedVersion('pg'), await installedVersion('@electric-sql/pglite'));
+  }, 90_000);
+
+  it('takes a newcomer through the first steps on PGlite', async () => {
     const { stdout } = await node(['first-steps.mjs']);
     expect(stdout).toContain('woken: handled');
     expect(stdout).toContain('first steps done on pglite');
-  }, 90_000);
+  });
 
   it.runIf(TEST_POSTGRES_URL)('takes a newcomer through the first steps on PostgreSQL', async () => {
     const fresh = await createFreshPostgresDatabase(TEST_POSTGRES_URL!, 'message_store_outsider');
@@ -107,6 +113,11 @@ describe('the packed package', () => {
     } finally {
       await fresh.drop();
     }
+  });
+
+  it("runs the README's reference samples", async () => {
+    const { stdout } = await node(['reference.mjs']);
+    expect(stdout).toContain('reference samples done');
   });
 
   it('runs a test written with the test kit (`/controls`)', async () => {
