@@ -67,59 +67,68 @@ export interface Handled<Outcome> {
  */
 export function handlerSpec(store: MessageStore) {
   const givens: [string, Message][] = [];
-  const spec = {
+  // Typed by an interface: an inferred type that returns itself is elided to `any` in the built `.d.ts`.
+  const spec: GivenWhen<typeof when> = {
     /** Writes `messages` to `streamName` first (in order, before the message handled). */
     given(streamName: string, ...messages: Message[]) {
       for (const message of messages) givens.push([streamName, message]);
       return spec;
     },
-    when: <Outcome>(streamName: string, message: Message, handler: Handler<Outcome>) => {
-      const handledTwice = async () => {
-        for (const [givenStream, given] of givens) await store.write(givenStream, given);
-        const handled = await written(store, streamName, message);
-        // Everything after the message handled: what handling it wrote (tests of a file run one at a time).
-        const writtenSince = () => store.read(ALL_STREAMS, handled.globalPosition + 1, 100_000);
-        const first = await settled(() => handler(handled));
-        const afterFirst = await writtenSince();
-        const second = await settled(() => handler(handled));
-        assert.deepEqual(await writtenSince(), afterFirst, 'handling the message again wrote nothing more');
-        return { handled, first, second, afterFirst };
-      };
-      return {
-        /** Each stream named holds exactly these messages, in order (only the streams named are read). */
-        async then(expected: Record<string, readonly ExpectedMessage[]>): Promise<Handled<Outcome>> {
-          const { handled, first, second } = await handledTwice();
-          if (first.failed) throw first.error;
-          if (second.failed) throw second.error;
-          const streams: Record<string, StoredMessage[]> = {};
-          for (const [name, messages] of Object.entries(expected)) {
-            const stored = await store.read(name);
-            assert.deepEqual(
-              stored.map((each) => each.type),
-              messages.map(typeOf),
-              `the types of ${name}`,
-            );
-            messages.forEach((each, index) => assertMessageIs(stored[index]!, each));
-            streams[name] = stored;
-          }
-          return { outcomes: [first.value, second.value], message: handled, streams };
-        },
-        /** Both handlings fail with this error and write nothing. */
-        async thenFails(expected: ExpectedError): Promise<Error> {
-          const { first, second, afterFirst } = await handledTwice();
-          assert.deepEqual(afterFirst, [], 'a failed handling wrote nothing');
-          for (const each of [first, second]) {
-            if (!each.failed) assert.fail('expected the handler to fail');
-            caught(() => {
-              throw each.error;
-            }, expected);
-          }
-          return (first as { error: Error }).error;
-        },
-      };
-    },
+    when,
   };
   return spec;
+
+  function when<Outcome>(streamName: string, message: Message, handler: Handler<Outcome>) {
+    const handledTwice = async () => {
+      for (const [givenStream, given] of givens) await store.write(givenStream, given);
+      const handled = await written(store, streamName, message);
+      // Everything after the message handled: what handling it wrote (tests of a file run one at a time).
+      const writtenSince = () => store.read(ALL_STREAMS, handled.globalPosition + 1, 100_000);
+      const first = await settled(() => handler(handled));
+      const afterFirst = await writtenSince();
+      const second = await settled(() => handler(handled));
+      assert.deepEqual(await writtenSince(), afterFirst, 'handling the message again wrote nothing more');
+      return { handled, first, second, afterFirst };
+    };
+    return {
+      /** Each stream named holds exactly these messages, in order (only the streams named are read). */
+      async then(expected: Record<string, readonly ExpectedMessage[]>): Promise<Handled<Outcome>> {
+        const { handled, first, second } = await handledTwice();
+        if (first.failed) throw first.error;
+        if (second.failed) throw second.error;
+        const streams: Record<string, StoredMessage[]> = {};
+        for (const [name, messages] of Object.entries(expected)) {
+          const stored = await store.read(name);
+          assert.deepEqual(
+            stored.map((each) => each.type),
+            messages.map(typeOf),
+            `the types of ${name}`,
+          );
+          messages.forEach((each, index) => assertMessageIs(stored[index]!, each));
+          streams[name] = stored;
+        }
+        return { outcomes: [first.value, second.value], message: handled, streams };
+      },
+      /** Both handlings fail with this error and write nothing. */
+      async thenFails(expected: ExpectedError): Promise<Error> {
+        const { first, second, afterFirst } = await handledTwice();
+        assert.deepEqual(afterFirst, [], 'a failed handling wrote nothing');
+        for (const each of [first, second]) {
+          if (!each.failed) assert.fail('expected the handler to fail');
+          caught(() => {
+            throw each.error;
+          }, expected);
+        }
+        return (first as { error: Error }).error;
+      },
+    };
+  }
+}
+
+/** A handler's specification being written: more givens, or the message handled. */
+interface GivenWhen<When> {
+  given(streamName: string, ...messages: Message[]): GivenWhen<When>;
+  when: When;
 }
 
 async function settled<T>(work: () => Promise<T>) {
