@@ -40,7 +40,8 @@ running "npm start" first (the command says so if you forget). On PostgreSQL
 it runs next to the running system.`;
 
 export const PROGRAM_HELP = `Usage: npm start -- [command] [options]
-       (or: npx tsx packages/video-tutorials/src/main.ts [command] [options])
+       (or, once the toolkit is built by "npm run build":
+        npx tsx packages/video-tutorials/src/main.ts [command] [options])
 
 Video Tutorials, and the operations on it.
 
