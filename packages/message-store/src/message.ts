@@ -52,8 +52,11 @@ export interface MessageDefinition<Type extends string, Schema extends z.ZodType
   readonly schema: Schema;
   /** Builds a new message (fresh id unless given), validating its data. */
   create(data: z.input<Schema>, options?: { id?: string; metadata?: MessageMetadata }): Message<Type, z.output<Schema>>;
-  /** True when `message` has this type (data not yet validated). */
-  is(message: { type: string }): boolean;
+  /**
+   * True when `message` has this type. A type guard for its `type` only: its data is not validated yet (`parse`
+   * does that), so nothing is promised about it.
+   */
+  is<M extends { type: string }>(message: M): message is M & { type: Type };
   /** Validates a stored message of this type; throws InvalidMessageError with the reasons. */
   parse(message: StoredMessage): StoredMessage<Type, z.output<Schema>>;
   /** Like `parse`, but returns the reasons instead of throwing. */
@@ -92,7 +95,7 @@ export function defineMessage<const Type extends string, Schema extends z.ZodTyp
         ...(options.metadata ? { metadata: options.metadata } : {}),
       };
     },
-    is: (message) => message.type === type,
+    is: <M extends { type: string }>(message: M): message is M & { type: Type } => message.type === type,
     parse(message) {
       const result = this.safeParse(message);
       if (!result.success) throw result.error;

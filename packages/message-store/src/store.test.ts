@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import {
   createTestDatabase,
@@ -373,6 +373,17 @@ describe('message definitions', () => {
     const result = Registered.safeParse(broken);
     expect(result.success).toBe(false);
     if (!result.success) expect(result.error.issues.join()).toMatch(/userId/);
+  });
+
+  it('is: a type guard for the type alone (the data is still to be parsed)', () => {
+    const read: { type: string; data: { userId?: string } }[] = [
+      { type: 'Registered', data: { userId: 'not checked' } },
+      { type: 'toString', data: {} },
+    ];
+    const registered = read.filter((message) => Registered.is(message));
+    expectTypeOf(registered[0]!.type).toEqualTypeOf<'Registered'>();
+    expectTypeOf(registered[0]!.data).toEqualTypeOf<{ userId?: string }>(); // not narrowed: unparsed
+    expect(registered).toEqual([read[0]]);
   });
 
   it('follows a cause: trace, user and correlation carried on, causation recorded', async () => {
