@@ -12,8 +12,21 @@ export * from './message.js';
 export * from './own-key.js';
 export * from './parking.js';
 export * from './positions.js';
-export * from './read-all.js';
-export * from './store.js';
+export * from './browse.js';
+// The row shape and column list behind reads stay inside: readers get StoredMessage (browse.ts reads for admins).
+export { readAllInCommitOrder, type AllStreamReader } from './read-all.js';
+export {
+  createMessageStore,
+  DEFAULT_BATCH_SIZE,
+  snapshotStreamName,
+  type CategoryReadOptions,
+  type Fetched,
+  type MessageStore,
+  type Projection,
+  type Reducer,
+  type SnapshotSettings,
+  type WriteResult,
+} from './store.js';
 export * as streamNames from './stream-name.js';
 export * from './stream-name.js';
 export * from './subscription.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { commandCategory, type ParkedMessage } from 'message-db-toolkit';
+import { commandCategory, findStream, type ParkedMessage } from 'message-db-toolkit';
 import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticationCategory } from './contracts/authentication.js';
@@ -17,7 +17,6 @@ import { readConfig } from './config.js';
 import { createLogger } from './observability/index.js';
 import { logLines } from './observability/log-lines.js';
 import { startSystem, type System } from './system.js';
-import { findStream } from './app/admin/message-store-queries.js';
 
 /**
  * Anyone can write any message with Message DB's own `write_message`. Every component and aggregator,

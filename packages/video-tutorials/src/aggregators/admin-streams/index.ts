@@ -16,7 +16,7 @@ export const descriptor = {
 /**
  * Keeps `admin_categories` (messages and streams per category and type) for the admin portal, from
  * `$all`: one row per category and type a batch holds. Streams need nothing here: the admin portal reads
- * them from Message DB's own table and indexes (`listStreams` in app/admin/message-store-queries.ts).
+ * them from Message DB's own table and indexes (`listStreams`, the toolkit's store browsing reads).
  */
 export function build(deps: AggregatorDeps) {
   return aggregatorPiece(descriptor, applyStreamStatistics, deps);

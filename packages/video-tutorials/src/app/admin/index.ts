@@ -27,7 +27,7 @@ import {
   readProgress,
   STREAM_SCAN_WINDOW,
   streamMessages,
-} from './message-store-queries.js';
+} from 'message-db-toolkit';
 import {
   badRequestPage,
   categoriesPage,

@@ -1,15 +1,12 @@
-import {
-  MESSAGE_COLUMNS,
-  toStoredMessage,
-  type MessageRow,
-  type Queryable,
-  type StoredMessage,
-} from 'message-db-toolkit';
+import type { Queryable } from './database/port.js';
+import type { StoredMessage } from './message.js';
+import { MESSAGE_COLUMNS, toStoredMessage, type MessageRow } from './store.js';
 
 /**
- * The admin portal's reads of the message store itself. Each one is an index lookup or a
- * bounded index range — by global position (the primary key), by id, by stream (Message DB's
- * `messages_stream`) or by category (`messages_category`) — so it stays as fast with millions of
+ * Reads for browsing a message store (an admin portal's): messages by position and by id; pages of `$all`, of a
+ * category and of a stream, newest first; searches by type; streams and categories; how far consumers are behind.
+ * Each one is an index lookup or a bounded index range — by global position (the primary key), by id, by stream
+ * (Message DB's `messages_stream`) or by category (`messages_category`) — so it stays as fast with millions of
  * messages as with a hundred.
  */
 

@@ -1,14 +1,13 @@
-import type { MessageStore } from 'message-db-toolkit';
-import { exampleMessage, uniqueCategory, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSystemTestDatabase } from '../../testing.js';
 import {
   findStream,
   listStreamNamesOfCategory,
   listStreams,
   type StreamListing,
   type StreamSummary,
-} from './message-store-queries.js';
+} from './browse.js';
+import { createTestDatabase, exampleMessage, uniqueCategory, type TestDatabase } from './controls/index.js';
+import { createMessageStore, type MessageStore } from './store.js';
 
 let test: TestDatabase & { store: MessageStore };
 const category = uniqueCategory('listed');
@@ -17,7 +16,8 @@ const long = `${category}-long`;
 const LONG_STREAM_MESSAGES = 25;
 
 beforeAll(async () => {
-  test = await createSystemTestDatabase();
+  const db = await createTestDatabase();
+  test = { ...db, store: createMessageStore({ db: db.db }) };
   // Short streams of two categories interleaved, some written to again later, and in the middle one
   // long stream whose messages come one after another (more of them than a small scan window).
   for (let index = 0; index < 12; index++) {
