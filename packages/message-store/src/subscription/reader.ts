@@ -45,7 +45,10 @@ export interface ConsumerReader {
   read(from: number): { readNumber: number; batch: Promise<Batch> };
   /** After a full batch of a category, more may follow: the next read runs while this batch is handled. */
   readAheadAfter(messages: StoredMessage[]): void;
-  /** The next read goes to the database, not the feed (someone waits for a read begun after they asked). */
+  /**
+   * The next read goes to the database, not the feed nor a shared read of `$all` another consumer began
+   * (someone waits for a read begun after they asked).
+   */
   readItself(): void;
   /** At stop: lets a read ahead end. */
   settle(): Promise<void>;
