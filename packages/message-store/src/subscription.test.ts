@@ -838,3 +838,117 @@ describe.runIf(testDatabaseKind === 'postgres')('when PostgreSQL drops every con
     // And a fresh write still wakes it once the LISTEN connection is back.
   });
 });
+
+describe('waitUntilCaughtUp and reads begun before it was called', () => {
+  /**
+   * A store over the test database that keeps the reads `isWatched` picks (to await them), and can hold
+   * the next such read back once the database has answered it: its snapshot is taken, its answer not given.
+   */
+  function storeWatchingReads(isWatched: (sql: string) => boolean) {
+    const reads: Promise<unknown>[] = [];
+    let holding: { ran: (release: () => void) => void } | null = null;
+    const watchingStore = createMessageStore({
+      db: {
+        ...test.db,
+        query: <R extends Row = Row>(sql: string, params?: readonly unknown[]) => {
+          const rows = test.db.query<R>(sql, params);
+          if (!isWatched(sql)) return rows;
+          reads.push(rows);
+          const hold = holding;
+          if (!hold) return rows;
+          holding = null; // one read only
+          return rows.then(async (result) => {
+            await new Promise<void>((release) => hold.ran(release));
+            return result;
+          });
+        },
+      },
+    });
+    /** Holds the next read back; resolves once the database has answered it, with the way to let the answer through. */
+    const holdNextRead = () => new Promise<() => void>((ran) => (holding = { ran }));
+    return { watchingStore, reads, holdNextRead };
+  }
+
+  it('waits for a write committed while a read ahead ran during a slow handler', async () => {
+    const { watchingStore, reads } = storeWatchingReads((sql) => sql.includes('get_category_messages'));
+    const category = uniqueCategory();
+    const handled: string[] = [];
+    let letFirstEnd = () => {};
+    const firstMayEnd = new Promise<void>((resolve) => (letFirstEnd = resolve));
+    let firstBegun = () => {};
+    const inFirst = new Promise<void>((resolve) => (firstBegun = resolve));
+    // (A slow handler rather than a slow batch: on PGlite a batch's open transaction would hold every read back.)
+    const subscription = subscribe({
+      store: watchingStore,
+      streamName: category,
+      messagesPerTick: 2,
+      handlers: {
+        $any: async (message) => {
+          if (handled.length === 0) {
+            firstBegun();
+            await firstMayEnd;
+          }
+          handled.push(message.id);
+        },
+      },
+    });
+    await writeTo(category, 2); // a full batch: the next read runs while it is handled
+    await subscription.start();
+    await inFirst;
+    await reads.at(-1); // the read ahead has its answer: nothing after the two
+    const late = exampleMessage();
+    await store.write(`${category}-${randomUUID()}`, late);
+
+    const caughtUp = subscription.waitUntilCaughtUp({ timeoutMs: 5_000 });
+    letFirstEnd();
+    await caughtUp;
+    expect(handled).toContain(late.id);
+  });
+
+  it('does not take the answer of a shared $all read begun before the call', async () => {
+    const { watchingStore, holdNextRead } = storeWatchingReads((sql) => sql.includes('LEFT JOIN LATERAL'));
+    const [head] = await test.db.query<{ head: string | null }>(
+      'SELECT max(global_position) AS head FROM message_store.messages',
+    );
+    // Two $all consumers of one process at the head read it together (one read, shared).
+    const [polling, waiting] = [randomUUID(), randomUUID()];
+    for (const subscriberId of [polling, waiting])
+      await store.write(positionStreamName(subscriberId), {
+        id: randomUUID(),
+        type: 'Read',
+        data: { position: Number(head?.head ?? 0) },
+      });
+    const handledByWaiting: string[] = [];
+    const pollingSubscription = subscribe({
+      store: watchingStore,
+      streamName: '$all',
+      subscriberId: polling,
+      wakeUps: false,
+      tickIntervalMs: 20,
+      handlers: { $any: () => {} },
+    });
+    // Reads only when woken by waitUntilCaughtUp.
+    const waitingSubscription = subscribe({
+      store: watchingStore,
+      streamName: '$all',
+      subscriberId: waiting,
+      wakeUps: false,
+      tickIntervalMs: 600_000,
+      handlers: { $any: (m) => void handledByWaiting.push(m.id) },
+    });
+    await pollingSubscription.start();
+    await waitingSubscription.start();
+    await Promise.all([pollingSubscription.waitUntilCaughtUp(), waitingSubscription.waitUntilCaughtUp()]);
+    await sleep(100); // the waiting one's last wake-up read is over: it sleeps now
+
+    // The polling one's read of the head has its snapshot; then a message is committed; then the call.
+    const release = await holdNextRead();
+    const late = exampleMessage();
+    await store.write(`${uniqueCategory()}-1`, late);
+    const caughtUp = waitingSubscription.waitUntilCaughtUp({ timeoutMs: 5_000 });
+    await sleep(20); // the waiting one is woken and reads the head
+    release();
+    await caughtUp;
+    expect(handledByWaiting).toContain(late.id);
+  });
+});

@@ -15,7 +15,10 @@ export interface Consumer {
   /** Reads started so far, and the number of the last read that found nothing new. */
   readonly readsStarted: number;
   readonly caughtUpAtRead: number;
-  /** The next read goes to the database, not the feed (someone waits for a read begun after they asked). */
+  /**
+   * The next read goes to the database, not the feed nor a shared read of `$all` another consumer began
+   * (someone waits for a read begun after they asked).
+   */
   readItself(): void;
   /** Ends once the consumer has stopped, its position recorded and its claim released. */
   readonly done: Promise<void>;
@@ -139,7 +142,8 @@ export async function waitUntilCaughtUp(
     if (Date.now() > deadline) throw new Error(`Subscription ${subscriberId} did not catch up within ${timeoutMs} ms`);
     for (const [key, consumer] of active) {
       if (!startedBefore.has(key)) startedBefore.set(key, consumer.readsStarted);
-      // What the watcher has not looked at yet is not in its feed: caught up is the database's answer.
+      // What the watcher has not looked at yet is not in its feed, nor in a shared $all read begun before the
+      // call: caught up is the answer of a read of its own.
       consumer.readItself();
       consumer.wake();
     }

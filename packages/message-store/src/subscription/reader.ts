@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { StoredMessage } from '../message.js';
-import { readAllShared } from '../read-all.js';
+import { readAllInCommitOrder, readAllShared } from '../read-all.js';
 import type { ParkingLot } from '../parking.js';
 import type { MessageStore } from '../store.js';
 import { ALL_STREAMS, category as categoryOf } from '../stream-name.js';
@@ -45,7 +45,10 @@ export interface ConsumerReader {
   read(from: number): { readNumber: number; batch: Promise<Batch> };
   /** After a full batch of a category, more may follow: the next read runs while this batch is handled. */
   readAheadAfter(messages: StoredMessage[]): void;
-  /** The next read goes to the database, not the feed (someone waits for a read begun after they asked). */
+  /**
+   * The next read goes to the database, not the feed nor a shared read of `$all` another consumer began
+   * (someone waits for a read begun after they asked).
+   */
   readItself(): void;
   /** At stop: lets a read ahead end. */
   settle(): Promise<void>;
@@ -56,6 +59,8 @@ export function consumerReader(
   member: { member: number; size: number } | undefined,
 ): ConsumerReader {
   const allReader = streamName === ALL_STREAMS ? readAllShared(store.db) : null;
+  // The shared reader may answer with a read another consumer began earlier: one someone waits on begins now.
+  const allReaderOfItsOwn = streamName === ALL_STREAMS ? readAllInCommitOrder(store.db) : null;
   let readsStarted = 0;
   let readItself = false;
 
@@ -66,7 +71,11 @@ export function consumerReader(
    */
   let fedSince: { look: number; until: number } | null = null;
   const readBatch = async (from: number): Promise<Batch> => {
-    if (allReader) return allReader.read(from, messagesPerTick);
+    if (allReader && allReaderOfItsOwn) {
+      const reader = readItself ? allReaderOfItsOwn : allReader;
+      readItself = false;
+      return reader.read(from, messagesPerTick);
+    }
     const { feed } = watching;
     if (feed && fedSince && !readItself && performance.now() < fedSince.until) {
       const fed = feed.read(streamName, fedSince.look, from, messagesPerTick);
