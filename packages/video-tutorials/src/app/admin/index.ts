@@ -45,6 +45,7 @@ import {
   usersPage,
   type ConsumerStatus,
 } from './pages.js';
+import { requestMetadata } from '../../web/request-metadata.js';
 
 export interface AdminOptions {
   store: MessageStore;
@@ -217,7 +218,7 @@ export function createAdminApp({
       const { userId } = params.data;
       await store.write(
         identityCommandStreamName(userId),
-        UnlockAccount.create({ userId }, { metadata: { traceId: request.traceId, userId: request.user!.userId } }),
+        UnlockAccount.create({ userId }, { metadata: requestMetadata(request, request.user!.userId) }),
       );
       return reply.redirect(`${userHref(userId)}${query({ unlockRequested: request.traceId })}`, 303);
     });

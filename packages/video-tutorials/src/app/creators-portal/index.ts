@@ -34,6 +34,7 @@ import type { KeysetPage, PageRequest } from '../../view-data/keyset-pages.js';
 import { eventStreams, hashOf, outcomeOf, registerLiveVideoRoutes, type VideoPageParts } from './live.js';
 import { sniffVideoContainer } from './video-files.js';
 import { failureSentence, registerVideoActions, sourceKept, statusBadge, videoChoices } from './video-actions.js';
+import { requestMetadata } from '../../web/request-metadata.js';
 
 /** "My videos" pages: 24 videos by default, 48 at most (`?size=`). */
 const MY_VIDEOS_PAGE_SIZE = 24;
@@ -113,7 +114,7 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
           videoPublishingCommandStreamName(upload.videoId),
           PublishVideo.create(
             { ownerId: userId, sourceUri: upload.sourceUri, videoId: upload.videoId },
-            { metadata: { traceId: request.traceId, userId } },
+            { metadata: requestMetadata(request, userId) },
           ),
         );
       } catch (error) {
@@ -198,7 +199,7 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
               422,
             );
           }
-          const metadata = { traceId: request.traceId, userId };
+          const metadata = requestMetadata(request, userId);
           const command =
             action === 'name'
               ? NameVideo.create({ videoId: video.id, name: value }, { metadata })

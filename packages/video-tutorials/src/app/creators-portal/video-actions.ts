@@ -13,6 +13,7 @@ import {
 import type { Storage } from '../../storage.js';
 import { html } from '../../web/html.js';
 import { explainFailure } from './failure-reasons.js';
+import { requestMetadata } from '../../web/request-metadata.js';
 
 /**
  * A video's life in the creators portal, the owner's choices: publish (list it publicly), unlist, delete (after a
@@ -52,7 +53,7 @@ export function registerVideoActions(app: FastifyInstance, { store, viewData, st
       const { userId } = request.user!;
       await store.write(
         videoPublishingCommandStreamName(video.id),
-        command.create({ videoId: video.id }, { metadata: { traceId: request.traceId, userId } }),
+        command.create({ videoId: video.id }, { metadata: requestMetadata(request, userId) }),
       );
       return reply.redirect(`/creators-portal/operations/${request.traceId}`, 303);
     });

@@ -9,6 +9,7 @@ import { DISPLAY_NAME_MAX, displayName, identityCommandStreamName, Register } fr
 import { hashPassword, type PasswordHashAlgorithm } from '../../passwords.js';
 import { html } from '../../web/html.js';
 import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
+import { requestMetadata } from '../../web/request-metadata.js';
 
 // Register's message id derives from the user id: submitting the form twice writes one command.
 const REGISTER_COMMAND_NAMESPACE = 'c1b0e1a4-5b0f-4d8a-9f55-6d2f1e7c3a90';
@@ -113,7 +114,7 @@ export function createRegisterUsersApp({
 
       const command = Register.create(
         { userId, email, passwordHash: await hashPassword(password, passwordHashAlgorithm), ...name },
-        { id: uuidV5(userId, REGISTER_COMMAND_NAMESPACE), metadata: { traceId: request.traceId, userId } },
+        { id: uuidV5(userId, REGISTER_COMMAND_NAMESPACE), metadata: requestMetadata(request, userId) },
       );
       await store.write(identityCommandStreamName(userId), command);
       return reply.redirect(`/register/registration-complete?userId=${userId}`, 303);
