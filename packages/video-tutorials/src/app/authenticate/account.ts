@@ -7,7 +7,7 @@ import { findAccountStanding } from '../../aggregators/user-credentials/index.js
 import { DeleteAccount, LogOutEverywhere } from '../../contracts/identity.js';
 import { requireUser } from '../../web/guards.js';
 import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
-import { html, type SafeHtml } from '../../web/html.js';
+import { html, type SafeHtml } from '../../html.js';
 import { isCurrentPassword } from './identity-answers.js';
 import { endSession, type SessionSettings } from './sessions.js';
 import { requestMetadata } from '../../web/request-metadata.js';

@@ -17,7 +17,7 @@ import {
 import { unknownUserHash, verifyPassword as verifyWithHash, type PasswordHashAlgorithm } from '../../passwords.js';
 import { requireUser } from '../../web/guards.js';
 import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
-import { html } from '../../web/html.js';
+import { html } from '../../html.js';
 import { safeReturnPath } from '../../web/return-path.js';
 import { SIGNED_OUT_NOTICES } from './account.js';
 import { registerPasswordRoutes } from './passwords.js';

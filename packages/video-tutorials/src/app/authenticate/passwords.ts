@@ -12,7 +12,7 @@ import {
 import { hashPassword, type PasswordHashAlgorithm } from '../../passwords.js';
 import { requireUser } from '../../web/guards.js';
 import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
-import { html } from '../../web/html.js';
+import { html } from '../../html.js';
 import {
   accountPage,
   PASSWORD_MAX,

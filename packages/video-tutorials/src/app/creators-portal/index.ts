@@ -26,7 +26,7 @@ import {
 import type { Storage } from '../../storage.js';
 import { externalMedia, mediaOf } from '../../web/media.js';
 import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
-import { html, type SafeHtml } from '../../web/html.js';
+import { html, type SafeHtml } from '../../html.js';
 import { requireUser } from '../../web/guards.js';
 import { keysetNavigation, readPageRequest, refusePage } from '../../web/pagination.js';
 import { creatorName, videoCard } from '../../web/video-card.js';

@@ -11,7 +11,7 @@ import {
   videoPublishingCommandStreamName,
 } from '../../contracts/video-publishing.js';
 import type { Storage } from '../../storage.js';
-import { html } from '../../web/html.js';
+import { html } from '../../html.js';
 import { explainFailure } from './failure-reasons.js';
 import { requestMetadata } from '../../web/request-metadata.js';
 

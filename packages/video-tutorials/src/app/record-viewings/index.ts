@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { findPublishedVideo } from '../../aggregators/catalogue/index.js';
 import { VideoViewed, viewingStreamName } from '../../contracts/viewing.js';
-import { html } from '../../web/html.js';
+import { html } from '../../html.js';
 import type { PlaybackTokens } from './playback-tokens.js';
 import { requestMetadata } from '../../web/request-metadata.js';
 

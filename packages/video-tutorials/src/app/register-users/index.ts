@@ -7,7 +7,7 @@ import { findRegistrationOutcome } from '../../aggregators/registration-monitor/
 import { findCredentialsByEmail } from '../../aggregators/user-credentials/index.js';
 import { DISPLAY_NAME_MAX, displayName, identityCommandStreamName, Register } from '../../contracts/identity.js';
 import { hashPassword, type PasswordHashAlgorithm } from '../../passwords.js';
-import { html } from '../../web/html.js';
+import { html } from '../../html.js';
 import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
 import { requestMetadata } from '../../web/request-metadata.js';
 
