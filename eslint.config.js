@@ -84,6 +84,11 @@ export default defineConfig(
         regex: `^\\.\\./(?!${component}/)[^.]|(^|/)components/`,
         message: 'Components never import each other: they talk through messages (src/contracts/).',
       },
+      {
+        // An e-mail's markup uses the neutral html.ts; the web server and its pages are the applications'.
+        regex: '(^|/)web/',
+        message: 'Components never import the web server (src/web/): their markup uses src/html.ts.',
+      },
     ]),
   })),
   {

@@ -363,3 +363,29 @@ describe('authenticate', () => {
     expect(statuses).not.toContain(500);
   });
 });
+
+describe('register-users, its requests typed by zod schemas', () => {
+  it('shows a form that holds anything but its fields as the form’s errors, and still checks its CSRF token', async () => {
+    const browser = browserSession(app);
+    await browser.get('/register');
+    const other = await browser.post('/register', { nickname: 'not a field of the form' });
+    expect(other.statusCode).toBe(400);
+    expect(other.body).toContain('Create your account');
+    expect(errorSummaryOf(other.body)!.errors.map((error) => error.href)).toContain('#register-email');
+    const forged = await app.inject({ method: 'POST', url: '/register', payload: { email: 'someone@example.com' } });
+    expect(forged.statusCode).toBe(403);
+  });
+
+  it('answers the status page of any link: the hint to reload it only when the link names a user', async () => {
+    const links = ['?userId=not-a-user-id', `?userId=${randomUUID()}`, '?userId=a&userId=b'];
+    for (const link of links) {
+      const page = await browserSession(app).get(`/register/registration-complete${link}`);
+      expect(page.statusCode, link).toBe(200);
+      expect(page.body, link).toContain('Welcome aboard');
+      expect(page.body, link).toContain('Reload this page in a moment');
+    }
+    const none = await browserSession(app).get('/register/registration-complete');
+    expect(none.body).toContain('Welcome aboard');
+    expect(none.body).not.toContain('Reload this page in a moment');
+  });
+});

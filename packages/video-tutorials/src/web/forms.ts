@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from './html.js';
+import { html, type SafeHtml } from '../html.js';
 
 /** What is wrong with a form that came back: the message, and the id of the field it is about, if it is about one. */
 export interface FormError {

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { html } from './html.js';
+import { html } from '../html.js';
 import type { SessionUser } from './server.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { decodeCursor, encodeCursor, type KeysetPage, type PageRequest } from '../view-data/keyset-pages.js';
-import { html } from './html.js';
+import { html } from '../html.js';
 
 /**
  * Pages of lists in page addresses: `?after=` / `?before=` a cursor (see view-data/keyset-pages.ts) and `?size=`,

@@ -17,7 +17,7 @@ import Fastify, {
 } from 'fastify';
 import { isTransientDatabaseError } from 'message-db-toolkit';
 import { isAdmin } from './guards.js';
-import { html, type SafeHtml } from './html.js';
+import { html, type SafeHtml } from '../html.js';
 import { layout, type PageContext, type PageOptions } from './layout.js';
 import { InvalidTextError, refuseInvalidText } from './text-input.js';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { clockTime } from '../captions.js';
-import { html, type SafeHtml } from './html.js';
+import { html, type SafeHtml } from '../html.js';
 
 /**
  * How a creator is named in public: by the display name they gave at registration, else by a neutral handle made

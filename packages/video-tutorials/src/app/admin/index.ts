@@ -38,6 +38,7 @@ import {
   notFoundPage,
   query,
   streamPage,
+  streamHref,
   streamsPage,
   tracePage,
   userHref,
@@ -45,6 +46,8 @@ import {
   usersPage,
   type ConsumerStatus,
 } from './pages.js';
+import { requestMetadata } from '../../web/request-metadata.js';
+import { olderThan, pageLinks, pageOf } from './paging.js';
 
 export interface AdminOptions {
   store: MessageStore;
@@ -185,25 +188,19 @@ export function createAdminApp({
       const [logIns, viewingPositions, messagePositions] = await Promise.all([
         streamMessages(db, authenticationStreamName(userId), { limit: ACTIVITY_SIZE }),
         userPositions(viewData, userId, { type: VideoViewed.type, limit: ACTIVITY_SIZE }),
-        userPositions(viewData, userId, { ...(before !== undefined ? { before } : {}), limit: PAGE_SIZE + 1 }),
+        userPositions(viewData, userId, { ...olderThan(before), limit: PAGE_SIZE + 1 }),
       ]);
-      const [viewings, messages] = await Promise.all([
-        messagesAt(db, viewingPositions),
-        messagesAt(db, messagePositions.slice(0, PAGE_SIZE)),
-      ]);
-      const last = messages.at(-1);
+      const shown = pageOf(messagePositions, PAGE_SIZE);
+      const [viewings, messages] = await Promise.all([messagesAt(db, viewingPositions), messagesAt(db, shown.items)]);
       return userPage(reply, {
         user,
         logIns,
         viewings,
         messages,
-        pages: {
-          newest: before !== undefined ? `${userHref(userId)}#messages` : undefined,
-          older:
-            messagePositions.length > PAGE_SIZE && last
-              ? `${userHref(userId)}${query({ before: last.globalPosition })}#messages`
-              : undefined,
-        },
+        pages: pageLinks((start) => `${userHref(userId)}${query(start)}#messages`, {
+          paged: before !== undefined,
+          olderFrom: shown.more ? messages.at(-1)?.globalPosition : undefined,
+        }),
         unlockRequested,
         csrfToken: reply.csrfToken(),
       });
@@ -217,7 +214,7 @@ export function createAdminApp({
       const { userId } = params.data;
       await store.write(
         identityCommandStreamName(userId),
-        UnlockAccount.create({ userId }, { metadata: { traceId: request.traceId, userId: request.user!.userId } }),
+        UnlockAccount.create({ userId }, { metadata: requestMetadata(request, request.user!.userId) }),
       );
       return reply.redirect(`${userHref(userId)}${query({ unlockRequested: request.traceId })}`, 303);
     });
@@ -228,7 +225,7 @@ export function createAdminApp({
       const { before, after, category, type } = parsed.data;
       const page = {
         ...(category ? { category } : {}),
-        ...(before !== undefined ? { before } : {}),
+        ...olderThan(before),
         ...(after !== undefined && before === undefined ? { after } : {}),
         limit: PAGE_SIZE + 1,
       };
@@ -238,9 +235,7 @@ export function createAdminApp({
         listCategories(viewData),
       ]);
       const found = search ? await messagesAt(db, search.positions) : await latestMessages(db, page);
-      // The extra message read tells whether there is another page: it is the oldest, or (paging newer) the newest.
-      const more = found.length > PAGE_SIZE;
-      const messages = more ? (page.after !== undefined ? found.slice(1) : found.slice(0, PAGE_SIZE)) : found;
+      const { items: messages, more } = pageOf(found, PAGE_SIZE, page.after !== undefined);
       const filters = { category, type };
       const newest = messages[0];
       const oldest = messages.at(-1);
@@ -267,11 +262,11 @@ export function createAdminApp({
         type: type ?? '',
         categories,
         searchedTo: searchedOn ?? undefined,
-        pages: {
-          newest: paged ? `/admin/messages${query(filters)}` : undefined,
-          newer: newerFrom !== undefined ? `/admin/messages${query({ ...filters, after: newerFrom })}` : undefined,
-          older: olderFrom !== undefined ? `/admin/messages${query({ ...filters, before: olderFrom })}` : undefined,
-        },
+        pages: pageLinks((start) => `/admin/messages${query({ ...filters, ...start })}`, {
+          paged,
+          olderFrom,
+          newerFrom,
+        }),
       });
     });
 
@@ -310,7 +305,7 @@ export function createAdminApp({
       const [listing, categories] = await Promise.all([
         listStreams(db, {
           ...(category ? { category } : {}),
-          ...(before !== undefined ? { before } : {}),
+          ...olderThan(before),
           limit: PAGE_SIZE,
           window: streamScanWindow,
         }),
@@ -322,11 +317,10 @@ export function createAdminApp({
         categories,
         scanned: listing.scanned ?? undefined,
         scanWindow: streamScanWindow,
-        newest: before !== undefined ? `/admin/streams${query({ category })}` : undefined,
-        older:
-          listing.olderBefore !== null
-            ? `/admin/streams${query({ category, before: listing.olderBefore })}`
-            : undefined,
+        ...pageLinks((start) => `/admin/streams${query({ category, ...start })}`, {
+          paged: before !== undefined,
+          olderFrom: listing.olderBefore ?? undefined,
+        }),
       });
     });
 
@@ -339,21 +333,19 @@ export function createAdminApp({
       const { before } = parsed.data;
       const [summary, found] = await Promise.all([
         findStream(db, streamName),
-        streamMessages(db, streamName, { ...(before !== undefined ? { before } : {}), limit: PAGE_SIZE + 1 }),
+        streamMessages(db, streamName, { ...olderThan(before), limit: PAGE_SIZE + 1 }),
       ]);
       if (!summary && found.length === 0 && before === undefined)
         return notFoundPage(reply, 'There is no stream with that name.');
-      const messages = found.slice(0, PAGE_SIZE);
-      const last = messages.at(-1);
-      const href = `/admin/streams/${encodeURIComponent(streamName)}`;
+      const { items: messages, more } = pageOf(found, PAGE_SIZE);
       return streamPage(reply, {
         streamName,
         summary,
         messages,
-        pages: {
-          newest: before !== undefined ? href : undefined,
-          older: found.length > PAGE_SIZE && last ? `${href}${query({ before: last.position })}` : undefined,
-        },
+        pages: pageLinks((start) => `${streamHref(streamName)}${query(start)}`, {
+          paged: before !== undefined,
+          olderFrom: more ? messages.at(-1)?.position : undefined,
+        }),
       });
     });
 

@@ -2,7 +2,7 @@ import type { ParkedMessage, StoredMessage, StreamSummary } from 'message-db-too
 import type { FastifyReply } from 'fastify';
 import type { CategorySummary } from '../../aggregators/admin-streams/index.js';
 import type { AdminUser } from '../../aggregators/admin-users/index.js';
-import { html, type SafeHtml } from '../../web/html.js';
+import { html, type SafeHtml } from '../../html.js';
 
 /** The admin portal's pages: server-rendered, every value escaped by `html`. */
 

@@ -7,9 +7,10 @@ import { findAccountStanding } from '../../aggregators/user-credentials/index.js
 import { DeleteAccount, LogOutEverywhere } from '../../contracts/identity.js';
 import { requireUser } from '../../web/guards.js';
 import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
-import { html, type SafeHtml } from '../../web/html.js';
+import { html, type SafeHtml } from '../../html.js';
 import { isCurrentPassword } from './identity-answers.js';
 import { endSession, type SessionSettings } from './sessions.js';
+import { requestMetadata } from '../../web/request-metadata.js';
 
 /** The notices the log-in page shows after the account page signed the user out everywhere. */
 export const SIGNED_OUT_NOTICES: Record<string, string> = {
@@ -68,7 +69,7 @@ export function registerAccountRoutes(app: FastifyInstance, dependencies: Accoun
   // Every session of the account, this one too: whoever holds a copied cookie is out at the next request.
   app.post('/account/log-out-everywhere', { preHandler: requireUser }, async (request, reply) => {
     const { userId } = request.user!;
-    const command = LogOutEverywhere.create({ userId }, { metadata: { traceId: request.traceId, userId } });
+    const command = LogOutEverywhere.create({ userId }, { metadata: requestMetadata(request, userId) });
     return signedOutEverywhere(reply, await decided(userId, command), 'logged-out-everywhere');
   });
 
@@ -96,7 +97,7 @@ export function registerAccountRoutes(app: FastifyInstance, dependencies: Accoun
         );
       const command = DeleteAccount.create(
         { userId: user.userId, currentPasswordVerified: true },
-        { metadata: { traceId: request.traceId, userId: user.userId } },
+        { metadata: requestMetadata(request, user.userId) },
       );
       const answer = await decided(user.userId, command);
       await reply.signOut();

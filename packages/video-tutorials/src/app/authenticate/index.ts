@@ -17,11 +17,12 @@ import {
 import { unknownUserHash, verifyPassword as verifyWithHash, type PasswordHashAlgorithm } from '../../passwords.js';
 import { requireUser } from '../../web/guards.js';
 import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
-import { html } from '../../web/html.js';
+import { html } from '../../html.js';
 import { safeReturnPath } from '../../web/return-path.js';
 import { SIGNED_OUT_NOTICES } from './account.js';
 import { registerPasswordRoutes } from './passwords.js';
 import { defaultSessionSettings, type SessionSettings } from './sessions.js';
+import { requestMetadata } from '../../web/request-metadata.js';
 
 const credentials = z.object({
   email: z.string().trim().min(1).max(254),
@@ -125,7 +126,7 @@ export function createAuthenticateApp({
         }
         const verified = await verifyPassword(account?.passwordHash ?? (await unknownUser), password);
         if (!account) return renderLogIn(reply, { email, returnTo, errors: [{ message: REJECTED }] }, 401);
-        const metadata = { traceId: request.traceId, userId: account.id };
+        const metadata = requestMetadata(request, account.id);
         if (!verified) {
           renderLogIn(reply, { email, returnTo, errors: [{ message: REJECTED }] }, 401);
           const recording = store
@@ -201,7 +202,7 @@ export function createAuthenticateApp({
         // Identity checks the token (one-time, with an expiry) and confirms; the pages show it when it has.
         await store.write(
           identityCommandStreamName(userId),
-          ConfirmEmail.create({ userId, token }, { metadata: { traceId: request.traceId, userId } }),
+          ConfirmEmail.create({ userId, token }, { metadata: requestMetadata(request, userId) }),
         );
         return renderMessage(
           reply,
@@ -239,7 +240,7 @@ export function createAuthenticateApp({
         const { userId, token } = parsed.data;
         await store.write(
           identityCommandStreamName(userId),
-          UnlockAccount.create({ userId, token }, { metadata: { traceId: request.traceId, userId } }),
+          UnlockAccount.create({ userId, token }, { metadata: requestMetadata(request, userId) }),
         );
         return renderMessage(reply, 'Unlock your account', 'Your account is being unlocked: log in again in a moment.');
       },
@@ -258,7 +259,7 @@ export function createAuthenticateApp({
         const { userId } = request.user!;
         await store.write(
           identityCommandStreamName(userId),
-          RequestEmailConfirmation.create({ userId }, { metadata: { traceId: request.traceId, userId } }),
+          RequestEmailConfirmation.create({ userId }, { metadata: requestMetadata(request, userId) }),
         );
         return renderMessage(reply, 'Confirmation e-mail', 'We are sending you a new confirmation link.');
       },

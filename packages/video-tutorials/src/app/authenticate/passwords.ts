@@ -12,7 +12,7 @@ import {
 import { hashPassword, type PasswordHashAlgorithm } from '../../passwords.js';
 import { requireUser } from '../../web/guards.js';
 import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
-import { html } from '../../web/html.js';
+import { html } from '../../html.js';
 import {
   accountPage,
   PASSWORD_MAX,
@@ -23,6 +23,7 @@ import {
 } from './account.js';
 import { identityAnswers, isCurrentPassword } from './identity-answers.js';
 import type { SessionSettings } from './sessions.js';
+import { requestMetadata } from '../../web/request-metadata.js';
 
 const resetLink = z.object({ userId: z.uuid(), token: z.string().regex(/^[A-Za-z0-9_-]{20,200}$/) });
 /** A form field as typed, cut at `max` characters (a longer one is refused by the rules anyway). */
@@ -120,7 +121,7 @@ export function registerPasswordRoutes(
             identityCommandStreamName(account.id),
             RequestPasswordReset.create(
               { userId: account.id },
-              { metadata: { traceId: request.traceId, userId: request.user?.userId ?? account.id } },
+              { metadata: requestMetadata(request, request.user?.userId ?? account.id) },
             ),
           )
           .catch((error: unknown) => request.log.error({ err: error }, 'asking for a password reset failed'));
@@ -156,7 +157,7 @@ export function registerPasswordRoutes(
       if (problem) return renderResetPassword(reply, { userId, token, errors: [problem] }, 400);
       const command = ResetPassword.create(
         { userId, token, passwordHash: await hashPassword(password, passwordHashAlgorithm) },
-        { metadata: { traceId: request.traceId, userId } },
+        { metadata: requestMetadata(request, userId) },
       );
       const answer = await decided(userId, command);
       if (answer && PasswordResetRejected.is(answer)) {
@@ -203,7 +204,7 @@ export function registerPasswordRoutes(
           currentPasswordVerified: true,
           passwordHash: await hashPassword(typed.password, passwordHashAlgorithm),
         },
-        { metadata: { traceId: request.traceId, userId: user.userId } },
+        { metadata: requestMetadata(request, user.userId) },
       );
       return signedOutEverywhere(reply, await decided(user.userId, command));
     },

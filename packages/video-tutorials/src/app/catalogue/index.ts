@@ -9,7 +9,7 @@ import {
   SNIPPET_MARK_START,
 } from '../../aggregators/catalogue/index.js';
 import { errorSummary, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
-import { escapeHtml, html, raw, type SafeHtml } from '../../web/html.js';
+import { escapeHtml, html, raw, type SafeHtml } from '../../html.js';
 import { keysetNavigation, pageHref, pageNavigation, readPageRequest, refusePage } from '../../web/pagination.js';
 import { publicVideoCard } from '../../web/video-card.js';
 

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { MessageStore, Queryable } from 'message-db-toolkit';
+import type { Message, MessageMetadata, MessageStore, Queryable } from 'message-db-toolkit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
@@ -26,7 +26,7 @@ import {
 import type { Storage } from '../../storage.js';
 import { externalMedia, mediaOf } from '../../web/media.js';
 import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
-import { html, type SafeHtml } from '../../web/html.js';
+import { html, type SafeHtml } from '../../html.js';
 import { requireUser } from '../../web/guards.js';
 import { keysetNavigation, readPageRequest, refusePage } from '../../web/pagination.js';
 import { creatorName, videoCard } from '../../web/video-card.js';
@@ -34,6 +34,7 @@ import type { KeysetPage, PageRequest } from '../../view-data/keyset-pages.js';
 import { eventStreams, hashOf, outcomeOf, registerLiveVideoRoutes, type VideoPageParts } from './live.js';
 import { sniffVideoContainer } from './video-files.js';
 import { failureSentence, registerVideoActions, sourceKept, statusBadge, videoChoices } from './video-actions.js';
+import { requestMetadata } from '../../web/request-metadata.js';
 
 /** "My videos" pages: 24 videos by default, 48 at most (`?size=`). */
 const MY_VIDEOS_PAGE_SIZE = 24;
@@ -113,7 +114,7 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
           videoPublishingCommandStreamName(upload.videoId),
           PublishVideo.create(
             { ownerId: userId, sourceUri: upload.sourceUri, videoId: upload.videoId },
-            { metadata: { traceId: request.traceId, userId } },
+            { metadata: requestMetadata(request, userId) },
           ),
         );
       } catch (error) {
@@ -158,62 +159,19 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
       return reply.callNotFound();
     });
 
-    for (const action of ['name', 'describe'] as const) {
-      const form = TEXT_FORMS[action];
-      app.post(
-        `/creators-portal/videos/:videoId/${action}`,
-        { bodyLimit: formBodyLimitFor(form.maxLength) },
-        async (request, reply) => {
-          const video = await ownedVideo(request);
-          if (!video) return reply.callNotFound();
-          const body = (request.body ?? {}) as Record<string, unknown>;
-          // Browsers send a textarea's line breaks as CRLF, but count each as one character (as maxlength does).
-          const typed = body[form.field];
-          const value = (typeof typed === 'string' ? typed : '').replace(/\r\n?/g, '\n');
-          const wantsJson = (request.headers.accept ?? '').includes('application/json');
-          const { userId } = request.user!;
-          // "Check again" (a page without JavaScript): where an earlier request stands; nothing is written.
-          if (body.check !== undefined) {
-            const checked = z.uuid().safeParse(body.check);
-            if (!checked.success) return reply.code(400).send({ error: 'Bad Request' });
-            const operation = await findOperation(viewData, checked.data, userId);
-            const state: TextFormState['state'] =
-              operation?.videoId !== video.id
-                ? { kind: 'saving', traceId: checked.data }
-                : operation.succeeded
-                  ? { kind: 'saved' }
-                  : { kind: 'rejected', message: outcomeOf(operation).message! };
-            return renderVideo(reply, video, options.storage, { action, value, state });
-          }
-          // The component decides what a good name is; past its limit nothing reaches the store.
-          const length = [...value].length;
-          if (length > form.maxLength) {
-            const message = `The ${form.field} can be at most ${form.maxLength} characters long; this one has ${length}.`;
-            if (wantsJson) return reply.code(422).send({ error: 'Unprocessable Entity', message });
-            return renderVideo(
-              reply,
-              video,
-              options.storage,
-              { action, value, state: { kind: 'rejected', message } },
-              422,
-            );
-          }
-          const metadata = { traceId: request.traceId, userId };
-          const command =
-            action === 'name'
-              ? NameVideo.create({ videoId: video.id, name: value }, { metadata })
-              : DescribeVideo.create({ videoId: video.id, description: value }, { metadata });
-          await store.write(videoPublishingCommandStreamName(video.id), command);
-          // The outcome comes later, from View Data: pushed to the page (video-live.js), or "Check again".
-          if (wantsJson) return reply.code(202).send({ traceId: request.traceId });
-          return renderVideo(reply, video, options.storage, {
-            action,
-            value,
-            state: { kind: 'saving', traceId: request.traceId },
-          });
-        },
-      );
-    }
+    app.post(
+      '/creators-portal/videos/:videoId/name',
+      { bodyLimit: formBodyLimitFor(TEXT_FORMS.name.maxLength) },
+      changeText('name', (videoId, name, metadata) => NameVideo.create({ videoId, name }, { metadata })),
+    );
+
+    app.post(
+      '/creators-portal/videos/:videoId/describe',
+      { bodyLimit: formBodyLimitFor(TEXT_FORMS.describe.maxLength) },
+      changeText('describe', (videoId, description, metadata) =>
+        DescribeVideo.create({ videoId, description }, { metadata }),
+      ),
+    );
 
     app.get('/creators-portal/operations/:traceId', async (request, reply) => {
       const parsed = operationParams.safeParse(request.params);
@@ -315,6 +273,56 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
       }),
     );
     return sizes.reduce((sum, size) => sum + size, 0);
+  }
+
+  /**
+   * The handler of a video's name or description form: the owner's text goes to video-publishing as
+   * `commandOf` makes it, or "Check again" shows where an earlier change stands.
+   */
+  function changeText(
+    action: keyof typeof TEXT_FORMS,
+    commandOf: (videoId: string, text: string, metadata: MessageMetadata) => Message<'NameVideo' | 'DescribeVideo'>,
+  ) {
+    const form = TEXT_FORMS[action];
+    return async (request: FastifyRequest, reply: FastifyReply) => {
+      const video = await ownedVideo(request);
+      if (!video) return reply.callNotFound();
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      // Browsers send a textarea's line breaks as CRLF, but count each as one character (as maxlength does).
+      const typed = body[form.field];
+      const value = (typeof typed === 'string' ? typed : '').replace(/\r\n?/g, '\n');
+      const wantsJson = (request.headers.accept ?? '').includes('application/json');
+      const { userId } = request.user!;
+      // "Check again" (a page without JavaScript): where an earlier request stands; nothing is written.
+      if (body.check !== undefined) {
+        const checked = z.uuid().safeParse(body.check);
+        if (!checked.success) return reply.code(400).send({ error: 'Bad Request' });
+        const operation = await findOperation(viewData, checked.data, userId);
+        const state: TextFormState['state'] =
+          operation?.videoId !== video.id
+            ? { kind: 'saving', traceId: checked.data }
+            : operation.succeeded
+              ? { kind: 'saved' }
+              : { kind: 'rejected', message: outcomeOf(operation).message! };
+        return renderVideo(reply, video, options.storage, { action, value, state });
+      }
+      // The component decides what a good name is; past its limit nothing reaches the store.
+      const length = [...value].length;
+      if (length > form.maxLength) {
+        const message = `The ${form.field} can be at most ${form.maxLength} characters long; this one has ${length}.`;
+        if (wantsJson) return reply.code(422).send({ error: 'Unprocessable Entity', message });
+        return renderVideo(reply, video, options.storage, { action, value, state: { kind: 'rejected', message } }, 422);
+      }
+      const command = commandOf(video.id, value, requestMetadata(request, userId));
+      await store.write(videoPublishingCommandStreamName(video.id), command);
+      // The outcome comes later, from View Data: pushed to the page (video-live.js), or "Check again".
+      if (wantsJson) return reply.code(202).send({ traceId: request.traceId });
+      return renderVideo(reply, video, options.storage, {
+        action,
+        value,
+        state: { kind: 'saving', traceId: request.traceId },
+      });
+    };
   }
 
   async function ownedVideo(request: FastifyRequest): Promise<CreatorVideo | null> {

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { findVideoOfOwner, type CreatorVideo } from '../../aggregators/creators-videos/index.js';
 import { findOperation, type VideoOperation } from '../../aggregators/video-operations/index.js';
-import type { SafeHtml } from '../../web/html.js';
+import type { SafeHtml } from '../../html.js';
 
 /**
  * The live parts of the creators portal: a video's page kept up to date while its owner has it open — its status,

@@ -11,8 +11,9 @@ import {
   videoPublishingCommandStreamName,
 } from '../../contracts/video-publishing.js';
 import type { Storage } from '../../storage.js';
-import { html } from '../../web/html.js';
+import { html } from '../../html.js';
 import { explainFailure } from './failure-reasons.js';
+import { requestMetadata } from '../../web/request-metadata.js';
 
 /**
  * A video's life in the creators portal, the owner's choices: publish (list it publicly), unlist, delete (after a
@@ -29,13 +30,6 @@ export interface VideoActionsOptions {
 
 const videoParams = z.object({ videoId: z.uuid() });
 
-const COMMANDS = {
-  publish: ListVideo,
-  unlist: UnlistVideo,
-  delete: DeleteVideo,
-  retry: RetryPublishing,
-} as const;
-
 /** Registers the routes; called inside the creators portal's plugin, so its `requireUser` guard applies. */
 export function registerVideoActions(app: FastifyInstance, { store, viewData, storage }: VideoActionsOptions) {
   async function ownedVideo(request: FastifyRequest): Promise<CreatorVideo | null> {
@@ -44,19 +38,31 @@ export function registerVideoActions(app: FastifyInstance, { store, viewData, st
     return findVideoOfOwner(viewData, request.user.userId, parsed.data.videoId);
   }
 
-  for (const [action, command] of Object.entries(COMMANDS)) {
-    app.post(`/creators-portal/videos/:videoId/${action}`, async (request, reply) => {
+  /**
+   * The handler of a choice: on the owner's video, it writes the command and lands on the operation page.
+   * A choice that transcodes again (`needsUpload`) is refused once the upload is gone.
+   */
+  const choice =
+    (
+      command: typeof ListVideo | typeof UnlistVideo | typeof DeleteVideo | typeof RetryPublishing,
+      { needsUpload = false } = {},
+    ) =>
+    async (request: FastifyRequest, reply: FastifyReply) => {
       const video = await ownedVideo(request);
       if (!video) return reply.callNotFound();
-      if (action === 'retry' && !(await sourceKept(storage, video))) return renderCannotRetry(reply, video);
+      if (needsUpload && !(await sourceKept(storage, video))) return renderCannotRetry(reply, video);
       const { userId } = request.user!;
       await store.write(
         videoPublishingCommandStreamName(video.id),
-        command.create({ videoId: video.id }, { metadata: { traceId: request.traceId, userId } }),
+        command.create({ videoId: video.id }, { metadata: requestMetadata(request, userId) }),
       );
       return reply.redirect(`/creators-portal/operations/${request.traceId}`, 303);
-    });
-  }
+    };
+
+  app.post('/creators-portal/videos/:videoId/publish', choice(ListVideo));
+  app.post('/creators-portal/videos/:videoId/unlist', choice(UnlistVideo));
+  app.post('/creators-portal/videos/:videoId/delete', choice(DeleteVideo));
+  app.post('/creators-portal/videos/:videoId/retry', choice(RetryPublishing, { needsUpload: true }));
 
   // Deleting cannot be undone: a page of its own asks first (a form, so no script is needed to confirm).
   app.get('/creators-portal/videos/:videoId/delete', async (request, reply) => {

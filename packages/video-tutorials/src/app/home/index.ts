@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { listPublishedVideos } from '../../aggregators/catalogue/index.js';
 import { loadHomePage } from '../../aggregators/home-page/index.js';
 import { shortLivedCache, type ShortLivedCacheOptions } from '../../view-data/short-lived-cache.js';
-import { html, type SafeHtml } from '../../web/html.js';
+import { html, type SafeHtml } from '../../html.js';
 import { publicVideoCard } from '../../web/video-card.js';
 import type { PlaybackTokens } from '../record-viewings/index.js';
 

@@ -3,8 +3,9 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { findPublishedVideo } from '../../aggregators/catalogue/index.js';
 import { VideoViewed, viewingStreamName } from '../../contracts/viewing.js';
-import { html } from '../../web/html.js';
+import { html } from '../../html.js';
 import type { PlaybackTokens } from './playback-tokens.js';
+import { requestMetadata } from '../../web/request-metadata.js';
 
 export { createPlaybackTokens, type PlaybackTokens } from './playback-tokens.js';
 
@@ -46,7 +47,7 @@ export function createRecordViewingsApp({
         const userId = request.user?.userId ?? 'anonymous';
         await store.write(
           viewingStreamName(videoId),
-          VideoViewed.create({ userId, videoId }, { id: viewingId, metadata: { traceId: request.traceId, userId } }),
+          VideoViewed.create({ userId, videoId }, { id: viewingId, metadata: requestMetadata(request, userId) }),
         );
         // The watch page records a viewing in the background, and gets the token of the next playback;
         // a plain form goes back home.

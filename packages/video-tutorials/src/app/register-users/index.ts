@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { MessageStore, Queryable } from 'message-db-toolkit';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { v5 as uuidV5 } from 'uuid';
 import { z } from 'zod';
 import { findRegistrationOutcome } from '../../aggregators/registration-monitor/index.js';
 import { findCredentialsByEmail } from '../../aggregators/user-credentials/index.js';
 import { DISPLAY_NAME_MAX, displayName, identityCommandStreamName, Register } from '../../contracts/identity.js';
 import { hashPassword, type PasswordHashAlgorithm } from '../../passwords.js';
-import { html } from '../../web/html.js';
+import { html } from '../../html.js';
 import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
+import { requestMetadata } from '../../web/request-metadata.js';
 
 // Register's message id derives from the user id: submitting the form twice writes one command.
 const REGISTER_COMMAND_NAMESPACE = 'c1b0e1a4-5b0f-4d8a-9f55-6d2f1e7c3a90';
@@ -34,6 +36,26 @@ const registration = z.object({
       error: 'Your name cannot have line breaks, tabs or other control characters.',
     }),
 });
+
+/** A form field as typed: text, or empty when it is missing or not text. */
+const typedText = z.string().catch('');
+
+/**
+ * The form as posted, whatever it holds: its rules (`registration`) are checked by the route, which
+ * shows their errors on the form. Other fields (the CSRF token) are kept for the server's checks.
+ */
+const registrationForm = z.preprocess(
+  (body) => (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}),
+  z.looseObject({ userId: typedText, email: typedText, password: typedText, displayName: typedText }),
+);
+
+/**
+ * The registration a status page is about: its user id, when the link names one (`userId`), and
+ * whether the link names any (`named`: the page then says its status may come in a moment).
+ */
+const registrationQuery = z
+  .object({ userId: z.unknown().optional() })
+  .transform(({ userId }) => ({ userId: z.uuid().safeParse(userId).data, named: Boolean(userId) }));
 
 interface FormState {
   userId: string;
@@ -61,19 +83,17 @@ export function createRegisterUsersApp({
   /** How the new user's password is hashed (`PASSWORD_HASH_ALGORITHM`). */
   passwordHashAlgorithm?: PasswordHashAlgorithm;
 }): FastifyPluginAsync {
-  return async (app) => {
+  return async (plugin) => {
+    // Routes validated by their zod schemas, typed by them (this plugin's routes only).
+    plugin.setValidatorCompiler(validatorCompiler);
+    const app = plugin.withTypeProvider<ZodTypeProvider>();
+
     app.get('/register', async (_request, reply) =>
       renderForm(reply, { userId: randomUUID(), email: '', displayName: '', errors: [] }),
     );
 
-    app.post('/register', async (request, reply) => {
-      const body = (request.body ?? {}) as Record<string, unknown>;
-      const typed = {
-        userId: text(body.userId),
-        email: text(body.email),
-        password: text(body.password),
-        displayName: text(body.displayName),
-      };
+    app.post('/register', { schema: { body: registrationForm } }, async (request, reply) => {
+      const typed = request.body;
       const parsed = registration.safeParse(typed);
       const userId = parsed.success
         ? parsed.data.userId
@@ -113,49 +133,51 @@ export function createRegisterUsersApp({
 
       const command = Register.create(
         { userId, email, passwordHash: await hashPassword(password, passwordHashAlgorithm), ...name },
-        { id: uuidV5(userId, REGISTER_COMMAND_NAMESPACE), metadata: { traceId: request.traceId, userId } },
+        { id: uuidV5(userId, REGISTER_COMMAND_NAMESPACE), metadata: requestMetadata(request, userId) },
       );
       await store.write(identityCommandStreamName(userId), command);
       return reply.redirect(`/register/registration-complete?userId=${userId}`, 303);
     });
 
     // The registration's status: identity decides asynchronously, and may reject it (an address already taken).
-    app.get('/register/registration-complete', async (request, reply) => {
-      const { userId } = request.query as { userId?: unknown };
-      const outcome = z.uuid().safeParse(userId).success
-        ? await findRegistrationOutcome(viewData, userId as string)
-        : null;
-      if (outcome?.outcome === 'rejected')
+    app.get(
+      '/register/registration-complete',
+      { schema: { querystring: registrationQuery } },
+      async (request, reply) => {
+        const { userId, named } = request.query;
+        const outcome = userId !== undefined ? await findRegistrationOutcome(viewData, userId) : null;
+        if (outcome?.outcome === 'rejected')
+          return reply.page(
+            'Registration rejected',
+            html`<div class="card narrow">
+              <h1>We could not register you</h1>
+              <div class="alert error" role="alert" data-testid="registration-rejected">
+                ${rejectionMessages[outcome.reason ?? ''] ?? outcome.reason ?? 'Your registration was rejected.'}
+              </div>
+              <div class="actions"><a class="button" href="/register">Try again</a></div>
+            </div>`,
+          );
         return reply.page(
-          'Registration rejected',
+          'Registration complete',
           html`<div class="card narrow">
-            <h1>We could not register you</h1>
-            <div class="alert error" role="alert" data-testid="registration-rejected">
-              ${rejectionMessages[outcome.reason ?? ''] ?? outcome.reason ?? 'Your registration was rejected.'}
+            <h1>Welcome aboard</h1>
+            <div class="alert ok">
+              ${
+                outcome?.outcome === 'registered'
+                  ? 'You are registered. We are sending you an e-mail to confirm your address.'
+                  : 'Your registration is on its way. We are sending you a confirmation e-mail.'
+              }
             </div>
-            <div class="actions"><a class="button" href="/register">Try again</a></div>
+            ${
+              outcome === null && named
+                ? html`<p class="muted">Reload this page in a moment to see that it went through.</p>`
+                : ''
+            }
+            <div class="actions"><a class="button" href="/auth/log-in">Log in</a></div>
           </div>`,
         );
-      return reply.page(
-        'Registration complete',
-        html`<div class="card narrow">
-          <h1>Welcome aboard</h1>
-          <div class="alert ok">
-            ${
-              outcome?.outcome === 'registered'
-                ? 'You are registered. We are sending you an e-mail to confirm your address.'
-                : 'Your registration is on its way. We are sending you a confirmation e-mail.'
-            }
-          </div>
-          ${
-            outcome === null && userId
-              ? html`<p class="muted">Reload this page in a moment to see that it went through.</p>`
-              : ''
-          }
-          <div class="actions"><a class="button" href="/auth/log-in">Log in</a></div>
-        </div>`,
-      );
-    });
+      },
+    );
   };
 }
 
@@ -163,10 +185,6 @@ export function createRegisterUsersApp({
 const rejectionMessages: Record<string, string> = {
   'email already registered': 'That e-mail address is already registered. Log in instead.',
 };
-
-function text(value: unknown): string {
-  return typeof value === 'string' ? value : '';
-}
 
 function renderForm(reply: FastifyReply, { userId, email, displayName, errors }: FormState, statusCode = 200) {
   // The password's error says what its hint does, and takes its place.

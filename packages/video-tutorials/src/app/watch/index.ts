@@ -12,7 +12,7 @@ import {
 import { clockTime, toWebVtt, type Cue } from '../../captions.js';
 import { findVideoOfOwner } from '../../aggregators/creators-videos/index.js';
 import type { Storage } from '../../storage.js';
-import { html } from '../../web/html.js';
+import { html } from '../../html.js';
 import { summarize } from '../../web/layout.js';
 import { externalMedia, mediaOf } from '../../web/media.js';
 import { creatorName, publicVideoCard, videoFacts } from '../../web/video-card.js';

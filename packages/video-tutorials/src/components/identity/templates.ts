@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from '../../web/html.js';
+import { html, type SafeHtml } from '../../html.js';
 
 /** An e-mail ready for a `Send` command. */
 export interface RenderedEmail {
