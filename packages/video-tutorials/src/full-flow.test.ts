@@ -8,7 +8,7 @@ import { authenticationStreamName } from './contracts/authentication.js';
 import { identityCommandStreamName, identityStreamName, UnlockAccount } from './contracts/identity.js';
 import { readConfig } from './config.js';
 import { startSystem, type System } from './system.js';
-import { browserSession } from './web/browser-session.js';
+import { browserSession } from './test-support/browser-session.js';
 
 /**
  * The running system, every piece in one process, on the test database:

@@ -13,7 +13,7 @@ import { readConfig } from './config.js';
 import { createStorage } from './storage.js';
 import { startSystem, type System } from './system.js';
 import { hashPassword } from './passwords.js';
-import { browserSession } from './web/browser-session.js';
+import { browserSession } from './test-support/browser-session.js';
 
 /**
  * The creators portal and publishing on the running system, every piece in

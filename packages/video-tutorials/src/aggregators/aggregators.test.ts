@@ -11,7 +11,7 @@ import {
   RegistrationEmailSent,
 } from '../contracts/identity.js';
 import { VideoViewed, viewingStreamName } from '../contracts/viewing.js';
-import { createSystemTestDatabase } from '../testing.js';
+import { createSystemTestDatabase } from '../test-support/database.js';
 import * as homePage from './home-page/index.js';
 import * as registrationMonitor from './registration-monitor/index.js';
 import * as userCredentials from './user-credentials/index.js';

@@ -13,7 +13,7 @@ import { createFreshPostgresDatabase, TEST_POSTGRES_URL, type TestDatabase } fro
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityCategory, identityStreamName, Registered } from '../contracts/identity.js';
 import { createMetrics } from '../observability/metrics.js';
-import { createSystemTestDatabase } from '../testing.js';
+import { createSystemTestDatabase } from '../test-support/database.js';
 import { migrateViewData, VIEW_DATA_SEARCH_PATH } from '../view-data/migrations.js';
 import { listSubscriberPositions } from './admin-subscriber-positions/index.js';
 import { aggregatorSubscription } from './aggregator.js';

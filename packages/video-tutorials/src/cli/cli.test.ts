@@ -14,7 +14,7 @@ import { createTestDatabase, testDatabaseKind, type TestDatabase } from 'message
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../config.js';
 import { openMessageStoreDatabase } from '../system.js';
-import { runCli } from './test-support.js';
+import { runCli } from '../test-support/cli.js';
 import { DataDirectoryInUseError, lockDataDirectory } from '../data-directory-lock.js';
 import { SHARED_SEARCH_PATH } from '../view-data/migrations.js';
 

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../config.js';
 import { identityCommandStreamName } from '../contracts/identity.js';
 import { startSystem, type System } from '../system.js';
-import { browserSession } from '../web/browser-session.js';
+import { browserSession } from '../test-support/browser-session.js';
 import { createLogger } from './logging.js';
-import { logLines } from './log-lines.js';
+import { logLines } from '../test-support/log-lines.js';
 
 /**
  * The running system, as operators see it: /metrics (behind METRICS_TOKEN), /health/live,

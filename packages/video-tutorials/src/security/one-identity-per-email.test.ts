@@ -8,8 +8,8 @@ import { createRegisterUsersApp } from '../app/register-users/index.js';
 import * as identity from '../components/identity/index.js';
 import { identityEmailStreamName, identityStreamName } from '../contracts/identity.js';
 import type { Piece } from '../piece.js';
-import { createSystemTestDatabase } from '../testing.js';
-import { browserSession } from '../web/browser-session.js';
+import { createSystemTestDatabase } from '../test-support/database.js';
+import { browserSession } from '../test-support/browser-session.js';
 import { buildWebServer } from '../web/server.js';
 
 /**

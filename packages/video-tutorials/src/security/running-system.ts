@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
 import { readConfig } from '../config.js';
 import { startSystem, type Selection, type System } from '../system.js';
-import { browserSession } from '../web/browser-session.js';
+import { browserSession } from '../test-support/browser-session.js';
 
 /**
  * The running system for the security tests, driven only over HTTP (and e-mails as files), on PGlite or, with

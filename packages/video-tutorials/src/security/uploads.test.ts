@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as videoPublishing from '../components/video-publishing/index.js';
 import { videoPublishingStreamName, VideoPublished, VideoPublishingFailed } from '../contracts/video-publishing.js';
-import { elementWithId, errorSummaryOf } from '../web/page-checks.js';
+import { elementWithId, errorSummaryOf } from '../test-support/page-checks.js';
 import { MP4_HEAD, startWebUnderAttack, type WebUnderAttack } from './harness.js';
 
 /**

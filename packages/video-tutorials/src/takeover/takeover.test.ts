@@ -10,7 +10,7 @@ import { listOverdueRegistrations } from '../aggregators/registration-monitor/in
 import { startTestSmtpServer, type TestSmtpServer } from '../components/send-email/controls.js';
 import { readConfig } from '../config.js';
 import { startSystem, type System } from '../system.js';
-import { browserSession } from '../web/browser-session.js';
+import { browserSession } from '../test-support/browser-session.js';
 import { BOOK_SUBSCRIBERS, writeBookHistory, type BookHistory, type BookUser } from './book-history.js';
 
 /**

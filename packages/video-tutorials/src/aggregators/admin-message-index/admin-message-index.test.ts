@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Message, MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
 import { exampleMessage, uniqueCategory, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSystemTestDatabase } from '../../testing.js';
+import { createSystemTestDatabase } from '../../test-support/database.js';
 import { searchType } from '../../app/admin/message-store-queries.js';
 import { applyMessageIndex, tracePositions, userPositions } from './index.js';
 

@@ -4,7 +4,7 @@ import type { TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PublishingStarted, VideoPublished } from '../../contracts/video-publishing.js';
 import { VideoViewed, viewingStreamName } from '../../contracts/viewing.js';
-import { createSystemTestDatabase } from '../../testing.js';
+import { createSystemTestDatabase } from '../../test-support/database.js';
 import type { PageRequest } from '../../view-data/keyset-pages.js';
 import { applyViewCounts } from '../video-views/index.js';
 import { catalogueVideo, writeVideoEvents } from './controls.js';

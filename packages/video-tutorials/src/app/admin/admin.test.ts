@@ -24,8 +24,8 @@ import { AccountLocked, identityCommandStreamName, identityStreamName, Registere
 import { VideoViewed, viewingStreamName } from '../../contracts/viewing.js';
 import { hashPassword } from '../../passwords.js';
 import type { Piece } from '../../piece.js';
-import { createSystemTestDatabase } from '../../testing.js';
-import { browserSession } from '../../web/browser-session.js';
+import { createSystemTestDatabase } from '../../test-support/database.js';
+import { browserSession } from '../../test-support/browser-session.js';
 import { buildWebServer } from '../../web/server.js';
 import { createAuthenticateApp } from '../authenticate/index.js';
 import { CARRIED_ON_BY, CONSUMER_READS } from './consumers.js';
