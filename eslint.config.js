@@ -31,6 +31,20 @@ const restrictImports = (/** @type {{ regex: string, message: string }[]} */ pat
   'no-restricted-imports': ['error', { patterns }],
 });
 
+// Test helpers (browser sessions, test databases, page checks) live in src/test-support/ and ship in no running
+// system. Part of every application rule below: a file's later `no-restricted-imports` replaces, not adds to, its earlier.
+const TEST_SUPPORT_STAYS_IN_TESTS = {
+  regex: '(^|/)test-support/',
+  message: 'Production code never imports test helpers (src/test-support/): only tests and their harnesses do.',
+};
+// The application's files that are tests or serve only tests (the security and takeover harnesses).
+const APPLICATION_TEST_FILES = [
+  '**/*.test.ts',
+  'packages/video-tutorials/src/test-support/**',
+  'packages/video-tutorials/src/security/**',
+  'packages/video-tutorials/src/takeover/**',
+];
+
 export default defineConfig(
   {
     ignores: [
@@ -74,6 +88,12 @@ export default defineConfig(
       },
     ]),
   },
+  {
+    // What runs in production never reaches for a test helper.
+    files: ['packages/video-tutorials/src/**/*.ts'],
+    ignores: APPLICATION_TEST_FILES,
+    rules: restrictImports([TEST_SUPPORT_STAYS_IN_TESTS]),
+  },
   // A component is autonomous: it talks to others only through messages (src/contracts/), never by importing
   // them. Its tests may run another component beside it, as the system does (the book's registration e-mail).
   ...COMPONENTS.map((component) => ({
@@ -89,12 +109,16 @@ export default defineConfig(
         regex: '(^|/)web/',
         message: 'Components never import the web server (src/web/): their markup uses src/html.ts.',
       },
+      TEST_SUPPORT_STAYS_IN_TESTS,
     ]),
   })),
   {
     // The composition root wires pieces and applications; the command line is built on it, not the other way.
     files: ['packages/video-tutorials/src/system.ts'],
-    rules: restrictImports([{ regex: '(^|/)cli/', message: 'system.ts does not import the command line (cli/).' }]),
+    rules: restrictImports([
+      { regex: '(^|/)cli/', message: 'system.ts does not import the command line (cli/).' },
+      TEST_SUPPORT_STAYS_IN_TESTS,
+    ]),
   },
   {
     // Scripts served to browsers.

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTestDatabase,
+  eventually,
   exampleMessage,
   exampleMessages,
   testDatabaseKind,
@@ -40,14 +41,6 @@ function subscribe(options: Partial<SubscriptionOptions> & Pick<SubscriptionOpti
   });
   running.push(subscription);
   return subscription;
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
 }
 
 async function writeTo(category: string, count: number, type = 'SomethingHappened') {
@@ -97,7 +90,7 @@ describe('a category subscription', () => {
       handlers: { $any: (message) => void handled.push(message.globalPosition) },
     });
     await subscription.start();
-    await waitFor(() => handled.length === 30);
+    await eventually(() => handled.length === 30);
     await subscription.waitUntilCaughtUp();
     // The record asked for after 10 messages was still committing while the next 20 were handled.
     expect(recorded[0]).toMatchObject({ position: handled[9], handledWhenAsked: 10 });
@@ -128,7 +121,7 @@ describe('a category subscription', () => {
       },
     });
     await subscription.start();
-    await waitFor(() => reads.length >= 2);
+    await eventually(() => reads.length >= 2);
     expect(handled).toEqual([]); // the second read started while the first batch waits in its handler
     release();
     await subscription.waitUntilCaughtUp();
@@ -158,7 +151,7 @@ describe('a category subscription', () => {
       },
     });
     await subscription.start();
-    await waitFor(() => reads.length >= 2);
+    await eventually(() => reads.length >= 2);
     await reads[1]; // the read ahead found nothing
     await store.write(`${category}-${randomUUID()}`, late);
     const caughtUp = subscription.waitUntilCaughtUp();
@@ -270,7 +263,7 @@ describe('a category subscription', () => {
     await subscription.start();
     await sleep(100); // let it go idle, waiting a minute for its next poll
     await store.write(`${category}-1`, exampleMessage());
-    await waitFor(() => handled.length === 1, 10_000);
+    await eventually(() => handled.length === 1, { timeoutMs: 10_000 });
   });
 
   it('wakes for messages written with plain SQL too', async () => {
@@ -286,7 +279,7 @@ describe('a category subscription', () => {
     await test.db.query(`SELECT message_store.write_message(gen_random_uuid()::text, $1, 'ByHand', '{}'::jsonb)`, [
       `${category}-1`,
     ]);
-    await waitFor(() => handled.length === 1, 10_000);
+    await eventually(() => handled.length === 1, { timeoutMs: 10_000 });
     expect(handled[0]?.type).toBe('ByHand');
   });
 });
@@ -504,10 +497,10 @@ describe('consumer groups', () => {
       return subscription;
     });
     await instances[0]!.start();
-    await waitFor(() => instances[0]!.members().length === 4);
+    await eventually(() => instances[0]!.members().length === 4);
     await instances[1]!.start();
     // The first gives back what is above its fair share; the second takes it.
-    await waitFor(() => instances[0]!.members().length === 2 && instances[1]!.members().length === 2);
+    await eventually(() => instances[0]!.members().length === 2 && instances[1]!.members().length === 2);
     const all = [...instances[0]!.members(), ...instances[1]!.members()].sort();
     expect(all).toEqual([0, 1, 2, 3]);
 
@@ -517,7 +510,7 @@ describe('consumer groups', () => {
 
     // One instance goes away: the other takes over its slots and nothing is lost.
     await instances[1]!.stop();
-    await waitFor(() => instances[0]!.members().length === 4);
+    await eventually(() => instances[0]!.members().length === 4);
     await writeTo(category, 40);
     await instances[0]!.waitUntilCaughtUp();
     expect(handledBy.size).toBe(80);
@@ -565,7 +558,7 @@ describe('failures', () => {
 
     cured = true;
     await subscription.parkingLot.retry(poison.id);
-    await waitFor(async () => (await subscription.parkingLot.list()).length === 0);
+    await eventually(async () => (await subscription.parkingLot.list()).length === 0);
     expect(handled).toContain(poison.id);
     expect((await subscription.parkingLot.list({ all: true }))[0]?.state).toBe('resolved');
   });
@@ -612,7 +605,7 @@ describe('failures', () => {
     await subscription.start();
     await subscription.waitUntilCaughtUp();
     await subscription.parkingLot.retry(poison.id);
-    await waitFor(async () => (await subscription.parkingLot.list())[0]?.attempts === 2);
+    await eventually(async () => (await subscription.parkingLot.list())[0]?.attempts === 2);
     expect((await subscription.parkingLot.list())[0]).toMatchObject({ state: 'parked', error: 'Error: still broken' });
   });
 
@@ -745,7 +738,7 @@ describe('$all', () => {
 
       commit();
       await slowWrite;
-      await waitFor(() => handled.filter((name) => name.startsWith('fast') || name.startsWith('slow')).length === 2);
+      await eventually(() => handled.filter((name) => name.startsWith('fast') || name.startsWith('slow')).length === 2);
       expect(handled.filter((name) => name.startsWith('fast') || name.startsWith('slow'))).toEqual([
         `${slow}-1`,
         `${fast}-1`,
@@ -817,7 +810,7 @@ describe.runIf(testDatabaseKind === 'postgres')('when PostgreSQL drops every con
     });
     await subscription.start();
     await writeTo(category, 3);
-    await waitFor(() => handled.length === 3);
+    await eventually(() => handled.length === 3);
 
     // What a server restart does to clients: every backend of the database is terminated.
     const [{ name } = { name: '' }] = await test.db.query<{ name: string }>('SELECT current_database() AS name');
@@ -833,7 +826,7 @@ describe.runIf(testDatabaseKind === 'postgres')('when PostgreSQL drops every con
     expect(killed.length).toBeGreaterThan(0);
 
     await writeTo(category, 3);
-    await waitFor(() => handled.length === 6, 20_000);
+    await eventually(() => handled.length === 6, { timeoutMs: 20_000 });
     expect(new Set(handled).size).toBe(6);
     // And a fresh write still wakes it once the LISTEN connection is back.
   });

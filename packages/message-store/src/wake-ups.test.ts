@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTestDatabase,
   descheduledWriter,
+  eventually,
   exampleMessage,
   testDatabaseKind,
   uniqueCategory,
@@ -55,14 +56,6 @@ async function writeMessage(db: Pick<Database, 'query'>, streamName: string) {
   ]);
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
-
 async function wakeUpConnections(): Promise<number[]> {
   const rows = await thirdParty.query<{ pid: number }>(
     `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`,
@@ -78,7 +71,7 @@ describe('wake-ups', () => {
     await consumer.subscription.start();
     await consumer.subscription.waitUntilCaughtUp();
     await writeMessage(thirdParty, `${category}-1`);
-    await waitFor(() => consumer.handled.length === 1);
+    await eventually(() => consumer.handled.length === 1);
     expect(consumer.handled).toEqual([`${category}-1`]);
   });
 
@@ -94,7 +87,7 @@ describe('wake-ups', () => {
 
     const [first, ...others] = consumers;
     await writeMessage(thirdParty, `${first!.streamName}-1`);
-    await waitFor(() => first!.handled.length === 1);
+    await eventually(() => first!.handled.length === 1);
     await sleep(100);
     expect(others.map((consumer) => consumer.reads())).toEqual(before.slice(1));
   });
@@ -105,12 +98,12 @@ describe('wake-ups', () => {
     await Promise.all(consumers.map((consumer) => consumer.subscription.start()));
     expect(await wakeUpConnections()).toHaveLength(1);
     for (const category of categories) await writeMessage(thirdParty, `${category}-1`);
-    await waitFor(() => consumers.slice(0, -1).every((consumer) => consumer.handled.length === 1));
-    await waitFor(() => consumers.at(-1)!.handled.filter((name) => !name.startsWith('subscriber')).length >= 12);
+    await eventually(() => consumers.slice(0, -1).every((consumer) => consumer.handled.length === 1));
+    await eventually(() => consumers.at(-1)!.handled.filter((name) => !name.startsWith('subscriber')).length >= 12);
     expect(await wakeUpConnections()).toHaveLength(1);
     await Promise.all(running.splice(0).map((subscription) => subscription.stop()));
     // The last consumer gone, the watcher lets its connection go.
-    await waitFor(async () => (await wakeUpConnections()).length === 0);
+    await eventually(async () => (await wakeUpConnections()).length === 0);
   });
 
   onPostgres('see a message whose transaction commits after a later position was already seen', async () => {
@@ -133,11 +126,11 @@ describe('wake-ups', () => {
         `${early}-1`,
       ]);
       await writeMessage(thirdParty, `${late}-1`);
-      await waitFor(() => lateConsumer.handled.length === 1);
+      await eventually(() => lateConsumer.handled.length === 1);
       await sleep(200);
       expect(earlyConsumer.handled).toEqual([]);
       await client.query('COMMIT');
-      await waitFor(() => earlyConsumer.handled.length === 1);
+      await eventually(() => earlyConsumer.handled.length === 1);
     } finally {
       await client.end();
     }
@@ -154,11 +147,11 @@ describe('wake-ups', () => {
     try {
       const { written } = await writer.write(`${slow}-1`);
       await writeMessage(thirdParty, `${other}-1`); // a later position, visible first
-      await waitFor(() => otherConsumer.handled.length === 1);
+      await eventually(() => otherConsumer.handled.length === 1);
       await sleep(300); // many looks of the watcher, with no transaction holding an xid below the gap
       await writer.resume();
       await written;
-      await waitFor(() => slowConsumer.handled.length === 1, 5_000);
+      await eventually(() => slowConsumer.handled.length === 1, { timeoutMs: 5_000 });
     } finally {
       await writer.close();
     }
@@ -185,7 +178,7 @@ describe('wake-ups', () => {
       await sleep(200);
       expect(all.handled).not.toContain(`${kept}-1`); // held behind the open transaction's position
       await client.query('ROLLBACK');
-      await waitFor(() => all.handled.includes(`${kept}-1`));
+      await eventually(() => all.handled.includes(`${kept}-1`));
       expect(all.handled).not.toContain(`${rolledBack}-1`);
     } finally {
       await client.end();
@@ -206,21 +199,21 @@ describe('wake-ups', () => {
         await sleep(5);
       }
     })();
-    await waitFor(() => consumer.handled.length >= 10);
+    await eventually(() => consumer.handled.length >= 10);
     await thirdParty.query(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
         WHERE datname = current_database() AND application_name = $1`,
       [WAKE_UPS_APPLICATION_NAME],
     );
     await writing;
-    await waitFor(() => consumer.handled.length === 60);
+    await eventually(() => consumer.handled.length === 60);
     // Quiet again, with a new watcher connection: a third-party write still wakes the consumer.
-    await waitFor(async () => {
+    await eventually(async () => {
       const pids = await wakeUpConnections();
       return pids.length === 1 && pids[0] !== watcherPid;
     });
     await writeMessage(thirdParty, `${category}-last`);
-    await waitFor(() => consumer.handled.length === 61);
+    await eventually(() => consumer.handled.length === 61);
   });
 
   onPostgres(
@@ -269,7 +262,7 @@ describe('wake-ups', () => {
           }),
         );
         const total = () => [...handled.values()].reduce((sum, positions) => sum + positions.length, 0);
-        await waitFor(() => total() >= 4 * perWriter);
+        await eventually(() => total() >= 4 * perWriter);
         await sleep(200);
         expect(total()).toBe(4 * perWriter);
         for (const positions of handled.values()) {
@@ -299,7 +292,7 @@ describe('wake-ups', () => {
       woken = 0; // the watcher's announcement on start
       const writtenAt = performance.now();
       await createMessageStore({ db: handle }).write(`${category}-1`, exampleMessage());
-      await waitFor(() => woken === 1, 2_000);
+      await eventually(() => woken === 1, { timeoutMs: 2_000 });
       expect(performance.now() - writtenAt).toBeLessThan(700);
     } finally {
       await stop();
@@ -322,7 +315,7 @@ describe('wake-ups', () => {
         await sleep(50);
         listener.woken.length = 0; // the watcher's announcement on start
         await writeMessage(thirdParty, `${category}-1`);
-        await waitFor(() => listener.woken.length === 1);
+        await eventually(() => listener.woken.length === 1);
         for (let each = 2; each <= 20; each++) await writeMessage(thirdParty, `${category}-${each}`);
         await sleep(500);
         expect(listener.woken).toHaveLength(1); // the other 19 wait for the next turn, 60 s later
@@ -362,9 +355,9 @@ describe('wake-ups', () => {
         await sleep(450);
         listener.woken.length = 0;
         await writeMessage(thirdParty, `${category}-1`);
-        await waitFor(() => listener.woken.length === 1);
+        await eventually(() => listener.woken.length === 1);
         await writeMessage(thirdParty, `${category}-2`);
-        await waitFor(() => listener.woken.length === 2);
+        await eventually(() => listener.woken.length === 2);
         expect(listener.woken[1]! - listener.woken[0]!).toBeGreaterThanOrEqual(395);
       } finally {
         await listener.stop();
@@ -396,7 +389,7 @@ describe('wake-ups', () => {
       const started = performance.now();
       for (let each = 0; each < 200; each++) await writeMessage(thirdParty, `${category}-${each}`);
       const writingMs = performance.now() - started;
-      await waitFor(() => handled.length === 200);
+      await eventually(() => handled.length === 200);
       // The default coalescing time is 20 ms: about one read per turn while the writes go on.
       expect(reads - readsBefore).toBeLessThanOrEqual(Math.ceil(writingMs / 20) + 3);
       expect(new Set(handled).size).toBe(200);

@@ -24,7 +24,7 @@ import { createSessions } from '../src/app/authenticate/sessions.js';
 import { describePostgresUrl } from '../src/config.js';
 import { hashPassword } from '../src/passwords.js';
 import { migrateViewData, SHARED_SEARCH_PATH } from '../src/view-data/migrations.js';
-import { browserSession } from '../src/web/browser-session.js';
+import { browserSession } from '../src/test-support/browser-session.js';
 import { buildWebServer } from '../src/web/server.js';
 
 const { values: options } = parseArgs({

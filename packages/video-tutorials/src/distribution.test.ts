@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createMessageStore, type Database } from 'message-db-toolkit';
 import { createPostgresDatabase } from 'message-db-toolkit/postgres';
-import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
+import { createTestDatabase, eventually, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHARED_SEARCH_PATH } from './view-data/migrations.js';
 
@@ -74,14 +74,14 @@ describe.runIf(Boolean(process.env.TEST_POSTGRES_URL))('distributed over process
       startProcess(`identity-${n}`, ['--only', 'identity'], n === 1 ? workerPort : 0),
     );
     startProcess('others', ['--only', 'send-email,user-credentials-aggregator,home-page-aggregator'], 0);
-    await waitUntil(
-      async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok === true,
-      90_000,
-    );
+    await eventually(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok === true, {
+      timeoutMs: 90_000,
+      intervalMs: 250,
+    });
     // A worker serves its own metrics and health.
-    await waitUntil(
+    await eventually(
       async () => (await fetch(`http://127.0.0.1:${workerPort}/health/live`).catch(() => null))?.ok === true,
-      90_000,
+      { timeoutMs: 90_000, intervalMs: 250 },
     );
     // Let the three identity processes share out the group's slots.
     await sleep(6_000);
@@ -94,11 +94,14 @@ describe.runIf(Boolean(process.env.TEST_POSTGRES_URL))('distributed over process
 
     const store = createMessageStore({ db });
     const typesOf = async (streamName: string) => (await store.read(streamName)).map((message) => message.type);
-    await waitUntil(async () => {
-      for (const userId of userIds)
-        if (!(await typesOf(`identity-${userId}`)).includes('RegistrationEmailSent')) return false;
-      return true;
-    }, 180_000).catch(async (error: unknown) => {
+    await eventually(
+      async () => {
+        for (const userId of userIds)
+          if (!(await typesOf(`identity-${userId}`)).includes('RegistrationEmailSent')) return false;
+        return true;
+      },
+      { timeoutMs: 180_000, intervalMs: 250 },
+    ).catch(async (error: unknown) => {
       for (const { name, output } of processes) console.log(`--- ${name}\n${output.join('').slice(-3000)}`);
       // Where each unfinished registration stopped, and what the e-mail streams hold.
       for (const userId of userIds) {
@@ -123,13 +126,16 @@ describe.runIf(Boolean(process.env.TEST_POSTGRES_URL))('distributed over process
     const sent = await store.read('sendEmail', 0, 10_000);
     expect(sends).toHaveLength(USERS);
     expect(sent.filter((message) => message.type === 'Sent')).toHaveLength(USERS);
-    await waitUntil(async () => {
-      const [row] = await db.query<{ count: number }>(
-        'SELECT count(*)::int AS count FROM user_credentials WHERE id = ANY($1::uuid[])',
-        [userIds],
-      );
-      return row?.count === USERS;
-    }, 60_000);
+    await eventually(
+      async () => {
+        const [row] = await db.query<{ count: number }>(
+          'SELECT count(*)::int AS count FROM user_credentials WHERE id = ANY($1::uuid[])',
+          [userIds],
+        );
+        return row?.count === USERS;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
     // The killed process is gone; the other two hold every slot between them.
     expect(identities[0]!.child.signalCode).toBe('SIGKILL');
     expect(identities[1]!.child.exitCode).toBeNull();
@@ -153,14 +159,6 @@ async function register(baseUrl: string, email: string): Promise<string> {
   });
   expect(response.status).toBe(303);
   return userId;
-}
-
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
-    await sleep(250);
-  }
 }
 
 function freePort(): Promise<number> {

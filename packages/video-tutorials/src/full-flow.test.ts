@@ -2,13 +2,13 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
+import { createTestDatabase, eventually, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticationStreamName } from './contracts/authentication.js';
 import { identityCommandStreamName, identityStreamName, UnlockAccount } from './contracts/identity.js';
 import { readConfig } from './config.js';
 import { startSystem, type System } from './system.js';
-import { browserSession } from './web/browser-session.js';
+import { browserSession } from './test-support/browser-session.js';
 
 /**
  * The running system, every piece in one process, on the test database:
@@ -41,15 +41,8 @@ async function caughtUp() {
   );
 }
 
-async function waitFor<T>(find: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error('not found in time');
-    await sleep(50);
-  }
-}
+/** How long the running system is given, and how often it is asked. */
+const patience = { timeoutMs: 20_000, intervalMs: 50 };
 
 describe('the running system', () => {
   it('registers, e-mails, logs in, records failures, locks and unlocks', async () => {
@@ -62,10 +55,10 @@ describe('the running system', () => {
 
     // The registration e-mail is written to EMAIL_DIRECTORY by send-email.
     const emailDirectory = path.join(directory, 'emails');
-    const emailFile = await waitFor(async () => {
+    const emailFile = await eventually(async () => {
       const files = await readdir(emailDirectory).catch(() => []);
       return files.find((file) => file.endsWith('.eml'));
-    });
+    }, patience);
     const rawEmail = await readFile(path.join(emailDirectory, emailFile), 'utf8');
     expect(rawEmail).toContain(`To: ${email}`);
     await caughtUp();
@@ -89,18 +82,20 @@ describe('the running system', () => {
       expect((await browser.post('/auth/log-in', { email, password: 'not my password' })).statusCode).toBe(401);
     }
     // Each failure is recorded just after its answer (so the answer takes no longer than for an unknown address).
-    const failures = await waitFor(async () => {
+    const failures = await eventually(async () => {
       const found = (await system.store.read(authenticationStreamName(userId))).filter(
         (event) => event.type === 'UserLoginFailed',
       );
       return found.length >= 5 ? found : undefined;
-    });
+    }, patience);
     expect(failures).toHaveLength(5);
     await caughtUp();
-    await waitFor(async () =>
-      (await system.store.read(identityStreamName(userId))).some((event) => event.type === 'AccountLocked')
-        ? true
-        : undefined,
+    await eventually(
+      async () =>
+        (await system.store.read(identityStreamName(userId))).some((event) => event.type === 'AccountLocked')
+          ? true
+          : undefined,
+      patience,
     );
     await caughtUp();
     await sleep(4100); // the account's wait after five failures in a row
@@ -110,10 +105,12 @@ describe('the running system', () => {
 
     // An unlock (the admin's action) lets the user in again.
     await system.store.write(identityCommandStreamName(userId), UnlockAccount.create({ userId }));
-    await waitFor(async () =>
-      (await system.store.read(identityStreamName(userId))).some((event) => event.type === 'AccountUnlocked')
-        ? true
-        : undefined,
+    await eventually(
+      async () =>
+        (await system.store.read(identityStreamName(userId))).some((event) => event.type === 'AccountUnlocked')
+          ? true
+          : undefined,
+      patience,
     );
     await caughtUp();
     await browser.get('/auth/log-in');

@@ -15,7 +15,7 @@ import { viewingCategory } from './contracts/viewing.js';
 import { registrationEmailId } from './components/identity/index.js';
 import { readConfig } from './config.js';
 import { createLogger } from './observability/index.js';
-import { logLines } from './observability/log-lines.js';
+import { logLines } from './test-support/log-lines.js';
 import { startSystem, type System } from './system.js';
 
 /**

@@ -8,7 +8,7 @@ import { createLogger } from './observability/index.js';
 import { subscriptionsOf } from './piece.js';
 import { PIECE_NAMES, PIECES, selectPieces, SUBSCRIPTIONS } from './pieces.js';
 import { createStorage } from './storage.js';
-import { createSystemTestDatabase } from './testing.js';
+import { createSystemTestDatabase } from './test-support/database.js';
 
 const source = path.dirname(fileURLToPath(import.meta.url));
 

@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
+import { createTestDatabase, eventually, type TestDatabase } from 'message-db-toolkit/controls';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeSpeakingVideo } from './components/transcribe/controls.js';
@@ -13,7 +12,7 @@ import { readConfig } from './config.js';
 import { createStorage } from './storage.js';
 import { startSystem, type System } from './system.js';
 import { hashPassword } from './passwords.js';
-import { browserSession } from './web/browser-session.js';
+import { browserSession } from './test-support/browser-session.js';
 
 /**
  * The creators portal and publishing on the running system, every piece in
@@ -70,15 +69,8 @@ async function caughtUp() {
   );
 }
 
-async function eventually<T>(find: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error('not found in time');
-    await sleep(100);
-  }
-}
+/** How long the running system is given (transcoding and transcribing included), and how often it is asked. */
+const patience = { timeoutMs: 120_000, intervalMs: 100 };
 
 async function uploadClip(browser: Awaited<ReturnType<typeof signedIn>>['browser'], content = clip) {
   await browser.get('/creators-portal');
@@ -94,13 +86,16 @@ async function uploadClip(browser: Awaited<ReturnType<typeof signedIn>>['browser
 async function nameAndPublish(browser: Awaited<ReturnType<typeof signedIn>>['browser'], videoId: string) {
   // Naming answers the page with the text kept (no redirect): the name is saved once the video's page has it.
   expect((await browser.post(`/creators-portal/videos/${videoId}/name`, { name: 'A tutorial' })).statusCode).toBe(200);
-  await eventually(async () =>
-    (await browser.get(`/creators-portal/videos/${videoId}`)).body.includes('<h1>A tutorial</h1>') ? true : undefined,
+  await eventually(
+    async () =>
+      (await browser.get(`/creators-portal/videos/${videoId}`)).body.includes('<h1>A tutorial</h1>') ? true : undefined,
+    patience,
   );
   const published = await browser.post(`/creators-portal/videos/${videoId}/publish`, {});
   expect(published.statusCode).toBe(303);
-  await eventually(async () =>
-    (await browser.get(published.headers.location as string)).body.includes('saved') ? true : undefined,
+  await eventually(
+    async () => ((await browser.get(published.headers.location as string)).body.includes('saved') ? true : undefined),
+    patience,
   );
   await caughtUp();
 }
@@ -127,8 +122,10 @@ describe('publishing a video', () => {
     expect(String(command!.data.sourceUri)).toMatch(/^storage:uploads\/[0-9a-f-]{36}\.mp4$/);
     expect(await uploadsOnDisk()).toContain(`${videoId}.mp4`);
 
-    const published = await eventually(async () =>
-      (await system.store.read(videoPublishingStreamName(videoId))).find((event) => event.type === 'VideoPublished'),
+    const published = await eventually(
+      async () =>
+        (await system.store.read(videoPublishingStreamName(videoId))).find((event) => event.type === 'VideoPublished'),
+      patience,
     );
     console.log(`upload to published: ${Date.now() - started} ms`);
     expect(String(published.data.transcodedUri)).toMatch(/^storage:transcoded\//);
@@ -196,10 +193,12 @@ describe('publishing a video', () => {
     const response = await uploadClip(browser, corrupt);
     expect(response.statusCode).toBe(303);
     const videoId = /([0-9a-f-]{36})\?uploaded=1$/.exec(response.headers.location as string)![1]!;
-    const failed = await eventually(async () =>
-      (await system.store.read(videoPublishingStreamName(videoId))).find(
-        (event) => event.type === 'VideoPublishingFailed',
-      ),
+    const failed = await eventually(
+      async () =>
+        (await system.store.read(videoPublishingStreamName(videoId))).find(
+          (event) => event.type === 'VideoPublishingFailed',
+        ),
+      patience,
     );
     expect(String(failed.data.reason)).toMatch(/transcoding failed/);
     await caughtUp();
@@ -223,10 +222,12 @@ describe('a video’s life', () => {
   it('published, unlisted, deleted: its files removed, its page gone, its owner’s list without it', async () => {
     const { browser, userId } = await signedIn();
     const videoId = uploadedVideoId(await uploadClip(browser));
-    await eventually(async () =>
-      (await system.store.read(videoPublishingStreamName(videoId))).some((event) => event.type === 'VideoPublished')
-        ? true
-        : undefined,
+    await eventually(
+      async () =>
+        (await system.store.read(videoPublishingStreamName(videoId))).some((event) => event.type === 'VideoPublished')
+          ? true
+          : undefined,
+      patience,
     );
     await caughtUp();
     await nameAndPublish(browser, videoId);
@@ -234,8 +235,9 @@ describe('a video’s life', () => {
     expect((await browser.get('/')).body).toContain(`href="/videos/${videoId}"`);
 
     const unlisted = await browser.post(`/creators-portal/videos/${videoId}/unlist`, {});
-    await eventually(async () =>
-      (await browser.get(unlisted.headers.location as string)).body.includes('saved') ? true : undefined,
+    await eventually(
+      async () => ((await browser.get(unlisted.headers.location as string)).body.includes('saved') ? true : undefined),
+      patience,
     );
     await caughtUp();
     expect((await browser.get(`/videos/${videoId}`)).statusCode).toBe(404);
@@ -249,8 +251,9 @@ describe('a video’s life', () => {
     expect((await browser.get(`/creators-portal/videos/${videoId}/delete`)).statusCode).toBe(200);
     const deleted = await browser.post(`/creators-portal/videos/${videoId}/delete`, {});
     expect(deleted.statusCode).toBe(303);
-    await eventually(async () =>
-      (await browser.get(deleted.headers.location as string)).body.includes('saved') ? true : undefined,
+    await eventually(
+      async () => ((await browser.get(deleted.headers.location as string)).body.includes('saved') ? true : undefined),
+      patience,
     );
     await caughtUp();
 
@@ -270,12 +273,14 @@ describe('a video’s life', () => {
     const corrupt = Buffer.concat([clip.subarray(0, 64), Buffer.alloc(4096, 7)]);
     const videoId = uploadedVideoId(await uploadClip(browser, corrupt));
     const failures = async (count: number) =>
-      eventually(async () =>
-        (await system.store.read(videoPublishingStreamName(videoId))).filter(
-          (event) => event.type === 'VideoPublishingFailed',
-        ).length >= count
-          ? true
-          : undefined,
+      eventually(
+        async () =>
+          (await system.store.read(videoPublishingStreamName(videoId))).filter(
+            (event) => event.type === 'VideoPublishingFailed',
+          ).length >= count
+            ? true
+            : undefined,
+        patience,
       );
     await failures(1);
     await caughtUp();
@@ -292,8 +297,9 @@ describe('a video’s life', () => {
     expect(types).toEqual(['PublishingStarted', 'VideoPublishingFailed', 'PublishingRetried', 'VideoPublishingFailed']);
 
     const deleted = await browser.post(`/creators-portal/videos/${videoId}/delete`, {});
-    await eventually(async () =>
-      (await browser.get(deleted.headers.location as string)).body.includes('saved') ? true : undefined,
+    await eventually(
+      async () => ((await browser.get(deleted.headers.location as string)).body.includes('saved') ? true : undefined),
+      patience,
     );
     await caughtUp();
     expect(await uploadsOnDisk()).not.toContain(`${videoId}.mp4`);
@@ -337,8 +343,9 @@ describe('naming and describing', () => {
     const { browser } = await signedIn();
     const upload = await uploadClip(browser);
     const videoId = /([0-9a-f-]{36})\?uploaded=1$/.exec(upload.headers.location as string)![1]!;
-    await eventually(async () =>
-      (await browser.get(`/creators-portal/videos/${videoId}`)).statusCode === 200 ? true : undefined,
+    await eventually(
+      async () => ((await browser.get(`/creators-portal/videos/${videoId}`)).statusCode === 200 ? true : undefined),
+      patience,
     );
 
     // Without JavaScript the form comes back with the text kept and "Check again" naming the request's trace id.
@@ -365,25 +372,30 @@ describe('naming and describing', () => {
     const outcome = await eventually(async () => {
       const page = await check('name', { name: '   ', check: traceOf(rejected.body) });
       return page.body.includes('role="alert"') ? page.body : undefined;
-    });
+    }, patience);
     expect(outcome).toContain('Name is blank.');
 
     const description = 'How <b>events</b> become state.';
     const described = await browser.post(`/creators-portal/videos/${videoId}/describe`, { description });
-    await eventually(async () =>
-      (await check('describe', { description, check: traceOf(described.body) })).body.includes(
-        'The description has been saved.',
-      )
-        ? true
-        : undefined,
+    await eventually(
+      async () =>
+        (await check('describe', { description, check: traceOf(described.body) })).body.includes(
+          'The description has been saved.',
+        )
+          ? true
+          : undefined,
+      patience,
     );
     await caughtUp();
     // Once (on PostgreSQL in CI) the page still lacked the description right after caughtUp(): waited for here,
     // and noted as a question about waitUntilCaughtUp with the creators-videos aggregator.
-    const page = await eventually(async () => {
-      const { body } = await browser.get(`/creators-portal/videos/${videoId}`);
-      return body.includes('How &lt;b&gt;events&lt;/b&gt; become state.') ? body : undefined;
-    }, 10_000);
+    const page = await eventually(
+      async () => {
+        const { body } = await browser.get(`/creators-portal/videos/${videoId}`);
+        return body.includes('How &lt;b&gt;events&lt;/b&gt; become state.') ? body : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
     expect(page).toContain('How &lt;b&gt;events&lt;/b&gt; become state.');
   }, 240_000);
 
@@ -399,8 +411,10 @@ describe('naming and describing', () => {
     const owner = await signedIn();
     const upload = await uploadClip(owner.browser);
     const videoId = /([0-9a-f-]{36})\?uploaded=1$/.exec(upload.headers.location as string)![1]!;
-    await eventually(async () =>
-      (await owner.browser.get(`/creators-portal/videos/${videoId}`)).statusCode === 200 ? true : undefined,
+    await eventually(
+      async () =>
+        (await owner.browser.get(`/creators-portal/videos/${videoId}`)).statusCode === 200 ? true : undefined,
+      patience,
     );
     const other = await signedIn();
     expect((await other.browser.get(`/creators-portal/videos/${videoId}`)).statusCode).toBe(404);

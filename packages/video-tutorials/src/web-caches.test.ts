@@ -5,7 +5,7 @@ import { identityStreamName, PasswordChanged } from './contracts/identity.js';
 import { VideoNamed, VideoPublished, videoPublishingStreamName } from './contracts/video-publishing.js';
 import { hashPassword } from './passwords.js';
 import { startRunningSystem, type RunningSystem } from './security/running-system.js';
-import { browserSession } from './web/browser-session.js';
+import { browserSession } from './test-support/browser-session.js';
 
 /**
  * The web server keeps sessions (SESSION_CACHE_MS) and the home page's View Data (HOME_PAGE_CACHE_MS) a short

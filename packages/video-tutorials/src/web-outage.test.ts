@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type Database } from 'message-db-toolkit';
 import { createPostgresDatabase } from 'message-db-toolkit/postgres';
-import { createTestDatabase, testDatabaseKind, type TestDatabase } from 'message-db-toolkit/controls';
+import { createTestDatabase, eventually, type TestDatabase, testDatabaseKind } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_VIDEO_ID } from './app/home/index.js';
 
@@ -55,7 +55,10 @@ describe.runIf(testDatabaseKind === 'postgres')(
       });
       web.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
       web.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-      await waitUntil(async () => (await fetch(`${baseUrl}/health`).catch(() => null))?.ok === true, 60_000);
+      await eventually(async () => (await fetch(`${baseUrl}/health`).catch(() => null))?.ok === true, {
+        timeoutMs: 60_000,
+        intervalMs: 250,
+      });
     }, 90_000);
     afterAll(async () => {
       if (web && web.exitCode === null) web.kill('SIGKILL');
@@ -179,7 +182,7 @@ describe.runIf(testDatabaseKind === 'postgres')(
       } finally {
         proxy.up();
       }
-      await waitUntil(async () => (await fetch(`${baseUrl}/`)).status === 200, 30_000);
+      await eventually(async () => (await fetch(`${baseUrl}/`)).status === 200, { timeoutMs: 30_000, intervalMs: 250 });
       expect((await register()).status).toBe(303);
       expect(alive(), log()).toBe(true);
     }, 60_000);
@@ -226,14 +229,6 @@ function countBy(values: number[]): Record<number, number> {
   const counts: Record<number, number> = {};
   for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
   return counts;
-}
-
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
-    await sleep(250);
-  }
 }
 
 function freePort(): Promise<number> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
+import type { MessageStore, StoredMessage } from 'message-db-toolkit';
 import type { TestDatabase } from 'message-db-toolkit/controls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   AccountLocked,
   AccountUnlocked,
@@ -11,7 +11,7 @@ import {
   RegistrationEmailSent,
 } from '../contracts/identity.js';
 import { VideoViewed, viewingStreamName } from '../contracts/viewing.js';
-import { createSystemTestDatabase } from '../testing.js';
+import { applyTwice as applyTwiceTo, createSystemTestDatabase } from '../test-support/database.js';
 import * as homePage from './home-page/index.js';
 import * as registrationMonitor from './registration-monitor/index.js';
 import * as userCredentials from './user-credentials/index.js';
@@ -22,38 +22,49 @@ beforeAll(async () => {
 });
 afterAll(() => test.drop());
 
-async function written(streamName: string, message: Parameters<MessageStore['write']>[1]): Promise<StoredMessage> {
-  const { position } = await test.store.write(streamName, message);
-  const [stored] = await test.store.read(streamName, position, 1);
+async function written(
+  streamName: string,
+  message: Parameters<MessageStore['write']>[1],
+  into = test,
+): Promise<StoredMessage> {
+  const { position } = await into.store.write(streamName, message);
+  const [stored] = await into.store.read(streamName, position, 1);
   return stored!;
 }
 
-/** Applies messages twice, as a replay would: the second time must change nothing. */
-async function applyTwice(apply: (m: StoredMessage[], tx: Queryable) => Promise<void>, messages: StoredMessage[]) {
-  await test.db.transaction((tx) => apply(messages, tx));
-  await test.db.transaction((tx) => apply(messages, tx));
-}
+/** Applies messages to View Data twice, as a replay would: the second time must change nothing. */
+const applyTwice = (apply: Parameters<typeof applyTwiceTo>[1], messages: StoredMessage[], into = test) =>
+  applyTwiceTo(into.db, apply, messages);
 
 describe('home-page aggregator', () => {
+  // The home page counts every viewing there is: each case starts from a database of its own.
+  let home: TestDatabase & { store: MessageStore };
+  beforeEach(async () => {
+    home = await createSystemTestDatabase();
+  });
+  afterEach(() => home.drop());
+
+  const viewed = (videoId: string) =>
+    written(viewingStreamName(videoId), VideoViewed.create({ userId: 'anonymous', videoId }), home);
+
   it('counts each viewing once', async () => {
     const videoId = randomUUID();
-    const viewings = [
-      await written(viewingStreamName(videoId), VideoViewed.create({ userId: 'anonymous', videoId })),
-      await written(viewingStreamName(videoId), VideoViewed.create({ userId: 'anonymous', videoId })),
-    ];
-    await applyTwice(homePage.applyViewings, viewings);
-    await applyTwice(homePage.applyViewings, viewings.slice(0, 1));
-    expect(await homePage.loadHomePage(test.db)).toEqual({ videosWatched: 2 });
+    const viewings = [await viewed(videoId), await viewed(videoId)];
+    await applyTwice(homePage.applyViewings, viewings, home);
+    await applyTwice(homePage.applyViewings, viewings.slice(0, 1), home);
+    expect(await homePage.loadHomePage(home.db)).toEqual({ videosWatched: 2 });
   });
 
   it('catches up through its subscription', async () => {
-    const piece = homePage.build({ store: test.store, viewData: test.db });
+    // Two viewings View Data has already counted, and one it has not: the subscription counts each once.
     const videoId = randomUUID();
-    await test.store.write(viewingStreamName(videoId), VideoViewed.create({ userId: 'anonymous', videoId }));
+    await applyTwice(homePage.applyViewings, [await viewed(videoId), await viewed(videoId)], home);
+    const piece = homePage.build({ store: home.store, viewData: home.db });
+    await viewed(videoId);
     await piece.start();
     await piece.subscriptions[0]!.waitUntilCaughtUp();
     await piece.stop();
-    expect(await homePage.loadHomePage(test.db)).toEqual({ videosWatched: 3 });
+    expect(await homePage.loadHomePage(home.db)).toEqual({ videosWatched: 3 });
   });
 });
 

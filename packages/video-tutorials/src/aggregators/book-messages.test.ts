@@ -15,7 +15,7 @@ import { rebuildAggregator } from '../cli/rebuild.js';
 import { findRebuildableAggregator } from '../cli/rebuildable-aggregators.js';
 import { VideoPublished } from '../contracts/video-publishing.js';
 import { VideoViewed } from '../contracts/viewing.js';
-import { createSystemTestDatabase } from '../testing.js';
+import { createSystemTestDatabase } from '../test-support/database.js';
 import { findPublishedVideo, listPublishedVideos } from './catalogue/index.js';
 import { findVideoOfOwner, listVideosOfOwner } from './creators-videos/index.js';
 import { loadHomePage } from './home-page/index.js';

@@ -19,7 +19,7 @@ import {
   VideoTranscribed,
 } from '../contracts/video-publishing.js';
 import { VideoViewed, viewingStreamName } from '../contracts/viewing.js';
-import { createSystemTestDatabase } from '../testing.js';
+import { createSystemTestDatabase } from '../test-support/database.js';
 import * as catalogue from './catalogue/index.js';
 import * as creatorsVideos from './creators-videos/index.js';
 import * as videoOperations from './video-operations/index.js';

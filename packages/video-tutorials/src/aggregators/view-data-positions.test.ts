@@ -10,10 +10,10 @@ import {
 import { createPgliteDatabase } from 'message-db-toolkit/pglite';
 import { createPostgresDatabase } from 'message-db-toolkit/postgres';
 import { createFreshPostgresDatabase, TEST_POSTGRES_URL, type TestDatabase } from 'message-db-toolkit/controls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { identityCategory, identityStreamName, Registered } from '../contracts/identity.js';
 import { createMetrics } from '../observability/metrics.js';
-import { createSystemTestDatabase } from '../testing.js';
+import { createSystemTestDatabase } from '../test-support/database.js';
 import { migrateViewData, VIEW_DATA_SEARCH_PATH } from '../view-data/migrations.js';
 import { listSubscriberPositions } from './admin-subscriber-positions/index.js';
 import { aggregatorSubscription } from './aggregator.js';
@@ -28,7 +28,8 @@ let viewData: Database;
 let dropViewData: () => Promise<void>;
 const SUBSCRIBER_ID = 'aggregators:user-credentials';
 
-beforeAll(async () => {
+// Each case its own message store and empty View Data: what one case registers or records is no other's.
+beforeEach(async () => {
   test = await createSystemTestDatabase();
   if (TEST_POSTGRES_URL) {
     const fresh = await createFreshPostgresDatabase(TEST_POSTGRES_URL, 'view_data_test');
@@ -49,7 +50,7 @@ beforeAll(async () => {
   }
   await migrateViewData(viewData);
 }, 180_000); // two databases to set up on a busy machine
-afterAll(async () => {
+afterEach(async () => {
   await dropViewData();
   await test.drop();
 });
@@ -79,21 +80,26 @@ const recordedPosition = async () =>
     )[0]?.position ?? 0,
   );
 
+/** An older deployment recorded the aggregator's position in the message store after 51 users; then 5 more
+ * registered, and the aggregator was started on a new, empty View Data database and caught up. */
+async function afterAMoveToNewViewData() {
+  const before = await register(51);
+  await test.store.write(positionStreamName(SUBSCRIBER_ID), {
+    id: randomUUID(),
+    type: 'Read',
+    data: { position: before.at(-1)!.globalPosition },
+  });
+  const after = await register(5);
+  const piece = userCredentials.build({ store: test.store, viewData });
+  await piece.start();
+  for (const subscription of piece.subscriptions) await subscription.waitUntilCaughtUp();
+  await piece.stop();
+  return { before, after };
+}
+
 describe('an aggregator whose View Data is in another database', () => {
   it('builds an empty View Data database from position 0, whatever the message store remembers', async () => {
-    // An older deployment recorded the aggregator's position in the message store after 51 users…
-    const before = await register(51);
-    await test.store.write(positionStreamName(SUBSCRIBER_ID), {
-      id: randomUUID(),
-      type: 'Read',
-      data: { position: before.at(-1)!.globalPosition },
-    });
-    // …then 5 more registered, and a new, empty View Data database was started.
-    const after = await register(5);
-    const piece = userCredentials.build({ store: test.store, viewData });
-    await piece.start();
-    for (const subscription of piece.subscriptions) await subscription.waitUntilCaughtUp();
-    await piece.stop();
+    const { before, after } = await afterAMoveToNewViewData();
 
     expect(await credentialCount()).toBe(56);
     for (const message of [before[0]!, after.at(-1)!])
@@ -104,6 +110,7 @@ describe('an aggregator whose View Data is in another database', () => {
   });
 
   it('changes nothing when a batch is applied twice', async () => {
+    await afterAMoveToNewViewData();
     const messages = await test.store.read(identityCategory, 1, 1000);
     const rows = () => viewData.query('SELECT * FROM user_credentials ORDER BY id');
     const once = await rows();
@@ -113,6 +120,7 @@ describe('an aggregator whose View Data is in another database', () => {
   });
 
   it('reports the position it resumes from (a restored backup’s) to the lag metric and the consumers list', async () => {
+    await afterAMoveToNewViewData();
     const messages = await test.store.read(identityCategory, 1, 1000);
     const head = messages.at(-1)!.globalPosition;
     const restored = messages[9]!.globalPosition;

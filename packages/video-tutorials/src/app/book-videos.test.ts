@@ -9,8 +9,8 @@ import {
   bookRejectsName,
 } from '../book-writes.js';
 import { startRunningSystem, type RunningSystem } from '../security/running-system.js';
-import { browserSession } from '../web/browser-session.js';
-import { videoCards } from '../web/page-checks.js';
+import { browserSession } from '../test-support/browser-session.js';
+import { videoCards } from '../test-support/page-checks.js';
 
 /**
  * The pages a user looks at, over a message store the book's system wrote: its viewings count on the home page,

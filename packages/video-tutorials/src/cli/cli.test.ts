@@ -14,7 +14,7 @@ import { createTestDatabase, testDatabaseKind, type TestDatabase } from 'message
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../config.js';
 import { openMessageStoreDatabase } from '../system.js';
-import { runCli } from './test-support.js';
+import { runCli } from '../test-support/cli.js';
 import { DataDirectoryInUseError, lockDataDirectory } from '../data-directory-lock.js';
 import { SHARED_SEARCH_PATH } from '../view-data/migrations.js';
 
@@ -120,7 +120,13 @@ describe('the data directory lock', () => {
   it('takes over a lock with its own pid that it does not hold (a restarted container)', async () => {
     const target = path.join(directory, 'restarted');
     await writeFile(`${target}.lock`, JSON.stringify({ pid: process.pid, command: 'earlier life', since: 'then' }));
-    const lock = await lockDataDirectory(target);
+    const lock = await lockDataDirectory(target, 'this life');
+    // Taken over: the file is rewritten as this process's, and now held, so a second open is refused.
+    const holder = JSON.parse(await readFile(`${target}.lock`, 'utf8')) as { command: string; since: string };
+    expect(holder).toMatchObject({ pid: process.pid, command: 'this life' });
+    expect(holder.since).not.toBe('then');
+    await expect(lockDataDirectory(target)).rejects.toThrow(DataDirectoryInUseError);
     await lock.release();
+    await expect(readFile(`${target}.lock`)).rejects.toThrow(/ENOENT/);
   });
 });

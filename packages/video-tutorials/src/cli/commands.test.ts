@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PIECE_NAMES } from '../system.js';
 import { COMMAND_NAMES, parseCommandLine, PROGRAM_HELP, UsageError } from './commands.js';
 import { REBUILDABLE_AGGREGATORS } from './rebuildable-aggregators.js';
-import { runCli } from './test-support.js';
+import { runCli } from '../test-support/cli.js';
 
 describe('the command line', () => {
   it('runs start by default, with its flags as before', () => {

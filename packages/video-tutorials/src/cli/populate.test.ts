@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Register } from '../contracts/identity.js';
 import { VideoViewed } from '../contracts/viewing.js';
 import { verifyPassword } from '../passwords.js';
-import { createSystemTestDatabase } from '../testing.js';
+import { createSystemTestDatabase } from '../test-support/database.js';
 import { DEFAULT_PASSWORD, exampleVideoId, populate } from './populate.js';
 
 let test: TestDatabase & { store: MessageStore };

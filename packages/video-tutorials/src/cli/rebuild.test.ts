@@ -13,7 +13,7 @@ import {
   videoPublishingStreamName,
 } from '../contracts/video-publishing.js';
 import { VideoViewed, viewingCategory, viewingStreamName } from '../contracts/viewing.js';
-import { createSystemTestDatabase } from '../testing.js';
+import { createSystemTestDatabase } from '../test-support/database.js';
 import { parseCommandLine, UsageError } from './commands.js';
 import { rebuildAggregator, type RebuildProgress } from './rebuild.js';
 import {

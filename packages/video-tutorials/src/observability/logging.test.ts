@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { createMessageStore, createSubscription } from 'message-db-toolkit';
 import { createTestDatabase, exampleMessage, uniqueCategory, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logLines } from './log-lines.js';
+import { logLines } from '../test-support/log-lines.js';
 import { chooseLogFormat, createLogger } from './logging.js';
 
 let test: TestDatabase;

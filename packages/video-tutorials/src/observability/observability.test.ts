@@ -2,15 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
+import { createTestDatabase, eventually, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../config.js';
 import { identityCommandStreamName } from '../contracts/identity.js';
 import { startSystem, type System } from '../system.js';
-import { browserSession } from '../web/browser-session.js';
+import { browserSession } from '../test-support/browser-session.js';
 import { createLogger } from './logging.js';
-import { logLines } from './log-lines.js';
+import { logLines } from '../test-support/log-lines.js';
 
 /**
  * The running system, as operators see it: /metrics (behind METRICS_TOKEN), /health/live,
@@ -56,15 +55,8 @@ async function scrape() {
   return response.body;
 }
 
-async function waitFor<T>(find: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await find();
-    if (found !== undefined && found !== false) return found;
-    if (Date.now() > deadline) throw new Error('not found in time');
-    await sleep(50);
-  }
-}
+/** How long the running system is given, and how often it is asked. */
+const patience = { timeoutMs: 20_000, intervalMs: 50 };
 
 async function register() {
   const browser = browserSession(system.web!);
@@ -97,10 +89,12 @@ describe('/metrics of a running system', () => {
     expect(body).toContain('nodejs_eventloop_lag_seconds');
 
     // An aggregator applies the Registered event in a batch transaction; it is counted too.
-    await waitFor(async () =>
-      (await scrape()).includes(
-        'vt_messages_handled_total{subscriber="aggregators:user-credentials",member="none",type="Registered",outcome="handled"} 1',
-      ),
+    await eventually(
+      async () =>
+        (await scrape()).includes(
+          'vt_messages_handled_total{subscriber="aggregators:user-credentials",member="none",type="Registered",outcome="handled"} 1',
+        ),
+      patience,
     );
 
     const byRoute = await system.web!.inject({ method: 'POST', url: `/record-viewing/${randomUUID()}` });
@@ -176,8 +170,9 @@ describe('log lines', () => {
       data: { nonsense: true },
       metadata: { traceId: messageTraceId },
     });
-    const parked = await waitFor(() =>
-      log.lines.find((line) => line.msg === 'message parked' && line.messageId === messageId),
+    const parked = await eventually(
+      () => log.lines.find((line) => line.msg === 'message parked' && line.messageId === messageId),
+      patience,
     );
     expect(parked).toMatchObject({
       level: 50,
@@ -186,10 +181,12 @@ describe('log lines', () => {
       type: 'Register',
     });
     // The line is written before the message is parked; the count follows once it is.
-    await waitFor(async () =>
-      (await scrape()).includes(
-        'vt_messages_handled_total{subscriber="vt:identity:command",member="none",type="Register",outcome="parked"} 1',
-      ),
+    await eventually(
+      async () =>
+        (await scrape()).includes(
+          'vt_messages_handled_total{subscriber="vt:identity:command",member="none",type="Register",outcome="parked"} 1',
+        ),
+      patience,
     );
   });
 });

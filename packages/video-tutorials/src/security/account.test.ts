@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestSmtpServer, type TestSmtpServer } from '../components/send-email/controls.js';
 import { identityEmailStreamName, identityStreamName } from '../contracts/identity.js';
 import { sessionStreamName } from '../contracts/authentication.js';
-import { browserSession } from '../web/browser-session.js';
-import { errorSummaryOf } from '../web/page-checks.js';
+import { browserSession } from '../test-support/browser-session.js';
+import { errorSummaryOf } from '../test-support/page-checks.js';
 import { startRunningSystem, type RunningSystem } from './running-system.js';
 
 /**

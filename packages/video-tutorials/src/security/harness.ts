@@ -12,8 +12,8 @@ import { readConfig, type Config } from '../config.js';
 import { hashPassword } from '../passwords.js';
 import { createStorage, type Storage } from '../storage.js';
 import { webServerOptions } from '../system.js';
-import { createSystemTestDatabase } from '../testing.js';
-import { browserSession } from '../web/browser-session.js';
+import { createSystemTestDatabase } from '../test-support/database.js';
+import { browserSession } from '../test-support/browser-session.js';
 import { buildWebServer, type WebServerOptions } from '../web/server.js';
 
 export const COOKIE_SECRET = 'a-cookie-secret-for-the-security-tests-0123456789';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { MessageStore } from 'message-db-toolkit';
-import type { TestDatabase } from 'message-db-toolkit/controls';
+import { eventually, type TestDatabase } from 'message-db-toolkit/controls';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as registrationMonitor from '../aggregators/registration-monitor/index.js';
@@ -8,8 +8,8 @@ import { createRegisterUsersApp } from '../app/register-users/index.js';
 import * as identity from '../components/identity/index.js';
 import { identityEmailStreamName, identityStreamName } from '../contracts/identity.js';
 import type { Piece } from '../piece.js';
-import { createSystemTestDatabase } from '../testing.js';
-import { browserSession } from '../web/browser-session.js';
+import { createSystemTestDatabase } from '../test-support/database.js';
+import { browserSession } from '../test-support/browser-session.js';
 import { buildWebServer } from '../web/server.js';
 
 /**
@@ -47,16 +47,6 @@ afterAll(async () => {
 const caughtUp = () =>
   Promise.all(pieces.flatMap((piece) => piece.subscriptions).map((subscription) => subscription.waitUntilCaughtUp()));
 
-async function eventually<T>(find: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error('not found in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe('one identity per e-mail address', () => {
   it('8 simultaneous registrations of one address by two identity instances: one Registered, 7 rejected', async () => {
     const email = `taken-${randomUUID().slice(0, 8)}@example.com`;
@@ -79,11 +69,14 @@ describe('one identity per e-mail address', () => {
     );
     for (const response of responses) expect(response.statusCode).toBe(303);
 
-    const answers = await eventually(async () => {
-      await caughtUp();
-      const streams = await Promise.all(browsers.map(({ userId }) => test.store.read(identityStreamName(userId))));
-      return streams.every((events) => events.length > 0) ? streams : undefined;
-    });
+    const answers = await eventually(
+      async () => {
+        await caughtUp();
+        const streams = await Promise.all(browsers.map(({ userId }) => test.store.read(identityStreamName(userId))));
+        return streams.every((events) => events.length > 0) ? streams : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
     await caughtUp();
     const firsts = answers.map((events) => events[0]!);
     const registered = firsts.filter((event) => event.type === 'Registered');

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserSession } from '../web/browser-session.js';
+import { browserSession } from '../test-support/browser-session.js';
 import { PASSWORD, startWebUnderAttack, type WebUnderAttack } from './harness.js';
 
 /**

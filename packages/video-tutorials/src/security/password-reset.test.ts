@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityStreamName } from '../contracts/identity.js';
-import { browserSession } from '../web/browser-session.js';
-import { errorSummaryOf } from '../web/page-checks.js';
+import { browserSession } from '../test-support/browser-session.js';
+import { errorSummaryOf } from '../test-support/page-checks.js';
 import { startRunningSystem, type RunningSystem } from './running-system.js';
 
 /**

@@ -1,11 +1,10 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
+import { createTestDatabase, eventually as eventuallyFound, type TestDatabase } from 'message-db-toolkit/controls';
 import { readConfig } from '../config.js';
 import { startSystem, type Selection, type System } from '../system.js';
-import { browserSession } from '../web/browser-session.js';
+import { browserSession } from '../test-support/browser-session.js';
 
 /**
  * The running system for the security tests, driven only over HTTP (and e-mails as files), on PGlite or, with
@@ -35,15 +34,9 @@ export async function startRunningSystem(
       system.pieces.flatMap((piece) => piece.subscriptions).map((subscription) => subscription.waitUntilCaughtUp()),
     );
 
-  async function eventually<T>(find: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = await find();
-      if (found !== undefined) return found;
-      if (Date.now() > deadline) throw new Error('not found in time');
-      await sleep(50);
-    }
-  }
+  /** Waits for what the system does in its own time: tests give it longer than the toolkit's default. */
+  const eventually = <T>(find: () => Promise<T | undefined>, timeoutMs = 30_000) =>
+    eventuallyFound(find, { timeoutMs, intervalMs: 50 });
 
   /** The e-mails sent to `to` so far, raw (quoted-printable soft breaks joined). */
   async function emailsTo(to: string): Promise<string[]> {

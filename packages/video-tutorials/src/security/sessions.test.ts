@@ -11,9 +11,9 @@ import { createHomeApp } from '../app/home/index.js';
 import { applyIdentityEvents } from '../aggregators/user-credentials/index.js';
 import { AccountLocked, identityStreamName, UnlockAccount, identityCommandStreamName } from '../contracts/identity.js';
 import { sessionStreamName } from '../contracts/authentication.js';
-import { createSystemTestDatabase } from '../testing.js';
+import { createSystemTestDatabase } from '../test-support/database.js';
 import { createViewDataChanges } from '../view-data/short-lived-cache.js';
-import { browserSession } from '../web/browser-session.js';
+import { browserSession } from '../test-support/browser-session.js';
 import { buildWebServer } from '../web/server.js';
 import { startRunningSystem, type RunningSystem } from './running-system.js';
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticateApp } from '../app/authenticate/index.js';
 import { authenticationStreamName } from '../contracts/authentication.js';
 import { hashPassword, verifyPassword } from '../passwords.js';
-import { browserSession } from '../web/browser-session.js';
+import { browserSession } from '../test-support/browser-session.js';
 import { buildWebServer } from '../web/server.js';
 import { COOKIE_SECRET, PASSWORD, startWebUnderAttack, type WebUnderAttack } from './harness.js';
 

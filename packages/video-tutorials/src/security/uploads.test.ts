@@ -3,11 +3,11 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { eventually } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as videoPublishing from '../components/video-publishing/index.js';
 import { videoPublishingStreamName, VideoPublished, VideoPublishingFailed } from '../contracts/video-publishing.js';
-import { elementWithId, errorSummaryOf } from '../web/page-checks.js';
+import { elementWithId, errorSummaryOf } from '../test-support/page-checks.js';
 import { MP4_HEAD, startWebUnderAttack, type WebUnderAttack } from './harness.js';
 
 /**
@@ -202,8 +202,9 @@ describe('uploads in flight', () => {
       `--${boundary}\r\nContent-Disposition: form-data; name="video"; filename="v.mp4"\r\nContent-Type: video/mp4\r\n\r\n`,
     );
     body.write(MP4_HEAD);
-    await eventually(async () =>
-      (await web.filesInStorage()).some((file) => file.endsWith('.partial') && !file.includes('receiving')),
+    await eventually(
+      async () => (await web.filesInStorage()).some((file) => file.endsWith('.partial') && !file.includes('receiving')),
+      { intervalMs: 20 },
     );
     const second = await upload(browser, video(4096));
     expect(second.statusCode).toBe(429);
@@ -226,10 +227,12 @@ describe('uploads in flight', () => {
       `--${boundary}\r\nContent-Disposition: form-data; name="video"; filename="v.mp4"\r\nContent-Type: video/mp4\r\n\r\n`,
     );
     body.write(MP4_HEAD);
-    await eventually(async () => (await uploadsOnDisk()).length > before.length || undefined);
+    await eventually(async () => (await uploadsOnDisk()).length > before.length || undefined, { intervalMs: 20 });
     body.destroy(new Error('the connection was lost'));
     await broken.catch(() => undefined);
-    await eventually(async () => ((await uploadsOnDisk()).length === before.length ? true : undefined));
+    await eventually(async () => ((await uploadsOnDisk()).length === before.length ? true : undefined), {
+      intervalMs: 20,
+    });
     expect(await uploadsOnDisk()).toEqual(before);
   });
 });
@@ -266,13 +269,3 @@ describe('sources', () => {
     expect(await finished('published', true)).toBe(true);
   });
 });
-
-async function eventually<T>(find: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await find();
-    if (found !== undefined && found !== false) return found;
-    if (Date.now() > deadline) throw new Error('not in time');
-    await sleep(20);
-  }
-}

@@ -1,16 +1,20 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { installMessageDb, type Database } from 'message-db-toolkit';
 import { createPgliteDatabase } from 'message-db-toolkit/pglite';
-import { createFreshPostgresDatabase, createTestDatabase, TEST_POSTGRES_URL } from 'message-db-toolkit/controls';
+import {
+  createFreshPostgresDatabase,
+  createTestDatabase,
+  eventually,
+  TEST_POSTGRES_URL,
+} from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listOverdueRegistrations } from '../aggregators/registration-monitor/index.js';
 import { startTestSmtpServer, type TestSmtpServer } from '../components/send-email/controls.js';
 import { readConfig } from '../config.js';
 import { startSystem, type System } from '../system.js';
-import { browserSession } from '../web/browser-session.js';
+import { browserSession } from '../test-support/browser-session.js';
 import { BOOK_SUBSCRIBERS, writeBookHistory, type BookHistory, type BookUser } from './book-history.js';
 
 /**
@@ -99,15 +103,8 @@ async function caughtUp() {
   }
 }
 
-async function eventually<T>(find: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error('not found in time');
-    await sleep(50);
-  }
-}
+/** How long the running system is given, and how often it is asked. */
+const patience = { timeoutMs: 30_000, intervalMs: 50 };
 
 /** How many messages of each `type` each stream holds: `streamName|type` → count. */
 async function messageCounts(db: Database) {
@@ -316,7 +313,7 @@ describe('taking over a message store written by the book', () => {
     expect((await browser.post('/register', { userId, email: NEW_EMAIL, password: NEW_PASSWORD })).statusCode).toBe(
       303,
     );
-    await eventually(async () => emailsTo(NEW_EMAIL)[0]);
+    await eventually(async () => emailsTo(NEW_EMAIL)[0], patience);
     await caughtUp();
     expect((await logIn(NEW_EMAIL, NEW_PASSWORD)).statusCode).toBe(303);
   });
@@ -328,15 +325,17 @@ describe('taking over a message store written by the book', () => {
     // The book never confirmed addresses; the admin role needs one: "send it again", then the link.
     await browser.get('/');
     await browser.post('/auth/confirmation-email');
-    const email = await eventually(async () => emailsTo(bookAdmin.email)[0]);
+    const email = await eventually(async () => emailsTo(bookAdmin.email)[0], patience);
     const raw = email.raw.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
     const link = /\/auth\/confirm-email\?userId=([0-9a-f-]{36})&(?:amp;)?token=([A-Za-z0-9_-]+)/.exec(raw)!;
     await browser.get(`/auth/confirm-email?userId=${link[1]}&token=${link[2]}`);
     await browser.post('/auth/confirm-email', { userId: link[1]!, token: link[2]! });
-    await eventually(async () =>
-      (await messagesOf(`identity-${bookAdmin.id}`)).some((message) => message.type === 'EmailConfirmed')
-        ? true
-        : undefined,
+    await eventually(
+      async () =>
+        (await messagesOf(`identity-${bookAdmin.id}`)).some((message) => message.type === 'EmailConfirmed')
+          ? true
+          : undefined,
+      patience,
     );
     await caughtUp();
     const admin = await logIn(bookAdmin.email, bookAdmin.password);

@@ -1,7 +1,7 @@
 import type { MessageStore } from 'message-db-toolkit';
 import type { TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSystemTestDatabase } from '../testing.js';
+import { createSystemTestDatabase } from '../test-support/database.js';
 import { createViewDataChanges, shortLivedCache } from './short-lived-cache.js';
 
 /**

@@ -6,7 +6,7 @@ import { createAuthenticateApp } from '../app/authenticate/index.js';
 import { createHomeApp } from '../app/home/index.js';
 import { createPlaybackTokens } from '../app/record-viewings/index.js';
 import { createRegisterUsersApp } from '../app/register-users/index.js';
-import { createSystemTestDatabase } from '../testing.js';
+import { createSystemTestDatabase } from '../test-support/database.js';
 import { defaultDescription, summarize } from './layout.js';
 import { buildWebServer } from './server.js';
 

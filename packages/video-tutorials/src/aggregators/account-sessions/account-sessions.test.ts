@@ -4,7 +4,7 @@ import type { TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionEnded, SessionRefreshed, SessionStarted, sessionStreamName } from '../../contracts/authentication.js';
 import { identityStreamName, LoggedOutEverywhere, Registered } from '../../contracts/identity.js';
-import { applyTwice, createSystemTestDatabase } from '../../testing.js';
+import { applyTwice, createSystemTestDatabase } from '../../test-support/database.js';
 import { written as writtenIn } from '../../components/identity/controls.js';
 import { applyIdentityEvents } from '../user-credentials/index.js';
 import { applySessionEvents, build, findOpenSessions, SESSIONS_LISTED } from './index.js';

@@ -3,7 +3,7 @@ import type { MessageStore } from 'message-db-toolkit';
 import { exampleMessage, uniqueCategory, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Piece } from '../../piece.js';
-import { createSystemTestDatabase } from '../../testing.js';
+import { createSystemTestDatabase } from '../../test-support/database.js';
 import * as adminMessageIndex from '../admin-message-index/index.js';
 import * as adminStreams from '../admin-streams/index.js';
 import * as adminSubscriberPositions from '../admin-subscriber-positions/index.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { searchType, type Message, type MessageStore, type Queryable, type StoredMessage } from 'message-db-toolkit';
 import { exampleMessage, uniqueCategory, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSystemTestDatabase } from '../../testing.js';
+import { createSystemTestDatabase } from '../../test-support/database.js';
 import { applyMessageIndex, tracePositions, userPositions } from './index.js';
 
 let test: TestDatabase & { store: MessageStore };

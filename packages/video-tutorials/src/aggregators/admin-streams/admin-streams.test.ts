@@ -1,7 +1,7 @@
 import type { MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
 import { exampleMessage, uniqueCategory, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSystemTestDatabase } from '../../testing.js';
+import { createSystemTestDatabase } from '../../test-support/database.js';
 import { applyStreamStatistics, listCategories } from './index.js';
 
 let test: TestDatabase & { store: MessageStore };

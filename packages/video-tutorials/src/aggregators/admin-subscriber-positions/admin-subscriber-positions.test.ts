@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { positionStreamName, type MessageStore, type Queryable, type StoredMessage } from 'message-db-toolkit';
 import type { TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSystemTestDatabase } from '../../testing.js';
+import { createSystemTestDatabase } from '../../test-support/database.js';
 import { applyPositions, listSubscriberPositions, parsePositionStreamName } from './index.js';
 
 let test: TestDatabase & { store: MessageStore };

@@ -11,7 +11,7 @@ import {
   RegistrationEmailSent,
 } from '../../contracts/identity.js';
 import { VideoViewed, viewingStreamName } from '../../contracts/viewing.js';
-import { createSystemTestDatabase } from '../../testing.js';
+import { createSystemTestDatabase } from '../../test-support/database.js';
 import { applyUserEvents, findAdminUser, listUsers } from './index.js';
 
 let test: TestDatabase & { store: MessageStore };

@@ -4,7 +4,7 @@ import type { TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PublishingStarted, VideoPublished } from '../../contracts/video-publishing.js';
 import { VideoViewed, viewingStreamName } from '../../contracts/viewing.js';
-import { createSystemTestDatabase } from '../../testing.js';
+import { createSystemTestDatabase } from '../../test-support/database.js';
 import type { PageRequest } from '../../view-data/keyset-pages.js';
 import { applyViewCounts } from '../video-views/index.js';
 import { catalogueVideo, writeVideoEvents } from './controls.js';
@@ -192,7 +192,9 @@ const catalogueOrder = async () =>
 
 describe('catalogue pages', () => {
   it('walk the whole catalogue with Next, and back with Previous, whatever ties there are in time', async () => {
-    // Three videos published at the very same instant: ordered by id, never skipped nor shown twice.
+    // Five of its own, so the walk crosses pages whatever the other cases wrote…
+    for (let n = 0; n < 5; n++) await video({ name: `Walked ${n}` });
+    // …and three videos published at the very same instant: ordered by id, never skipped nor shown twice.
     const at = new Date();
     for (let n = 0; n < 3; n++) {
       const { messages } = await writeVideoEvents(test.store, { name: `Tie ${n}`, published: false });
@@ -236,6 +238,7 @@ describe('catalogue pages', () => {
   });
 
   it('past the end: an empty page that leads back', async () => {
+    await video({ name: 'The last one' }); // there is a catalogue to lead back to
     const expected = await catalogueOrder();
     const last = await listCataloguePage(test.db, { cursor: null, direction: 'after', size: expected.length });
     expect(last.next).toBeNull();

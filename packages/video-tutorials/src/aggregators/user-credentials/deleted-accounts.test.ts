@@ -3,7 +3,7 @@ import type { MessageStore } from 'message-db-toolkit';
 import type { TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountDeleted, identityStreamName, LoggedOutEverywhere, Registered } from '../../contracts/identity.js';
-import { applyTwice, createSystemTestDatabase } from '../../testing.js';
+import { applyTwice, createSystemTestDatabase } from '../../test-support/database.js';
 import { bookRegistration, exampleUser, written as writtenIn } from '../../components/identity/controls.js';
 import { applyIdentityEvents, findAccountStanding, findCredentialsByEmail, sessionsEndedAt } from './index.js';
 

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   createParkingLot,
   createSubscription,
@@ -11,7 +10,7 @@ import {
   type MessageStore,
   type StoredMessage,
 } from 'message-db-toolkit';
-import { exampleMessage, uniqueCategory, type TestDatabase } from 'message-db-toolkit/controls';
+import { eventually, exampleMessage, type TestDatabase, uniqueCategory } from 'message-db-toolkit/controls';
 import type { FastifyInstance } from 'fastify';
 import { createSessions } from '../authenticate/sessions.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,8 +23,8 @@ import { AccountLocked, identityCommandStreamName, identityStreamName, Registere
 import { VideoViewed, viewingStreamName } from '../../contracts/viewing.js';
 import { hashPassword } from '../../passwords.js';
 import type { Piece } from '../../piece.js';
-import { createSystemTestDatabase } from '../../testing.js';
-import { browserSession } from '../../web/browser-session.js';
+import { createSystemTestDatabase } from '../../test-support/database.js';
+import { browserSession } from '../../test-support/browser-session.js';
 import { buildWebServer } from '../../web/server.js';
 import { createAuthenticateApp } from '../authenticate/index.js';
 import { CARRIED_ON_BY, CONSUMER_READS } from './consumers.js';
@@ -75,16 +74,6 @@ afterAll(async () => {
 
 const caughtUp = () =>
   Promise.all(pieces.flatMap((piece) => piece.subscriptions).map((subscription) => subscription.waitUntilCaughtUp()));
-
-async function eventually<T>(find: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error('not found in time');
-    await sleep(50);
-  }
-}
 
 async function written(streamName: string, message: Message): Promise<StoredMessage> {
   const { position } = await store.write(streamName, message);
@@ -274,8 +263,9 @@ describe('parked messages', () => {
     broken = false;
     const fixed = fragileConsumer();
     await fixed.start();
-    await eventually(async () =>
-      (await createParkingLot(store, subscriberId).list()).length === 0 ? true : undefined,
+    await eventually(
+      async () => ((await createParkingLot(store, subscriberId).list()).length === 0 ? true : undefined),
+      { timeoutMs: 20_000, intervalMs: 50 },
     );
     await fixed.stop();
     expect((await browser.get('/admin')).body).not.toContain(`data-parked-message="${messageId}"`);

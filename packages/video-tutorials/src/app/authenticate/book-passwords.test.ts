@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityCommandStreamName, identityStreamName, Register } from '../../contracts/identity.js';
 import { hashPassword } from '../../passwords.js';
 import { startRunningSystem, type RunningSystem } from '../../security/running-system.js';
-import { browserSession } from '../../web/browser-session.js';
+import { browserSession } from '../../test-support/browser-session.js';
 
 /**
  * Side by side with the book's web pages (PASSWORD_HASH_ALGORITHM=bcrypt): every password hashed here — at

@@ -11,7 +11,7 @@ import {
   videoPublishingStreamName,
 } from '../../contracts/video-publishing.js';
 import { startWebUnderAttack, type WebUnderAttack } from '../../security/harness.js';
-import { elementWithId, errorSummaryOf } from '../../web/page-checks.js';
+import { elementWithId, errorSummaryOf } from '../../test-support/page-checks.js';
 import { asSentence, MAX_LIVE_STREAMS_PER_USER, type LiveVideo, type Outcome } from './live.js';
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebUnderAttack, type WebUnderAttack } from '../../security/harness.js';
-import { pageLinks, videoCards } from '../../web/page-checks.js';
+import { pageLinks, videoCards } from '../../test-support/page-checks.js';
 import { creatorName } from '../../web/video-card.js';
 
 /**

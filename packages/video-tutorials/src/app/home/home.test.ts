@@ -14,8 +14,8 @@ import {
   VideoTranscoded,
 } from '../../contracts/video-publishing.js';
 import { VideoViewed, viewingStreamName } from '../../contracts/viewing.js';
-import { createSystemTestDatabase } from '../../testing.js';
-import { videoCards } from '../../web/page-checks.js';
+import { createSystemTestDatabase } from '../../test-support/database.js';
+import { videoCards } from '../../test-support/page-checks.js';
 import { buildWebServer } from '../../web/server.js';
 import { createPlaybackTokens, createRecordViewingsApp } from '../record-viewings/index.js';
 import { createHomeApp, SAMPLE_VIDEO_ID } from './index.js';

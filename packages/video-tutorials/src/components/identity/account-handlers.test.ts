@@ -12,7 +12,7 @@ import { sendEmailCommandStreamName } from '../../contracts/send-email.js';
 import { exampleRegister, exampleUser, written } from './controls.js';
 import { registrationEmailId } from './ids.js';
 import { build } from './index.js';
-import { handleTwice, typesIn as typesInStore } from '../../testing.js';
+import { handleTwice, typesIn as typesInStore } from '../../test-support/database.js';
 
 // Every handler is called twice with the same message: the second call must change nothing.
 

@@ -5,7 +5,7 @@ import * as registrationMonitor from '../../aggregators/registration-monitor/ind
 import { identityCategory, identityStreamName } from '../../contracts/identity.js';
 import { sendEmailCategory, sendEmailCommandStreamName, sendEmailStreamName } from '../../contracts/send-email.js';
 import type { Piece } from '../../piece.js';
-import { createSystemTestDatabase } from '../../testing.js';
+import { createSystemTestDatabase } from '../../test-support/database.js';
 import * as sendEmail from '../send-email/index.js';
 import { startTestSmtpServer, systemSenderEmailAddress, type TestSmtpServer } from '../send-email/controls.js';
 import { createEmailTransport } from '../send-email/transport.js';

@@ -20,7 +20,7 @@ import {
 import { tokenHashOf } from './confirmation.js';
 import { registrationEmailId, sendCommandIdFor } from './ids.js';
 import { build, type LockPolicy } from './index.js';
-import { handleTwice, typesIn as typesInStore } from '../../testing.js';
+import { handleTwice, typesIn as typesInStore } from '../../test-support/database.js';
 
 // Every handler is called twice with the same message: the second call must change nothing.
 

@@ -23,7 +23,7 @@ import {
   passwordResetEmail,
 } from './password-reset.js';
 import { createEmailTemplates } from './templates.js';
-import { handleTwice, typesIn as typesInStore } from '../../testing.js';
+import { handleTwice, typesIn as typesInStore } from '../../test-support/database.js';
 
 const NEW_HASH = '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$bmV3IHBhc3N3b3JkIGhhc2ggZm9yIHRlc3Rz';
 const policy = { appUrl: 'https://videos.example.com/', linkTtlMs: 3_600_000 };

@@ -32,7 +32,7 @@ import {
 import type { Handler } from './handlers.js';
 import { transcodeIdFor, transcribeIdFor } from './ids.js';
 import { build } from './index.js';
-import { handleTwice } from '../../testing.js';
+import { handleTwice } from '../../test-support/database.js';
 
 // Every handler is called twice with the same message: the second call must write nothing new.
 

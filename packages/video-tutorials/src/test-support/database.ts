@@ -6,7 +6,7 @@ import {
   type StoredMessage,
 } from 'message-db-toolkit';
 import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
-import { migrateViewData, SHARED_SEARCH_PATH } from './view-data/migrations.js';
+import { migrateViewData, SHARED_SEARCH_PATH } from '../view-data/migrations.js';
 
 /** A fresh database with Message DB installed and View Data migrated, for one test file. */
 export async function createSystemTestDatabase(): Promise<TestDatabase & { store: MessageStore }> {
