@@ -181,9 +181,10 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   app.decorateReply(
     'page',
     function (this: FastifyReply, title: string, body: SafeHtml, statusCode = 200, pageOptions: PageExtras = {}) {
-      const { sameForEveryVisitorAs: shared, ...extras } = pageOptions;
+      const { sameForEveryVisitorAs, ...extras } = pageOptions;
       const send = (page: Buffer | string) => this.code(statusCode).type('text/html; charset=utf-8').send(page);
-      const kept = shared && !this.request.user ? pagesForEveryVisitor.get(shared) : undefined;
+      const shared = this.request.user ? undefined : sameForEveryVisitorAs;
+      const kept = shared && pagesForEveryVisitor.get(shared);
       if (kept) return send(kept);
       const csrfToken = () => this.csrfToken();
       const context: PageContext = {
@@ -199,7 +200,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
       // A signed-in user's page is theirs alone: no cache, shared or in the browser, keeps it.
       if (this.request.user) this.header('cache-control', 'no-store');
       const page = layout(context, { title, body, ...extras }).value;
-      if (!shared || this.request.user) return send(page);
+      if (!shared) return send(page);
       // Kept as bytes: encoded once, rather than measured and encoded again for every visitor.
       const bytes = Buffer.from(page);
       pagesForEveryVisitor.set(shared, bytes);

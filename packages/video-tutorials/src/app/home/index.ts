@@ -100,8 +100,9 @@ export function createHomeApp({
         200,
         {
           description: 'Learn by watching: short video tutorials, and how many views they have had.',
-          // The empty catalogue's sample form carries this visitor's tokens; the latest videos are everyone's.
-          ...(latestVideos ? { sameForEveryVisitorAs: shown } : {}),
+          // The empty catalogue's sample form carries this visitor's tokens; the latest videos are everyone's —
+          // worth keeping rendered only while the content itself is kept.
+          ...(latestVideos && kept ? { sameForEveryVisitorAs: shown } : {}),
         },
       );
     });
