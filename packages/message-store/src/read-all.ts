@@ -13,7 +13,15 @@ import { MESSAGE_COLUMNS, toStoredMessage, type MessageRow } from './store.js';
  * is known to have rolled back (see gaps.ts): then it is a hole for good, passed.
  */
 export interface AllStreamReader {
-  read(fromPosition: number, maxMessages: number): Promise<{ messages: StoredMessage[]; complete: boolean }>;
+  /**
+   * With `beginNow`, the read begins now, in this call: it is not answered by a read another consumer began
+   * earlier, nor by what one read (for someone who waits until everything committed before now is handled).
+   */
+  read(
+    fromPosition: number,
+    maxMessages: number,
+    options?: { beginNow?: boolean },
+  ): Promise<{ messages: StoredMessage[]; complete: boolean }>;
 }
 
 export function readAllInCommitOrder(db: Database): AllStreamReader {
@@ -140,7 +148,8 @@ export function readAllShared(db: Database): AllStreamReader {
   };
 
   return {
-    async read(from, max) {
+    async read(from, max, { beginNow = false } = {}) {
+      if (beginNow) return own.read(from, max);
       if (from >= shared.from && from <= shared.verifiedThrough)
         return { messages: fromWindow(from, max), complete: true };
       if (from > shared.verifiedThrough + 1 && !shared.reading) {

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { StoredMessage } from '../message.js';
-import { readAllInCommitOrder, readAllShared } from '../read-all.js';
+import { readAllShared } from '../read-all.js';
 import type { ParkingLot } from '../parking.js';
 import type { MessageStore } from '../store.js';
 import { ALL_STREAMS, category as categoryOf } from '../stream-name.js';
@@ -59,8 +59,6 @@ export function consumerReader(
   member: { member: number; size: number } | undefined,
 ): ConsumerReader {
   const allReader = streamName === ALL_STREAMS ? readAllShared(store.db) : null;
-  // The shared reader may answer with a read another consumer began earlier: one someone waits on begins now.
-  const allReaderOfItsOwn = streamName === ALL_STREAMS ? readAllInCommitOrder(store.db) : null;
   let readsStarted = 0;
   let readItself = false;
 
@@ -71,10 +69,11 @@ export function consumerReader(
    */
   let fedSince: { look: number; until: number } | null = null;
   const readBatch = async (from: number): Promise<Batch> => {
-    if (allReader && allReaderOfItsOwn) {
-      const reader = readItself ? allReaderOfItsOwn : allReader;
+    if (allReader) {
+      // The shared reader may answer with a read another consumer began earlier: one someone waits on begins now.
+      const beginNow = readItself;
       readItself = false;
-      return reader.read(from, messagesPerTick);
+      return allReader.read(from, messagesPerTick, { beginNow });
     }
     const { feed } = watching;
     if (feed && fedSince && !readItself && performance.now() < fedSince.until) {
