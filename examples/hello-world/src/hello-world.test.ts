@@ -55,7 +55,7 @@ const productOf = (numbers: readonly number[]) =>
   numbers.reduce((total, number) => (total * BigInt(number)) % PRODUCT_MODULUS, 1n).toString();
 
 async function lastGlobalPosition() {
-  const log = await store().read(NUMBERS_LOG, 0, 1000);
+  const log = await store().read(NUMBERS_LOG, { from: 0, max: 1000 });
   return log.at(-1)?.globalPosition ?? 0;
 }
 
@@ -106,7 +106,7 @@ describe('hello world: one log, two services', () => {
 
   it('changes nothing when a batch is handled twice (idempotent handlers)', async () => {
     await writeAll([3, 4]);
-    const log: StoredMessage[] = await store().read(NUMBERS_CATEGORY, 1, 1000);
+    const log: StoredMessage[] = await store().read(NUMBERS_CATEGORY, { from: 1, max: 1000 });
     for (const total of [sum, product]) {
       const apply = applyNumbers(total);
       await test.db.transaction((tx) => apply(log, tx));
@@ -233,7 +233,7 @@ describe('hello world, the one command', () => {
       // PGlite's data is the stopped process's, opened now; PostgreSQL's the test database itself.
       const db = test.connectionString ? test.db : await openDatabase({ dataDirectory });
       try {
-        const log = await createMessageStore({ db }).read(NUMBERS_LOG, 0, 1000);
+        const log = await createMessageStore({ db }).read(NUMBERS_LOG, { from: 0, max: 1000 });
         const numbersThrough = (position: number) =>
           log.filter((message) => message.globalPosition <= position).map((message) => Number(message.data.number));
         for (const total of [sum, product]) {

@@ -230,7 +230,7 @@ async function seed(
   }
   const ms = now() - started;
   line.done(`${formatNumber(perSecond(count, ms))} msg/s`);
-  if (ctx.settings.analyze) await ctx.store.db.exec('ANALYZE message_store.messages');
+  if (ctx.settings.analyze) await ctx.backend.db.exec('ANALYZE message_store.messages');
   return ms;
 }
 
@@ -509,7 +509,7 @@ const UPSERT_MANY_SQL = `INSERT INTO ${COUNTS_TABLE} AS counts (stream_name, cou
     WHERE counts.last_global_position < EXCLUDED.last_global_position`;
 
 async function countedTotal(ctx: Context) {
-  const [row] = await ctx.store.db.query<{ total: string | number | null }>(
+  const [row] = await ctx.backend.db.query<{ total: string | number | null }>(
     `SELECT sum(count) AS total FROM ${COUNTS_TABLE}`,
   );
   return Number(row?.total ?? 0);
@@ -517,7 +517,7 @@ async function countedTotal(ctx: Context) {
 
 async function measureUpsertCatchUp(ctx: Context): Promise<Result> {
   const { rounds, upsertMessages: total } = ctx.settings;
-  const db = ctx.store.db;
+  const db = ctx.backend.db;
   const category = uniqueName('benchUpsert');
   const streams = 50;
   const seedMs = await seed(

@@ -81,7 +81,7 @@ function settings() {
   };
 }
 
-async function seed(store: MessageStore, category: string, total: number) {
+async function seed(store: MessageStore, db: Database, category: string, total: number) {
   const line = progress('writing messages');
   for (let written = 0, batch = 0; written < total; batch++) {
     const size = Math.min(100, total - written);
@@ -96,7 +96,7 @@ async function seed(store: MessageStore, category: string, total: number) {
     line.update(written, total);
   }
   line.done('');
-  await store.db.exec('ANALYZE message_store.messages');
+  await db.exec('ANALYZE message_store.messages');
 }
 
 async function catchUp(
@@ -153,7 +153,7 @@ async function main() {
     const positions = tablePositions(viewData, { table: 'bench_positions' });
     await positions.ensure();
     const category = `benchSeparate${randomBytes(4).toString('hex')}`;
-    await seed(store, category, total);
+    await seed(store, messageStoreDb, category, total);
 
     const perMessage = async (round: number) => {
       let handled = 0;

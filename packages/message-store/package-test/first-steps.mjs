@@ -47,7 +47,7 @@ await store.write(`account-${accountId}`, Deposited.create({ accountId, amount: 
 // #endregion
 
 // #region read
-const messages = await store.read(`account-${accountId}`, 0, 100); // from stream position 0, at most 100
+const messages = await store.read(`account-${accountId}`, { from: 0, max: 100 }); // from stream position 0, at most 100
 const { entity: balance, version } = await store.fetch(`account-${accountId}`, {
   $init: () => 0,
   Deposited: (sum, message) => sum + Deposited.parse(message).data.amount,
@@ -104,7 +104,7 @@ for (let index = 0; index < 8; index++) {
   await store.write(`account-${another}`, Deposited.create({ accountId: another, amount: 1 }));
 }
 for (const auditor of auditors) await auditor.waitUntilCaughtUp();
-const deposits = await store.read('account', 0, 100);
+const deposits = await store.read('account', { from: 0, max: 100 });
 assert.equal(handledBy.size, deposits.length, 'every deposit audited once');
 assert.deepEqual(new Set(handledBy.values()), new Set([0, 1]), 'both members had work');
 

@@ -30,12 +30,12 @@ await store.write(`identity:command-${userId}`, {
   ...Register.create({ userId, email }),
   metadata: { traceId: randomUUID(), userId },
 });
-const [command] = await store.read(`identity:command-${userId}`, 0, 1);
+const [command] = await store.read(`identity:command-${userId}`, { from: 0, max: 1 });
 
 // #region follow
 const event = follow(command, Registered.create({ userId, email })); // trace, user and causation copied
 const { position } = await store.write(`identity-${userId}`, event, -1);
-const [stored] = await store.read(`identity-${userId}`, 0, 1);
+const [stored] = await store.read(`identity-${userId}`, { from: 0, max: 1 });
 const registered = Registered.parse(stored); // typed data; throws InvalidMessageError with the reasons
 // #endregion
 assert.equal(registered.data.email, email);
@@ -47,9 +47,9 @@ const stream = `identity-${userId}`;
 const [first, second] = [1, 2].map((attempt) => ({ id: randomUUID(), type: 'LoginFailed', data: { attempt } }));
 await store.writeBatch(stream, [first, second], position); // one transaction, with the expected version
 const again = await store.write(stream, first); // an id already in the stream: { alreadyWritten: true }
-const fromStream = await store.read(stream, 0, 1000); // an entity stream, from a stream position
-const fromCategory = await store.read('identity', 0, 1000); // a category, from a global position
-const fromAll = await store.read('$all', 0, 1000); // every message, in commit order
+const fromStream = await store.read(stream, { from: 0, max: 1000 }); // an entity stream, from a stream position
+const fromCategory = await store.read('identity', { from: 0, max: 1000 }); // a category, from a global position
+const fromAll = await store.read('$all', { from: 0, max: 1000 }); // every message, in commit order
 const last = await store.readLastMessage(stream, 'Registered');
 const { entity, version } = await store.fetch(stream, {
   $init: () => ({ email: null, failedLogins: 0 }),

@@ -15,7 +15,7 @@ test('a written message is read back', async (t) => {
 
   await store.write(stream, message);
 
-  const [read] = await store.read(stream, 0, 10);
+  const [read] = await store.read(stream, { from: 0, max: 10 });
   assert.equal(read.id, message.id);
   assert.deepEqual(read.data, message.data);
 });

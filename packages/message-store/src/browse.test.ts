@@ -3,6 +3,7 @@ import {
   findStream,
   listStreamNamesOfCategory,
   listStreams,
+  storeBrowser,
   type StreamListing,
   type StreamSummary,
 } from './browse.js';
@@ -136,5 +137,19 @@ describe('streams read from Message DB’s own table and indexes', () => {
       'parkedMessages-components:b',
     ]);
     expect(await listStreamNamesOfCategory(test.db, 'parkedMessages', 1)).toEqual(['parkedMessages-aggregators:c']);
+  });
+});
+
+describe('a store’s browser', () => {
+  it('reads the store’s own database, given only the store: counts, the head, a stream', async () => {
+    const browse = storeBrowser(test.store);
+    const [totals] = await test.db.query<{ count: number; head: number }>(
+      'SELECT count(*)::int AS count, max(global_position)::int AS head FROM message_store.messages',
+    );
+    expect(await browse.countMessages('$all')).toBe(totals?.count);
+    expect(await browse.countMessages(category)).toBe(12 + LONG_STREAM_MESSAGES + 3);
+    expect(await browse.countMessages(other)).toBe(4);
+    expect(await browse.headOfAll()).toBe(totals?.head);
+    expect(await browse.findStream(long)).toMatchObject({ streamName: long, messageCount: LONG_STREAM_MESSAGES });
   });
 });

@@ -1,6 +1,7 @@
 import type { Queryable } from './database/port.js';
 import type { StoredMessage } from './message.js';
-import { MESSAGE_COLUMNS, toStoredMessage, type MessageRow } from './store.js';
+import { databaseOf, MESSAGE_COLUMNS, toStoredMessage, type MessageRow, type MessageStore } from './store.js';
+import { ALL_STREAMS } from './stream-name.js';
 
 /**
  * Reads for browsing a message store (an admin portal's): messages by position and by id; pages of `$all`, of a
@@ -292,4 +293,55 @@ export async function listStreams(
 export async function listStreamNamesOfCategory(db: Queryable, category: string, limit = 500): Promise<string[]> {
   const { streams } = await listStreams(db, { category, limit });
   return streams.map((stream) => stream.streamName);
+}
+
+/** How many messages `$all` or a category holds (a count over Message DB's category index for a category). */
+export async function countMessages(db: Queryable, streamName: string): Promise<number> {
+  const [row] =
+    streamName === ALL_STREAMS
+      ? await db.query<{ count: string | number }>('SELECT count(*) AS count FROM message_store.messages')
+      : await db.query<{ count: string | number }>(
+          'SELECT count(*) AS count FROM message_store.messages WHERE message_store.category(stream_name) = $1',
+          [streamName],
+        );
+  return Number(row?.count ?? 0);
+}
+
+/** A browsing read with the store's database already given. */
+type OfTheStore<Read> = Read extends (db: Queryable, ...rest: infer Rest) => infer Result
+  ? (...rest: Rest) => Result
+  : never;
+
+/** The browsing reads of one store (see the top of this module), for an admin portal that holds only the store. */
+export interface StoreBrowser {
+  messagesAt: OfTheStore<typeof messagesAt>;
+  messageById: OfTheStore<typeof messageById>;
+  messageAt: OfTheStore<typeof messageAt>;
+  latestMessages: OfTheStore<typeof latestMessages>;
+  streamMessages: OfTheStore<typeof streamMessages>;
+  headOfAll: OfTheStore<typeof headOfAll>;
+  readProgress: OfTheStore<typeof readProgress>;
+  searchType: OfTheStore<typeof searchType>;
+  findStream: OfTheStore<typeof findStream>;
+  listStreams: OfTheStore<typeof listStreams>;
+  listStreamNamesOfCategory: OfTheStore<typeof listStreamNamesOfCategory>;
+  countMessages: OfTheStore<typeof countMessages>;
+}
+
+export function storeBrowser(store: MessageStore): StoreBrowser {
+  const db = databaseOf(store);
+  return {
+    messagesAt: (...args) => messagesAt(db, ...args),
+    messageById: (...args) => messageById(db, ...args),
+    messageAt: (...args) => messageAt(db, ...args),
+    latestMessages: (...args) => latestMessages(db, ...args),
+    streamMessages: (...args) => streamMessages(db, ...args),
+    headOfAll: () => headOfAll(db),
+    readProgress: (...args) => readProgress(db, ...args),
+    searchType: (...args) => searchType(db, ...args),
+    findStream: (...args) => findStream(db, ...args),
+    listStreams: (...args) => listStreams(db, ...args),
+    listStreamNamesOfCategory: (...args) => listStreamNamesOfCategory(db, ...args),
+    countMessages: (...args) => countMessages(db, ...args),
+  };
 }

@@ -93,7 +93,7 @@ describe('messages with the types of built-in object properties', () => {
     const category = uniqueCategory();
     const subscriberId = randomUUID();
     for (const type of HOSTILE_TYPES) await writeMessage(`${category}-1`, type, 'null', '42');
-    const [last] = (await store.read(category, 0, 1000)).slice(-1);
+    const [last] = (await store.read(category, { from: 0, max: 1000 })).slice(-1);
     const { subscription } = subscribe({
       streamName: category,
       subscriberId,
@@ -203,7 +203,7 @@ describe("a stray record in a consumer's position stream", () => {
     const subscriberId = randomUUID();
     await writeMessage(`${category}-1`, 'Noted', '{}');
     await writeMessage(`${category}-1`, 'Noted', '{}');
-    const [, second] = await store.read(category, 0, 10);
+    const [, second] = await store.read(category, { from: 0, max: 10 });
     await store.write(`subscriberPosition-${subscriberId}`, { id: randomUUID(), type: 'Read', data: { position: 1 } });
     await store.write(`subscriberPosition-${subscriberId}`, {
       id: randomUUID(),

@@ -122,7 +122,7 @@ describe.runIf(testDatabaseKind === 'postgres')(
     /** Every command became exactly one Accepted and one Done, in order, in its entity's stream. */
     async function expectHandledOnce(category: string, commands: Map<string, string[]>) {
       for (const [entityId, ids] of commands) {
-        const events = await store.read(`${category}-${entityId}`, 0, 10_000);
+        const events = await store.read(`${category}-${entityId}`, { from: 0, max: 10_000 });
         const expected = ids.flatMap((id) => [
           { type: 'Accepted', commandId: id },
           { type: 'Done', commandId: id },
@@ -134,7 +134,7 @@ describe.runIf(testDatabaseKind === 'postgres')(
     }
 
     const countEvents = async (category: string) =>
-      (await store.read(category, 0, 100_000)).filter((event) => event.type === 'Done').length;
+      (await store.read(category, { from: 0, max: 100_000 })).filter((event) => event.type === 'Done').length;
 
     it('(a) a consumer handling a stream of commands keeps running and handles each once', async () => {
       const category = uniqueCategory('lostA');

@@ -47,7 +47,7 @@ export function createParkingLot(store: MessageStore, subscriberId: string): Par
 
   const refresh = async () => {
     for (;;) {
-      const messages = await store.read(streamName, version + 1, 1000);
+      const messages = await store.read(streamName, { from: version + 1, max: 1000 });
       for (const message of messages) {
         folded = apply(folded, message);
         version = message.position;
@@ -89,7 +89,7 @@ export function createParkingLot(store: MessageStore, subscriberId: string): Par
       let handled = 0;
       for (const parked of folded.values()) {
         if (parked.state !== 'retry-requested') continue;
-        const [original] = await store.read(parked.streamName, parked.position, 1);
+        const [original] = await store.read(parked.streamName, { from: parked.position, max: 1 });
         let outcome;
         try {
           if (!original || original.id !== parked.messageId) throw new Error('The parked message is no longer stored');

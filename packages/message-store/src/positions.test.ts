@@ -110,7 +110,7 @@ describe('positions kept in a table of the consumer’s own database', () => {
     const subscriberId = `aggregators:${category}`;
     const written = await writeMessages(category, 56);
     // What an older deployment left: a Read at the head of the category.
-    const [last] = await store.read(category, 1, 1000).then((messages) => messages.slice(-1));
+    const [last] = await store.read(category, { from: 1, max: 1000 }).then((messages) => messages.slice(-1));
     await store.write(positionStreamName(subscriberId), {
       id: randomUUID(),
       type: 'Read',
@@ -210,7 +210,7 @@ describe('positions kept in a table of the consumer’s own database', () => {
     await subscription.waitUntilCaughtUp();
     expect(await target.applied()).toEqual(written.filter((id) => id !== poison).map((id) => ({ id, times: 1 })));
     expect((await subscription.parkingLot.list()).map((parked) => parked.messageId)).toEqual([poison]);
-    const [last] = (await store.read(category, 1, 100)).slice(-1);
+    const [last] = (await store.read(category, { from: 1, max: 100 })).slice(-1);
     expect(await target.positions.read({ subscriberId })).toBe(last!.globalPosition);
   });
 
@@ -244,7 +244,7 @@ describe('positions kept in a table of the consumer’s own database', () => {
     }
     await subscription.waitUntilCaughtUp();
     expect(await target.applied()).toEqual(written.map((id) => ({ id, times: 1 })));
-    const [last] = (await store.read(category, 1, 1000)).slice(-1);
+    const [last] = (await store.read(category, { from: 1, max: 1000 })).slice(-1);
     expect(await target.positions.read({ subscriberId })).toBe(last!.globalPosition);
   });
 

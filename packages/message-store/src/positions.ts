@@ -1,7 +1,7 @@
 import { v5 as uuidV5 } from 'uuid';
 import type { Database, Queryable } from './database/port.js';
 import type { StoredMessage } from './message.js';
-import { DEFAULT_BATCH_SIZE, type MessageStore } from './store.js';
+import { databaseOf, DEFAULT_BATCH_SIZE, type MessageStore } from './store.js';
 import { category as categoryOf } from './stream-name.js';
 
 /** Whose position: a subscriber, or one member of its consumer group. */
@@ -54,7 +54,7 @@ export function isPositionRecord(message: StoredMessage): boolean {
  */
 export function messageStorePositions(store: MessageStore): PositionStore {
   return {
-    db: store.db,
+    db: databaseOf(store),
     writesMessages: true,
     async read(owner) {
       return lastRecordedPosition(store, positionStreamName(owner.subscriberId, owner.member));
@@ -154,7 +154,7 @@ export async function lastRecordedPosition(store: MessageStore, positionStream: 
   if (position !== null) return position;
   let found = 0;
   for (let from = 0; ;) {
-    const records = await store.read(positionStream, from, DEFAULT_BATCH_SIZE);
+    const records = await store.read(positionStream, { from: from, max: DEFAULT_BATCH_SIZE });
     for (const record of records) found = recordedPosition(record) ?? found;
     const next = records.at(-1);
     if (!next || records.length < DEFAULT_BATCH_SIZE) return found;

@@ -1,7 +1,7 @@
 import type { Database, Row } from './database/port.js';
 import { noticeGap, rolledBackGaps, type Gap } from './gaps.js';
 import type { StoredMessage } from './message.js';
-import { MESSAGE_COLUMNS, toStoredMessage, type MessageRow } from './store.js';
+import { databaseOf, MESSAGE_COLUMNS, toStoredMessage, type MessageRow, type MessageStore } from './store.js';
 
 /**
  * Reads `$all` in an order that never skips a message.
@@ -24,7 +24,9 @@ export interface AllStreamReader {
   ): Promise<{ messages: StoredMessage[]; complete: boolean }>;
 }
 
-export function readAllInCommitOrder(db: Database): AllStreamReader {
+/** `$all` in commit order, from a store's database or from a handle given (e.g. one whose reads run in a transaction). */
+export function readAllInCommitOrder(source: Database | MessageStore): AllStreamReader {
+  const db = 'fetch' in source ? databaseOf(source) : source;
   // A gap seen at `from`, up to `until` (the next position that was visible).
   let pendingGap: { from: number; until: number; gap: Gap } | null = null;
 

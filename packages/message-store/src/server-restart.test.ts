@@ -100,7 +100,7 @@ describe.runIf(enabled)('after the PostgreSQL server restarts', () => {
       };
       await writeLoad(300);
       const doneCount = async () =>
-        (await store.read(commands, 0, 100_000)).filter((event) => event.type === 'Done').length;
+        (await store.read(commands, { from: 0, max: 100_000 })).filter((event) => event.type === 'Done').length;
       await waitFor(async () => (await doneCount()) > 20, 30_000);
 
       restartServer(); // while both are in the middle of their backlogs
@@ -115,7 +115,7 @@ describe.runIf(enabled)('after the PostgreSQL server restarts', () => {
       );
       await sleep(1_000);
       for (const each of children) expect(alive(each), each.output.join('').slice(-3000)).toBe(true);
-      const done = (await store.read(commands, 0, 100_000)).filter((event) => event.type === 'Done');
+      const done = (await store.read(commands, { from: 0, max: 100_000 })).filter((event) => event.type === 'Done');
       expect(done.map((event) => event.data.commandId).sort()).toEqual([...written].sort());
       expect(await tally()).toBe(400);
     } finally {

@@ -11,7 +11,7 @@ import {
 } from './controls/index.js';
 import { DuplicateMessageIdError, InvalidMessageError, VersionConflictError } from './errors.js';
 import { defineMessage, follow, type MessageOf } from './message.js';
-import { createMessageStore, snapshotStreamName, type MessageStore, type Projection } from './store.js';
+import { createMessageStore, sharesDatabase, snapshotStreamName, type MessageStore, type Projection } from './store.js';
 
 let test: TestDatabase;
 let store: MessageStore;
@@ -166,7 +166,7 @@ describe('read', () => {
     const before = Date.now();
     const written = exampleMessages(5);
     for (const message of written) await store.write(stream, message);
-    const messages = await store.read(stream, 2, 2);
+    const messages = await store.read(stream, { from: 2, max: 2 });
     expect(messages.map((message) => message.position)).toEqual([2, 3]);
     const [third] = messages;
     expect(third).toMatchObject({
@@ -191,9 +191,9 @@ describe('read', () => {
     await store.write(a, exampleMessage({ metadata: { originStreamName: 'someoneElse-1' } }));
     const all = await store.read(category);
     expect(all.map((message) => message.streamName)).toEqual([a, b, a]);
-    const fromSecond = await store.read(category, all[1]!.globalPosition);
+    const fromSecond = await store.read(category, { from: all[1]!.globalPosition });
     expect(fromSecond).toHaveLength(2);
-    const filtered = await store.read(category, 0, 100, { correlation: 'requester' });
+    const filtered = await store.read(category, { from: 0, max: 100, correlation: 'requester' });
     expect(filtered.map((message) => message.id)).toEqual([all[0]!.id]);
   });
 
@@ -217,24 +217,38 @@ describe('read', () => {
     await writeRaw(`${category}-7`, { originStreamName: 'requester-5' });
 
     const streamsOf = (messages: { streamName: string }[]) => messages.map((message) => message.streamName);
-    expect(streamsOf(await store.read(category, 0, 100, { correlation: 'requester' }))).toEqual([
+    expect(streamsOf(await store.read(category, { from: 0, max: 100, correlation: 'requester' }))).toEqual([
       `${category}-1`,
       `${category}-6`,
     ]);
-    const both = await store.read(category, 0, 100, { correlation: 'requester', originWithoutCorrelation: true });
+    const both = await store.read(category, {
+      from: 0,
+      max: 100,
+      correlation: 'requester',
+      originWithoutCorrelation: true,
+    });
     // Where a correlation is present it decides (`-5`), as Message DB's own filter does.
     expect(streamsOf(both)).toEqual([`${category}-1`, `${category}-2`, `${category}-6`, `${category}-7`]);
     expect(Object.keys(both[1]?.metadata ?? {})).toEqual(['traceId', 'originStreamName']);
 
     // Batches: the first n of either kind, in global order, from a position.
-    const firstTwo = await store.read(category, 0, 2, { correlation: 'requester', originWithoutCorrelation: true });
+    const firstTwo = await store.read(category, {
+      from: 0,
+      max: 2,
+      correlation: 'requester',
+      originWithoutCorrelation: true,
+    });
     expect(streamsOf(firstTwo)).toEqual([`${category}-1`, `${category}-2`]);
-    const next = await store.read(category, firstTwo[1]!.globalPosition + 1, 1, {
+    const next = await store.read(category, {
+      from: firstTwo[1]!.globalPosition + 1,
+      max: 1,
       correlation: 'requester',
       originWithoutCorrelation: true,
     });
     expect(streamsOf(next)).toEqual([`${category}-6`]);
-    const rest = await store.read(category, next[0]!.globalPosition + 1, 1, {
+    const rest = await store.read(category, {
+      from: next[0]!.globalPosition + 1,
+      max: 1,
       correlation: 'requester',
       originWithoutCorrelation: true,
     });
@@ -243,7 +257,9 @@ describe('read', () => {
     // Consumer groups: the members' shares together are every match, once.
     const shares = await Promise.all(
       [0, 1].map((member) =>
-        store.read(category, 0, 100, {
+        store.read(category, {
+          from: 0,
+          max: 100,
           correlation: 'requester',
           originWithoutCorrelation: true,
           consumerGroup: { member, size: 2 },
@@ -259,7 +275,7 @@ describe('read', () => {
     const [last] = await test.db.query<{ head: string }>(
       'SELECT max(global_position) AS head FROM message_store.messages',
     );
-    const messages = await store.read('$all', Number(last!.head) - 1, 10);
+    const messages = await store.read('$all', { from: Number(last!.head) - 1, max: 10 });
     expect(messages).toHaveLength(2);
     expect(messages[0]!.globalPosition).toBeLessThan(messages[1]!.globalPosition);
   });
@@ -271,6 +287,47 @@ describe('read', () => {
     await store.write(stream, exampleMessage({ type: 'Second' }));
     expect((await store.readLastMessage(stream))?.type).toBe('Second');
     expect((await store.readLastMessage(stream, 'First'))?.position).toBe(0);
+  });
+});
+
+describe('the store as an interface', () => {
+  it('hands out no database: what needs it is given the store', async () => {
+    expect(Object.keys(store).sort()).toEqual([
+      'fetch',
+      'read',
+      'readInTransaction',
+      'readLastMessage',
+      'streamVersion',
+      'write',
+      'writeBatch',
+      'writeInTransaction',
+    ]);
+    // @ts-expect-error -- the store has no `db`
+    expect(store.db).toBeUndefined();
+    expect(sharesDatabase(store, test.db)).toBe(true);
+    const other = await createTestDatabase();
+    try {
+      expect(sharesDatabase(store, other.db)).toBe(false);
+    } finally {
+      await other.drop();
+    }
+  });
+
+  it('reads with options by name: from, max, and the defaults', async () => {
+    const stream = uniqueStreamName();
+    await store.writeBatch(stream, exampleMessages(5));
+    expect((await store.read(stream)).map((message) => message.position)).toEqual([0, 1, 2, 3, 4]);
+    expect((await store.read(stream, { from: 3 })).map((message) => message.position)).toEqual([3, 4]);
+    expect((await store.read(stream, { from: 1, max: 2 })).map((message) => message.position)).toEqual([1, 2]);
+  });
+
+  it('reads inside a transaction of its database: what the transaction wrote, before it commits', async () => {
+    const stream = uniqueStreamName();
+    await test.db.transaction(async (tx) => {
+      await store.writeInTransaction(tx, stream, exampleMessage());
+      expect(await store.readInTransaction(tx, stream, { from: 0, max: 10 })).toHaveLength(1);
+    });
+    expect(await store.read(stream)).toHaveLength(1);
   });
 });
 
@@ -412,7 +469,7 @@ describe('interoperability with Message DB', () => {
       [id, stream],
     );
     await store.write(stream, exampleMessage({ type: 'Ours', data: { by: 'toolkit' } }));
-    const [ours] = await store.read(stream, 1);
+    const [ours] = await store.read(stream, { from: 1 });
     expect((await store.read(stream))[0]).toMatchObject({
       id,
       type: 'Written',

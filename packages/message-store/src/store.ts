@@ -138,7 +138,72 @@ export function reducerFor<Entity>(projection: Projection<Entity>, type: string)
   return typeof reducer === 'function' ? reducer : undefined;
 }
 
-export type MessageStore = ReturnType<typeof createMessageStore>;
+/**
+ * The book's message-store interface: write, read, fetch through a projection. It does not hand out its database:
+ * what else needs the database (consumers, positions, wake-ups) is given the store and reaches it inside the
+ * toolkit, so a caller cannot run SQL on Message DB's tables through the store.
+ */
+export interface MessageStore {
+  /**
+   * Writes one message. `expectedVersion` -1 means the stream must be empty. Writing a message whose id is already
+   * stored in this stream writes nothing and answers `alreadyWritten`.
+   */
+  write(streamName: string, message: Message, expectedVersion?: number | null): Promise<WriteResult>;
+  /**
+   * Writes several messages to one stream atomically. The expected version applies to the first. When every message
+   * is already stored nothing is written; a batch that is only partly stored is a conflict.
+   */
+  writeBatch(streamName: string, messages: Message[], expectedVersion?: number | null): Promise<WriteResult>;
+  /**
+   * Writes inside a caller's transaction (e.g. a position together with the View Data it covers). No duplicate
+   * recognition: the transaction fails. Answers the message's stream position.
+   */
+  writeInTransaction(
+    tx: Queryable,
+    streamName: string,
+    message: Message,
+    expectedVersion?: number | null,
+  ): Promise<number>;
+  /**
+   * Reads from an entity stream (`identity-1`, from a stream position), a category (`identity`, from a global
+   * position) or `$all` (from a global position).
+   */
+  read(streamName: string, options?: ReadOptions): Promise<StoredMessage[]>;
+  /** Like `read`, inside a caller's transaction of the store's database (e.g. one that also writes View Data). */
+  readInTransaction(tx: Queryable, streamName: string, options?: ReadOptions): Promise<StoredMessage[]>;
+  /** The stream's last message (of `type`, when given), or null. */
+  readLastMessage(streamName: string, type?: string): Promise<StoredMessage | null>;
+  /** The stream's version: its last position, or -1 when it has no messages. */
+  streamVersion(streamName: string): Promise<number>;
+  /** Reads a whole stream, however long, through a projection; starts from the latest snapshot if any. */
+  fetch<Entity>(streamName: string, projection: Projection<Entity>): Promise<Fetched<Entity>>;
+}
+
+/** What to read: where from, how many, and for a category which of its messages. */
+export interface ReadOptions extends CategoryReadOptions {
+  /** A stream position for a stream; a global position for a category or `$all`. Default 0. */
+  from?: number;
+  /** At most this many messages. Default `DEFAULT_BATCH_SIZE`. */
+  max?: number;
+}
+
+/** The database behind each store this toolkit made: its consumers, positions and wake-ups need it. */
+const databases = new WeakMap<MessageStore, Database>();
+
+/**
+ * True when `db` is the database `store` was made over: a consumer whose own data lives there can read its messages
+ * in the transaction that writes that data.
+ */
+export function sharesDatabase(store: MessageStore, db: Database): boolean {
+  return databases.get(store) === db;
+}
+
+/** The database of a store made by `createMessageStore` (inside the toolkit only: it is not exported). */
+export function databaseOf(store: MessageStore): Database {
+  const db = databases.get(store);
+  if (!db) throw new TypeError('This message store was not made by createMessageStore: its database is unknown');
+  return db;
+}
 
 interface QueuedWrite {
   streamName: string;
@@ -149,7 +214,13 @@ interface QueuedWrite {
 }
 
 /** The book's message-store interface, typed, over a database port. */
-export function createMessageStore({ db, reconnectAttempts = 5 }: { db: Database; reconnectAttempts?: number }) {
+export function createMessageStore({
+  db,
+  reconnectAttempts = 5,
+}: {
+  db: Database;
+  reconnectAttempts?: number;
+}): MessageStore {
   /**
    * Retries work that failed because the connection was lost (a server
    * restart drops every pooled connection). Safe for reads, and for writes
@@ -201,11 +272,6 @@ export function createMessageStore({ db, reconnectAttempts = 5 }: { db: Database
     return { position: stored.position, alreadyWritten: true };
   }
 
-  /**
-   * Writes one message. `expectedVersion` -1 means the stream must be empty.
-   * Writing a message whose id is already stored in this stream writes
-   * nothing and answers `alreadyWritten`.
-   */
   function write(streamName: string, message: Message, expectedVersion?: number | null): Promise<WriteResult> {
     return new Promise((resolve, reject) => {
       const key = categoryOf(streamName);
@@ -284,11 +350,6 @@ export function createMessageStore({ db, reconnectAttempts = 5 }: { db: Database
     });
   }
 
-  /**
-   * Writes several messages to one stream atomically. The expected version
-   * applies to the first. When every message is already stored nothing is
-   * written; a batch that is only partly stored is a conflict.
-   */
   async function writeBatch(
     streamName: string,
     messages: Message[],
@@ -330,19 +391,13 @@ export function createMessageStore({ db, reconnectAttempts = 5 }: { db: Database
     }
   }
 
-  /**
-   * Reads from an entity stream (`identity-1`, from a stream position), a
-   * category (`identity`, from a global position) or `$all`.
-   */
-  async function read(
-    streamName: string,
-    fromPosition = 0,
-    maxMessages = DEFAULT_BATCH_SIZE,
-    options: CategoryReadOptions = {},
-    target: Queryable = db,
-  ): Promise<StoredMessage[]> {
-    return reconnecting(() => readOnce(streamName, fromPosition, maxMessages, options, target));
+  function read(streamName: string, options: ReadOptions = {}): Promise<StoredMessage[]> {
+    return reconnecting(() => readOnce(streamName, options.from ?? 0, options.max ?? DEFAULT_BATCH_SIZE, options, db));
   }
+
+  // No reconnecting: a lost connection ends the caller's transaction, which the caller retries whole.
+  const readInTransaction = (tx: Queryable, streamName: string, options: ReadOptions = {}) =>
+    readOnce(streamName, options.from ?? 0, options.max ?? DEFAULT_BATCH_SIZE, options, tx);
 
   async function readOnce(
     streamName: string,
@@ -397,7 +452,6 @@ export function createMessageStore({ db, reconnectAttempts = 5 }: { db: Database
     return row ? toStoredMessage(row) : null;
   }
 
-  /** The stream's version: its last position, or -1 when it has no messages. */
   async function streamVersion(streamName: string): Promise<number> {
     const [row] = await db.query<{ version: string | number | null }>(
       'SELECT message_store.stream_version($1) AS version',
@@ -406,14 +460,13 @@ export function createMessageStore({ db, reconnectAttempts = 5 }: { db: Database
     return row?.version === null || row?.version === undefined ? -1 : Number(row.version);
   }
 
-  /** Reads a whole stream, however long, through a projection; starts from the latest snapshot if any. */
   async function fetch<Entity>(streamName: string, projection: Projection<Entity>): Promise<Fetched<Entity>> {
     const snapshots = projection.$snapshot;
     const start = snapshots ? await loadSnapshot(streamName, snapshots) : null;
     let entity = start ? start.entity : projection.$init();
     let version = start ? start.version : -1;
     for (;;) {
-      const messages = await read(streamName, version + 1, FETCH_BATCH_SIZE);
+      const messages = await read(streamName, { from: version + 1, max: FETCH_BATCH_SIZE });
       for (const message of messages) {
         const reducer = reducerFor(projection, message.type);
         if (reducer) entity = reducer(entity, message);
@@ -456,14 +509,21 @@ export function createMessageStore({ db, reconnectAttempts = 5 }: { db: Database
     });
   }
 
-  /**
-   * Writes inside a caller's transaction (e.g. a position together with the
-   * View Data it covers). No duplicate recognition: the transaction fails.
-   */
   const writeInTransaction = (tx: Queryable, streamName: string, message: Message, expectedVersion?: number | null) =>
     writeOne(tx, streamName, message, expectedVersion);
 
-  return { db, write, writeBatch, writeInTransaction, read, readLastMessage, streamVersion, fetch };
+  const store: MessageStore = {
+    write,
+    writeBatch,
+    writeInTransaction,
+    read,
+    readInTransaction,
+    readLastMessage,
+    streamVersion,
+    fetch,
+  };
+  databases.set(store, db);
+  return store;
 }
 
 /**

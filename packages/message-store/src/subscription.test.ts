@@ -232,7 +232,7 @@ describe('a category subscription', () => {
       ['2', 'identity-2'],
       ['3', 'other-1'],
     ])
-      await store.db.query('SELECT message_store.write_message($1, $2, $3, $4, $5)', [
+      await test.db.query('SELECT message_store.write_message($1, $2, $3, $4, $5)', [
         randomUUID(),
         `${category}-${id}`,
         'SomethingHappened',
@@ -302,7 +302,7 @@ describe('carrying on a predecessor’s work (continuesFrom)', () => {
     const bookId = `components:${randomUUID()}`;
     const ownId = `ours:${randomUUID()}`;
     await writeTo(category, 5);
-    const written = await store.read(category, 0, 100);
+    const written = await store.read(category, { from: 0, max: 100 });
     await writeBookPosition(bookId, written[2]!.globalPosition);
     const handled: string[] = [];
     const handlers = { $any: (m: StoredMessage) => void handled.push(m.id) };
@@ -317,7 +317,7 @@ describe('carrying on a predecessor’s work (continuesFrom)', () => {
 
     // The book runs on and records a position further on; ours resumes from its own.
     await writeTo(category, 3);
-    const more = (await store.read(category, 0, 100)).slice(5);
+    const more = (await store.read(category, { from: 0, max: 100 })).slice(5);
     await writeBookPosition(bookId, more[2]!.globalPosition);
     const second = subscribe({ streamName: category, subscriberId: ownId, continuesFrom: bookId, handlers });
     await second.start();
@@ -332,7 +332,7 @@ describe('carrying on a predecessor’s work (continuesFrom)', () => {
     const bookId = `components:${randomUUID()}`;
     const ownId = `ours:${randomUUID()}`;
     await writeTo(category, 2);
-    const written = await store.read(category, 0, 100);
+    const written = await store.read(category, { from: 0, max: 100 });
     await writeBookPosition(bookId, written[1]!.globalPosition);
     const handledFirst: string[] = [];
     const idle = subscribe({
@@ -348,7 +348,7 @@ describe('carrying on a predecessor’s work (continuesFrom)', () => {
     expect(await recordsIn(positionStreamName(ownId))).toEqual([written[1]!.globalPosition]);
 
     await writeTo(category, 1);
-    await writeBookPosition(bookId, (await store.read(category, 0, 100))[2]!.globalPosition);
+    await writeBookPosition(bookId, (await store.read(category, { from: 0, max: 100 }))[2]!.globalPosition);
     const handled: string[] = [];
     const again = subscribe({
       streamName: category,
@@ -364,7 +364,7 @@ describe('carrying on a predecessor’s work (continuesFrom)', () => {
   it('takes the first predecessor that recorded a position, in the order given; from 0 when none did', async () => {
     const category = uniqueCategory();
     await writeTo(category, 4);
-    const written = await store.read(category, 0, 100);
+    const written = await store.read(category, { from: 0, max: 100 });
     const [silent, preferred, other] = [randomUUID(), randomUUID(), randomUUID()];
     await writeBookPosition(preferred, written[1]!.globalPosition);
     await writeBookPosition(other, written[2]!.globalPosition);
@@ -392,7 +392,7 @@ describe('carrying on a predecessor’s work (continuesFrom)', () => {
   it('as a group member, takes that member’s position under the predecessor’s id, else the ungrouped one', async () => {
     const category = uniqueCategory();
     await writeTo(category, 40);
-    const written = await store.read(category, 0, 100);
+    const written = await store.read(category, { from: 0, max: 100 });
     const bookId = randomUUID();
     const middle = written[19]!.globalPosition;
     await writeBookPosition(bookId, middle);
@@ -472,7 +472,7 @@ describe('consumer groups', () => {
     expect([...handledBy.values()].every((by) => by.length === 1)).toBe(true);
     expect(new Set([...handledBy.values()].flat()).size).toBe(3);
     // A stream's messages always go to the same member.
-    const messages = await store.read(category, 0, 100);
+    const messages = await store.read(category, { from: 0, max: 100 });
     for (const message of messages) {
       const sameStream = messages.filter((other) => other.streamName === message.streamName);
       expect(new Set(sameStream.map((other) => handledBy.get(other.id)![0])).size).toBe(1);

@@ -2,7 +2,7 @@ import type { Claim, Queryable } from './database/port.js';
 import type { StoredMessage } from './message.js';
 import { createParkingLot, type ParkingLot } from './parking.js';
 import { messageStorePositions, type PositionStore } from './positions.js';
-import type { MessageStore } from './store.js';
+import { databaseOf, type MessageStore } from './store.js';
 import { ALL_STREAMS, category as categoryOf, isCategory } from './stream-name.js';
 import { claimSlots, type Claimer } from './subscription/consumer-group.js';
 import { startConsumer, waitUntilCaughtUp, type Consumer, type ConsumerSettings } from './subscription/consumer.js';
@@ -188,7 +188,7 @@ export function createSubscription(options: SubscriptionOptions): Subscription {
   const observers = new Set<SubscriptionObserver>(options.observer ? [options.observer] : []);
   const settings = subscriptionSettings(options, observers);
   const { store, streamName, subscriberId, logger, parkingLot, consumerGroup } = settings;
-  const db = store.db;
+  const db = databaseOf(store);
 
   let running = false;
   const consumers = new Map<number | null, Consumer>();

@@ -122,8 +122,8 @@ describe.runIf(Boolean(process.env.TEST_POSTGRES_URL))('distributed over process
         'EmailConfirmationRequested',
         'RegistrationEmailSent',
       ]);
-    const sends = await store.read('sendEmail:command', 0, 10_000);
-    const sent = await store.read('sendEmail', 0, 10_000);
+    const sends = await store.read('sendEmail:command', { from: 0, max: 10_000 });
+    const sent = await store.read('sendEmail', { from: 0, max: 10_000 });
     expect(sends).toHaveLength(USERS);
     expect(sent.filter((message) => message.type === 'Sent')).toHaveLength(USERS);
     await eventually(

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { commandCategory, findStream, type ParkedMessage } from 'message-db-toolkit';
+import { commandCategory, storeBrowser, type ParkedMessage } from 'message-db-toolkit';
 import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticationCategory } from './contracts/authentication.js';
@@ -241,9 +241,9 @@ describe.each(setups)('hostile messages written with write_message (View Data ap
     expect(positions).toHaveLength(written.length);
     // The admin portal finds every stream, with its count, in Message DB's own indexes.
     for (const streamName of streamNames)
-      expect(await findStream(system.messageStoreDb, streamName), streamName).toMatchObject({
+      expect(await storeBrowser(system.store).findStream(streamName), streamName).toMatchObject({
         streamName,
-        messageCount: (await system.store.read(streamName, 0, 1000)).length,
+        messageCount: (await system.store.read(streamName, { from: 0, max: 1000 })).length,
       });
     expect(lot.filter((message) => message.subscriberId.startsWith('aggregators:admin-'))).toEqual([]);
   });

@@ -319,7 +319,7 @@ describe('uploads that are refused', () => {
     expect(response.statusCode).toBe(status);
     expect(response.body).toContain(message);
     expect(await uploadsOnDisk()).toEqual(before);
-    const commands = await system.store.read('videoPublishing:command', 0, 10_000);
+    const commands = await system.store.read('videoPublishing:command', { from: 0, max: 10_000 });
     expect(commands.filter((command) => command.data.ownerId === userId)).toEqual([]);
   });
 

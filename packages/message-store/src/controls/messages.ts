@@ -63,7 +63,7 @@ export function project<Entity>(projection: Projection<Entity>, events: readonly
 /** Writes `message` and reads it back as stored (a handler's input). */
 export async function written(store: MessageStore, streamName: string, message: Message): Promise<StoredMessage> {
   const { position } = await store.write(streamName, message);
-  const [read] = await store.read(streamName, position, 1);
+  const [read] = await store.read(streamName, { from: position, max: 1 });
   if (!read) throw new Error(`${message.type} written to ${streamName} could not be read back`);
   return read;
 }

@@ -83,7 +83,7 @@ export function handlerSpec(store: MessageStore) {
       for (const [givenStream, given] of givens) await store.write(givenStream, given);
       const handled = await written(store, streamName, message);
       // Everything after the message handled: what handling it wrote (tests of a file run one at a time).
-      const writtenSince = () => store.read(ALL_STREAMS, handled.globalPosition + 1, 100_000);
+      const writtenSince = () => store.read(ALL_STREAMS, { from: handled.globalPosition + 1, max: 100_000 });
       const first = await settled(() => handler(handled));
       const afterFirst = await writtenSince();
       const second = await settled(() => handler(handled));

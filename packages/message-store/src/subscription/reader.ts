@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { StoredMessage } from '../message.js';
 import { readAllShared } from '../read-all.js';
 import type { ParkingLot } from '../parking.js';
-import type { MessageStore } from '../store.js';
+import { databaseOf, type MessageStore } from '../store.js';
 import { ALL_STREAMS, category as categoryOf } from '../stream-name.js';
 import type { Logger } from '../subscription.js';
 import { wakeUpsFor, type CategoryFeed } from '../wake-ups.js';
@@ -58,7 +58,7 @@ export function consumerReader(
   { store, streamName, messagesPerTick, correlation, originWithoutCorrelation, watching }: ReaderSettings,
   member: { member: number; size: number } | undefined,
 ): ConsumerReader {
-  const allReader = streamName === ALL_STREAMS ? readAllShared(store.db) : null;
+  const allReader = streamName === ALL_STREAMS ? readAllShared(databaseOf(store)) : null;
   let readsStarted = 0;
   let readItself = false;
 
@@ -85,7 +85,9 @@ export function consumerReader(
     }
     readItself = false;
     const look = feed?.currentLook() ?? 0;
-    const messages = await store.read(streamName, from, messagesPerTick, {
+    const messages = await store.read(streamName, {
+      from: from,
+      max: messagesPerTick,
       ...(correlation ? { correlation, originWithoutCorrelation } : {}),
       ...(member ? { consumerGroup: member } : {}),
     });
@@ -135,7 +137,7 @@ export async function watchWrites(
   { store, streamName, parkingLot, watching, logger, subscriberId }: WatchSettings,
   { fed, wake, tickIntervalMs }: { fed: boolean; wake: () => void; tickIntervalMs: number | undefined },
 ): Promise<() => Promise<void>> {
-  const wakeUpsOf = wakeUpsFor(store.db);
+  const wakeUpsOf = wakeUpsFor(databaseOf(store));
   const unsubscribers = await Promise.all(
     // The parking lot too: a retry request is handled when the consumer is next idle.
     [streamName, categoryOf(parkingLot.streamName)].map((category, index) =>

@@ -28,7 +28,7 @@ async function written(
   into = test,
 ): Promise<StoredMessage> {
   const { position } = await into.store.write(streamName, message);
-  const [stored] = await into.store.read(streamName, position, 1);
+  const [stored] = await into.store.read(streamName, { from: position, max: 1 });
   return stored!;
 }
 

@@ -147,7 +147,7 @@ describe('messages the book’s system wrote, read into empty View Data', () => 
     expect(await byCategory('viewing')).toBe(7);
     for (const name of AGGREGATORS) {
       const aggregator = findRebuildableAggregator(name);
-      const messages: StoredMessage[] = await test.store.read(aggregator.streamName, 0, 1_000);
+      const messages: StoredMessage[] = await test.store.read(aggregator.streamName, { from: 0, max: 1_000 });
       const { apply } = aggregator.build({ store: test.store, viewData: test.db });
       await test.db.transaction((tx) => apply(messages, tx));
     }

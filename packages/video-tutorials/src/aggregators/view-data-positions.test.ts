@@ -111,7 +111,7 @@ describe('an aggregator whose View Data is in another database', () => {
 
   it('changes nothing when a batch is applied twice', async () => {
     await afterAMoveToNewViewData();
-    const messages = await test.store.read(identityCategory, 1, 1000);
+    const messages = await test.store.read(identityCategory, { from: 1, max: 1000 });
     const rows = () => viewData.query('SELECT * FROM user_credentials ORDER BY id');
     const once = await rows();
     await viewData.transaction((tx) => userCredentials.applyIdentityEvents(messages, tx));
@@ -121,7 +121,7 @@ describe('an aggregator whose View Data is in another database', () => {
 
   it('reports the position it resumes from (a restored backup’s) to the lag metric and the consumers list', async () => {
     await afterAMoveToNewViewData();
-    const messages = await test.store.read(identityCategory, 1, 1000);
+    const messages = await test.store.read(identityCategory, { from: 1, max: 1000 });
     const head = messages.at(-1)!.globalPosition;
     const restored = messages[9]!.globalPosition;
     await viewData.query('UPDATE consumer_positions SET position = $2 WHERE subscriber_id = $1', [

@@ -57,8 +57,8 @@ describe('populate and rebuild, run as commands', { timeout: 120_000 }, () => {
     expect(stdout).toContain('These are messages only');
     await openWritten(async (db) => {
       const store = createMessageStore({ db });
-      expect(await store.read('identity:command', 0, 100)).toHaveLength(2);
-      expect(await store.read('viewing', 0, 100)).toHaveLength(7);
+      expect(await store.read('identity:command', { from: 0, max: 100 })).toHaveLength(2);
+      expect(await store.read('viewing', { from: 0, max: 100 })).toHaveLength(7);
     });
   });
 

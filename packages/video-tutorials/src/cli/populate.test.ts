@@ -26,7 +26,7 @@ describe('populate', () => {
       onProgress: (written, total) => progress.push([written, total]),
     });
 
-    const commands = await test.store.read('identity:command', 0, 100);
+    const commands = await test.store.read('identity:command', { from: 0, max: 100 });
     expect(commands).toHaveLength(3);
     for (const command of commands) {
       const { data, metadata, streamName } = Register.parse(command);
@@ -39,7 +39,7 @@ describe('populate', () => {
     expect(commands.map((command) => command.data.email).sort()).toEqual(result.users.map((user) => user.email).sort());
     expect(new Set(commands.map((command) => command.data.passwordHash)).size).toBe(3); // salted each
 
-    const viewings = await test.store.read('viewing', 0, 10_000);
+    const viewings = await test.store.read('viewing', { from: 0, max: 10_000 });
     expect(viewings).toHaveLength(1_205);
     const userIds = result.users.map((user) => user.userId);
     for (const viewing of viewings) {
@@ -61,7 +61,7 @@ describe('populate', () => {
     const first = await populate({ store: test.store, users: 1, viewings: 0, password: 'another-secret' });
     const second = await populate({ store: test.store, users: 0, viewings: 2, videos: 1 });
     expect(second.users).toEqual([]);
-    const viewings = await test.store.read(`viewing-${exampleVideoId(1)}`, 0, 10_000);
+    const viewings = await test.store.read(`viewing-${exampleVideoId(1)}`, { from: 0, max: 10_000 });
     expect(viewings.slice(-2).map((viewing) => viewing.data.userId)).toEqual(['anonymous', 'anonymous']);
     const [command] = await test.store.read(`identity:command-${first.users[0]!.userId}`);
     expect(await verifyPassword(String(command?.data.passwordHash), 'another-secret')).toBe(true);

@@ -25,11 +25,13 @@
  * new tables: every apply is idempotent, so whatever it applies again changes
  * nothing. Works on PostgreSQL and on PGlite (one process).
  */
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ALL_STREAMS,
-  claimKey,
   readAllInCommitOrder,
+  sharesDatabase,
+  storeBrowser,
   type Database,
   type MessageStore,
   type Queryable,
@@ -109,6 +111,8 @@ export class RebuildInProgressError extends Error {
 
 /** Advisory-lock namespace of rebuilds: one rebuild per aggregator at a time. */
 const REBUILD_CLAIM_KEY = 0x7eb1_1d;
+/** The aggregator's key within that namespace (a 32-bit advisory-lock key from its name). */
+const rebuildClaimOf = (aggregatorName: string) => createHash('sha256').update(aggregatorName).digest().readInt32BE(0);
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 const LOCK_NOT_AVAILABLE = '55P03';
 const DEADLOCK_DETECTED = '40P01';
@@ -134,7 +138,7 @@ export async function rebuildAggregator(options: RebuildOptions): Promise<Rebuil
   const owner = { subscriberId: aggregator.subscriberId };
   const tables = aggregator.tables.map((table) => table.name);
 
-  const claim = await viewData.tryClaim(REBUILD_CLAIM_KEY, claimKey(aggregator.name));
+  const claim = await viewData.tryClaim(REBUILD_CLAIM_KEY, rebuildClaimOf(aggregator.name));
   if (!claim) throw new RebuildInProgressError(`A rebuild of ${aggregator.name} is already running`);
   let swapped = false;
   try {
@@ -144,7 +148,7 @@ export async function rebuildAggregator(options: RebuildOptions): Promise<Rebuil
 
     const { apply } = aggregator.build({ store, viewData });
     const reader = messageReader(store, viewData, aggregator.streamName);
-    let total = await countMessages(store, aggregator.streamName);
+    let total = await storeBrowser(store).countMessages(aggregator.streamName);
     let position = 0;
     let messages = 0;
     const report = async (phase: RebuildProgress['phase']) => {
@@ -259,37 +263,32 @@ function isBusy(error: unknown): boolean {
 
 /** Reads the aggregator's stream inside a transaction of View Data when it shares the message store's database. */
 function messageReader(store: MessageStore, viewData: Database, streamName: string) {
-  const shared = viewData === store.db;
+  const shared = sharesDatabase(store, viewData);
   if (streamName !== ALL_STREAMS)
     return {
       read: async (tx: Queryable, from: number, size: number) => ({
-        messages: await store.read(streamName, from, size, {}, shared ? tx : store.db),
+        messages: shared
+          ? await store.readInTransaction(tx, streamName, { from, max: size })
+          : await store.read(streamName, { from, max: size }),
         complete: true,
       }),
     };
   // $all in commit order, as its subscription reads it: a gap left by a write in progress is waited for.
-  let target: Queryable = store.db;
-  const via: Database = { ...store.db, query: (sql, params) => target.query(sql, params) };
+  if (!shared) {
+    const all = readAllInCommitOrder(store);
+    return { read: (_tx: Queryable, from: number, size: number) => all.read(from, size) };
+  }
+  let target: Queryable = viewData;
+  const via: Database = { ...viewData, query: (sql, params) => target.query(sql, params) };
   const all = readAllInCommitOrder(via);
   return {
     async read(tx: Queryable, from: number, size: number): Promise<{ messages: StoredMessage[]; complete: boolean }> {
-      target = shared ? tx : store.db;
+      target = tx;
       try {
         return await all.read(from, size);
       } finally {
-        target = store.db;
+        target = viewData;
       }
     },
   };
-}
-
-async function countMessages(store: MessageStore, streamName: string): Promise<number> {
-  const [row] =
-    streamName === ALL_STREAMS
-      ? await store.db.query<{ count: string | number }>('SELECT count(*) AS count FROM message_store.messages')
-      : await store.db.query<{ count: string | number }>(
-          'SELECT count(*) AS count FROM message_store.messages WHERE message_store.category(stream_name) = $1',
-          [streamName],
-        );
-  return Number(row?.count ?? 0);
 }

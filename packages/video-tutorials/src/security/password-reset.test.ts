@@ -150,7 +150,7 @@ describe('password reset', () => {
     await running.register(known, PASSWORD);
     const unknown = `nobody-${randomUUID().slice(0, 8)}@example.com`;
     const requests = async () =>
-      (await running.system.store.read('identity:command', 0, 100_000)).filter(
+      (await running.system.store.read('identity:command', { from: 0, max: 100_000 })).filter(
         (message) => message.type === 'RequestPasswordReset',
       ).length;
     const written = await requests();

@@ -203,7 +203,7 @@ describe.each([
       identityStreamName(userId),
       AccountLocked.create({ userId, reason: 'test', failedLoginCount: 5 }),
     );
-    const [locked] = await test.store.read(identityStreamName(userId), position, 1);
+    const [locked] = await test.store.read(identityStreamName(userId), { from: position, max: 1 });
     await test.db.transaction((tx) => applyIdentityEvents([locked!], tx));
     changes.changed(); // as this process's user-credentials aggregator tells on committing it
     expect(signedInAs((await browser.get('/')).body, email)).toBe(false);

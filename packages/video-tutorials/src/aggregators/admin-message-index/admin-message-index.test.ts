@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { searchType, type Message, type MessageStore, type Queryable, type StoredMessage } from 'message-db-toolkit';
+import {
+  storeBrowser,
+  type StoreBrowser,
+  type Message,
+  type MessageStore,
+  type Queryable,
+  type StoredMessage,
+} from 'message-db-toolkit';
 import { exampleMessage, uniqueCategory, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSystemTestDatabase } from '../../test-support/database.js';
@@ -13,7 +20,7 @@ afterAll(() => test.drop());
 
 async function written(streamName: string, message: Message): Promise<StoredMessage> {
   const { position } = await test.store.write(streamName, message);
-  const [stored] = await test.store.read(streamName, position, 1);
+  const [stored] = await test.store.read(streamName, { from: position, max: 1 });
   return stored!;
 }
 
@@ -56,8 +63,10 @@ describe('admin-message-index aggregator', () => {
     );
     expect(Number(rows[0]?.count)).toBe(0); // neither a trace nor a user: nothing copied
 
-    const page = (options: Partial<Parameters<typeof searchType>[1]> & { type: string }) =>
-      searchType(test.db, { category, limit: 10, ...options }).then((search) => search.positions);
+    const page = (options: Partial<Parameters<StoreBrowser['searchType']>[0]> & { type: string }) =>
+      storeBrowser(test.store)
+        .searchType({ category, limit: 10, ...options })
+        .then((search) => search.positions);
     expect(await page({ type: 'Done' })).toEqual([untraced, done]);
     expect(await page({ type: 'Done', limit: 1 })).toEqual([untraced]);
     expect(await page({ type: 'Done', before: untraced })).toEqual([done]);
@@ -71,11 +80,23 @@ describe('admin-message-index aggregator', () => {
     for (const type of ['Wanted', 'Other', 'Other', 'Other', 'Wanted'])
       positions.push((await written(`${category}-1`, exampleMessage({ type }))).globalPosition);
     const [first, , , fourth, last] = positions as [number, number, number, number, number];
-    const newest = await searchType(test.db, { type: 'Wanted', category, limit: 10, window: 3 });
+    const newest = await storeBrowser(test.store).searchType({ type: 'Wanted', category, limit: 10, window: 3 });
     expect(newest).toEqual({ positions: [last], searchedTo: positions[2], exhausted: false });
-    const older = await searchType(test.db, { type: 'Wanted', category, before: positions[2], limit: 10, window: 3 });
+    const older = await storeBrowser(test.store).searchType({
+      type: 'Wanted',
+      category,
+      before: positions[2],
+      limit: 10,
+      window: 3,
+    });
     expect(older).toEqual({ positions: [first], searchedTo: first, exhausted: true });
-    const newer = await searchType(test.db, { type: 'Wanted', category, after: first, limit: 10, window: 3 });
+    const newer = await storeBrowser(test.store).searchType({
+      type: 'Wanted',
+      category,
+      after: first,
+      limit: 10,
+      window: 3,
+    });
     expect(newer).toEqual({ positions: [], searchedTo: fourth, exhausted: false });
   });
 });

@@ -12,7 +12,7 @@ afterAll(() => test.drop());
 
 async function written(streamName: string, type: string): Promise<StoredMessage> {
   const { position } = await test.store.write(streamName, exampleMessage({ type }));
-  const [stored] = await test.store.read(streamName, position, 1);
+  const [stored] = await test.store.read(streamName, { from: position, max: 1 });
   return stored!;
 }
 

@@ -17,7 +17,7 @@ async function read(streamName: string, position: unknown): Promise<StoredMessag
     type: 'Read',
     data: { position },
   });
-  const [stored] = await test.store.read(streamName, streamPosition, 1);
+  const [stored] = await test.store.read(streamName, { from: streamPosition, max: 1 });
   return stored!;
 }
 

@@ -22,7 +22,7 @@ afterAll(() => test.drop());
 
 async function written(streamName: string, message: Message): Promise<StoredMessage> {
   const { position } = await test.store.write(streamName, message);
-  const [stored] = await test.store.read(streamName, position, 1);
+  const [stored] = await test.store.read(streamName, { from: position, max: 1 });
   return stored!;
 }
 

@@ -281,7 +281,7 @@ describe('the live count', () => {
     const views: StoredMessage[] = [];
     for (let n = 0; n < 3; n++) {
       const { position } = await test.store.write(stream, VideoViewed.create({ userId: 'anonymous', videoId }));
-      views.push((await test.store.read(stream, position, 1))[0]!);
+      views.push((await test.store.read(stream, { from: position, max: 1 }))[0]!);
     }
     await test.db.transaction((tx) => applyViewCounts(views, tx));
     await test.db.transaction((tx) => applyViewCounts(views, tx));

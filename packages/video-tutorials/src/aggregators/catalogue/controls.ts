@@ -45,7 +45,7 @@ export async function writeVideoEvents(store: MessageStore, video: ExampleVideo 
   const transcodedUri = video.transcodedUri ?? `storage:transcoded/${videoId}.mp4`;
   const written = async (message: Parameters<MessageStore['write']>[1]): Promise<StoredMessage> => {
     const { position } = await store.write(stream, message);
-    const [stored] = await store.read(stream, position, 1);
+    const [stored] = await store.read(stream, { from: position, max: 1 });
     return stored!;
   };
   const messages = [await written(PublishingStarted.create({ ownerId, sourceUri, videoId }))];

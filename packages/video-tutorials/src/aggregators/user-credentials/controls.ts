@@ -21,7 +21,7 @@ export async function registeredCreator(
   const data = { userId, email, passwordHash: 'hash', ...(displayName === undefined ? {} : { displayName }) };
   const apply = async (message: Parameters<MessageStore['write']>[1]): Promise<StoredMessage> => {
     const { position } = await store.write(stream, message);
-    const [stored] = await store.read(stream, position, 1);
+    const [stored] = await store.read(stream, { from: position, max: 1 });
     await viewData.transaction((tx) => applyIdentityEvents([stored!], tx));
     return stored!;
   };

@@ -77,7 +77,7 @@ const caughtUp = () =>
 
 async function written(streamName: string, message: Message): Promise<StoredMessage> {
   const { position } = await store.write(streamName, message);
-  const [stored] = await store.read(streamName, position, 1);
+  const [stored] = await store.read(streamName, { from: position, max: 1 });
   return stored!;
 }
 

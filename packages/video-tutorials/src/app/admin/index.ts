@@ -14,20 +14,7 @@ import { identityCommandStreamName, UnlockAccount } from '../../contracts/identi
 import { VideoViewed } from '../../contracts/viewing.js';
 import { requireAdmin } from '../../web/guards.js';
 import { carriedOnBy, readsOf } from './consumers.js';
-import {
-  findStream,
-  headOfAll,
-  latestMessages,
-  listStreamNamesOfCategory,
-  listStreams,
-  messageAt,
-  messageById,
-  messagesAt,
-  searchType,
-  readProgress,
-  STREAM_SCAN_WINDOW,
-  streamMessages,
-} from 'message-db-toolkit';
+import { STREAM_SCAN_WINDOW, storeBrowser } from 'message-db-toolkit';
 import {
   badRequestPage,
   categoriesPage,
@@ -106,7 +93,8 @@ export function createAdminApp({
   adminEmails,
   streamScanWindow = STREAM_SCAN_WINDOW,
 }: AdminOptions): FastifyPluginAsync {
-  const db = store.db;
+  // The message store's own reads for browsing it: this application runs no SQL on its tables.
+  const browse = storeBrowser(store);
 
   return async (app) => {
     // Encapsulated: this hook guards exactly the routes of this plugin, whatever the URL looked like.
@@ -120,7 +108,7 @@ export function createAdminApp({
         parkedMessages(positions),
         listOverdueRegistrations(viewData),
         listCategories(viewData),
-        headOfAll(db),
+        browse.headOfAll(),
       ]);
       return healthPage(reply, {
         headPosition,
@@ -186,12 +174,15 @@ export function createAdminApp({
       const user = await findAdminUser(viewData, userId);
       if (!user) return notFoundPage(reply, 'There is no such user (or the admin portal has not seen them yet).');
       const [logIns, viewingPositions, messagePositions] = await Promise.all([
-        streamMessages(db, authenticationStreamName(userId), { limit: ACTIVITY_SIZE }),
+        browse.streamMessages(authenticationStreamName(userId), { limit: ACTIVITY_SIZE }),
         userPositions(viewData, userId, { type: VideoViewed.type, limit: ACTIVITY_SIZE }),
         userPositions(viewData, userId, { ...olderThan(before), limit: PAGE_SIZE + 1 }),
       ]);
       const shown = pageOf(messagePositions, PAGE_SIZE);
-      const [viewings, messages] = await Promise.all([messagesAt(db, viewingPositions), messagesAt(db, shown.items)]);
+      const [viewings, messages] = await Promise.all([
+        browse.messagesAt(viewingPositions),
+        browse.messagesAt(shown.items),
+      ]);
       return userPage(reply, {
         user,
         logIns,
@@ -231,10 +222,10 @@ export function createAdminApp({
       };
       // $all or Message DB's category index; with a type, a bounded search of the same range.
       const [search, categories] = await Promise.all([
-        type ? searchType(db, { ...page, type }) : undefined,
+        type ? browse.searchType({ ...page, type }) : undefined,
         listCategories(viewData),
       ]);
-      const found = search ? await messagesAt(db, search.positions) : await latestMessages(db, page);
+      const found = search ? await browse.messagesAt(search.positions) : await browse.latestMessages(page);
       const { items: messages, more } = pageOf(found, PAGE_SIZE, page.after !== undefined);
       const filters = { category, type };
       const newest = messages[0];
@@ -272,17 +263,17 @@ export function createAdminApp({
 
     app.get('/admin/messages/:messageId', async (request, reply) => {
       const params = messageParams.safeParse(request.params);
-      const message = params.success ? await messageById(db, params.data.messageId) : null;
+      const message = params.success ? await browse.messageById(params.data.messageId) : null;
       if (!message) return notFoundPage(reply, 'There is no message with that id.');
       const causePosition = message.metadata.causationMessageGlobalPosition;
       const traceId = message.metadata.traceId;
       const [cause, traced] = await Promise.all([
-        typeof causePosition === 'number' ? messageAt(db, causePosition) : null,
+        typeof causePosition === 'number' ? browse.messageAt(causePosition) : null,
         typeof traceId === 'string' ? tracePositions(viewData, traceId, TRACE_LIMIT) : [],
       ]);
       // Its effects are in its trace, after it.
       const later = traced.filter((position) => position > message.globalPosition);
-      const effects = (await messagesAt(db, later))
+      const effects = (await browse.messagesAt(later))
         .filter((effect) => effect.metadata.causationMessageGlobalPosition === message.globalPosition)
         .reverse();
       return messagePage(reply, { message, cause, effects });
@@ -294,7 +285,7 @@ export function createAdminApp({
       const { traceId } = params.data;
       const positions = await tracePositions(viewData, traceId, TRACE_LIMIT + 1);
       if (positions.length === 0) return notFoundPage(reply, 'No message has that trace id (yet).');
-      const messages = await messagesAt(db, positions.slice(0, TRACE_LIMIT));
+      const messages = await browse.messagesAt(positions.slice(0, TRACE_LIMIT));
       return tracePage(reply, traceId, messages, positions.length > TRACE_LIMIT);
     });
 
@@ -303,7 +294,7 @@ export function createAdminApp({
       if (!parsed.success) return badRequestPage(reply);
       const { before, category } = parsed.data;
       const [listing, categories] = await Promise.all([
-        listStreams(db, {
+        browse.listStreams({
           ...(category ? { category } : {}),
           ...olderThan(before),
           limit: PAGE_SIZE,
@@ -332,8 +323,8 @@ export function createAdminApp({
       const { streamName } = params.data;
       const { before } = parsed.data;
       const [summary, found] = await Promise.all([
-        findStream(db, streamName),
-        streamMessages(db, streamName, { ...olderThan(before), limit: PAGE_SIZE + 1 }),
+        browse.findStream(streamName),
+        browse.streamMessages(streamName, { ...olderThan(before), limit: PAGE_SIZE + 1 }),
       ]);
       if (!summary && found.length === 0 && before === undefined)
         return notFoundPage(reply, 'There is no stream with that name.');
@@ -357,8 +348,7 @@ export function createAdminApp({
     const known = positions
       .map((position) => ({ position, reads: readsOf(position.subscriberId) }))
       .filter((entry): entry is { position: SubscriberPosition; reads: string } => entry.reads !== null);
-    const progress = await readProgress(
-      db,
+    const progress = await browse.readProgress(
       known.map(({ position, reads }) => ({ reads, position: position.position })),
       UNREAD_COUNTED_UP_TO,
     );
@@ -380,7 +370,7 @@ export function createAdminApp({
    * parking lot.
    */
   async function parkedMessages(positions: SubscriberPosition[]): Promise<ParkedMessage[]> {
-    const lots = await listStreamNamesOfCategory(db, PARKING_CATEGORY);
+    const lots = await browse.listStreamNamesOfCategory(PARKING_CATEGORY);
     const subscriberIds = new Set([
       ...positions.map((position) => position.subscriberId),
       ...lots.map((lot) => lot.slice(PARKING_CATEGORY.length + 1)),

@@ -35,7 +35,7 @@ export function identityAnswers({
     const { position } = await store.write(identityCommandStreamName(userId), command);
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const answer = (await store.read(streamName, from)).find(
+      const answer = (await store.read(streamName, { from: from })).find(
         (event) =>
           event.metadata.causationMessageStreamName === identityCommandStreamName(userId) &&
           event.metadata.causationMessagePosition === position,

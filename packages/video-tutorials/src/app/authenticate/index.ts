@@ -76,7 +76,7 @@ export function createAuthenticateApp({
     const streamName = authenticationStreamName(userId);
     const version = await store.streamVersion(streamName);
     if (version < 0) return 0;
-    const recent = await store.read(streamName, Math.max(0, version - RECENT + 1), RECENT);
+    const recent = await store.read(streamName, { from: Math.max(0, version - RECENT + 1), max: RECENT });
     const failures: UserLoginFailedMessage[] = [];
     for (const message of recent.reverse()) {
       if (message.type === UserLoggedIn.type) break;

@@ -52,7 +52,10 @@ export function createSessions({
   /** The session as the store and the account's standing tell it now; null when it is over. */
   const readSession = async (sessionId: string): Promise<OpenSession | null> => {
     const streamName = sessionStreamName(sessionId);
-    const [[first], last] = await Promise.all([store.read(streamName, 0, 1), store.readLastMessage(streamName)]);
+    const [[first], last] = await Promise.all([
+      store.read(streamName, { from: 0, max: 1 }),
+      store.readLastMessage(streamName),
+    ]);
     if (!first || !last || !SessionStarted.is(first) || SessionEnded.is(last)) return null;
     const started = SessionStarted.parse(first);
     const activeAt = SessionRefreshed.is(last)
@@ -118,7 +121,10 @@ export async function endSession(
   { ownedBy, reason = 'logged out' }: { ownedBy?: string; reason?: string } = {},
 ): Promise<boolean> {
   const streamName = sessionStreamName(sessionId);
-  const [[first], last] = await Promise.all([store.read(streamName, 0, 1), store.readLastMessage(streamName)]);
+  const [[first], last] = await Promise.all([
+    store.read(streamName, { from: 0, max: 1 }),
+    store.readLastMessage(streamName),
+  ]);
   if (!first || !SessionStarted.is(first)) return false;
   const { userId } = SessionStarted.parse(first).data;
   if (ownedBy !== undefined && ownedBy !== userId) return false;

@@ -310,7 +310,9 @@ describe('the video page', () => {
 
 describe('naming without JavaScript', () => {
   const commandsOf = async (videoId: string) =>
-    (await web.store.read(videoPublishingCommandStreamName(videoId), 0, 100)).map((message) => message.type);
+    (await web.store.read(videoPublishingCommandStreamName(videoId), { from: 0, max: 100 })).map(
+      (message) => message.type,
+    );
 
   it('refuses a name past the limit with a sentence, keeps what was typed, and writes nothing', async () => {
     const owner = await aUser();
@@ -346,10 +348,10 @@ describe('naming without JavaScript', () => {
 
     // The component rejects it; the aggregator records the outcome (each handled twice: nothing changes).
     const { handlers } = videoPublishing.build({ messageStore: web.store, storage: web.storage });
-    const [command] = await web.store.read(videoPublishingCommandStreamName(videoId), 0, 10);
+    const [command] = await web.store.read(videoPublishingCommandStreamName(videoId), { from: 0, max: 10 });
     await handlers.commands.NameVideo(command!);
     await handlers.commands.NameVideo(command!);
-    const events = await web.store.read(videoPublishingStreamName(videoId), 0, 10);
+    const events = await web.store.read(videoPublishingStreamName(videoId), { from: 0, max: 10 });
     expect(events.map((event) => event.type)).toEqual(['VideoNameRejected']);
     await applyOperationOutcomes(events, web.viewData);
     await applyOperationOutcomes(events, web.viewData);
@@ -393,7 +395,7 @@ describe('naming without JavaScript', () => {
     const accepted = await post({ description: atTheLimit });
     expect(accepted.statusCode).toBe(202);
     expect(JSON.parse(accepted.body)).toEqual({ traceId: accepted.headers['x-trace-id'] });
-    const [command] = await web.store.read(videoPublishingCommandStreamName(videoId), 0, 10);
+    const [command] = await web.store.read(videoPublishingCommandStreamName(videoId), { from: 0, max: 10 });
     expect(command!.data).toMatchObject({ description: atTheLimit.replace('\r\n', '\n') });
 
     const refused = await post({ description: `${atTheLimit}!` });

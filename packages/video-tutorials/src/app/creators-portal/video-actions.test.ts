@@ -243,7 +243,7 @@ describe('the operation page after a choice', () => {
       ...message,
       metadata: { traceId, userId: owner.user!.userId },
     });
-    const stored = await web.store.read(stream, position, 1);
+    const stored = await web.store.read(stream, { from: position, max: 1 });
     await web.viewData.transaction((tx) => applyOperationOutcomes(stored, tx));
     return { owner, videoId, page: await owner.get(`/creators-portal/operations/${traceId}`) };
   }

@@ -49,7 +49,7 @@ afterAll(async () => {
 
 async function written(streamName: string, message: Parameters<MessageStore['write']>[1]): Promise<StoredMessage> {
   const { position } = await test.store.write(streamName, message);
-  const [stored] = await test.store.read(streamName, position, 1);
+  const [stored] = await test.store.read(streamName, { from: position, max: 1 });
   return stored!;
 }
 

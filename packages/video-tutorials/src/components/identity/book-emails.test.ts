@@ -125,7 +125,7 @@ describe(`registrations taken over from the book's system (${testDatabaseKind})`
 
 /** Every message but position records: what the pieces wrote. */
 async function everything(store: MessageStore): Promise<string[]> {
-  const messages: StoredMessage[] = await store.read('$all', 0, 10_000);
+  const messages: StoredMessage[] = await store.read('$all', { from: 0, max: 10_000 });
   return messages
     .filter((message) => !message.streamName.startsWith('subscriberPosition-'))
     .map((message) => `${message.streamName} ${message.type} ${message.id}`);

@@ -305,7 +305,9 @@ describe('authentication events: account locking', () => {
     // A temporary lock, and one e-mail to the owner with the unlock link (its token's hash in the lock).
     const lock = events[1]!;
     expect(Date.parse(String(lock.data.lockedUntil)) - lock.time.getTime()).toBeGreaterThan(0);
-    const sends = (await store.read('sendEmail:command', 0, 10_000)).filter((send) => send.data.to === user.email);
+    const sends = (await store.read('sendEmail:command', { from: 0, max: 10_000 })).filter(
+      (send) => send.data.to === user.email,
+    );
     expect(sends).toHaveLength(1);
     const token = /\/auth\/unlock\?userId=[0-9a-f-]+&token=([A-Za-z0-9_-]+)/.exec(String(sends[0]!.data.text))![1]!;
     expect(lock.data.unlockTokenHash).toBe(tokenHashOf(token));
@@ -377,12 +379,12 @@ describe('replaying every command and event from the start', () => {
     const emailId = registrationEmailId(user.email);
     const sent = await written(store, sendEmailStreamName(emailId), exampleSent(user));
     await sendEmailEvents.Sent(sent);
-    const before = await store.read('$all', 0, 100_000);
+    const before = await store.read('$all', { from: 0, max: 100_000 });
 
     await commands.Register(command);
     await events.Registered(registered!);
     await sendEmailEvents.Sent(sent);
 
-    expect(await store.read('$all', 0, 100_000)).toEqual(before);
+    expect(await store.read('$all', { from: 0, max: 100_000 })).toEqual(before);
   });
 });

@@ -34,7 +34,7 @@ export async function requestEmail(
 ): Promise<StoredMessage> {
   const streamName = sendEmailCommandStreamName(String(data.emailId));
   const { position } = await store.write(streamName, { id: randomUUID(), type: Send.type, data, metadata });
-  const [stored] = await store.read(streamName, position, 1);
+  const [stored] = await store.read(streamName, { from: position, max: 1 });
   if (!stored) throw new Error(`The Send just written to ${streamName} cannot be read back`);
   return stored;
 }

@@ -36,7 +36,7 @@ export async function requestTranscode(
 ): Promise<StoredMessage> {
   const streamName = transcodeCommandStreamName(String(data.transcodeId));
   const { position } = await store.write(streamName, { id: randomUUID(), type: Transcode.type, data, metadata });
-  const [stored] = await store.read(streamName, position, 1);
+  const [stored] = await store.read(streamName, { from: position, max: 1 });
   if (!stored) throw new Error(`The Transcode just written to ${streamName} cannot be read back`);
   return stored;
 }

@@ -35,7 +35,7 @@ export async function requestTranscription(
 ): Promise<StoredMessage> {
   const streamName = transcribeCommandStreamName(String(data.transcribeId));
   const { position } = await store.write(streamName, { id: randomUUID(), type: Transcribe.type, data, metadata });
-  const [stored] = await store.read(streamName, position, 1);
+  const [stored] = await store.read(streamName, { from: position, max: 1 });
   if (!stored) throw new Error(`The Transcribe just written to ${streamName} cannot be read back`);
   return stored;
 }

@@ -262,7 +262,7 @@ describe('the process, handler by handler', () => {
   it('a PublishVideo redelivered, or sent again, after publishing writes nothing', async () => {
     const { video, videoId, command } = await videoAt('transcribed');
     await handlers().events.VideoTranscribed(await lastEventOf(videoId));
-    const before = await store.read('$all', 0, 100_000);
+    const before = await store.read('$all', { from: 0, max: 100_000 });
 
     const redelivered = await handleTwice(handlers().commands.PublishVideo, command);
     const again = await written(store, command.streamName, examplePublishVideo(video));
@@ -271,7 +271,9 @@ describe('the process, handler by handler', () => {
     expect([...redelivered, ...sentAgain]).toEqual(
       Array.from({ length: 4 }, () => ({ kind: 'nothing', reason: 'publishing already published' })),
     );
-    expect((await store.read('$all', 0, 100_000)).filter((message) => message.id !== again.id)).toEqual(before);
+    expect((await store.read('$all', { from: 0, max: 100_000 })).filter((message) => message.id !== again.id)).toEqual(
+      before,
+    );
   });
 });
 
@@ -466,7 +468,7 @@ describe('replaying every command and event from the start', () => {
     await events.VideoTranscribed(await lastEventOf(videoId));
     const naming = await written(store, command.streamName, exampleNameVideo(video));
     await commands.NameVideo(naming);
-    const before = await store.read('$all', 0, 100_000);
+    const before = await store.read('$all', { from: 0, max: 100_000 });
 
     await commands.PublishVideo(command);
     await commands.NameVideo(naming);
@@ -479,7 +481,7 @@ describe('replaying every command and event from the start', () => {
     for (const result of await store.read(transcribeStreamName(transcribeIdFor(videoId))))
       await transcribeEvents.Transcribed(result);
 
-    expect(await store.read('$all', 0, 100_000)).toEqual(before);
+    expect(await store.read('$all', { from: 0, max: 100_000 })).toEqual(before);
   });
 });
 

@@ -1,4 +1,4 @@
-import { createMessageStore, type MessageStore, type StoredMessage } from 'message-db-toolkit';
+import { createMessageStore, type MessageStore, type Queryable, type StoredMessage } from 'message-db-toolkit';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { transcodeCommandStreamName } from '../../contracts/transcode.js';
@@ -45,8 +45,8 @@ async function started(piece: VideoPublishing) {
 }
 
 /** The last global position of anything but subscriber positions. */
-async function lastWritten(messageStore: MessageStore): Promise<number> {
-  const [row] = await messageStore.db.query<{ last: string | number | null }>(
+async function lastWritten(db: Queryable): Promise<number> {
+  const [row] = await db.query<{ last: string | number | null }>(
     `SELECT max(global_position) AS last FROM message_store.messages
       WHERE message_store.category(stream_name) <> 'subscriberPosition'`,
   );
@@ -57,17 +57,17 @@ async function lastWritten(messageStore: MessageStore): Promise<number> {
  * Waits until the pieces have handled everything, including what they wrote themselves on the way (each step
  * of the process is handled by another subscription than the one that wrote it).
  */
-async function settledOn(messageStore: MessageStore, ...pieces: VideoPublishing[]) {
+async function settledOn(db: Queryable, ...pieces: VideoPublishing[]) {
   for (let last = -1; ;) {
     for (const piece of pieces)
       await Promise.all(piece.subscriptions.map((subscription) => subscription.waitUntilCaughtUp()));
-    const now = await lastWritten(messageStore);
+    const now = await lastWritten(db);
     if (now === last) return;
     last = now;
   }
 }
 
-const settled = (...pieces: VideoPublishing[]) => settledOn(store, ...pieces);
+const settled = (...pieces: VideoPublishing[]) => settledOn(test.db, ...pieces);
 
 const typesOf = async (videoId: string, messageStore: MessageStore = store) =>
   (await messageStore.read(videoPublishingStreamName(videoId))).map((event) => event.type);
@@ -212,10 +212,10 @@ describe('a crash between two steps', () => {
 
     // Started from scratch: every subscription replays its category from the beginning.
     const piece = await started(build({ messageStore: freshStore }));
-    await settledOn(freshStore, piece);
+    await settledOn(fresh.db, piece);
     expect(await countIn(transcribeCommandStreamName(transcribeIdFor(videoId)), freshStore)).toBe(1);
     await playTranscribe(freshStore, videoId, 'transcribed');
-    await settledOn(freshStore, piece);
+    await settledOn(fresh.db, piece);
 
     expect(await typesOf(videoId, freshStore)).toEqual([
       'PublishingStarted',
