@@ -12,7 +12,7 @@ import {
 } from './controls/index.js';
 import type { Database, Queryable } from './database/port.js';
 import type { StoredMessage } from './message.js';
-import { createMessageStore } from './store.js';
+import { createMessageStore, type MessageStore } from './store.js';
 import { createSubscription, type Subscription } from './subscription.js';
 
 let test: TestDatabase;
@@ -42,7 +42,7 @@ function processCountingAllReads() {
 }
 
 /** An `$all` consumer in batch mode recording what it applied, in order. */
-function consumeAll(store: ReturnType<typeof createMessageStore>, subscriberId = randomUUID()) {
+function consumeAll(store: MessageStore, subscriberId = randomUUID()) {
   const applied: StoredMessage[] = [];
   const subscription = createSubscription({
     store,
