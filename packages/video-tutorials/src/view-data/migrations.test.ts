@@ -11,9 +11,11 @@ import { viewDataPositions } from '../aggregators/aggregator.js';
 import { readConfig } from '../config.js';
 import { startSystem } from '../system.js';
 import {
+  composeMigrations,
   migrateViewData,
   SHARED_SEARCH_PATH,
   VIEW_DATA_MIGRATIONS,
+  VIEW_DATA_OWNERS,
   VIEW_DATA_SCHEMA,
   VIEW_DATA_SEARCH_PATH,
 } from './migrations.js';
@@ -376,5 +378,41 @@ describe('the migration steps', () => {
     expect(VIEW_DATA_MIGRATIONS.map(({ name, up }) => [name, createHash('sha256').update(up).digest('hex')])).toEqual(
       APPLIED_STEPS,
     );
+  });
+});
+
+describe('the owners of View Data', () => {
+  it('are one for every table the migrations make: an aggregator (its schema.ts) or View Data itself', async () => {
+    await migrateViewData(test.db);
+    const tables = await test.db.query<{ table_name: string }>(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+      [VIEW_DATA_SCHEMA],
+    );
+    const ownersOf = (table: string) =>
+      Object.entries(VIEW_DATA_OWNERS)
+        .filter(([, schema]) => schema.tables.some((owned) => owned.name === table))
+        .map(([owner]) => owner);
+    expect(tables.length).toBeGreaterThan(10);
+    for (const { table_name } of tables) expect(ownersOf(table_name), table_name).toHaveLength(1);
+    // And none claims a table the migrations do not make.
+    const owned = Object.values(VIEW_DATA_OWNERS).flatMap((schema) => schema.tables.map((table) => table.name));
+    expect(owned.sort()).toEqual(tables.map((table) => table.table_name));
+  });
+
+  it('each give every part of their SQL to the steps that take it, no more and no less', () => {
+    const owners = {
+      pages: { tables: [], steps: { '0001': ['CREATE TABLE a ();', ' CREATE INDEX a_b ON a (b);'] } },
+      positions: { tables: [], steps: { '0001': ' DELETE FROM b;' } },
+    };
+    expect(composeMigrations([{ name: '0001', from: ['pages', 'positions', 'pages'] }], owners)).toEqual([
+      { name: '0001', up: 'CREATE TABLE a (); DELETE FROM b; CREATE INDEX a_b ON a (b);' },
+    ]);
+    expect(() => composeMigrations([{ name: '0001', from: ['pages', 'positions'] }], owners)).toThrow(
+      'pages has SQL for migration 0001 that the migration does not take',
+    );
+    expect(() => composeMigrations([{ name: '0001', from: ['pages', 'positions', 'positions'] }], owners)).toThrow(
+      'Migration 0001 takes more parts from positions than it has',
+    );
+    expect(() => composeMigrations([], owners)).toThrow('has SQL for migration 0001 that the migration does not take');
   });
 });
