@@ -34,7 +34,9 @@ export const VIEW_DATA_OWNERS = {
   'view-data': sharedSchema,
 } as const satisfies Readonly<Record<string, ViewDataSchema>>;
 
+/** A migration step, as its owners' parts make it. */
 export interface MigrationStep<Owner extends string = string> {
+  /** Its name, as `view_data_migrations` records it once applied. */
   name: string;
   /** Whose parts its SQL is, one after another: each owner's parts of the step in the order it lists them. */
   from: readonly Owner[];
@@ -99,11 +101,12 @@ const STEPS: readonly MigrationStep<keyof typeof VIEW_DATA_OWNERS>[] = [
   { name: '0015-creators-names', from: ['user-credentials', 'view-data', 'video-operations'] },
 ];
 
+/** The steps with their SQL, as umzug applies them. */
 export const VIEW_DATA_MIGRATIONS: readonly { name: string; up: string }[] = composeMigrations(STEPS, VIEW_DATA_OWNERS);
 
 /**
  * Each step's SQL, made from its owners' parts. A part no step takes, or a step taking a part its owner does not
- * have, is a mistake in the list: it stops the process here rather than leaving a table half made.
+ * have, is a mistake in the list: it stops the process on loading rather than leaving a table half made.
  */
 export function composeMigrations(
   steps: readonly MigrationStep[],
