@@ -6,9 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from './config.js';
 import { createLogger } from './observability/index.js';
 import { subscriptionsOf } from './piece.js';
-import { PIECE_NAMES, PIECES, selectPieces, SUBSCRIPTIONS } from './pieces.js';
+import { AGGREGATORS, folderOf, PIECE_NAMES, PIECES, selectPieces, SUBSCRIPTIONS } from './pieces.js';
 import { createStorage } from './storage.js';
 import { createSystemTestDatabase } from './test-support/database.js';
+import { VIEW_DATA_OWNERS } from './view-data/migrations.js';
+import type { ViewDataSchema } from './view-data/schema.js';
 
 const source = path.dirname(fileURLToPath(import.meta.url));
 
@@ -36,8 +38,18 @@ describe('the list of pieces', () => {
         if (typeof module.build !== 'function') continue;
         expect(module.descriptor, `${folder}/${entry.name} exports its descriptor`).toBeDefined();
         descriptors.push(module.descriptor);
+        if (folder === 'aggregators') {
+          // Its tables are the ones its schema.ts makes, and the migrations make them from that very schema.
+          const { schema } = (await import(path.join(source, folder, entry.name, 'schema.js'))) as {
+            schema: ViewDataSchema;
+          };
+          expect((module.descriptor as { tables?: unknown }).tables, entry.name).toBe(schema.tables);
+          expect((VIEW_DATA_OWNERS as Record<string, ViewDataSchema>)[entry.name], entry.name).toBe(schema);
+        }
       }
     expect(descriptors.length).toBe(PIECES.length);
+    // Every owner of View Data tables but View Data itself is one of these aggregators.
+    expect(Object.keys(VIEW_DATA_OWNERS).sort()).toEqual([...AGGREGATORS.map(folderOf), 'view-data'].sort());
     for (const descriptor of descriptors)
       expect(PIECES.map((piece) => piece.name)).toContain((descriptor as { name: string }).name);
     expect(new Set(PIECE_NAMES).size).toBe(PIECE_NAMES.length);

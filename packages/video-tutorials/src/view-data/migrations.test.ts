@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,9 +11,11 @@ import { viewDataPositions } from '../aggregators/aggregator.js';
 import { readConfig } from '../config.js';
 import { startSystem } from '../system.js';
 import {
+  composeMigrations,
   migrateViewData,
   SHARED_SEARCH_PATH,
   VIEW_DATA_MIGRATIONS,
+  VIEW_DATA_OWNERS,
   VIEW_DATA_SCHEMA,
   VIEW_DATA_SEARCH_PATH,
 } from './migrations.js';
@@ -346,5 +348,71 @@ describe('migration 0015-creators-names', () => {
     } finally {
       await earlier.drop();
     }
+  });
+});
+
+/**
+ * Every step's SQL as databases out there applied it, by SHA-256: a step once applied never changes (its name is
+ * recorded in view_data_migrations), and a fresh database must end as theirs did. A new step is added here.
+ */
+const APPLIED_STEPS: readonly [name: string, sha256: string][] = [
+  ['0001-pages', 'fc0bd8962e9d147fe645747ac92b5d9cc28ff90760cbd8225ac19635f4d8a75f'],
+  ['0002-user-credentials', '903f3d3627b285125a6a77a334840c574fca47db032220a6e088a37858ffb711'],
+  ['0003-registration-monitor', 'b209c0caebd07941af27f62699848bde294a59ba01f03b54de51ffe0537f1860'],
+  ['0004-videos', 'a8727c8a31e0c40d09d7fd5774977ad14b49b58b5d868edc3260b77d7ed87a17'],
+  ['0005-admin', 'bf2685074380586200c21d8fa8cb12e56f970af30cc4f0e7be0fc71b59ce60e2'],
+  ['0006-consumer-positions', '96d3ba8bd09b7a88d65a3e8db9828d2d5a2cd3a30bdf1c051e76c2da4aaa2b63'],
+  ['0007-admin-index-without-type', 'ff466f1984831b215f9615a38280e3ca7393f141a680f5380231a4154f30de2b'],
+  ['0008-accounts', 'e4b99ba31d0e4366679e0256cc4f99302683184a07ce770f9379d62419b3fc46'],
+  ['0009-view-counts-of-any-video-id', 'aed07369c7ba19237bb10c924150d8b2a7a8e9d61bfef9f68656314141118b20'],
+  ['0010-admin-streams-from-message-db', '0fb260bc73ab22437d71424fdfe310bd1bd9f9ff898f1e3ac3e37f9c4b34f35c'],
+  ['0011-caption-cues', '4d6e554d281ba3175fc25ab769175a36c5c25272f281614c34cee03b3a7f1b58'],
+  ['0012-video-lifecycle', '98b691e10573834a2c1b8a11b693abf9514436792645352e7a9472de422c1b74'],
+  ['0013-catalogue-search-and-pages', '60c6a418ec7e9f91069bb5e9797990b3338d735fafce0c6a9e8d91d866294dd5'],
+  ['0014-account-page', 'af401b82c160e112c3f05f72910333bade34a41acd2e4d7caa02e305656e606d'],
+  ['0015-creators-names', '376d22511f25554391c541f01fa4145778943508df2cf7559ae257c8c8d377e0'],
+];
+
+describe('the migration steps', () => {
+  it('are, in order, byte for byte the SQL every database applied', () => {
+    expect(VIEW_DATA_MIGRATIONS.map(({ name, up }) => [name, createHash('sha256').update(up).digest('hex')])).toEqual(
+      APPLIED_STEPS,
+    );
+  });
+});
+
+describe('the owners of View Data', () => {
+  it('are one for every table the migrations make: an aggregator (its schema.ts) or View Data itself', async () => {
+    await migrateViewData(test.db);
+    const tables = await test.db.query<{ table_name: string }>(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+      [VIEW_DATA_SCHEMA],
+    );
+    const ownersOf = (table: string) =>
+      Object.entries(VIEW_DATA_OWNERS)
+        .filter(([, schema]) => schema.tables.some((owned) => owned.name === table))
+        .map(([owner]) => owner);
+    expect(tables.length).toBeGreaterThan(10);
+    for (const { table_name } of tables) expect(ownersOf(table_name), table_name).toHaveLength(1);
+    // And none claims a table the migrations do not make.
+    const owned = Object.values(VIEW_DATA_OWNERS).flatMap((schema) => schema.tables.map((table) => table.name));
+    expect(owned.sort()).toEqual(tables.map((table) => table.table_name));
+  });
+
+  it('each give every part of their SQL to the steps that take it, no more and no less', () => {
+    const owners = {
+      pages: { tables: [], steps: { '0001': ['CREATE TABLE a ();', ' CREATE INDEX a_b ON a (b);'] } },
+      positions: { tables: [], steps: { '0001': ' DELETE FROM b;' } },
+    };
+    expect(composeMigrations([{ name: '0001', from: ['pages', 'positions', 'pages'] }], owners)).toEqual([
+      { name: '0001', up: 'CREATE TABLE a (); DELETE FROM b; CREATE INDEX a_b ON a (b);' },
+    ]);
+    expect(() => composeMigrations([{ name: '0001', from: ['pages', 'positions'] }], owners)).toThrow(
+      'pages has SQL for migration 0001 that the migration does not take',
+    );
+    expect(() => composeMigrations([{ name: '0001', from: ['pages', 'positions', 'positions'] }], owners)).toThrow(
+      'Migration 0001 takes more parts from positions than it has',
+    );
+    expect(() => composeMigrations([], owners)).toThrow('has SQL for migration 0001 that the migration does not take');
   });
 });

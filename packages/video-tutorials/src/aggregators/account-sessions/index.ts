@@ -1,13 +1,14 @@
 import type { Queryable, StoredMessage } from 'message-db-toolkit';
 import { SessionEnded, SessionRefreshed, SessionStarted, sessionCategory } from '../../contracts/authentication.js';
 import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
+import { schema } from './schema.js';
 
 export const ACCOUNT_SESSIONS_SUBSCRIBER_ID = 'aggregators:account-sessions';
 
 export const descriptor = {
   name: 'account-sessions-aggregator',
   subscriptions: { events: { streamName: sessionCategory, subscriberId: ACCOUNT_SESSIONS_SUBSCRIBER_ID } },
-  tables: [{ name: 'account_sessions' }],
+  tables: schema.tables,
 } satisfies AggregatorDescriptor;
 
 /**

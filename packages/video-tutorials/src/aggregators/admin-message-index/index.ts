@@ -1,12 +1,13 @@
 import { ALL_STREAMS, type Queryable, type StoredMessage } from 'message-db-toolkit';
 import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
+import { schema } from './schema.js';
 
 export const ADMIN_MESSAGE_INDEX_SUBSCRIBER_ID = 'aggregators:admin-message-index';
 
 export const descriptor = {
   name: 'admin-message-index-aggregator',
   subscriptions: { events: { streamName: ALL_STREAMS, subscriberId: ADMIN_MESSAGE_INDEX_SUBSCRIBER_ID } },
-  tables: [{ name: 'admin_messages_by_trace' }, { name: 'admin_messages_by_user' }],
+  tables: schema.tables,
 } satisfies AggregatorDescriptor;
 
 /**

@@ -1,16 +1,14 @@
 import { ALL_STREAMS, category, type Queryable, type StoredMessage } from 'message-db-toolkit';
 import { timeOf } from '../admin-common/index.js';
 import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
+import { schema } from './schema.js';
 
 export const ADMIN_STREAMS_SUBSCRIBER_ID = 'aggregators:admin-streams';
 
 export const descriptor = {
   name: 'admin-streams-aggregator',
   subscriptions: { events: { streamName: ALL_STREAMS, subscriberId: ADMIN_STREAMS_SUBSCRIBER_ID } },
-  tables: [
-    // Streams are read from Message DB's own indexes: it keeps only the counts per category.
-    { name: 'admin_categories' },
-  ],
+  tables: schema.tables,
 } satisfies AggregatorDescriptor;
 
 /**

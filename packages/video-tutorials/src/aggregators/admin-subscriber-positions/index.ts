@@ -1,13 +1,14 @@
 import { ALL_STREAMS, id, recordedPosition, type Queryable, type StoredMessage } from 'message-db-toolkit';
 import { isPositionMessage, timeOf } from '../admin-common/index.js';
 import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
+import { schema } from './schema.js';
 
 export const ADMIN_SUBSCRIBER_POSITIONS_SUBSCRIBER_ID = 'aggregators:admin-subscriber-positions';
 
 export const descriptor = {
   name: 'admin-subscriber-positions-aggregator',
   subscriptions: { events: { streamName: ALL_STREAMS, subscriberId: ADMIN_SUBSCRIBER_POSITIONS_SUBSCRIBER_ID } },
-  tables: [{ name: 'admin_subscriber_positions' }],
+  tables: schema.tables,
 } satisfies AggregatorDescriptor;
 
 /**

@@ -4,13 +4,14 @@ import { AccountLocked, AccountUnlocked, Registered, RegistrationEmailSent } fro
 import { VideoViewedAsRead } from '../../contracts/viewing.js';
 import { timeOf } from '../admin-common/index.js';
 import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
+import { schema } from './schema.js';
 
 export const ADMIN_USERS_SUBSCRIBER_ID = 'aggregators:admin-users';
 
 export const descriptor = {
   name: 'admin-users-aggregator',
   subscriptions: { events: { streamName: ALL_STREAMS, subscriberId: ADMIN_USERS_SUBSCRIBER_ID } },
-  tables: [{ name: 'admin_users' }],
+  tables: schema.tables,
 } satisfies AggregatorDescriptor;
 
 /**

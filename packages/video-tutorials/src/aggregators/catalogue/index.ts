@@ -14,11 +14,12 @@ import { readKeysetPage, type KeysetPage, type PageRequest } from '../../view-da
 import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
 import { OWNER_NAME_COLUMN, OWNER_NAME_JOIN } from '../user-credentials/index.js';
 import { listingChangesOf, parsedInItsStream, updateIfNewer, upsertIfNewer } from '../video-rows.js';
+import { schema } from './schema.js';
 
 export const descriptor = {
   name: 'catalogue-aggregator',
   subscriptions: { events: { streamName: videoPublishingCategory, subscriberId: 'aggregators:catalogue' } },
-  tables: [{ name: 'video_catalogue' }],
+  tables: schema.tables,
 } satisfies AggregatorDescriptor;
 
 /**

@@ -15,11 +15,12 @@ import { readKeysetPage, type KeysetPage, type PageRequest } from '../../view-da
 import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
 import { OWNER_NAME_COLUMN, OWNER_NAME_JOIN } from '../user-credentials/index.js';
 import { listingChangesOf, parsedInItsStream, updateIfNewer, upsertIfNewer } from '../video-rows.js';
+import { schema } from './schema.js';
 
 export const descriptor = {
   name: 'creators-videos-aggregator',
   subscriptions: { events: { streamName: videoPublishingCategory, subscriberId: 'aggregators:creators-videos' } },
-  tables: [{ name: 'creators_portal_videos' }],
+  tables: schema.tables,
 } satisfies AggregatorDescriptor;
 
 /**

@@ -1,14 +1,12 @@
 import type { Queryable, StoredMessage } from 'message-db-toolkit';
 import { VideoViewedAsRead, viewingCategory } from '../../contracts/viewing.js';
 import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
+import { schema } from './schema.js';
 
 export const descriptor = {
   name: 'home-page-aggregator',
   subscriptions: { events: { streamName: viewingCategory, subscriberId: 'aggregators:home-page' } },
-  tables: [
-    // As migration 0001-pages seeds it.
-    { name: 'pages', seed: `INSERT INTO pages (page_name, page_data) VALUES ('home', '{"videosWatched": 0}'::jsonb)` },
-  ],
+  tables: schema.tables,
 } satisfies AggregatorDescriptor;
 
 /** Keeps the home page's View Data: the global count of videos watched (the book's chapter 6). */

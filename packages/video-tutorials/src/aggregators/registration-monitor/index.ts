@@ -2,12 +2,13 @@ import type { Database, Logger, MessageStore, Queryable, StoredMessage } from 'm
 import { identityCategory, Registered, RegistrationEmailSent, RegistrationRejected } from '../../contracts/identity.js';
 import type { Piece } from '../../piece.js';
 import { aggregatorPiece, type AggregatorDescriptor } from '../aggregator.js';
+import { schema } from './schema.js';
 
 export const descriptor = {
   name: 'registration-monitor',
   subscriptions: { events: { streamName: identityCategory, subscriberId: 'aggregators:registration-monitor' } },
   // overdue_since is set by the monitor's timer, not by messages: a rebuild clears it and the next check sets it again.
-  tables: [{ name: 'registration_emails' }, { name: 'registration_outcomes' }],
+  tables: schema.tables,
 } satisfies AggregatorDescriptor;
 
 /**

@@ -10,11 +10,12 @@ import {
   Registered,
 } from '../../contracts/identity.js';
 import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
+import { schema } from './schema.js';
 
 export const descriptor = {
   name: 'user-credentials-aggregator',
   subscriptions: { events: { streamName: identityCategory, subscriberId: 'aggregators:user-credentials' } },
-  tables: [{ name: 'user_credentials' }, { name: 'user_public_names' }],
+  tables: schema.tables,
 } satisfies AggregatorDescriptor;
 
 /**

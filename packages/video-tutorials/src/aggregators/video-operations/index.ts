@@ -16,11 +16,12 @@ import {
 } from '../../contracts/video-publishing.js';
 import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
 import { videoIdOf } from '../video-rows.js';
+import { schema } from './schema.js';
 
 export const descriptor = {
   name: 'video-operations-aggregator',
   subscriptions: { events: { streamName: videoPublishingCategory, subscriberId: 'aggregators:video-operations' } },
-  tables: [{ name: 'video_operations' }],
+  tables: schema.tables,
 } satisfies AggregatorDescriptor;
 
 /**

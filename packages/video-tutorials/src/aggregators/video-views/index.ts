@@ -1,11 +1,12 @@
 import type { Queryable, StoredMessage } from 'message-db-toolkit';
 import { VideoViewedAsRead, viewingCategory } from '../../contracts/viewing.js';
 import { aggregatorPiece, type AggregatorDeps, type AggregatorDescriptor } from '../aggregator.js';
+import { schema } from './schema.js';
 
 export const descriptor = {
   name: 'video-views-aggregator',
   subscriptions: { events: { streamName: viewingCategory, subscriberId: 'aggregators:video-views' } },
-  tables: [{ name: 'video_view_counts' }],
+  tables: schema.tables,
 } satisfies AggregatorDescriptor;
 
 /**
