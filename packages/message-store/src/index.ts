@@ -12,6 +12,7 @@ export * from './message.js';
 export * from './own-key.js';
 export * from './parking.js';
 export * from './positions.js';
+export { defineProjection, type ProjectionBuilder } from './projection.js';
 export * from './browse.js';
 // The row shape and column list behind reads stay inside: readers get StoredMessage (browse.ts reads for admins).
 export { readAllInCommitOrder, type AllStreamReader } from './read-all.js';
