@@ -1,19 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { createTestDatabase, project, stored, uniqueStreamName, type TestDatabase } from './controls/index.js';
+import { createTestStore, project, stored, uniqueStreamName } from './controls/index.js';
 import { InvalidMessageError } from './errors.js';
 import { defineMessage, type StoredMessage } from './message.js';
 import { defineProjection } from './projection.js';
-import { createMessageStore, snapshotStreamName, type MessageStore } from './store.js';
+import { snapshotStreamName, type MessageStore } from './store.js';
 
-let test: TestDatabase;
 let store: MessageStore;
-beforeAll(async () => {
-  test = await createTestDatabase();
-  store = createMessageStore({ db: test.db });
-});
-afterAll(() => test.drop());
+let drop: () => Promise<void>;
+beforeAll(async () => ({ store, drop } = await createTestStore()));
+afterAll(() => drop());
 
 /** Counts the parses of `Deposited` data: its schema's transform runs once per parse. */
 let depositParses = 0;
