@@ -71,6 +71,7 @@ export {
   type SnapshotSettings,
   type WriteResult,
 } from './store.js';
+export { defineProjection, type ProjectionBuilder } from './projection.js';
 export { readAllInCommitOrder, type AllStreamReader } from './read-all.js';
 export {
   STREAM_SCAN_WINDOW,

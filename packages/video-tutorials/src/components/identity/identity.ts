@@ -1,5 +1,4 @@
-import type { Projection, StoredMessage } from 'message-db-toolkit';
-import { id as idOf } from 'message-db-toolkit';
+import { defineProjection, id as idOf, type StoredMessage } from 'message-db-toolkit';
 import {
   AccountLocked,
   EmailConfirmationRequested,
@@ -73,20 +72,20 @@ export const initialIdentity = (): Identity => ({
 });
 
 /** The identity projection: pure reducers, one per event type of the identity stream. */
-export const identityProjection: Projection<Identity> = {
-  $init: initialIdentity,
-  Registered: (identity, event) => {
-    const { userId, email, displayName } = Registered.parse(event).data;
+export const identityProjection = defineProjection(initialIdentity)
+  .on(Registered, (identity, event) => {
+    const { userId, email, displayName } = event.data;
     return answered({ ...identity, id: userId, email, registered: true, displayName: displayName ?? null }, event);
-  },
-  LoggedOutEverywhere: (identity, event) => answered(identity, event),
+  })
+  .on('LoggedOutEverywhere', (identity, event) => answered(identity, event))
   // Every decision that needs a registered account now does nothing.
-  AccountDeleted: (identity, event) =>
+  .on('AccountDeleted', (identity, event) =>
     answered({ ...identity, registered: false, deleted: true, locked: false, passwordReset: null }, event),
-  RegistrationRejected: (identity, event) => answered(identity, event),
-  RegistrationEmailSent: (identity) => ({ ...identity, registrationEmailSent: true }),
-  EmailConfirmationRequested: (identity, event) => {
-    const { tokenHash, expiresAt } = EmailConfirmationRequested.parse(event).data;
+  )
+  .on('RegistrationRejected', (identity, event) => answered(identity, event))
+  .on('RegistrationEmailSent', (identity) => ({ ...identity, registrationEmailSent: true }))
+  .on(EmailConfirmationRequested, (identity, event) => {
+    const { tokenHash, expiresAt } = event.data;
     const token = { tokenHash, expiresAt: Date.parse(expiresAt) };
     return answered(
       {
@@ -96,11 +95,13 @@ export const identityProjection: Projection<Identity> = {
       },
       event,
     );
-  },
-  EmailConfirmed: (identity, event) => answered({ ...identity, emailConfirmed: true, confirmationTokens: [] }, event),
-  EmailConfirmationRejected: (identity, event) => answered(identity, event),
-  AccountLocked: (identity, event) => {
-    const { lockedUntil, unlockTokenHash } = AccountLocked.parse(event).data;
+  })
+  .on('EmailConfirmed', (identity, event) =>
+    answered({ ...identity, emailConfirmed: true, confirmationTokens: [] }, event),
+  )
+  .on('EmailConfirmationRejected', (identity, event) => answered(identity, event))
+  .on(AccountLocked, (identity, event) => {
+    const { lockedUntil, unlockTokenHash } = event.data;
     return {
       ...identity,
       locked: true,
@@ -108,24 +109,25 @@ export const identityProjection: Projection<Identity> = {
       lockedUntil: lockedUntil ? Date.parse(lockedUntil) : null,
       unlockTokenHash: unlockTokenHash ?? null,
     };
-  },
-  AccountUnlocked: (identity, event) =>
+  })
+  .on('AccountUnlocked', (identity, event) =>
     answered({ ...identity, locked: false, unlockedAt: event.time.getTime() }, event),
-  PasswordResetRequested: (identity, event) => {
-    const { tokenHash, expiresAt } = PasswordResetRequested.parse(event).data;
+  )
+  .on(PasswordResetRequested, (identity, event) => {
+    const { tokenHash, expiresAt } = event.data;
     return answered({ ...identity, passwordReset: { tokenHash, expiresAt: Date.parse(expiresAt) } }, event);
-  },
-  PasswordResetRejected: (identity, event) => answered(identity, event),
+  })
+  .on('PasswordResetRejected', (identity, event) => answered(identity, event))
   // Any change spends the reset link: a link e-mailed before it no longer works.
-  PasswordChanged: (identity, event) => {
-    const { reason } = PasswordChanged.parse(event).data;
+  .on(PasswordChanged, (identity, event) => {
+    const { reason } = event.data;
     const spent = reason === 'reset' ? identity.passwordReset?.tokenHash : undefined;
     return answered(
       { ...identity, passwordReset: null, spentResetTokenHash: spent ?? identity.spentResetTokenHash },
       event,
     );
-  },
-};
+  })
+  .build();
 
 /** Records which command of this identity's command stream `event` answered (its causation, set by `follow`). */
 function answered(identity: Identity, event: StoredMessage): Identity {

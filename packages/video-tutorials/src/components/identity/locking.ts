@@ -1,4 +1,4 @@
-import { follow, type Projection, type Reducer } from 'message-db-toolkit';
+import { defineProjection, follow, type Projection, type Reducer } from 'message-db-toolkit';
 import type { UserLoginFailed } from '../../contracts/authentication.js';
 import { AccountLocked, identityStreamName } from '../../contracts/identity.js';
 import { tokenHashOf } from './confirmation.js';
@@ -43,11 +43,17 @@ export function loginHistoryUpTo(upToPosition: number, keep: number): Projection
     (reduce: Reducer<LoginHistory>): Reducer<LoginHistory> =>
     (history, event) =>
       event.position <= upToPosition ? reduce(history, event) : history;
-  return {
-    $init: () => ({ failures: [] }),
-    UserLoginFailed: upTo((history, event) => ({ failures: [...history.failures, event.time.getTime()].slice(-keep) })),
-    UserLoggedIn: upTo(() => ({ failures: [] })),
-  };
+  // By type name: only the messages' times and positions count, never their data.
+  return defineProjection<LoginHistory>(() => ({ failures: [] }))
+    .on(
+      'UserLoginFailed',
+      upTo((history, event) => ({ failures: [...history.failures, event.time.getTime()].slice(-keep) })),
+    )
+    .on(
+      'UserLoggedIn',
+      upTo(() => ({ failures: [] })),
+    )
+    .build();
 }
 
 /**

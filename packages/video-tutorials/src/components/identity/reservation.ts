@@ -1,4 +1,4 @@
-import type { Projection } from 'message-db-toolkit';
+import { defineProjection } from 'message-db-toolkit';
 import { EmailReleased, EmailReserved } from '../../contracts/identity.js';
 
 /**
@@ -11,10 +11,15 @@ export interface EmailReservation {
   everHeld: boolean;
 }
 
-export const emailReservationProjection: Projection<EmailReservation> = {
-  $init: () => ({ userId: null, everHeld: false }),
-  EmailReserved: (reservation, event) =>
+export const emailReservationProjection = defineProjection<EmailReservation>(() => ({
+  userId: null,
+  everHeld: false,
+}))
+  // By type name, parsed only while nobody holds the address: a later reservation is not read, whatever its data.
+  .on('EmailReserved', (reservation, event) =>
     reservation.userId === null ? { userId: EmailReserved.parse(event).data.userId, everHeld: true } : reservation,
-  EmailReleased: (reservation, event) =>
-    reservation.userId === EmailReleased.parse(event).data.userId ? { ...reservation, userId: null } : reservation,
-};
+  )
+  .on(EmailReleased, (reservation, event) =>
+    reservation.userId === event.data.userId ? { ...reservation, userId: null } : reservation,
+  )
+  .build();

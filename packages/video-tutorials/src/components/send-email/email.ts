@@ -1,15 +1,15 @@
-import type { Projection } from 'message-db-toolkit';
+import { defineProjection } from 'message-db-toolkit';
 
 /** What send-email knows about one e-mail, projected from `sendEmail-{emailId}`. */
 export interface Email {
   status: 'unsent' | 'sent' | 'failed';
 }
 
-export const emailProjection: Projection<Email> = {
-  $init: () => ({ status: 'unsent' }),
-  Sent: () => ({ status: 'sent' }),
-  Failed: () => ({ status: 'failed' }),
-};
+// By type name: an outcome settles the e-mail whatever its data (the book's `Sent` has no `from`).
+export const emailProjection = defineProjection<Email>(() => ({ status: 'unsent' }))
+  .on('Sent', () => ({ status: 'sent' }))
+  .on('Failed', () => ({ status: 'failed' }))
+  .build();
 
 /** Sent or failed, the e-mail is settled: handling its `Send` again changes nothing. */
 export const isSettled = (email: Email) => email.status !== 'unsent';

@@ -1,15 +1,15 @@
-import type { Projection } from 'message-db-toolkit';
+import { defineProjection } from 'message-db-toolkit';
 
 /** What the transcode component knows about one transcode, projected from `transcode-{transcodeId}`. */
 export interface Transcode {
   status: 'pending' | 'transcoded' | 'failed';
 }
 
-export const transcodeProjection: Projection<Transcode> = {
-  $init: () => ({ status: 'pending' }),
-  Transcoded: () => ({ status: 'transcoded' }),
-  TranscodeFailed: () => ({ status: 'failed' }),
-};
+// By type name: an outcome settles the transcode whatever its data.
+export const transcodeProjection = defineProjection<Transcode>(() => ({ status: 'pending' }))
+  .on('Transcoded', () => ({ status: 'transcoded' }))
+  .on('TranscodeFailed', () => ({ status: 'failed' }))
+  .build();
 
 /** Transcoded or failed, the transcode is settled: handling its `Transcode` again changes nothing. */
 export const isSettled = (transcode: Transcode) => transcode.status !== 'pending';

@@ -1,4 +1,4 @@
-import { id as idOf, type Projection, type StoredMessage } from 'message-db-toolkit';
+import { defineProjection, id as idOf, type StoredMessage } from 'message-db-toolkit';
 import {
   PublishingRetried,
   PublishingStarted,
@@ -76,62 +76,58 @@ export const initialVideo = (): Video => ({
 });
 
 /** The video projection: pure reducers, one per event type of the video-publishing stream. */
-export const videoProjection: Projection<Video> = {
-  $init: initialVideo,
-  PublishingStarted: (video, event) => {
-    const { ownerId, sourceUri } = PublishingStarted.parse(event).data;
+export const videoProjection = defineProjection(initialVideo)
+  .on(PublishingStarted, (video, event) => {
+    const { ownerId, sourceUri } = event.data;
     return { ...video, status: 'started', ownerId, sourceUri };
-  },
-  VideoTranscoded: (video, event) => {
-    const { transcodedUri, posterUri, durationSeconds } = VideoTranscoded.parse(event).data;
+  })
+  .on(VideoTranscoded, (video, event) => {
+    const { transcodedUri, posterUri, durationSeconds } = event.data;
     return { ...video, status: 'transcoded', transcodedUri, posterUri, durationSeconds };
-  },
-  VideoTranscribed: (video, event) => ({ ...video, transcription: VideoTranscribed.parse(event).data.transcription }),
-  VideoTranscriptionFailed: (video, event) => ({
-    ...video,
-    transcriptionFailure: VideoTranscriptionFailed.parse(event).data.reason,
-  }),
+  })
+  .on(VideoTranscribed, (video, event) => ({ ...video, transcription: event.data.transcription }))
+  .on(VideoTranscriptionFailed, (video, event) => ({ ...video, transcriptionFailure: event.data.reason }))
   // The book's system wrote `VideoPublished` and `VideoPublishingFailed` without the steps before them.
-  VideoPublished: (video, event) => {
-    const { ownerId, sourceUri, transcodedUri } = VideoPublished.parse(event).data;
+  .on(VideoPublished, (video, event) => {
+    const { ownerId, sourceUri, transcodedUri } = event.data;
     const bookPublished = video.status === 'none';
     return { ...video, status: 'published', ownerId, sourceUri, transcodedUri, listed: video.listed || bookPublished };
-  },
-  VideoPublishingFailed: (video, event) => {
-    const { ownerId, sourceUri, reason } = VideoPublishingFailed.parse(event).data;
+  })
+  .on(VideoPublishingFailed, (video, event) => {
+    const { ownerId, sourceUri, reason } = event.data;
     return { ...video, status: 'failed', ownerId, sourceUri, publishingFailure: reason };
-  },
-  VideoNamed: (video, event) => ({
+  })
+  .on(VideoNamed, (video, event) => ({
     ...video,
-    name: VideoNamed.parse(event).data.name,
+    name: event.data.name,
     namingPosition: answeredPosition(video.namingPosition, event),
-  }),
-  VideoNameRejected: (video, event) => ({ ...video, namingPosition: answeredPosition(video.namingPosition, event) }),
-  VideoDescribed: (video, event) => ({
+  }))
+  .on('VideoNameRejected', (video, event) => ({
     ...video,
-    description: VideoDescribed.parse(event).data.description,
+    namingPosition: answeredPosition(video.namingPosition, event),
+  }))
+  .on(VideoDescribed, (video, event) => ({
+    ...video,
+    description: event.data.description,
     describingPosition: answeredPosition(video.describingPosition, event),
-  }),
-  VideoDescriptionRejected: (video, event) => ({
+  }))
+  .on('VideoDescriptionRejected', (video, event) => ({
     ...video,
     describingPosition: answeredPosition(video.describingPosition, event),
-  }),
-  // The owner's choices; a rejection answers its command too.
-  VideoListed: (video, event) => ({ ...answeredChoice(video, VideoListed.parse(event)), listed: true }),
-  VideoUnlisted: (video, event) => ({ ...answeredChoice(video, VideoUnlisted.parse(event)), listed: false }),
-  VideoDeleted: (video, event) => {
-    VideoDeleted.parse(event);
-    return { ...answeredChoice(video, event), status: 'deleted', listed: false };
-  },
-  PublishingRetried: (video, event) => {
-    const { ownerId, sourceUri, attempt } = PublishingRetried.parse(event).data;
+  }))
+  // The owner's choices (their data is checked though not read); a rejection answers its command too.
+  .on(VideoListed, (video, event) => ({ ...answeredChoice(video, event), listed: true }))
+  .on(VideoUnlisted, (video, event) => ({ ...answeredChoice(video, event), listed: false }))
+  .on(VideoDeleted, (video, event) => ({ ...answeredChoice(video, event), status: 'deleted', listed: false }))
+  .on(PublishingRetried, (video, event) => {
+    const { ownerId, sourceUri, attempt } = event.data;
     return { ...answeredChoice(video, event), status: 'started', ownerId, sourceUri, attempt, publishingFailure: null };
-  },
-  VideoListingRejected: answeredChoice,
-  VideoUnlistingRejected: answeredChoice,
-  VideoDeletionRejected: answeredChoice,
-  PublishingRetryRejected: answeredChoice,
-};
+  })
+  .on('VideoListingRejected', answeredChoice)
+  .on('VideoUnlistingRejected', answeredChoice)
+  .on('VideoDeletionRejected', answeredChoice)
+  .on('PublishingRetryRejected', answeredChoice)
+  .build();
 
 function answeredChoice(video: Video, event: StoredMessage): Video {
   return { ...video, choicePosition: answeredPosition(video.choicePosition, event) };
