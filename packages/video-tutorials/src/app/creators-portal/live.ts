@@ -49,7 +49,10 @@ const LIVE_STREAM_INTERVAL_MS = 500;
 /** `?awaiting=…&awaiting=…`: the trace ids of the requests awaited, well-formed ones only, a few at most. */
 const awaitingQuery = z.object({
   awaiting: z
-    .preprocess((value) => (Array.isArray(value) ? value : [value]), z.array(z.uuid().nullable().catch(null)))
+    .preprocess(
+      (value): unknown[] => (Array.isArray(value) ? value : [value]),
+      z.array(z.uuid().nullable().catch(null)),
+    )
     .transform((traceIds) => [...new Set(traceIds.filter((traceId) => traceId !== null))].slice(0, MAX_AWAITED)),
 });
 
