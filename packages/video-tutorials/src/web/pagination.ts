@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
 import { decodeCursor, encodeCursor, type KeysetPage, type PageRequest } from '../view-data/keyset-pages.js';
 import { html } from '../html.js';
 
@@ -9,30 +10,38 @@ import { html } from '../html.js';
 /** Why a page address was refused, as a sentence for the page answering 400. */
 export const PAGE_ADDRESS_REFUSED = 'This page address is not one we made. Start again from the first page.';
 
+/** The page a query asks for, or the sentence saying why it cannot be served. */
+export type PageAsked = { request: PageRequest } | { refusal: string };
+
+/** A cursor we made (`decodeCursor`) as one query value, else null. */
+const cursorParameter = z.string().transform(decodeCursor).catch(null);
+
 /**
- * The page a query asks for (`?after=` or `?before=` a cursor, `?size=`), or the sentence saying why it cannot be
- * served: anything but one well-formed value of each is refused rather than guessed at.
+ * The query schema of a list's pages (`?after=` or `?before=` a cursor, `?size=`): anything but one well-formed
+ * value of each is refused rather than guessed at — as the page's answer (a 400 saying why), never a failed
+ * validation, which would answer before the route's guards and its page.
  */
-export function readPageRequest(
-  query: unknown,
-  { defaultSize, maxSize }: { defaultSize: number; maxSize: number },
-): { request: PageRequest } | { refusal: string } {
-  const { after, before, size } = (query ?? {}) as Record<string, unknown>;
-  if (after !== undefined && before !== undefined)
-    return {
-      refusal: 'A page starts after one video or ends before another, not both. Start again from the first page.',
-    };
-  let pageSize = defaultSize;
-  if (size !== undefined) {
-    const parsed = typeof size === 'string' && /^\d{1,3}$/.test(size) ? Number(size) : 0;
-    if (parsed < 1 || parsed > maxSize) return { refusal: `A page shows between 1 and ${maxSize} videos.` };
-    pageSize = parsed;
-  }
-  const given = after ?? before;
-  if (given === undefined) return { request: { cursor: null, direction: 'after', size: pageSize } };
-  const cursor = typeof given === 'string' ? decodeCursor(given) : null;
-  if (!cursor) return { refusal: PAGE_ADDRESS_REFUSED };
-  return { request: { cursor, direction: after !== undefined ? 'after' : 'before', size: pageSize } };
+export function pageQuery({ defaultSize, maxSize }: { defaultSize: number; maxSize: number }) {
+  const pageSize = z
+    .string()
+    .regex(/^\d{1,3}$/)
+    .transform(Number)
+    .pipe(z.number().min(1).max(maxSize));
+  return z
+    .object({ after: z.unknown().optional(), before: z.unknown().optional(), size: z.unknown().optional() })
+    .transform(({ after, before, size }): PageAsked => {
+      if (after !== undefined && before !== undefined)
+        return {
+          refusal: 'A page starts after one video or ends before another, not both. Start again from the first page.',
+        };
+      const sized = size === undefined ? defaultSize : pageSize.safeParse(size).data;
+      if (sized === undefined) return { refusal: `A page shows between 1 and ${maxSize} videos.` };
+      const given = after ?? before;
+      if (given === undefined) return { request: { cursor: null, direction: 'after', size: sized } };
+      const cursor = cursorParameter.parse(given);
+      if (!cursor) return { refusal: PAGE_ADDRESS_REFUSED };
+      return { request: { cursor, direction: after !== undefined ? 'after' : 'before', size: sized } };
+    });
 }
 
 /** Previous/Next links under a list; nothing when both are absent. */
@@ -67,15 +76,16 @@ export function keysetNavigation(
   });
 }
 
+/** Why a request is not served as asked, and where to go instead. */
+export function refusal(message: string, back = { href: '/', label: 'Go home' }) {
+  return html`<div class="card narrow">
+    <h1>We could not do that</h1>
+    <div class="alert error" role="alert">${message}</div>
+    <a class="button" href="${back.href}">${back.label}</a>
+  </div>`;
+}
+
 /** A request we will not serve as asked, answered 400 with the sentence saying why (never a 500). */
-export function refusePage(reply: FastifyReply, message: string, back = { href: '/', label: 'Go home' }) {
-  return reply.page(
-    'Cannot do that',
-    html`<div class="card narrow">
-      <h1>We could not do that</h1>
-      <div class="alert error" role="alert">${message}</div>
-      <a class="button" href="${back.href}">${back.label}</a>
-    </div>`,
-    400,
-  );
+export function refusePage(reply: FastifyReply, message: string, back?: { href: string; label: string }) {
+  return reply.page('Cannot do that', refusal(message, back), 400);
 }

@@ -80,6 +80,9 @@ export interface VideoCard {
   extra?: SafeHtml;
 }
 
+/** A video as its pages and cards title it. */
+export const videoTitle = (video: { name: string }) => video.name || 'Untitled video';
+
 export const viewsText = (count: number) => `${count} ${count === 1 ? 'view' : 'views'}`;
 
 /**
@@ -92,8 +95,8 @@ export function videoCard(card: VideoCard, heading: 'h2' | 'h3' = 'h3'): SafeHtm
     : html`<div class="thumb placeholder" aria-hidden="true">▶</div>`;
   const title =
     heading === 'h2'
-      ? html`<h2 class="video-card-title">${card.name || 'Untitled video'}</h2>`
-      : html`<h3 class="video-card-title">${card.name || 'Untitled video'}</h3>`;
+      ? html`<h2 class="video-card-title">${videoTitle(card)}</h2>`
+      : html`<h3 class="video-card-title">${videoTitle(card)}</h3>`;
   return html`<li class="card video-card" data-video-id="${card.id}">
     <a class="video-card-link" href="${card.href}"> ${thumbnail} ${title} </a>
     <p class="video-facts muted">${videoFacts(card)}</p>

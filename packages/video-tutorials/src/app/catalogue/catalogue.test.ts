@@ -9,7 +9,8 @@ import { createSystemTestDatabase } from '../../test-support/database.js';
 import { pageLinks, videoCards } from '../../test-support/page-checks.js';
 import { buildWebServer } from '../../web/server.js';
 import { creatorName } from '../../web/video-card.js';
-import { createCatalogueApp, highlightedSnippet, normalizeSearch } from './index.js';
+import { createCatalogueApp, normalizeSearch } from './index.js';
+import { highlightedSnippet } from './views.js';
 
 /**
  * The learners' catalogue (`/videos`, keyset pages) and search (`/search?q=`): cards with creator, date and

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { findVideoOfOwner, type CreatorVideo } from '../../aggregators/creators-videos/index.js';
 import { findOperation, type VideoOperation } from '../../aggregators/video-operations/index.js';
 import type { SafeHtml } from '../../html.js';
+import { ownedVideo, videoParams, type PortalApp } from './requests.js';
 
 /**
  * The live parts of the creators portal: a video's page kept up to date while its owner has it open — its status,
@@ -45,7 +46,15 @@ const MAX_LOST_LOOKUPS = 8;
 const LIVE_STREAM_LIFETIME_MS = 10 * 60_000;
 const LIVE_STREAM_INTERVAL_MS = 500;
 
-const videoParams = z.object({ videoId: z.uuid() });
+/** `?awaiting=…&awaiting=…`: the trace ids of the requests awaited, well-formed ones only, a few at most. */
+const awaitingQuery = z.object({
+  awaiting: z
+    .preprocess(
+      (value): unknown[] => (Array.isArray(value) ? value : [value]),
+      z.array(z.uuid().nullable().catch(null)),
+    )
+    .transform((traceIds) => [...new Set(traceIds.filter((traceId) => traceId !== null))].slice(0, MAX_AWAITED)),
+});
 
 export const liveStateOf = (page: VideoPageParts, status: CreatorVideo['status']): LiveVideo => ({
   status,
@@ -72,14 +81,6 @@ export const outcomeOf = (operation: VideoOperation): Outcome => ({
   succeeded: operation.succeeded,
   message: operation.succeeded ? null : asSentence(operation.failureReason ?? ''),
 });
-
-/** The awaited trace ids of a query (`?awaiting=…&awaiting=…`): well-formed ones only, a few at most. */
-function awaitedOf(request: FastifyRequest): string[] {
-  const value = (request.query as { awaiting?: unknown }).awaiting;
-  const values = Array.isArray(value) ? value : [value];
-  const uuid = z.uuid();
-  return [...new Set(values.filter((item): item is string => uuid.safeParse(item).success))].slice(0, MAX_AWAITED);
-}
 
 /** The outcome of each awaited request that has one, if it was about this video and asked by this user. */
 async function outcomesOf(viewData: Queryable, userId: string, videoId: string, traceIds: string[]) {
@@ -180,30 +181,25 @@ export interface LiveVideoOptions {
  * or not in View Data yet: just uploaded). Both take the trace ids awaited as `?awaiting=`. Registered inside the
  * portal's plugin, so its guard (signed-in users only) applies.
  */
-export function registerLiveVideoRoutes(app: FastifyInstance, options: LiveVideoOptions) {
+export function registerLiveVideoRoutes(app: PortalApp, options: LiveVideoOptions) {
   const { viewData, pageParts, serve } = options;
   const maxStreams = options.maxStreamsPerUser ?? MAX_LIVE_STREAMS_PER_USER;
   const streamsOf = new Map<string, number>();
+  const schema = { params: videoParams, querystring: awaitingQuery };
 
-  async function ownedVideo(request: FastifyRequest) {
-    const parsed = videoParams.safeParse(request.params);
-    if (!parsed.success || !request.user) return null;
-    return findVideoOfOwner(viewData, request.user.userId, parsed.data.videoId);
-  }
-
-  app.get('/creators-portal/videos/:videoId/status', async (request, reply) => {
-    if (!videoParams.safeParse(request.params).success) return reply.callNotFound();
+  app.get('/creators-portal/videos/:videoId/status', { schema }, async (request, reply) => {
+    if (request.params.videoId === null) return reply.callNotFound();
     reply.header('cache-control', 'no-store');
-    const video = await ownedVideo(request);
+    const video = await ownedVideo(viewData, request);
     if (!video) return reply.send({ status: 'absent' });
-    const outcomes = await outcomesOf(viewData, request.user!.userId, video.id, awaitedOf(request));
+    const outcomes = await outcomesOf(viewData, request.user!.userId, video.id, request.query.awaiting);
     return reply.send({ ...liveStateOf(await pageParts(video), video.status), outcomes });
   });
 
-  app.get('/creators-portal/videos/:videoId/events', async (request, reply) => {
+  app.get('/creators-portal/videos/:videoId/events', { schema }, async (request, reply) => {
     const { userId } = request.user!;
     // Asked before the stream opens: another user's video is not found, and a database down answers 503.
-    let video = await ownedVideo(request);
+    let video = await ownedVideo(viewData, request);
     if (!video) return reply.callNotFound();
     const open = streamsOf.get(userId) ?? 0;
     if (open >= maxStreams)
@@ -212,7 +208,8 @@ export function registerLiveVideoRoutes(app: FastifyInstance, options: LiveVideo
         .header('retry-after', '30')
         .send({ error: 'Too Many Requests', message: 'Too many pages are following your videos at once.' });
     streamsOf.set(userId, open + 1);
-    const awaited = new Set(awaitedOf(request));
+    const awaited = new Set(request.query.awaiting);
+    const videoId = video.id;
     let sent: string | null = null;
     try {
       await serve(request, reply, {
@@ -220,7 +217,7 @@ export function registerLiveVideoRoutes(app: FastifyInstance, options: LiveVideo
         lifetimeMs: LIVE_STREAM_LIFETIME_MS,
         retryMs: 3000,
         look: async (send) => {
-          video ??= await findVideoOfOwner(viewData, userId, (request.params as { videoId: string }).videoId);
+          video ??= await findVideoOfOwner(viewData, userId, videoId);
           if (!video) return 'done'; // no longer the user's (or no longer there)
           const live = liveStateOf(await pageParts(video), video.status);
           const state = JSON.stringify(live);

@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
 import type { MessageStore, Queryable } from 'message-db-toolkit';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { findVideoOfOwner, type CreatorVideo } from '../../aggregators/creators-videos/index.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { CreatorVideo } from '../../aggregators/creators-videos/index.js';
 import {
   DeleteVideo,
   ListVideo,
@@ -11,9 +11,10 @@ import {
   videoPublishingCommandStreamName,
 } from '../../contracts/video-publishing.js';
 import type { Storage } from '../../storage.js';
-import { html } from '../../html.js';
-import { explainFailure } from './failure-reasons.js';
 import { requestMetadata } from '../../web/request-metadata.js';
+import { ownedVideo, videoParams, type PortalApp } from './requests.js';
+import { videoTitle } from '../../web/video-card.js';
+import { cannotRetry, deleteConfirmation } from './views/choices.js';
 
 /**
  * A video's life in the creators portal, the owner's choices: publish (list it publicly), unlist, delete (after a
@@ -28,64 +29,49 @@ export interface VideoActionsOptions {
   storage: Storage;
 }
 
-const videoParams = z.object({ videoId: z.uuid() });
-
 /** Registers the routes; called inside the creators portal's plugin, so its `requireUser` guard applies. */
-export function registerVideoActions(app: FastifyInstance, { store, viewData, storage }: VideoActionsOptions) {
-  async function ownedVideo(request: FastifyRequest): Promise<CreatorVideo | null> {
-    const parsed = videoParams.safeParse(request.params);
-    if (!parsed.success || !request.user) return null;
-    return findVideoOfOwner(viewData, request.user.userId, parsed.data.videoId);
+export function registerVideoActions(app: PortalApp, { store, viewData, storage }: VideoActionsOptions) {
+  /**
+   * A choice on the owner's video: it writes the command and lands on the operation page. A choice that
+   * transcodes again (`needsUpload`) is refused once the upload is gone.
+   */
+  async function choose(
+    request: FastifyRequest & { params: z.output<typeof videoParams> },
+    reply: FastifyReply,
+    command: typeof ListVideo | typeof UnlistVideo | typeof DeleteVideo | typeof RetryPublishing,
+    { needsUpload = false } = {},
+  ) {
+    const video = await ownedVideo(viewData, request);
+    if (!video) return reply.callNotFound();
+    if (needsUpload && !(await sourceKept(storage, video)))
+      return reply.page('Cannot try again', cannotRetry(video), 409);
+    const { userId } = request.user!;
+    await store.write(
+      videoPublishingCommandStreamName(video.id),
+      command.create({ videoId: video.id }, { metadata: requestMetadata(request, userId) }),
+    );
+    return reply.redirect(`/creators-portal/operations/${request.traceId}`, 303);
   }
 
-  /**
-   * The handler of a choice: on the owner's video, it writes the command and lands on the operation page.
-   * A choice that transcodes again (`needsUpload`) is refused once the upload is gone.
-   */
-  const choice =
-    (
-      command: typeof ListVideo | typeof UnlistVideo | typeof DeleteVideo | typeof RetryPublishing,
-      { needsUpload = false } = {},
-    ) =>
-    async (request: FastifyRequest, reply: FastifyReply) => {
-      const video = await ownedVideo(request);
-      if (!video) return reply.callNotFound();
-      if (needsUpload && !(await sourceKept(storage, video))) return renderCannotRetry(reply, video);
-      const { userId } = request.user!;
-      await store.write(
-        videoPublishingCommandStreamName(video.id),
-        command.create({ videoId: video.id }, { metadata: requestMetadata(request, userId) }),
-      );
-      return reply.redirect(`/creators-portal/operations/${request.traceId}`, 303);
-    };
-
-  app.post('/creators-portal/videos/:videoId/publish', choice(ListVideo));
-  app.post('/creators-portal/videos/:videoId/unlist', choice(UnlistVideo));
-  app.post('/creators-portal/videos/:videoId/delete', choice(DeleteVideo));
-  app.post('/creators-portal/videos/:videoId/retry', choice(RetryPublishing, { needsUpload: true }));
+  const schema = { params: videoParams };
+  app.post('/creators-portal/videos/:videoId/publish', { schema }, async (request, reply) =>
+    choose(request, reply, ListVideo),
+  );
+  app.post('/creators-portal/videos/:videoId/unlist', { schema }, async (request, reply) =>
+    choose(request, reply, UnlistVideo),
+  );
+  app.post('/creators-portal/videos/:videoId/delete', { schema }, async (request, reply) =>
+    choose(request, reply, DeleteVideo),
+  );
+  app.post('/creators-portal/videos/:videoId/retry', { schema }, async (request, reply) =>
+    choose(request, reply, RetryPublishing, { needsUpload: true }),
+  );
 
   // Deleting cannot be undone: a page of its own asks first (a form, so no script is needed to confirm).
-  app.get('/creators-portal/videos/:videoId/delete', async (request, reply) => {
-    const video = await ownedVideo(request);
+  app.get('/creators-portal/videos/:videoId/delete', { schema }, async (request, reply) => {
+    const video = await ownedVideo(viewData, request);
     if (!video) return reply.callNotFound();
-    const title = video.name || 'Untitled video';
-    return reply.page(
-      `Delete “${title}”?`,
-      html`<div class="card narrow">
-        <h1>Delete “${title}”?</h1>
-        <p>
-          The video, its poster and its transcript are removed for good, and its public page is gone. Its views stay
-          counted on the home page. This cannot be undone.
-        </p>
-        <div class="actions">
-          <form method="post" action="/creators-portal/videos/${video.id}/delete" class="inline">
-            <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
-            <button type="submit" class="danger">Delete the video</button>
-          </form>
-          <a class="button secondary" href="/creators-portal/videos/${video.id}">Keep it</a>
-        </div>
-      </div>`,
-    );
+    return reply.page(`Delete “${videoTitle(video)}”?`, deleteConfirmation(video, reply.csrfToken()));
   });
 }
 
@@ -96,71 +82,4 @@ export async function sourceKept(storage: Storage, video: CreatorVideo): Promise
   } catch {
     return false; // removed, or not a storage URI (the book's)
   }
-}
-
-function renderCannotRetry(reply: FastifyReply, video: CreatorVideo) {
-  return reply.page(
-    'Cannot try again',
-    html`<div class="card narrow">
-      <h1>We cannot try again</h1>
-      <div class="alert error" role="alert">
-        We no longer have the file you uploaded. Delete this video and upload the file again.
-      </div>
-      <a class="button" href="/creators-portal/videos/${video.id}">Back to the video</a>
-    </div>`,
-    409,
-  );
-}
-
-/** The badge of a video's state, for its owner: processing, failed, ready (only the owner sees it) or public. */
-export function statusBadge(video: CreatorVideo) {
-  if (video.status === 'processing') return html`<span class="badge processing">Processing</span>`;
-  if (video.status === 'failed') return html`<span class="badge failed">Failed</span>`;
-  return video.isPublic
-    ? html`<span class="badge published public">Public</span>`
-    : html`<span class="badge published ready">Ready</span>`;
-}
-
-/** What the owner is told about a failed video: a sentence, never the technical reason (the admin's). */
-export const failureSentence = (video: CreatorVideo) => explainFailure(video.failureReason).sentence;
-
-/**
- * The video page's card of choices: what it is now and what can be done — publish or unlist a ready video (a name
- * needed first), try a failed one again (when its upload is kept), delete it (not while it is being prepared).
- */
-export function videoChoices(video: CreatorVideo, csrf: string, retryPossible: boolean) {
-  const form = (action: string, label: string, className = '') =>
-    html`<form method="post" action="/creators-portal/videos/${video.id}/${action}" class="inline">
-      <input type="hidden" name="_csrf" value="${csrf}" />
-      <button type="submit" class="${className}">${label}</button>
-    </form>`;
-  const remove = html`<a class="button secondary" href="/creators-portal/videos/${video.id}/delete">Delete…</a>`;
-  if (video.status === 'processing') return '';
-  if (video.status === 'failed')
-    return html`<section class="card" aria-labelledby="choices-${video.id}">
-      <h2 id="choices-${video.id}">What now?</h2>
-      <p>
-        ${
-          retryPossible
-            ? 'We still have the file you uploaded: we can try to prepare it again, or you can delete this video.'
-            : 'We no longer have the file you uploaded, so we cannot try again. Delete this video and upload the file again.'
-        }
-      </p>
-      <div class="actions">${retryPossible ? form('retry', 'Try again') : ''} ${remove}</div>
-    </section>`;
-  return html`<section class="card" aria-labelledby="choices-${video.id}">
-    <h2 id="choices-${video.id}">Who can watch it</h2>
-    <p data-testid="visibility">
-      ${
-        video.isPublic
-          ? 'Public: anyone can find it on the home page and watch it.'
-          : video.name
-            ? 'Only you can see it. Publish it to show it on the home page, for anyone to watch.'
-            : 'Only you can see it. Give it a name, then publish it for anyone to watch.'
-      }
-    </p>
-    <div class="actions">
-      ${video.isPublic ? form('unlist', 'Unlist', 'secondary') : video.name ? form('publish', 'Publish') : ''} ${remove}
-    </div>
-  </section>`;
 }

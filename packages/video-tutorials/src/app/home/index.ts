@@ -3,8 +3,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import { listPublishedVideos } from '../../aggregators/catalogue/index.js';
 import { loadHomePage } from '../../aggregators/home-page/index.js';
 import { shortLivedCache, type ShortLivedCacheOptions } from '../../view-data/short-lived-cache.js';
-import { html, type SafeHtml } from '../../html.js';
-import { publicVideoCard } from '../../web/video-card.js';
+import type { SafeHtml } from '../../html.js';
+import { homePage, latestTutorials } from './views.js';
 import type { PlaybackTokens } from '../record-viewings/index.js';
 
 /** The book's sample video to record viewings of, shown (with an invitation to upload) while the catalogue is empty. */
@@ -38,65 +38,30 @@ export function createHomeApp({
       loadHomePage(viewData),
       listPublishedVideos(viewData, HOME_VIDEOS),
     ]);
-    return {
-      videosWatched,
-      latestVideos:
-        videos.length > 0
-          ? html`<section>
-              <h2>Latest tutorials</h2>
-              <ul class="videos">
-                ${videos.map((video) => publicVideoCard(video))}
-              </ul>
-              <p><a class="button secondary" href="/videos">All tutorials</a></p>
-            </section>`
-          : null,
-    };
+    return { videosWatched, latestVideos: videos.length > 0 ? latestTutorials(videos) : null };
   };
   const kept = cache ? shortLivedCache<HomeContent>(cache) : null;
   const content = () => (kept ? kept.get('home', loadContent) : loadContent());
 
   return async (app) => {
-    app.get('/', async (request, reply) => {
+    app.get('/', async (_request, reply) => {
       const shown = await content();
       const { videosWatched, latestVideos } = shown;
+      // The sample's form (and its tokens) only while no video is published: a page without a form sets no cookie.
       return reply.page(
         'Home',
-        html`<section class="card hero">
-            <div class="hero-text">
-              <h1>Learn by watching</h1>
-              <p class="lead muted">Short video tutorials. Every view counts.</p>
-            </div>
-            <p class="stat-block">
-              <span class="stat" data-testid="videos-watched">${videosWatched}</span>
-              <span class="stat-label" data-testid="views-label">${videosWatched === 1 ? 'view' : 'views'}</span>
-            </p>
-          </section>
-          ${
-            latestVideos ??
-            html`<section class="card" data-testid="no-videos">
-                <h2>No tutorials yet</h2>
-                <p class="muted">
-                  Have something to teach? Upload a video: it is transcoded for the web and shows here once it is
-                  published.
-                </p>
-                <p><a class="button" href="/creators-portal">Upload a video</a></p>
-              </section>
-              <section class="card tutorial" data-testid="sample-tutorial">
-                <div class="tutorial-thumb" aria-hidden="true"><span class="tutorial-play"></span></div>
-                <div class="tutorial-body">
-                  <h2>Sample tutorial</h2>
-                  <p class="muted">
-                    Until a video is published, this sample stands in for one: recording a viewing sends a
-                    <code>VideoViewed</code> event, and the count above follows.
-                  </p>
-                  <form method="post" action="/record-viewing/${SAMPLE_VIDEO_ID}">
-                    <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
-                    <input type="hidden" name="playbackToken" value="${playbackTokens.issue(SAMPLE_VIDEO_ID)}" />
-                    <button type="submit">Record a viewing</button>
-                  </form>
-                </div>
-              </section>`
-          }`,
+        homePage({
+          videosWatched,
+          videos: latestVideos
+            ? { latestVideos }
+            : {
+                sample: {
+                  videoId: SAMPLE_VIDEO_ID,
+                  csrfToken: reply.csrfToken(),
+                  playbackToken: playbackTokens.issue(SAMPLE_VIDEO_ID),
+                },
+              },
+        }),
         200,
         {
           description: 'Learn by watching: short video tutorials, and how many views they have had.',

@@ -1,15 +1,23 @@
 import type { MessageStore, Queryable } from 'message-db-toolkit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { findPublishedVideo } from '../../aggregators/catalogue/index.js';
 import { VideoViewed, viewingStreamName } from '../../contracts/viewing.js';
-import { html } from '../../html.js';
+import { refusePage } from '../../web/pagination.js';
 import type { PlaybackTokens } from './playback-tokens.js';
 import { requestMetadata } from '../../web/request-metadata.js';
 
 export { createPlaybackTokens, type PlaybackTokens } from './playback-tokens.js';
 
-const params = z.object({ videoId: z.uuid() });
+/** A video's address: its id, or null for anything else (answered 404, as a video we do not have). */
+const params = z.object({ videoId: z.uuid().nullable().catch(null) });
+
+/**
+ * A plain form's body (the home page's sample form), whatever it holds: its playback token is checked by the
+ * route (the watch page sends its token in a header instead, and no body). Other fields (the CSRF token) are kept.
+ */
+const viewingForm = z.looseObject({ playbackToken: z.unknown().optional() }).catch({});
 
 export interface RecordViewingsOptions {
   store: MessageStore;
@@ -32,17 +40,26 @@ export function createRecordViewingsApp({
   sampleVideoIds = [],
   viewingsPerMinute = 30,
 }: RecordViewingsOptions): FastifyPluginAsync {
-  return async (app) => {
+  return async (plugin) => {
+    // Routes validated by their zod schemas, typed by them (this plugin's routes only).
+    plugin.setValidatorCompiler(validatorCompiler);
+    const app = plugin.withTypeProvider<ZodTypeProvider>();
+
     app.post(
       '/record-viewing/:videoId',
-      { config: { rateLimit: { max: viewingsPerMinute, timeWindow: 60_000 } } },
+      {
+        schema: { params, body: viewingForm },
+        config: { rateLimit: { max: viewingsPerMinute, timeWindow: 60_000 } },
+      },
       async (request, reply) => {
-        const parsed = params.safeParse(request.params);
-        if (!parsed.success) return reply.callNotFound();
-        const { videoId } = parsed.data;
+        const { videoId } = request.params;
+        if (videoId === null) return reply.callNotFound();
         const viewable = sampleVideoIds.includes(videoId) || (await findPublishedVideo(viewData, videoId)) !== null;
         if (!viewable) return reply.callNotFound();
-        const viewingId = playbackTokens.verify(playbackTokenOf(request), videoId);
+        const viewingId = playbackTokens.verify(
+          request.headers['x-playback-token'] ?? request.body.playbackToken,
+          videoId,
+        );
         if (viewingId === null) return refuse(request, reply);
         const userId = request.user?.userId ?? 'anonymous';
         await store.write(
@@ -59,21 +76,8 @@ export function createRecordViewingsApp({
   };
 }
 
-function playbackTokenOf(request: FastifyRequest): unknown {
-  const header = request.headers['x-playback-token'];
-  return header ?? (request.body as { playbackToken?: unknown } | undefined)?.playbackToken;
-}
-
 function refuse(request: FastifyRequest, reply: FastifyReply) {
   const message = 'A viewing is recorded when a video is played on this site.';
   if (request.headers.accept?.includes('application/json')) return reply.code(400).send({ error: message });
-  return reply.page(
-    'Cannot do that',
-    html`<div class="card narrow">
-      <h1>We could not do that</h1>
-      <div class="alert error" role="alert">${message}</div>
-      <a class="button" href="/">Go home</a>
-    </div>`,
-    400,
-  );
+  return refusePage(reply, message);
 }
