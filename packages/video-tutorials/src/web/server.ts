@@ -16,6 +16,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { isTransientDatabaseError } from 'message-db-toolkit';
+import { z } from 'zod';
 import { isAdmin } from './guards.js';
 import { html, type SafeHtml } from '../html.js';
 import { layout, type PageContext, type PageOptions } from './layout.js';
@@ -53,6 +54,8 @@ declare module 'fastify' {
     csrfToken(): string;
     /** Renders a page in the shared layout. */
     page(title: string, body: SafeHtml, statusCode?: number, options?: PageExtras): FastifyReply;
+    /** Renders a view's page (its title, body and what it adds to the head) in the shared layout. */
+    view(page: PageOptions, statusCode?: number): FastifyReply;
     /** Starts a session and sets its cookie. */
     signIn(user: SessionUser): Promise<void>;
     /** Ends the request's session and clears its cookie. */
@@ -101,6 +104,10 @@ export type PageExtras = Pick<PageOptions, 'head' | 'description'> & {
   sameForEveryVisitorAs?: object;
 };
 
+/** The `_csrf` field of a parsed form or query, whatever it holds (the token must be text). */
+const csrfCarrier = z.object({ _csrf: z.unknown().optional() });
+const csrfField = (input: unknown) => csrfCarrier.safeParse(input).data?._csrf;
+
 const SESSION_COOKIE = 'session';
 /** What a response says to come back after while the database cannot be reached. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -144,10 +151,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
     // A form field, a header (background requests), or the query of a multipart upload,
     // whose body is streamed to storage rather than parsed before this check.
     getToken: (request) => {
-      const body = request.body as { _csrf?: unknown } | undefined;
-      const query = request.query as { _csrf?: unknown } | undefined;
-      const header = request.headers['x-csrf-token'];
-      const token = body?._csrf ?? header ?? query?._csrf;
+      const token = csrfField(request.body) ?? request.headers['x-csrf-token'] ?? csrfField(request.query);
       return typeof token === 'string' ? token : '';
     },
   });
@@ -207,6 +211,9 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
       return send(bytes);
     },
   );
+  app.decorateReply('view', function (this: FastifyReply, { title, body, ...extras }: PageOptions, statusCode = 200) {
+    return this.page(title, body, statusCode, extras);
+  });
   app.decorateReply('signIn', async function (this: FastifyReply, user: SessionUser) {
     if (!options.sessions) throw new Error('No sessions are kept: pass `sessions` to buildWebServer');
     const sessionId = await options.sessions.start(user, this.request.traceId, this.request.headers['user-agent']);
