@@ -18,7 +18,8 @@ import Fastify, {
 import { isTransientDatabaseError } from 'message-db-toolkit';
 import { z } from 'zod';
 import { isAdmin } from './guards.js';
-import { html, type SafeHtml } from '../html.js';
+import type { SafeHtml } from '../html.js';
+import { backInAMomentPage, errorPage, notFoundPage } from './error-pages.js';
 import { layout, type PageContext, type PageOptions } from './layout.js';
 import { InvalidTextError, refuseInvalidText } from './text-input.js';
 
@@ -233,17 +234,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
     this.request.sessionId = null;
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    reply.page(
-      'Not found',
-      html`<div class="card narrow">
-        <h1>Page not found</h1>
-        <p class="muted">There is nothing at ${request.url.split('?')[0]}.</p>
-        <a class="button" href="/">Go home</a>
-      </div>`,
-      404,
-    ),
-  );
+  app.setNotFoundHandler((request, reply) => reply.view(notFoundPage({ path: request.url.split('?')[0] ?? '' }), 404));
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     // The database is unreachable (an outage, a failover, a restart): a temporary state, not a fault of ours.
@@ -253,20 +244,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
       const message = 'We cannot reach our database at the moment. Please try again in a few seconds.';
       if (!acceptsHtml(request))
         return reply.code(503).send({ error: 'Service Unavailable', message, retryAfterSeconds: RETRY_AFTER_SECONDS });
-      return reply.page(
-        'Back in a moment',
-        html`<div class="card narrow">
-          <h1>Back in a moment</h1>
-          <div class="alert error" role="alert">${message}</div>
-          <p class="muted">Reference: <code class="reference">${request.traceId}</code></p>
-          ${
-            request.method === 'GET'
-              ? html`<a class="button" href="">Try again</a>`
-              : html`<a class="button" href="/">Go home</a>`
-          }
-        </div>`,
-        503,
-      );
+      return reply.view(backInAMomentPage({ message, traceId: request.traceId, retry: request.method === 'GET' }), 503);
     }
     const statusCode = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (statusCode >= 500) request.log.error({ err: error }, 'request failed'); // request.log carries traceId
@@ -282,16 +260,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
               : statusCode < 500
                 ? 'The request could not be understood.'
                 : 'Something went wrong on our side. It has been logged.';
-    return reply.page(
-      statusCode >= 500 ? 'Error' : 'Cannot do that',
-      html`<div class="card narrow">
-        <h1>${statusCode >= 500 ? 'Something went wrong' : 'We could not do that'}</h1>
-        <div class="alert error" role="alert">${message}</div>
-        <p class="muted">Reference: <code class="reference">${request.traceId}</code></p>
-        <a class="button" href="/">Go home</a>
-      </div>`,
-      statusCode,
-    );
+    return reply.view(errorPage({ ourFault: statusCode >= 500, message, traceId: request.traceId }), statusCode);
   });
 
   app.get('/health', async () => ({ status: 'ok' }));
