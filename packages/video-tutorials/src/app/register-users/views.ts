@@ -1,7 +1,7 @@
 import type { findRegistrationOutcome } from '../../aggregators/registration-monitor/index.js';
 import { DISPLAY_NAME_MAX } from '../../contracts/identity.js';
 import { html } from '../../html.js';
-import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
+import { emailField, errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
 import type { PageOptions } from '../../web/layout.js';
 
 /** The registration form as shown: empty, or as it came back with its errors. */
@@ -49,22 +49,7 @@ export function registrationFormPage({
               : html`<p class="field-hint" id="register-name-hint">We greet you by it in our e-mails.</p>`
           }
         </div>
-        <div class="field">
-          <label for="register-email">E-mail</label>
-          <input
-            id="register-email"
-            type="email"
-            name="email"
-            value="${email}"
-            autocomplete="email"
-            inputmode="email"
-            spellcheck="false"
-            maxlength="254"
-            required
-            ${fieldState(errors, 'register-email')}
-          />
-          ${fieldError(errors, 'register-email')}
-        </div>
+        ${emailField('register-email', email, errors)}
         <div class="field">
           <label for="register-password">Password</label>
           <input

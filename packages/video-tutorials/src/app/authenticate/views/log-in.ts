@@ -1,5 +1,12 @@
 import { html } from '../../../html.js';
-import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../../web/forms.js';
+import {
+  emailField,
+  errorSummary,
+  fieldError,
+  fieldState,
+  titleWithErrors,
+  type FormError,
+} from '../../../web/forms.js';
 import type { PageOptions } from '../../../web/layout.js';
 
 /** The notices the log-in page shows after the account page signed the user out everywhere, by their names. */
@@ -30,22 +37,7 @@ export function logInPage({ csrfToken, email, returnTo, errors = [], notice }: L
       <form method="post" action="/auth/log-in" class="stack">
         <input type="hidden" name="_csrf" value="${csrfToken}" />
         <input type="hidden" name="returnTo" value="${returnTo}" />
-        <div class="field">
-          <label for="log-in-email">E-mail</label>
-          <input
-            id="log-in-email"
-            type="email"
-            name="email"
-            value="${email}"
-            autocomplete="email"
-            inputmode="email"
-            spellcheck="false"
-            maxlength="254"
-            required
-            ${fieldState(errors, 'log-in-email')}
-          />
-          ${fieldError(errors, 'log-in-email')}
-        </div>
+        ${emailField('log-in-email', email, errors)}
         <div class="field">
           <label for="log-in-password">Password</label>
           <input

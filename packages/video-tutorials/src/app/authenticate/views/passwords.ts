@@ -1,5 +1,12 @@
 import { html } from '../../../html.js';
-import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../../web/forms.js';
+import {
+  emailField,
+  errorSummary,
+  fieldError,
+  fieldState,
+  titleWithErrors,
+  type FormError,
+} from '../../../web/forms.js';
 import type { PageOptions } from '../../../web/layout.js';
 
 /** As registration asks. */
@@ -41,22 +48,7 @@ export function forgotPasswordPage({
       <p class="muted">Enter the address you registered with: we will e-mail you a link to choose a new password.</p>
       <form method="post" action="/auth/forgot-password" class="stack">
         <input type="hidden" name="_csrf" value="${csrfToken}" />
-        <div class="field">
-          <label for="forgot-email">E-mail</label>
-          <input
-            id="forgot-email"
-            type="email"
-            name="email"
-            value="${email}"
-            autocomplete="email"
-            inputmode="email"
-            spellcheck="false"
-            maxlength="254"
-            required
-            ${fieldState(errors, 'forgot-email')}
-          />
-          ${fieldError(errors, 'forgot-email')}
-        </div>
+        ${emailField('forgot-email', email, errors)}
         <button type="submit" class="block">E-mail me a link</button>
       </form>
     </div>`,
