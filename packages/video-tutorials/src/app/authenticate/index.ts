@@ -19,6 +19,7 @@ import { requireUser } from '../../web/guards.js';
 import type { FormError } from '../../web/forms.js';
 import { formBody, parseResult, typedText, zodRoutes } from '../../web/input.js';
 import { safeReturnPath } from '../../web/return-path.js';
+import { emailedLink, emailedLinkFields } from './emailed-links.js';
 import { registerPasswordRoutes } from './passwords.js';
 import { defaultSessionSettings, type SessionSettings } from './sessions.js';
 import { requestMetadata } from '../../web/request-metadata.js';
@@ -183,7 +184,7 @@ export function createAuthenticateApp({
     });
 
     // The link in the e-mail opens a page whose button confirms: a link checker fetching it confirms nothing.
-    app.get('/auth/confirm-email', { schema: { querystring: parseResult(confirmation) } }, async (request, reply) => {
+    app.get('/auth/confirm-email', { schema: { querystring: parseResult(emailedLink) } }, async (request, reply) => {
       const link = request.query;
       if (!link.success) return showMessage(reply, 'Confirm your address', 'This link is not valid.', 400);
       return reply.view(
@@ -201,10 +202,10 @@ export function createAuthenticateApp({
       '/auth/confirm-email',
       {
         config: { rateLimit: { max: logInAttemptsPerMinute, timeWindow: 60_000 } },
-        schema: { body: confirmationForm },
+        schema: { body: emailedLinkForm },
       },
       async (request, reply) => {
-        const parsed = confirmation.safeParse(request.body);
+        const parsed = emailedLink.safeParse(request.body);
         if (!parsed.success) return showMessage(reply, 'Confirm your address', 'This link is not valid.', 400);
         const { userId, token } = parsed.data;
         // Identity checks the token (one-time, with an expiry) and confirms; the pages show it when it has.
@@ -221,7 +222,7 @@ export function createAuthenticateApp({
     );
 
     // The unlock link e-mailed at a lock: a page whose button asks identity to unlock (it checks the token).
-    app.get('/auth/unlock', { schema: { querystring: parseResult(confirmation) } }, async (request, reply) => {
+    app.get('/auth/unlock', { schema: { querystring: parseResult(emailedLink) } }, async (request, reply) => {
       const link = request.query;
       if (!link.success) return showMessage(reply, 'Unlock your account', 'This link is not valid.', 400);
       return reply.view(
@@ -239,10 +240,10 @@ export function createAuthenticateApp({
       '/auth/unlock',
       {
         config: { rateLimit: { max: logInAttemptsPerMinute, timeWindow: 60_000 } },
-        schema: { body: confirmationForm },
+        schema: { body: emailedLinkForm },
       },
       async (request, reply) => {
-        const parsed = confirmation.safeParse(request.body);
+        const parsed = emailedLink.safeParse(request.body);
         if (!parsed.success) return showMessage(reply, 'Unlock your account', 'This link is not valid.', 400);
         const { userId, token } = parsed.data;
         await store.write(
@@ -283,13 +284,7 @@ export function createAuthenticateApp({
   };
 }
 
-/** A link e-mailed for one account: its user id, and a token only identity can check. */
-const confirmation = z.object({
-  userId: z.uuid(),
-  token: z.string().regex(/^[A-Za-z0-9_-]{20,200}$/),
-});
-/** The link's fields in the form its page posts: checked by the route (`confirmation`), which answers a bad one. */
-const confirmationForm = formBody({ userId: z.unknown().optional(), token: z.unknown().optional() });
+const emailedLinkForm = formBody(emailedLinkFields);
 
 /** Where to go after logging in: a path on this site, else home. */
 const returnPath = z

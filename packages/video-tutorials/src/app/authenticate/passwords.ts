@@ -1,6 +1,5 @@
 import type { MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
 import type { FastifyReply } from 'fastify';
-import { z } from 'zod';
 import { findCredentialsByEmail } from '../../aggregators/user-credentials/index.js';
 import {
   ChangePassword,
@@ -13,6 +12,7 @@ import { hashPassword, type PasswordHashAlgorithm } from '../../passwords.js';
 import { requireUser } from '../../web/guards.js';
 import type { FormError } from '../../web/forms.js';
 import { formBody, parseResult, typedText, type ZodRoutes } from '../../web/input.js';
+import { emailedLink, emailedLinkFields } from './emailed-links.js';
 import { accountPageOf, PASSWORD_TRIES, registerAccountRoutes, typedPassword } from './account.js';
 import { identityAnswers, isCurrentPassword } from './identity-answers.js';
 import type { SessionSettings } from './sessions.js';
@@ -20,10 +20,7 @@ import { requestMetadata } from '../../web/request-metadata.js';
 import { LOG_IN, messagePage } from './views/log-in.js';
 import { forgotPasswordPage, PASSWORD_MAX, PASSWORD_MIN, resetPasswordPage } from './views/passwords.js';
 
-const resetLink = z.object({ userId: z.uuid(), token: z.string().regex(/^[A-Za-z0-9_-]{20,200}$/) });
-/** The link's user id and token, in the form: checked by the route (`resetLink`), which answers a bad link. */
-const linkFields = { userId: z.unknown().optional(), token: z.unknown().optional() };
-const resetForm = formBody({ ...linkFields, password: typedPassword, passwordRepeat: typedPassword });
+const resetForm = formBody({ ...emailedLinkFields, password: typedPassword, passwordRepeat: typedPassword });
 const forgotForm = formBody({ email: typedText.transform((email) => email.slice(0, 254).trim()) });
 const changeForm = formBody({ currentPassword: typedPassword, password: typedPassword, passwordRepeat: typedPassword });
 
@@ -137,7 +134,7 @@ export function registerPasswordRoutes(
 
   // The link in the e-mail opens a form; a link checker fetching it changes nothing. The token in its address
   // goes into no cache and no Referer.
-  app.get('/auth/reset-password', { schema: { querystring: parseResult(resetLink) } }, async (request, reply) => {
+  app.get('/auth/reset-password', { schema: { querystring: parseResult(emailedLink) } }, async (request, reply) => {
     reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
     const parsed = request.query;
     if (!parsed.success) return showMessage(reply, 'Choose a new password', REJECTIONS['link not valid']!, 400);
@@ -148,7 +145,7 @@ export function registerPasswordRoutes(
     '/auth/reset-password',
     { config: { rateLimit: { max: attemptsPerMinute, timeWindow: 60_000 } }, schema: { body: resetForm } },
     async (request, reply) => {
-      const parsed = resetLink.safeParse(request.body);
+      const parsed = emailedLink.safeParse(request.body);
       if (!parsed.success) return showMessage(reply, 'Choose a new password', REJECTIONS['link not valid']!, 400);
       const { userId, token } = parsed.data;
       const { password, passwordRepeat } = request.body;
