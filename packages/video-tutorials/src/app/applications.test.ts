@@ -389,3 +389,74 @@ describe('register-users, its requests typed by zod schemas', () => {
     expect(none.body).not.toContain('Reload this page in a moment');
   });
 });
+
+describe('authenticate, its requests typed by zod schemas', () => {
+  /** Posts `form` exactly as written (repeated fields and all) from `browser`, with its cookies. */
+  const postAsWritten = (browser: ReturnType<typeof browserSession>, url: string, form: string) =>
+    app.inject({
+      method: 'POST',
+      url,
+      payload: form,
+      headers: { cookie: browser.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
+    });
+  const TOKEN = 'a'.repeat(32);
+
+  it('reads a log-in link’s repeated or unknown values as none: home afterwards, no notice', async () => {
+    const odd = await browserSession(app).get(
+      '/auth/log-in?returnTo=/videos&returnTo=/account&notice=password-changed&notice=password-changed',
+    );
+    expect(odd.statusCode).toBe(200);
+    expect(odd.body).toContain('name="returnTo" value="/"');
+    expect(odd.body).not.toContain('data-testid="log-in-notice"');
+    const plain = await browserSession(app).get('/auth/log-in?returnTo=%2Faccount&notice=password-changed');
+    expect(plain.body).toContain('name="returnTo" value="/account"');
+    expect(plain.body).toContain('data-testid="log-in-notice"');
+  });
+
+  it('shows a log-in form with repeated fields as the form’s errors, and still checks its CSRF token', async () => {
+    const browser = browserSession(app);
+    await browser.get('/auth/log-in');
+    const csrf = encodeURIComponent(browser.csrfToken);
+    const repeated = await postAsWritten(
+      browser,
+      '/auth/log-in',
+      `_csrf=${csrf}&email=a%40example.com&email=b%40example.com&password=one&password=two`,
+    );
+    expect(repeated.statusCode).toBe(400);
+    expect(errorSummaryOf(repeated.body)!.errors.map((error) => error.href)).toEqual([
+      '#log-in-email',
+      '#log-in-password',
+    ]);
+    const forged = await postAsWritten(browser, '/auth/log-in', 'email=a%40example.com&password=a-password');
+    expect(forged.statusCode).toBe(403);
+  });
+
+  it('answers an e-mailed link whose user id or token is repeated, missing or malformed: not valid', async () => {
+    const userId = randomUUID();
+    const links = [
+      `?userId=${userId}&userId=${randomUUID()}&token=${TOKEN}`,
+      `?userId=${userId}&token=${TOKEN}&token=${TOKEN}`,
+      `?userId=${userId}`,
+      `?userId=not-a-user-id&token=${TOKEN}`,
+    ];
+    for (const path of ['/auth/confirm-email', '/auth/unlock', '/auth/reset-password'])
+      for (const link of links) {
+        const page = await browserSession(app).get(`${path}${link}`);
+        expect(page.statusCode, `${path}${link}`).toBe(400);
+        expect(page.body, `${path}${link}`).toContain('This link is not valid.');
+      }
+    const valid = await browserSession(app).get(`/auth/confirm-email?userId=${userId}&token=${TOKEN}`);
+    expect(valid.statusCode).toBe(200);
+    expect(valid.body).toContain('Confirm my address');
+
+    const browser = browserSession(app);
+    await browser.get('/auth/log-in');
+    const csrf = encodeURIComponent(browser.csrfToken);
+    for (const path of ['/auth/confirm-email', '/auth/unlock', '/auth/reset-password']) {
+      const form = `_csrf=${csrf}&userId=${userId}&userId=${userId}&token=${TOKEN}&password=a-new-password`;
+      const posted = await postAsWritten(browser, path, form);
+      expect(posted.statusCode, path).toBe(400);
+      expect(posted.body, path).toContain('This link is not valid.');
+    }
+  });
+});

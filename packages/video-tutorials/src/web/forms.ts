@@ -46,3 +46,23 @@ export function fieldState(errors: readonly FormError[], id: string, hintId?: st
   const describedBy = [invalid ? `${id}-error` : '', hintId ?? ''].filter(Boolean).join(' ');
   return html`${invalid ? html`aria-invalid="true"` : ''} ${describedBy ? html`aria-describedby="${describedBy}"` : ''}`;
 }
+
+/** The e-mail address field `id` of a form (`name="email"`), holding `email` as typed, with its error if any. */
+export function emailField(id: string, email: string, errors: readonly FormError[]): SafeHtml {
+  return html`<div class="field">
+    <label for="${id}">E-mail</label>
+    <input
+      id="${id}"
+      type="email"
+      name="email"
+      value="${email}"
+      autocomplete="email"
+      inputmode="email"
+      spellcheck="false"
+      maxlength="254"
+      required
+      ${fieldState(errors, id)}
+    />
+    ${fieldError(errors, id)}
+  </div>`;
+}

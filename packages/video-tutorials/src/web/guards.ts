@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { html } from '../html.js';
+import { adminsOnlyPage } from './error-pages.js';
 import type { SessionUser } from './server.js';
 
 /**
@@ -28,17 +28,8 @@ export function requireAdmin(adminEmails: readonly string[]): preHandlerAsyncHoo
   return async function requireAdminRole(request, reply) {
     if (!request.user) return requireUser(request, reply);
     if (!isAdmin(request.user, admins))
-      return reply.page(
-        'Admins only',
-        html`<div class="card narrow">
-          <h1>Admins only</h1>
-          <div class="alert error" role="alert">This part of the site is for administrators.</div>
-          <p class="muted">
-            You are signed in as ${request.user.email}, which is not an administrator’s
-            account${request.user.emailConfirmed === true ? '' : ' (or not confirmed yet)'}.
-          </p>
-          <a class="button" href="/">Go home</a>
-        </div>`,
+      return reply.view(
+        adminsOnlyPage({ email: request.user.email, emailConfirmed: request.user.emailConfirmed === true }),
         403,
       );
   };

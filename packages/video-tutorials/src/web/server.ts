@@ -16,8 +16,10 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { isTransientDatabaseError } from 'message-db-toolkit';
+import { z } from 'zod';
 import { isAdmin } from './guards.js';
-import { html, type SafeHtml } from '../html.js';
+import type { SafeHtml } from '../html.js';
+import { backInAMomentPage, errorPage, notFoundPage } from './error-pages.js';
 import { layout, type PageContext, type PageOptions } from './layout.js';
 import { InvalidTextError, refuseInvalidText } from './text-input.js';
 
@@ -53,6 +55,8 @@ declare module 'fastify' {
     csrfToken(): string;
     /** Renders a page in the shared layout. */
     page(title: string, body: SafeHtml, statusCode?: number, options?: PageExtras): FastifyReply;
+    /** Renders a view's page (its title, body and what it adds to the head) in the shared layout. */
+    view(page: PageOptions, statusCode?: number): FastifyReply;
     /** Starts a session and sets its cookie. */
     signIn(user: SessionUser): Promise<void>;
     /** Ends the request's session and clears its cookie. */
@@ -101,6 +105,10 @@ export type PageExtras = Pick<PageOptions, 'head' | 'description'> & {
   sameForEveryVisitorAs?: object;
 };
 
+/** The `_csrf` field of a parsed form or query, whatever it holds (the token must be text). */
+const csrfCarrier = z.object({ _csrf: z.unknown().optional() });
+const csrfField = (input: unknown) => csrfCarrier.safeParse(input).data?._csrf;
+
 const SESSION_COOKIE = 'session';
 /** What a response says to come back after while the database cannot be reached. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -144,10 +152,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
     // A form field, a header (background requests), or the query of a multipart upload,
     // whose body is streamed to storage rather than parsed before this check.
     getToken: (request) => {
-      const body = request.body as { _csrf?: unknown } | undefined;
-      const query = request.query as { _csrf?: unknown } | undefined;
-      const header = request.headers['x-csrf-token'];
-      const token = body?._csrf ?? header ?? query?._csrf;
+      const token = csrfField(request.body) ?? request.headers['x-csrf-token'] ?? csrfField(request.query);
       return typeof token === 'string' ? token : '';
     },
   });
@@ -207,6 +212,9 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
       return send(bytes);
     },
   );
+  app.decorateReply('view', function (this: FastifyReply, { title, body, ...extras }: PageOptions, statusCode = 200) {
+    return this.page(title, body, statusCode, extras);
+  });
   app.decorateReply('signIn', async function (this: FastifyReply, user: SessionUser) {
     if (!options.sessions) throw new Error('No sessions are kept: pass `sessions` to buildWebServer');
     const sessionId = await options.sessions.start(user, this.request.traceId, this.request.headers['user-agent']);
@@ -226,17 +234,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
     this.request.sessionId = null;
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    reply.page(
-      'Not found',
-      html`<div class="card narrow">
-        <h1>Page not found</h1>
-        <p class="muted">There is nothing at ${request.url.split('?')[0]}.</p>
-        <a class="button" href="/">Go home</a>
-      </div>`,
-      404,
-    ),
-  );
+  app.setNotFoundHandler((request, reply) => reply.view(notFoundPage({ path: request.url.split('?')[0] ?? '' }), 404));
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     // The database is unreachable (an outage, a failover, a restart): a temporary state, not a fault of ours.
@@ -246,20 +244,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
       const message = 'We cannot reach our database at the moment. Please try again in a few seconds.';
       if (!acceptsHtml(request))
         return reply.code(503).send({ error: 'Service Unavailable', message, retryAfterSeconds: RETRY_AFTER_SECONDS });
-      return reply.page(
-        'Back in a moment',
-        html`<div class="card narrow">
-          <h1>Back in a moment</h1>
-          <div class="alert error" role="alert">${message}</div>
-          <p class="muted">Reference: <code class="reference">${request.traceId}</code></p>
-          ${
-            request.method === 'GET'
-              ? html`<a class="button" href="">Try again</a>`
-              : html`<a class="button" href="/">Go home</a>`
-          }
-        </div>`,
-        503,
-      );
+      return reply.view(backInAMomentPage({ message, traceId: request.traceId, retry: request.method === 'GET' }), 503);
     }
     const statusCode = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (statusCode >= 500) request.log.error({ err: error }, 'request failed'); // request.log carries traceId
@@ -275,16 +260,7 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
               : statusCode < 500
                 ? 'The request could not be understood.'
                 : 'Something went wrong on our side. It has been logged.';
-    return reply.page(
-      statusCode >= 500 ? 'Error' : 'Cannot do that',
-      html`<div class="card narrow">
-        <h1>${statusCode >= 500 ? 'Something went wrong' : 'We could not do that'}</h1>
-        <div class="alert error" role="alert">${message}</div>
-        <p class="muted">Reference: <code class="reference">${request.traceId}</code></p>
-        <a class="button" href="/">Go home</a>
-      </div>`,
-      statusCode,
-    );
+    return reply.view(errorPage({ ourFault: statusCode >= 500, message, traceId: request.traceId }), statusCode);
   });
 
   app.get('/health', async () => ({ status: 'ok' }));

@@ -501,3 +501,47 @@ describe('the map of what each consumer reads', () => {
     expect(Object.keys(CARRIED_ON_BY).filter((id) => id in CONSUMER_READS)).toEqual([]);
   });
 });
+
+describe('the admin portal, its requests typed by zod schemas', () => {
+  it('answers an address it cannot show with its own pages, as before: 400 for a query, 404 for what is not there', async () => {
+    const { browser } = await signedIn(adminEmail);
+    for (const url of [
+      '/admin/users?afterId=not-a-uuid',
+      '/admin/users?search=a&search=b',
+      `/admin/users/${randomUUID()}?before=-1`,
+      '/admin/messages?after=1.5',
+      '/admin/streams?before=x',
+      `/admin/streams/${encodeURIComponent('someCategory-1')}?before=x`,
+    ]) {
+      const page = await browser.get(url);
+      expect(page.statusCode, url).toBe(400);
+      expect(page.body, url).toContain('The address asks for a page that cannot be shown.');
+    }
+    for (const url of ['/admin/users/not-a-uuid', '/admin/messages/not-a-uuid']) {
+      const page = await browser.get(url);
+      expect(page.statusCode, url).toBe(404);
+      expect(page.body, url).toContain('Back to the admin portal');
+    }
+    // A notice the link cannot name is no notice, and no refusal.
+    const health = await browser.get(`/admin?retryRequested=${randomUUID()}&retryRequested=${randomUUID()}`);
+    expect(health.statusCode).toBe(200);
+    expect(health.body).not.toContain('Retry requested');
+    expect((await browser.get(`/admin?retryRequested=${randomUUID()}`)).body).toContain('Retry requested');
+  });
+
+  it('answers a retry or an unlock of nothing with a 404, and still checks their CSRF token', async () => {
+    const { browser } = await signedIn(adminEmail);
+    await browser.get('/admin');
+    const nothing = await browser.post('/admin/parked-messages/retry', { subscriberId: 'nobody' });
+    expect(nothing.statusCode).toBe(404);
+    expect(nothing.body).toContain('There is no such parked message.');
+    expect((await browser.post('/admin/users/not-a-uuid/unlock')).statusCode).toBe(404);
+    const forged = await app.inject({
+      method: 'POST',
+      url: '/admin/parked-messages/retry',
+      payload: { subscriberId: 'nobody', messageId: randomUUID() },
+      headers: { cookie: browser.cookieHeader() },
+    });
+    expect(forged.statusCode).toBe(403);
+  });
+});

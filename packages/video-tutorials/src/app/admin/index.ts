@@ -1,5 +1,5 @@
 import { createParkingLot, type MessageStore, type ParkedMessage, type Queryable } from 'message-db-toolkit';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { tracePositions, userPositions } from '../../aggregators/admin-message-index/index.js';
 import { listCategories } from '../../aggregators/admin-streams/index.js';
@@ -33,6 +33,7 @@ import {
   usersPage,
   type ConsumerStatus,
 } from './pages.js';
+import { formBody, parseResult, zodRoutes } from '../../web/input.js';
 import { requestMetadata } from '../../web/request-metadata.js';
 import { olderThan, pageLinks, pageOf } from './paging.js';
 
@@ -79,8 +80,11 @@ const messageParams = z.object({ messageId: uuid });
 const traceParams = z.object({ traceId: z.string().min(1).max(200) });
 const streamParams = z.object({ streamName: z.string().min(1).max(500) });
 const streamQuery = z.object({ before: position.optional() });
-const healthQuery = z.object({ retryRequested: uuid.optional() });
+/** The notice that a retry was asked for; none when the link names no message. */
+const healthQuery = z.object({ retryRequested: uuid.optional().catch(undefined) });
 const retryForm = z.object({ subscriberId: z.string().min(1).max(200), messageId: uuid });
+/** The form's fields, checked by the route (`retryForm`): a message it cannot find is answered with a 404. */
+const retryFormBody = formBody({ subscriberId: z.unknown().optional(), messageId: z.unknown().optional() });
 
 /**
  * The admin portal (the book's chapter 13 and its exercises): system health, users, messages,
@@ -96,12 +100,12 @@ export function createAdminApp({
   // The message store's own reads for browsing it: this application runs no SQL on its tables.
   const browse = storeBrowser(store);
 
-  return async (app) => {
+  return async (plugin) => {
+    const app = zodRoutes(plugin);
     // Encapsulated: this hook guards exactly the routes of this plugin, whatever the URL looked like.
     app.addHook('preHandler', requireAdmin(adminEmails));
 
-    app.get('/admin', async (request, reply) => {
-      const parsed = healthQuery.safeParse(request.query);
+    app.get('/admin', { schema: { querystring: healthQuery } }, async (request, reply) => {
       const positions = await listSubscriberPositions(viewData);
       const [consumers, parked, overdue, categories, headPosition] = await Promise.all([
         consumerStatuses(positions),
@@ -110,7 +114,7 @@ export function createAdminApp({
         listCategories(viewData),
         browse.headOfAll(),
       ]);
-      return healthPage(reply, {
+      const page = healthPage({
         headPosition,
         messageCount: categories.reduce((sum, category) => sum + category.messageCount, 0),
         streamCount: categories.reduce((sum, category) => sum + category.streamCount, 0),
@@ -123,32 +127,32 @@ export function createAdminApp({
         parkedCount: parked.length,
         overdue: overdue.slice(-LISTED).reverse(),
         overdueCount: overdue.length,
-        notice:
-          parsed.success && parsed.data.retryRequested
-            ? 'Retry requested: the consumer handles the message again when it is next idle.'
-            : undefined,
+        notice: request.query.retryRequested
+          ? 'Retry requested: the consumer handles the message again when it is next idle.'
+          : undefined,
         csrfToken: reply.csrfToken(),
       });
+      return reply.view(page);
     });
 
-    app.post('/admin/parked-messages/retry', async (request, reply) => {
-      const parsed = retryForm.safeParse(request.body ?? {});
-      if (!parsed.success) return notFoundPage(reply, 'There is no such parked message.');
+    app.post('/admin/parked-messages/retry', { schema: { body: retryFormBody } }, async (request, reply) => {
+      const parsed = retryForm.safeParse(request.body);
+      if (!parsed.success) return notFound(reply, 'There is no such parked message.');
       const { subscriberId, messageId } = parsed.data;
       const lot = createParkingLot(store, subscriberId);
       const parked = (await lot.list()).find((message) => message.messageId === messageId);
-      if (!parked) return notFoundPage(reply, 'There is no such parked message.');
+      if (!parked) return notFound(reply, 'There is no such parked message.');
       if (parked.state === 'parked') await lot.retry(messageId);
       return reply.redirect(`/admin${query({ retryRequested: messageId })}`, 303);
     });
 
     app.get('/admin/subscriber-positions', async (_request, reply) =>
-      consumersPage(reply, await consumerStatuses(await listSubscriberPositions(viewData)), UNREAD_COUNTED_UP_TO),
+      reply.view(consumersPage(await consumerStatuses(await listSubscriberPositions(viewData)), UNREAD_COUNTED_UP_TO)),
     );
 
-    app.get('/admin/users', async (request, reply) => {
-      const parsed = usersQuery.safeParse(request.query);
-      if (!parsed.success) return badRequestPage(reply);
+    app.get('/admin/users', { schema: { querystring: parseResult(usersQuery) } }, async (request, reply) => {
+      const parsed = request.query;
+      if (!parsed.success) return badRequest(reply);
       const { search = '', afterEmail, afterId } = parsed.data;
       const after = afterEmail !== undefined && afterId ? { emailKey: afterEmail, id: afterId } : undefined;
       const { users, next } = await listUsers(viewData, {
@@ -156,23 +160,24 @@ export function createAdminApp({
         ...(after ? { after } : {}),
         limit: PAGE_SIZE,
       });
-      return usersPage(reply, {
+      const page = usersPage({
         users,
         search,
         next: next ? `/admin/users${query({ search, afterEmail: next.emailKey, afterId: next.id })}` : null,
         first: after ? `/admin/users${query({ search })}` : null,
       });
+      return reply.view(page);
     });
 
-    app.get('/admin/users/:userId', async (request, reply) => {
-      const params = userParams.safeParse(request.params);
-      const parsed = userQuery.safeParse(request.query);
-      if (!params.success) return notFoundPage(reply, 'There is no such user.');
-      if (!parsed.success) return badRequestPage(reply);
+    const userRoute = { schema: { params: parseResult(userParams), querystring: parseResult(userQuery) } };
+    app.get('/admin/users/:userId', userRoute, async (request, reply) => {
+      const { params, query: parsed } = request;
+      if (!params.success) return notFound(reply, 'There is no such user.');
+      if (!parsed.success) return badRequest(reply);
       const { userId } = params.data;
       const { before, unlockRequested } = parsed.data;
       const user = await findAdminUser(viewData, userId);
-      if (!user) return notFoundPage(reply, 'There is no such user (or the admin portal has not seen them yet).');
+      if (!user) return notFound(reply, 'There is no such user (or the admin portal has not seen them yet).');
       const [logIns, viewingPositions, messagePositions] = await Promise.all([
         browse.streamMessages(authenticationStreamName(userId), { limit: ACTIVITY_SIZE }),
         userPositions(viewData, userId, { type: VideoViewed.type, limit: ACTIVITY_SIZE }),
@@ -183,7 +188,7 @@ export function createAdminApp({
         browse.messagesAt(viewingPositions),
         browse.messagesAt(shown.items),
       ]);
-      return userPage(reply, {
+      const page = userPage({
         user,
         logIns,
         viewings,
@@ -195,13 +200,14 @@ export function createAdminApp({
         unlockRequested,
         csrfToken: reply.csrfToken(),
       });
+      return reply.view(page);
     });
 
     // The book's account-locking exercise: an admin asks identity to unlock; identity decides.
-    app.post('/admin/users/:userId/unlock', async (request, reply) => {
-      const params = userParams.safeParse(request.params);
+    app.post('/admin/users/:userId/unlock', { schema: { params: parseResult(userParams) } }, async (request, reply) => {
+      const params = request.params;
       if (!params.success || !UnlockAccount.schema.safeParse({ userId: params.data.userId }).success)
-        return notFoundPage(reply, 'There is no such user.');
+        return notFound(reply, 'There is no such user.');
       const { userId } = params.data;
       await store.write(
         identityCommandStreamName(userId),
@@ -210,9 +216,9 @@ export function createAdminApp({
       return reply.redirect(`${userHref(userId)}${query({ unlockRequested: request.traceId })}`, 303);
     });
 
-    app.get('/admin/messages', async (request, reply) => {
-      const parsed = messagesQuery.safeParse(request.query);
-      if (!parsed.success) return badRequestPage(reply);
+    app.get('/admin/messages', { schema: { querystring: parseResult(messagesQuery) } }, async (request, reply) => {
+      const parsed = request.query;
+      if (!parsed.success) return badRequest(reply);
       const { before, after, category, type } = parsed.data;
       const page = {
         ...(category ? { category } : {}),
@@ -247,7 +253,7 @@ export function createAdminApp({
           : paged && newest && (page.after === undefined || more)
             ? newest.globalPosition
             : undefined;
-      return messagesPage(reply, {
+      const listing = messagesPage({
         messages,
         category: category ?? '',
         type: type ?? '',
@@ -259,39 +265,44 @@ export function createAdminApp({
           newerFrom,
         }),
       });
+      return reply.view(listing);
     });
 
-    app.get('/admin/messages/:messageId', async (request, reply) => {
-      const params = messageParams.safeParse(request.params);
-      const message = params.success ? await browse.messageById(params.data.messageId) : null;
-      if (!message) return notFoundPage(reply, 'There is no message with that id.');
-      const causePosition = message.metadata.causationMessageGlobalPosition;
-      const traceId = message.metadata.traceId;
-      const [cause, traced] = await Promise.all([
-        typeof causePosition === 'number' ? browse.messageAt(causePosition) : null,
-        typeof traceId === 'string' ? tracePositions(viewData, traceId, TRACE_LIMIT) : [],
-      ]);
-      // Its effects are in its trace, after it.
-      const later = traced.filter((position) => position > message.globalPosition);
-      const effects = (await browse.messagesAt(later))
-        .filter((effect) => effect.metadata.causationMessageGlobalPosition === message.globalPosition)
-        .reverse();
-      return messagePage(reply, { message, cause, effects });
-    });
+    app.get(
+      '/admin/messages/:messageId',
+      { schema: { params: parseResult(messageParams) } },
+      async (request, reply) => {
+        const params = request.params;
+        const message = params.success ? await browse.messageById(params.data.messageId) : null;
+        if (!message) return notFound(reply, 'There is no message with that id.');
+        const causePosition = message.metadata.causationMessageGlobalPosition;
+        const traceId = message.metadata.traceId;
+        const [cause, traced] = await Promise.all([
+          typeof causePosition === 'number' ? browse.messageAt(causePosition) : null,
+          typeof traceId === 'string' ? tracePositions(viewData, traceId, TRACE_LIMIT) : [],
+        ]);
+        // Its effects are in its trace, after it.
+        const later = traced.filter((position) => position > message.globalPosition);
+        const effects = (await browse.messagesAt(later))
+          .filter((effect) => effect.metadata.causationMessageGlobalPosition === message.globalPosition)
+          .reverse();
+        return reply.view(messagePage({ message, cause, effects }));
+      },
+    );
 
-    app.get('/admin/traces/:traceId', async (request, reply) => {
-      const params = traceParams.safeParse(request.params);
-      if (!params.success) return notFoundPage(reply, 'There is no such trace.');
+    app.get('/admin/traces/:traceId', { schema: { params: parseResult(traceParams) } }, async (request, reply) => {
+      const params = request.params;
+      if (!params.success) return notFound(reply, 'There is no such trace.');
       const { traceId } = params.data;
       const positions = await tracePositions(viewData, traceId, TRACE_LIMIT + 1);
-      if (positions.length === 0) return notFoundPage(reply, 'No message has that trace id (yet).');
+      if (positions.length === 0) return notFound(reply, 'No message has that trace id (yet).');
       const messages = await browse.messagesAt(positions.slice(0, TRACE_LIMIT));
-      return tracePage(reply, traceId, messages, positions.length > TRACE_LIMIT);
+      return reply.view(tracePage(traceId, messages, positions.length > TRACE_LIMIT));
     });
 
-    app.get('/admin/streams', async (request, reply) => {
-      const parsed = streamsQuery.safeParse(request.query);
-      if (!parsed.success) return badRequestPage(reply);
+    app.get('/admin/streams', { schema: { querystring: parseResult(streamsQuery) } }, async (request, reply) => {
+      const parsed = request.query;
+      if (!parsed.success) return badRequest(reply);
       const { before, category } = parsed.data;
       const [listing, categories] = await Promise.all([
         browse.listStreams({
@@ -302,7 +313,7 @@ export function createAdminApp({
         }),
         listCategories(viewData),
       ]);
-      return streamsPage(reply, {
+      const page = streamsPage({
         streams: listing.streams,
         category: category ?? '',
         categories,
@@ -313,13 +324,14 @@ export function createAdminApp({
           olderFrom: listing.olderBefore ?? undefined,
         }),
       });
+      return reply.view(page);
     });
 
-    app.get('/admin/streams/:streamName', async (request, reply) => {
-      const params = streamParams.safeParse(request.params);
-      const parsed = streamQuery.safeParse(request.query);
-      if (!params.success) return notFoundPage(reply, 'There is no such stream.');
-      if (!parsed.success) return badRequestPage(reply);
+    const streamRoute = { schema: { params: parseResult(streamParams), querystring: parseResult(streamQuery) } };
+    app.get('/admin/streams/:streamName', streamRoute, async (request, reply) => {
+      const { params, query: parsed } = request;
+      if (!params.success) return notFound(reply, 'There is no such stream.');
+      if (!parsed.success) return badRequest(reply);
       const { streamName } = params.data;
       const { before } = parsed.data;
       const [summary, found] = await Promise.all([
@@ -327,9 +339,9 @@ export function createAdminApp({
         browse.streamMessages(streamName, { ...olderThan(before), limit: PAGE_SIZE + 1 }),
       ]);
       if (!summary && found.length === 0 && before === undefined)
-        return notFoundPage(reply, 'There is no stream with that name.');
+        return notFound(reply, 'There is no stream with that name.');
       const { items: messages, more } = pageOf(found, PAGE_SIZE);
-      return streamPage(reply, {
+      const page = streamPage({
         streamName,
         summary,
         messages,
@@ -338,10 +350,21 @@ export function createAdminApp({
           olderFrom: more ? messages.at(-1)?.position : undefined,
         }),
       });
+      return reply.view(page);
     });
 
-    app.get('/admin/categories', async (_request, reply) => categoriesPage(reply, await listCategories(viewData)));
+    app.get('/admin/categories', async (_request, reply) => reply.view(categoriesPage(await listCategories(viewData))));
   };
+
+  /** A page of the portal saying that `what` is not there. */
+  function notFound(reply: FastifyReply, what: string) {
+    return reply.view(notFoundPage(what), 404);
+  }
+
+  /** A page of the portal saying that the address asks for what it cannot show. */
+  function badRequest(reply: FastifyReply) {
+    return reply.view(badRequestPage(), 400);
+  }
 
   /** Every consumer's recorded position, with the head of what it reads and how much it has not read. */
   async function consumerStatuses(positions: SubscriberPosition[]): Promise<ConsumerStatus[]> {

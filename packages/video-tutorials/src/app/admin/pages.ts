@@ -1,10 +1,13 @@
 import type { ParkedMessage, StoredMessage, StreamSummary } from 'message-db-toolkit';
-import type { FastifyReply } from 'fastify';
 import type { CategorySummary } from '../../aggregators/admin-streams/index.js';
 import type { AdminUser } from '../../aggregators/admin-users/index.js';
 import { html, type SafeHtml } from '../../html.js';
+import type { PageOptions } from '../../web/layout.js';
 
-/** The admin portal's pages: server-rendered, every value escaped by `html`. */
+/**
+ * The admin portal's pages: server-rendered from what the routes read, every value escaped by `html`. Each
+ * returns the page for the shared layout; the route decides its status code.
+ */
 
 export type Section = 'health' | 'users' | 'messages' | 'streams' | 'categories' | 'subscribers';
 
@@ -17,10 +20,11 @@ const SECTIONS: [Section, string, string][] = [
   ['subscribers', '/admin/subscriber-positions', 'Consumers'],
 ];
 
-export function adminPage(reply: FastifyReply, section: Section, title: string, body: SafeHtml, statusCode = 200) {
-  return reply.page(
-    `${title} · Admin`,
-    html`<div class="admin">
+/** A page of the admin portal, in section `section`: its navigation, then `body`. */
+export function adminPage(section: Section, title: string, body: SafeHtml): PageOptions {
+  return {
+    title: `${title} · Admin`,
+    body: html`<div class="admin">
       <nav class="admin-nav" aria-label="Admin">
         ${SECTIONS.map(
           ([name, href, label]) =>
@@ -34,8 +38,7 @@ export function adminPage(reply: FastifyReply, section: Section, title: string, 
       </nav>
       ${body}
     </div>`,
-    statusCode,
-  );
+  };
 }
 
 // ---------- Small pieces ----------
@@ -197,9 +200,8 @@ function unreadLabel(consumer: ConsumerStatus, countedUpTo: number) {
   return consumer.unread >= countedUpTo ? `${count(countedUpTo)}+` : count(consumer.unread);
 }
 
-export function healthPage(reply: FastifyReply, view: HealthView) {
+export function healthPage(view: HealthView) {
   return adminPage(
-    reply,
     'health',
     'System health',
     html`<h1>System health</h1>
@@ -316,9 +318,8 @@ export function healthPage(reply: FastifyReply, view: HealthView) {
 
 // ---------- Consumers ----------
 
-export function consumersPage(reply: FastifyReply, consumers: ConsumerStatus[], unreadCountedUpTo: number) {
+export function consumersPage(consumers: ConsumerStatus[], unreadCountedUpTo: number) {
   return adminPage(
-    reply,
     'subscribers',
     'Consumers',
     html`<h1>Consumers</h1>
@@ -376,12 +377,8 @@ function userStatus(user: AdminUser) {
     : html`<span class="badge published">Active</span>`;
 }
 
-export function usersPage(
-  reply: FastifyReply,
-  view: { users: AdminUser[]; search: string; next: string | null; first: string | null },
-) {
+export function usersPage(view: { users: AdminUser[]; search: string; next: string | null; first: string | null }) {
   return adminPage(
-    reply,
     'users',
     'Users',
     html`<h1>Users</h1>
@@ -437,10 +434,9 @@ export interface UserView {
   csrfToken: string;
 }
 
-export function userPage(reply: FastifyReply, view: UserView) {
+export function userPage(view: UserView) {
   const { user } = view;
   return adminPage(
-    reply,
     'users',
     user.email ?? user.id,
     html`<p><a href="/admin/users">← Users</a></p>
@@ -511,10 +507,9 @@ export interface MessagesView {
   pages: { newest?: string | undefined; newer?: string | undefined; older?: string | undefined };
 }
 
-export function messagesPage(reply: FastifyReply, view: MessagesView) {
+export function messagesPage(view: MessagesView) {
   const types = [...new Set(view.categories.flatMap((category) => category.types.map((type) => type.type)))].sort();
   return adminPage(
-    reply,
     'messages',
     'Messages',
     html`<h1>Messages</h1>
@@ -551,12 +546,11 @@ export interface MessageView {
   effects: StoredMessage[];
 }
 
-export function messagePage(reply: FastifyReply, { message, cause, effects }: MessageView) {
+export function messagePage({ message, cause, effects }: MessageView) {
   const traceId = traceOf(message);
   const userId = typeof message.metadata.userId === 'string' ? message.metadata.userId : undefined;
   const causePosition = message.metadata.causationMessageGlobalPosition;
   return adminPage(
-    reply,
     'messages',
     message.type,
     html`<p><a href="/admin/messages">← Messages</a></p>
@@ -654,9 +648,8 @@ function traceItem(node: TraceNode, cause: StoredMessage | null): SafeHtml {
   </li>`;
 }
 
-export function tracePage(reply: FastifyReply, traceId: string, messages: StoredMessage[], truncated: boolean) {
+export function tracePage(traceId: string, messages: StoredMessage[], truncated: boolean) {
   return adminPage(
-    reply,
     'messages',
     'Trace',
     html`<p><a href="/admin/messages">← Messages</a></p>
@@ -676,22 +669,18 @@ export function tracePage(reply: FastifyReply, traceId: string, messages: Stored
 
 // ---------- Streams and categories ----------
 
-export function streamsPage(
-  reply: FastifyReply,
-  view: {
-    streams: StreamSummary[];
-    category: string;
-    categories: CategorySummary[];
-    /** The page's scan window ran out at these global positions before the page was full. */
-    scanned?: { newest: number; oldest: number } | undefined;
-    /** How many messages a page scans at most. */
-    scanWindow: number;
-    older?: string | undefined;
-    newest?: string | undefined;
-  },
-) {
+export function streamsPage(view: {
+  streams: StreamSummary[];
+  category: string;
+  categories: CategorySummary[];
+  /** The page's scan window ran out at these global positions before the page was full. */
+  scanned?: { newest: number; oldest: number } | undefined;
+  /** How many messages a page scans at most. */
+  scanWindow: number;
+  older?: string | undefined;
+  newest?: string | undefined;
+}) {
   return adminPage(
-    reply,
     'streams',
     'Streams',
     html`<h1>Streams</h1>
@@ -741,18 +730,14 @@ export function streamsPage(
   );
 }
 
-export function streamPage(
-  reply: FastifyReply,
-  view: {
-    streamName: string;
-    summary: StreamSummary | null;
-    messages: StoredMessage[];
-    pages: { newest?: string | undefined; older?: string | undefined };
-  },
-) {
+export function streamPage(view: {
+  streamName: string;
+  summary: StreamSummary | null;
+  messages: StoredMessage[];
+  pages: { newest?: string | undefined; older?: string | undefined };
+}) {
   const categoryName = view.streamName.split('-')[0] ?? view.streamName;
   return adminPage(
-    reply,
     'streams',
     view.streamName,
     html`<p><a href="/admin/streams">← Streams</a></p>
@@ -771,9 +756,8 @@ export function streamPage(
   );
 }
 
-export function categoriesPage(reply: FastifyReply, categories: CategorySummary[]) {
+export function categoriesPage(categories: CategorySummary[]) {
   return adminPage(
-    reply,
     'categories',
     'Categories',
     html`<h1>Categories</h1>
@@ -816,9 +800,8 @@ export function categoriesPage(reply: FastifyReply, categories: CategorySummary[
 
 // ---------- Refusals ----------
 
-export function notFoundPage(reply: FastifyReply, what: string) {
+export function notFoundPage(what: string) {
   return adminPage(
-    reply,
     'health',
     'Not found',
     html`<div class="card narrow">
@@ -826,13 +809,11 @@ export function notFoundPage(reply: FastifyReply, what: string) {
       <p class="muted">${what}</p>
       <a class="button" href="/admin">Back to the admin portal</a>
     </div>`,
-    404,
   );
 }
 
-export function badRequestPage(reply: FastifyReply) {
+export function badRequestPage() {
   return adminPage(
-    reply,
     'health',
     'Cannot show that',
     html`<div class="card narrow">
@@ -840,6 +821,5 @@ export function badRequestPage(reply: FastifyReply) {
       <div class="alert error" role="alert">The address asks for a page that cannot be shown.</div>
       <a class="button" href="/admin">Back to the admin portal</a>
     </div>`,
-    400,
   );
 }

@@ -16,13 +16,21 @@ import {
 } from '../../contracts/identity.js';
 import { unknownUserHash, verifyPassword as verifyWithHash, type PasswordHashAlgorithm } from '../../passwords.js';
 import { requireUser } from '../../web/guards.js';
-import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
-import { html } from '../../html.js';
+import type { FormError } from '../../web/forms.js';
+import { formBody, parseResult, typedText, zodRoutes } from '../../web/input.js';
 import { safeReturnPath } from '../../web/return-path.js';
-import { SIGNED_OUT_NOTICES } from './account.js';
+import { emailedLink, emailedLinkFields } from './emailed-links.js';
 import { registerPasswordRoutes } from './passwords.js';
 import { defaultSessionSettings, type SessionSettings } from './sessions.js';
 import { requestMetadata } from '../../web/request-metadata.js';
+import {
+  emailedLinkPage,
+  GO_HOME,
+  logInPage,
+  messagePage,
+  SIGNED_OUT_NOTICES,
+  type LogInView,
+} from './views/log-in.js';
 
 const credentials = z.object({
   email: z.string().trim().min(1).max(254),
@@ -87,29 +95,31 @@ export function createAuthenticateApp({
     return Math.max(0, failures[0]!.time.getTime() + delayMs - Date.now());
   };
 
-  return async (app) => {
-    app.get('/auth/log-in', async (request, reply) => {
-      const { returnTo, notice } = request.query as { returnTo?: unknown; notice?: unknown };
-      const signedOut =
-        typeof notice === 'string' && Object.hasOwn(SIGNED_OUT_NOTICES, notice)
-          ? SIGNED_OUT_NOTICES[notice]
-          : undefined;
-      return renderLogIn(reply, { email: '', returnTo: safeReturnPath(returnTo), notice: signedOut });
+  return async (plugin) => {
+    const app = zodRoutes(plugin);
+    const showLogIn = (reply: FastifyReply, view: Omit<LogInView, 'csrfToken'>, statusCode = 200) =>
+      reply.view(logInPage({ csrfToken: reply.csrfToken(), ...view }), statusCode);
+
+    app.get('/auth/log-in', { schema: { querystring: logInQuery } }, async (request, reply) => {
+      const { returnTo, notice } = request.query;
+      return showLogIn(reply, { email: '', returnTo, notice });
     });
 
     app.post(
       '/auth/log-in',
       // Per client address, and each attempt while limited doubles the wait.
-      { config: { rateLimit: { max: logInAttemptsPerMinute, timeWindow: 60_000, exponentialBackoff: true } } },
+      {
+        config: { rateLimit: { max: logInAttemptsPerMinute, timeWindow: 60_000, exponentialBackoff: true } },
+        schema: { body: logInForm },
+      },
       async (request, reply) => {
-        const body = (request.body ?? {}) as Record<string, unknown>;
-        const returnTo = safeReturnPath(body.returnTo);
-        const parsed = credentials.safeParse({ email: body.email, password: body.password });
+        const { returnTo } = request.body;
+        const parsed = credentials.safeParse({ email: request.body.email, password: request.body.password });
         if (!parsed.success) {
           // What was typed comes back (the e-mail address, never the password), with what is missing.
-          const typed = typeof body.email === 'string' ? body.email.trim().slice(0, 254) : '';
+          const typed = request.body.email.trim().slice(0, 254);
           const errors = parsed.error.issues.map(logInInputError);
-          return renderLogIn(reply, { email: typed, returnTo, errors }, 400);
+          return showLogIn(reply, { email: typed, returnTo, errors }, 400);
         }
         const { email, password } = parsed.data;
 
@@ -122,13 +132,13 @@ export function createAuthenticateApp({
         if (waitMs > 0) {
           reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
           const message = `Too many failed log-ins for this account. Try again in ${Math.ceil(waitMs / 1000)} seconds.`;
-          return renderLogIn(reply, { email, returnTo, errors: [{ message }] }, 429);
+          return showLogIn(reply, { email, returnTo, errors: [{ message }] }, 429);
         }
         const verified = await verifyPassword(account?.passwordHash ?? (await unknownUser), password);
-        if (!account) return renderLogIn(reply, { email, returnTo, errors: [{ message: REJECTED }] }, 401);
+        if (!account) return showLogIn(reply, { email, returnTo, errors: [{ message: REJECTED }] }, 401);
         const metadata = requestMetadata(request, account.id);
         if (!verified) {
-          renderLogIn(reply, { email, returnTo, errors: [{ message: REJECTED }] }, 401);
+          showLogIn(reply, { email, returnTo, errors: [{ message: REJECTED }] }, 401);
           const recording = store
             .write(
               authenticationStreamName(account.id),
@@ -144,7 +154,7 @@ export function createAuthenticateApp({
         }
         // Only someone who knows the password learns that the account is locked.
         if (account.locked)
-          return renderLogIn(
+          return showLogIn(
             reply,
             {
               email,
@@ -174,37 +184,36 @@ export function createAuthenticateApp({
     });
 
     // The link in the e-mail opens a page whose button confirms: a link checker fetching it confirms nothing.
-    app.get('/auth/confirm-email', async (request, reply) => {
-      const parsed = confirmation.safeParse(request.query);
-      if (!parsed.success) return renderMessage(reply, 'Confirm your address', 'This link is not valid.', 400);
-      const { userId, token } = parsed.data;
-      return reply.page(
-        'Confirm your address',
-        html`<div class="card narrow">
-          <h1>Confirm your address</h1>
-          <form method="post" action="/auth/confirm-email" class="stack">
-            <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
-            <input type="hidden" name="userId" value="${userId}" />
-            <input type="hidden" name="token" value="${token}" />
-            <button type="submit" class="block">Confirm my address</button>
-          </form>
-        </div>`,
+    app.get('/auth/confirm-email', { schema: { querystring: parseResult(emailedLink) } }, async (request, reply) => {
+      const link = request.query;
+      if (!link.success) return showMessage(reply, 'Confirm your address', 'This link is not valid.', 400);
+      return reply.view(
+        emailedLinkPage({
+          csrfToken: reply.csrfToken(),
+          title: 'Confirm your address',
+          action: '/auth/confirm-email',
+          button: 'Confirm my address',
+          ...link.data,
+        }),
       );
     });
 
     app.post(
       '/auth/confirm-email',
-      { config: { rateLimit: { max: logInAttemptsPerMinute, timeWindow: 60_000 } } },
+      {
+        config: { rateLimit: { max: logInAttemptsPerMinute, timeWindow: 60_000 } },
+        schema: { body: emailedLinkForm },
+      },
       async (request, reply) => {
-        const parsed = confirmation.safeParse(request.body ?? {});
-        if (!parsed.success) return renderMessage(reply, 'Confirm your address', 'This link is not valid.', 400);
+        const parsed = emailedLink.safeParse(request.body);
+        if (!parsed.success) return showMessage(reply, 'Confirm your address', 'This link is not valid.', 400);
         const { userId, token } = parsed.data;
         // Identity checks the token (one-time, with an expiry) and confirms; the pages show it when it has.
         await store.write(
           identityCommandStreamName(userId),
           ConfirmEmail.create({ userId, token }, { metadata: requestMetadata(request, userId) }),
         );
-        return renderMessage(
+        return showMessage(
           reply,
           'Confirming your address',
           'Thank you. Your address is being confirmed: this takes a moment.',
@@ -213,36 +222,35 @@ export function createAuthenticateApp({
     );
 
     // The unlock link e-mailed at a lock: a page whose button asks identity to unlock (it checks the token).
-    app.get('/auth/unlock', async (request, reply) => {
-      const parsed = confirmation.safeParse(request.query);
-      if (!parsed.success) return renderMessage(reply, 'Unlock your account', 'This link is not valid.', 400);
-      const { userId, token } = parsed.data;
-      return reply.page(
-        'Unlock your account',
-        html`<div class="card narrow">
-          <h1>Unlock your account</h1>
-          <form method="post" action="/auth/unlock" class="stack">
-            <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
-            <input type="hidden" name="userId" value="${userId}" />
-            <input type="hidden" name="token" value="${token}" />
-            <button type="submit" class="block">Unlock my account</button>
-          </form>
-        </div>`,
+    app.get('/auth/unlock', { schema: { querystring: parseResult(emailedLink) } }, async (request, reply) => {
+      const link = request.query;
+      if (!link.success) return showMessage(reply, 'Unlock your account', 'This link is not valid.', 400);
+      return reply.view(
+        emailedLinkPage({
+          csrfToken: reply.csrfToken(),
+          title: 'Unlock your account',
+          action: '/auth/unlock',
+          button: 'Unlock my account',
+          ...link.data,
+        }),
       );
     });
 
     app.post(
       '/auth/unlock',
-      { config: { rateLimit: { max: logInAttemptsPerMinute, timeWindow: 60_000 } } },
+      {
+        config: { rateLimit: { max: logInAttemptsPerMinute, timeWindow: 60_000 } },
+        schema: { body: emailedLinkForm },
+      },
       async (request, reply) => {
-        const parsed = confirmation.safeParse(request.body ?? {});
-        if (!parsed.success) return renderMessage(reply, 'Unlock your account', 'This link is not valid.', 400);
+        const parsed = emailedLink.safeParse(request.body);
+        if (!parsed.success) return showMessage(reply, 'Unlock your account', 'This link is not valid.', 400);
         const { userId, token } = parsed.data;
         await store.write(
           identityCommandStreamName(userId),
           UnlockAccount.create({ userId, token }, { metadata: requestMetadata(request, userId) }),
         );
-        return renderMessage(reply, 'Unlock your account', 'Your account is being unlocked: log in again in a moment.');
+        return showMessage(reply, 'Unlock your account', 'Your account is being unlocked: log in again in a moment.');
       },
     );
 
@@ -261,7 +269,7 @@ export function createAuthenticateApp({
           identityCommandStreamName(userId),
           RequestEmailConfirmation.create({ userId }, { metadata: requestMetadata(request, userId) }),
         );
-        return renderMessage(reply, 'Confirmation e-mail', 'We are sending you a new confirmation link.');
+        return showMessage(reply, 'Confirmation e-mail', 'We are sending you a new confirmation link.');
       },
     );
 
@@ -276,72 +284,30 @@ export function createAuthenticateApp({
   };
 }
 
-const confirmation = z.object({
-  userId: z.uuid(),
-  token: z.string().regex(/^[A-Za-z0-9_-]{20,200}$/),
+const emailedLinkForm = formBody(emailedLinkFields);
+
+/** Where to go after logging in: a path on this site, else home. */
+const returnPath = z
+  .unknown()
+  .optional()
+  .transform((returnTo) => safeReturnPath(returnTo));
+
+/** The log-in page's link: where to go afterwards, and why the user is here, if known. */
+const logInQuery = z.object({
+  returnTo: returnPath,
+  notice: z
+    .unknown()
+    .optional()
+    .transform((notice) =>
+      typeof notice === 'string' && Object.hasOwn(SIGNED_OUT_NOTICES, notice) ? SIGNED_OUT_NOTICES[notice] : undefined,
+    ),
+});
+const logInForm = formBody({
+  email: typedText,
+  password: typedText,
+  returnTo: returnPath,
 });
 
-function renderMessage(reply: FastifyReply, title: string, message: string, statusCode = 200) {
-  return reply.page(
-    title,
-    html`<div class="card narrow">
-      <h1>${title}</h1>
-      <div class="alert ${statusCode < 400 ? 'ok' : 'error'}" role="status">${message}</div>
-      <div class="actions"><a class="button" href="/">Go home</a></div>
-    </div>`,
-    statusCode,
-  );
-}
-
-function renderLogIn(
-  reply: FastifyReply,
-  { email, returnTo, errors = [], notice }: { email: string; returnTo: string; errors?: FormError[]; notice?: string },
-  statusCode = 200,
-) {
-  return reply.page(
-    titleWithErrors('Log in', errors),
-    html`<div class="card narrow">
-      <h1>Log in</h1>
-      ${errorSummary(errors)}
-      ${notice ? html`<div class="alert ok" role="status" data-testid="log-in-notice">${notice}</div>` : ''}
-      <form method="post" action="/auth/log-in" class="stack">
-        <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
-        <input type="hidden" name="returnTo" value="${returnTo}" />
-        <div class="field">
-          <label for="log-in-email">E-mail</label>
-          <input
-            id="log-in-email"
-            type="email"
-            name="email"
-            value="${email}"
-            autocomplete="email"
-            inputmode="email"
-            spellcheck="false"
-            maxlength="254"
-            required
-            ${fieldState(errors, 'log-in-email')}
-          />
-          ${fieldError(errors, 'log-in-email')}
-        </div>
-        <div class="field">
-          <label for="log-in-password">Password</label>
-          <input
-            id="log-in-password"
-            type="password"
-            name="password"
-            autocomplete="current-password"
-            maxlength="128"
-            required
-            ${fieldState(errors, 'log-in-password')}
-          />
-          ${fieldError(errors, 'log-in-password')}
-        </div>
-        <button type="submit" class="block">Log in</button>
-      </form>
-      <p class="muted form-footer"><a href="/auth/forgot-password">Forgot your password?</a></p>
-      <p class="muted form-footer">New here? <a href="/register">Create an account</a></p>
-    </div>`,
-    statusCode,
-    { description: 'Log in to upload and manage your video tutorials.' },
-  );
-}
+/** A page that says one thing, and leads home. */
+const showMessage = (reply: FastifyReply, title: string, message: string, statusCode = 200) =>
+  reply.view(messagePage({ title, message, failed: statusCode >= 400, next: GO_HOME }), statusCode);

@@ -1,6 +1,5 @@
 import type { MessageStore, Queryable, StoredMessage } from 'message-db-toolkit';
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { z } from 'zod';
+import type { FastifyReply } from 'fastify';
 import { findCredentialsByEmail } from '../../aggregators/user-credentials/index.js';
 import {
   ChangePassword,
@@ -11,23 +10,19 @@ import {
 } from '../../contracts/identity.js';
 import { hashPassword, type PasswordHashAlgorithm } from '../../passwords.js';
 import { requireUser } from '../../web/guards.js';
-import { errorSummary, fieldError, fieldState, titleWithErrors, type FormError } from '../../web/forms.js';
-import { html } from '../../html.js';
-import {
-  accountPage,
-  PASSWORD_MAX,
-  PASSWORD_MIN,
-  PASSWORD_TRIES,
-  passwordField,
-  registerAccountRoutes,
-} from './account.js';
+import type { FormError } from '../../web/forms.js';
+import { formBody, parseResult, typedText, type ZodRoutes } from '../../web/input.js';
+import { emailedLink, emailedLinkFields } from './emailed-links.js';
+import { accountPageOf, PASSWORD_TRIES, registerAccountRoutes, typedPassword } from './account.js';
 import { identityAnswers, isCurrentPassword } from './identity-answers.js';
 import type { SessionSettings } from './sessions.js';
 import { requestMetadata } from '../../web/request-metadata.js';
+import { LOG_IN, messagePage } from './views/log-in.js';
+import { forgotPasswordPage, PASSWORD_MAX, PASSWORD_MIN, resetPasswordPage } from './views/passwords.js';
 
-const resetLink = z.object({ userId: z.uuid(), token: z.string().regex(/^[A-Za-z0-9_-]{20,200}$/) });
-/** A form field as typed, cut at `max` characters (a longer one is refused by the rules anyway). */
-const text = (value: unknown, max: number) => (typeof value === 'string' ? value.slice(0, max) : '');
+const resetForm = formBody({ ...emailedLinkFields, password: typedPassword, passwordRepeat: typedPassword });
+const forgotForm = formBody({ email: typedText.transform((email) => email.slice(0, 254).trim()) });
+const changeForm = formBody({ currentPassword: typedPassword, password: typedPassword, passwordRepeat: typedPassword });
 
 /**
  * Why a new password is refused, as a sentence about one of the two fields (their ids are `${idPrefix}` and
@@ -59,7 +54,7 @@ const REJECTIONS: Record<string, string> = {
  * from the very next request, then signs this browser out too.
  */
 export function registerPasswordRoutes(
-  app: FastifyInstance,
+  app: ZodRoutes,
   {
     store,
     viewData,
@@ -85,7 +80,7 @@ export function registerPasswordRoutes(
   async function signedOutEverywhere(reply: FastifyReply, answer: StoredMessage | null, notice = 'password-changed') {
     await reply.signOut();
     if (answer === null)
-      return renderMessage(
+      return showMessage(
         reply,
         notice === 'password-changed' ? 'Password' : 'Logging out everywhere',
         notice === 'password-changed'
@@ -95,22 +90,26 @@ export function registerPasswordRoutes(
     return reply.redirect(`/auth/log-in?notice=${notice}`, 303);
   }
 
-  const renderAccount = accountPage({ viewData, sessionSettings });
+  const showAccount = accountPageOf({ viewData, sessionSettings });
   registerAccountRoutes(app, { store, viewData, sessionSettings, verifyPassword, decided, signedOutEverywhere });
 
-  app.get('/auth/forgot-password', async (_request, reply) => renderForgotPassword(reply, { email: '', errors: [] }));
+  app.get('/auth/forgot-password', async (_request, reply) =>
+    reply.view(forgotPasswordPage({ csrfToken: reply.csrfToken(), email: '', errors: [] })),
+  );
 
   app.post(
     '/auth/forgot-password',
     // Per client address: nobody floods an inbox or probes addresses in bulk.
-    { config: { rateLimit: { max: 5, timeWindow: 15 * 60_000 } } },
+    { config: { rateLimit: { max: 5, timeWindow: 15 * 60_000 } }, schema: { body: forgotForm } },
     async (request, reply) => {
-      const body = (request.body ?? {}) as Record<string, unknown>;
-      const email = text(body.email, 254).trim();
+      const { email } = request.body;
       if (email === '')
-        return renderForgotPassword(
-          reply,
-          { email, errors: [{ field: 'forgot-email', message: 'Enter your e-mail address.' }] },
+        return reply.view(
+          forgotPasswordPage({
+            csrfToken: reply.csrfToken(),
+            email,
+            errors: [{ field: 'forgot-email', message: 'Enter your e-mail address.' }],
+          }),
           400,
         );
       const account = await findCredentialsByEmail(viewData, email);
@@ -125,7 +124,7 @@ export function registerPasswordRoutes(
             ),
           )
           .catch((error: unknown) => request.log.error({ err: error }, 'asking for a password reset failed'));
-      return renderMessage(
+      return showMessage(
         reply,
         'Check your e-mail',
         'If an account uses that address, we are e-mailing it a link to choose a new password. The link works for an hour.',
@@ -135,26 +134,25 @@ export function registerPasswordRoutes(
 
   // The link in the e-mail opens a form; a link checker fetching it changes nothing. The token in its address
   // goes into no cache and no Referer.
-  app.get('/auth/reset-password', async (request, reply) => {
+  app.get('/auth/reset-password', { schema: { querystring: parseResult(emailedLink) } }, async (request, reply) => {
     reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
-    const parsed = resetLink.safeParse(request.query);
-    if (!parsed.success) return renderMessage(reply, 'Choose a new password', REJECTIONS['link not valid']!, 400);
-    return renderResetPassword(reply, { ...parsed.data, errors: [] });
+    const parsed = request.query;
+    if (!parsed.success) return showMessage(reply, 'Choose a new password', REJECTIONS['link not valid']!, 400);
+    return reply.view(resetPasswordPage({ csrfToken: reply.csrfToken(), ...parsed.data, errors: [] }));
   });
 
   app.post(
     '/auth/reset-password',
-    { config: { rateLimit: { max: attemptsPerMinute, timeWindow: 60_000 } } },
+    { config: { rateLimit: { max: attemptsPerMinute, timeWindow: 60_000 } }, schema: { body: resetForm } },
     async (request, reply) => {
-      const body = (request.body ?? {}) as Record<string, unknown>;
-      const parsed = resetLink.safeParse(body);
-      if (!parsed.success) return renderMessage(reply, 'Choose a new password', REJECTIONS['link not valid']!, 400);
+      const parsed = emailedLink.safeParse(request.body);
+      if (!parsed.success) return showMessage(reply, 'Choose a new password', REJECTIONS['link not valid']!, 400);
       const { userId, token } = parsed.data;
-      const password = text(body.password, PASSWORD_MAX + 1);
-      const passwordRepeat = text(body.passwordRepeat, PASSWORD_MAX + 1);
+      const { password, passwordRepeat } = request.body;
       const problem = newPasswordProblem(password, passwordRepeat, 'reset-password');
       // The form comes back empty: a password is never written into a page.
-      if (problem) return renderResetPassword(reply, { userId, token, errors: [problem] }, 400);
+      if (problem)
+        return reply.view(resetPasswordPage({ csrfToken: reply.csrfToken(), userId, token, errors: [problem] }), 400);
       const command = ResetPassword.create(
         { userId, token, passwordHash: await hashPassword(password, passwordHashAlgorithm) },
         { metadata: requestMetadata(request, userId) },
@@ -162,7 +160,7 @@ export function registerPasswordRoutes(
       const answer = await decided(userId, command);
       if (answer && PasswordResetRejected.is(answer)) {
         const { reason } = PasswordResetRejected.parse(answer).data;
-        return renderMessage(reply, 'Choose a new password', REJECTIONS[reason] ?? REJECTIONS['link not valid']!, 400);
+        return showMessage(reply, 'Choose a new password', REJECTIONS[reason] ?? REJECTIONS['link not valid']!, 400);
       }
       return signedOutEverywhere(reply, answer);
     },
@@ -171,24 +169,19 @@ export function registerPasswordRoutes(
   app.post(
     '/account/password',
     // Per user: a borrowed session cannot guess the current password at speed.
-    { preHandler: requireUser, config: { rateLimit: PASSWORD_TRIES } },
+    { preHandler: requireUser, config: { rateLimit: PASSWORD_TRIES }, schema: { body: changeForm } },
     async (request, reply) => {
       const user = request.user!;
-      const body = (request.body ?? {}) as Record<string, unknown>;
-      const typed = {
-        currentPassword: text(body.currentPassword, PASSWORD_MAX + 1),
-        password: text(body.password, PASSWORD_MAX + 1),
-        passwordRepeat: text(body.passwordRepeat, PASSWORD_MAX + 1),
-      };
+      const typed = request.body;
       // The form comes back empty: a password is never written into a page.
       if (typed.currentPassword === '')
-        return renderAccount(request, reply, {
+        return showAccount(request, reply, {
           errors: [{ field: 'account-current-password', message: 'Enter your current password.' }],
         });
       const problem = newPasswordProblem(typed.password, typed.passwordRepeat, 'account-password');
-      if (problem) return renderAccount(request, reply, { errors: [problem] });
+      if (problem) return showAccount(request, reply, { errors: [problem] });
       if (!(await isCurrentPassword(viewData, verifyPassword, user, typed.currentPassword)))
-        return renderAccount(
+        return showAccount(
           request,
           reply,
           {
@@ -211,74 +204,6 @@ export function registerPasswordRoutes(
   );
 }
 
-function renderMessage(reply: FastifyReply, title: string, message: string, statusCode = 200) {
-  return reply.page(
-    title,
-    html`<div class="card narrow">
-      <h1>${title}</h1>
-      <div class="alert ${statusCode < 400 ? 'ok' : 'error'}" role="status">${message}</div>
-      <div class="actions"><a class="button" href="/auth/log-in">Log in</a></div>
-    </div>`,
-    statusCode,
-  );
-}
-
-function renderForgotPassword(
-  reply: FastifyReply,
-  { email, errors }: { email: string; errors: FormError[] },
-  statusCode = 200,
-) {
-  return reply.page(
-    titleWithErrors('Forgot your password?', errors),
-    html`<div class="card narrow">
-      <h1>Forgot your password?</h1>
-      ${errorSummary(errors)}
-      <p class="muted">Enter the address you registered with: we will e-mail you a link to choose a new password.</p>
-      <form method="post" action="/auth/forgot-password" class="stack">
-        <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
-        <div class="field">
-          <label for="forgot-email">E-mail</label>
-          <input
-            id="forgot-email"
-            type="email"
-            name="email"
-            value="${email}"
-            autocomplete="email"
-            inputmode="email"
-            spellcheck="false"
-            maxlength="254"
-            required
-            ${fieldState(errors, 'forgot-email')}
-          />
-          ${fieldError(errors, 'forgot-email')}
-        </div>
-        <button type="submit" class="block">E-mail me a link</button>
-      </form>
-    </div>`,
-    statusCode,
-  );
-}
-
-function renderResetPassword(
-  reply: FastifyReply,
-  { userId, token, errors }: { userId: string; token: string; errors: FormError[] },
-  statusCode = 200,
-) {
-  return reply.page(
-    titleWithErrors('Choose a new password', errors),
-    html`<div class="card narrow">
-      <h1>Choose a new password</h1>
-      ${errorSummary(errors)}
-      <form method="post" action="/auth/reset-password" class="stack">
-        <input type="hidden" name="_csrf" value="${reply.csrfToken()}" />
-        <input type="hidden" name="userId" value="${userId}" />
-        <input type="hidden" name="token" value="${token}" />
-        ${passwordField('reset-password', 'password', 'New password', 'new-password', errors)}
-        ${passwordField('reset-password-repeat', 'passwordRepeat', 'New password again', 'new-password', errors)}
-        <button type="submit" class="block">Change my password</button>
-      </form>
-      <p class="muted form-footer">You will be signed out everywhere, then log in with the new password.</p>
-    </div>`,
-    statusCode,
-  );
-}
+/** A page that says one thing, and leads on to the log-in page. */
+const showMessage = (reply: FastifyReply, title: string, message: string, statusCode = 200) =>
+  reply.view(messagePage({ title, message, failed: statusCode >= 400, next: LOG_IN }), statusCode);
