@@ -1,6 +1,5 @@
 import type { Queryable } from 'message-db-toolkit';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
   listCataloguePage,
@@ -12,6 +11,7 @@ import { titleWithErrors, type FormError } from '../../web/forms.js';
 import type { SafeHtml } from '../../html.js';
 import { pageHref, pageQuery, refusePage } from '../../web/pagination.js';
 import { cataloguePage, CONTROL_CHARACTERS, SEARCH_FIELD_ID, searchPage, searchResults } from './views.js';
+import { zodRoutes } from '../../web/input.js';
 
 /** Catalogue pages: 24 videos by default, 48 at most (`?size=`). */
 export const CATALOGUE_PAGE_SIZE = 24;
@@ -53,8 +53,7 @@ const searchQuery = z.object({
 export function createCatalogueApp({ viewData }: { viewData: Queryable }): FastifyPluginAsync {
   return async (plugin) => {
     // Routes validated by their zod schemas, typed by them (this plugin's routes only).
-    plugin.setValidatorCompiler(validatorCompiler);
-    const app = plugin.withTypeProvider<ZodTypeProvider>();
+    const app = zodRoutes(plugin);
 
     app.get(
       '/videos',

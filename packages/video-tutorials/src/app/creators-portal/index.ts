@@ -5,7 +5,6 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Message, MessageMetadata, MessageStore, Queryable } from 'message-db-toolkit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
   isDeletedVideoOfOwner,
@@ -44,6 +43,7 @@ import {
   type TextFormState,
 } from './views/video-page.js';
 import { requestMetadata } from '../../web/request-metadata.js';
+import { zodRoutes } from '../../web/input.js';
 
 /** "My videos" pages: 24 videos by default, 48 at most (`?size=`). */
 const MY_VIDEOS_PAGE_SIZE = 24;
@@ -103,8 +103,7 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
 
     // Routes validated by their zod schemas, typed by them (this plugin's routes only). Every schema takes any
     // input: a failed validation would answer before the guard below.
-    plugin.setValidatorCompiler(validatorCompiler);
-    const app = plugin.withTypeProvider<ZodTypeProvider>();
+    const app = zodRoutes(plugin);
     // Encapsulated: guards every route of this plugin, however its URL was spelled.
     app.addHook('preHandler', requireUser);
     registerVideoActions(app, options);

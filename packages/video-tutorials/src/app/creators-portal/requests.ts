@@ -1,24 +1,11 @@
 import type { Queryable } from 'message-db-toolkit';
-import type {
-  FastifyBaseLogger,
-  FastifyInstance,
-  RawReplyDefaultExpression,
-  RawRequestDefaultExpression,
-  RawServerDefault,
-} from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { findVideoOfOwner, type CreatorVideo } from '../../aggregators/creators-videos/index.js';
+import type { ZodRoutes } from '../../web/input.js';
 import type { SessionUser } from '../../web/server.js';
 
 /** The portal's plugin, its routes validated by their zod schemas and typed by them. */
-export type PortalApp = FastifyInstance<
-  RawServerDefault,
-  RawRequestDefaultExpression,
-  RawReplyDefaultExpression,
-  FastifyBaseLogger,
-  ZodTypeProvider
->;
+export type PortalApp = ZodRoutes;
 
 /**
  * A video's address: its id, or null for anything else — answered 404, as anyone else's video is. Never a failed

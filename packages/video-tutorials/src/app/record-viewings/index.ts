@@ -1,12 +1,12 @@
 import type { MessageStore, Queryable } from 'message-db-toolkit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { findPublishedVideo } from '../../aggregators/catalogue/index.js';
 import { VideoViewed, viewingStreamName } from '../../contracts/viewing.js';
 import { refusePage } from '../../web/pagination.js';
 import type { PlaybackTokens } from './playback-tokens.js';
 import { requestMetadata } from '../../web/request-metadata.js';
+import { zodRoutes } from '../../web/input.js';
 
 export { createPlaybackTokens, type PlaybackTokens } from './playback-tokens.js';
 
@@ -42,8 +42,7 @@ export function createRecordViewingsApp({
 }: RecordViewingsOptions): FastifyPluginAsync {
   return async (plugin) => {
     // Routes validated by their zod schemas, typed by them (this plugin's routes only).
-    plugin.setValidatorCompiler(validatorCompiler);
-    const app = plugin.withTypeProvider<ZodTypeProvider>();
+    const app = zodRoutes(plugin);
 
     app.post(
       '/record-viewing/:videoId',

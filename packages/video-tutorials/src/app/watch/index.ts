@@ -1,7 +1,6 @@
 import path from 'node:path';
 import type { Queryable } from 'message-db-toolkit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
   findCaptionCues,
@@ -18,6 +17,7 @@ import { mediaOf } from '../../web/media.js';
 import { videoTitle } from '../../web/video-card.js';
 import type { PlaybackTokens } from '../record-viewings/index.js';
 import { deletedVideoPage, watchHead, watchPage } from './views.js';
+import { zodRoutes } from '../../web/input.js';
 
 /** A video's address: its id, or null for anything else (answered 404, as a video we do not have). */
 const params = z.object({ videoId: z.uuid().nullable().catch(null) });
@@ -58,8 +58,7 @@ export function createWatchApp({
   const origin = appUrl?.replace(/\/$/, '');
   return async (plugin) => {
     // Routes validated by their zod schemas, typed by them (this plugin's routes only).
-    plugin.setValidatorCompiler(validatorCompiler);
-    const app = plugin.withTypeProvider<ZodTypeProvider>();
+    const app = zodRoutes(plugin);
 
     app.get('/videos/:videoId', { schema: { params, querystring: query } }, async (request, reply) => {
       const { videoId } = request.params;
