@@ -49,7 +49,7 @@ describe.runIf(enabled)('after the PostgreSQL server restarts', () => {
     // The store's own reconnecting retries carry this write over the restart.
     await store.write(`${category}-2`, exampleMessage());
     await eventually(() => handled.length === 2, { timeoutMs: 30_000 });
-    await sleep(1_000);
+    await sleep(1_000); // the next write comes once the wake-up watcher is back: no signal tells when it is
     await store.write(`${category}-3`, exampleMessage());
     await eventually(() => handled.length === 3, { timeoutMs: 15_000 });
     await subscription.stop();
@@ -106,7 +106,7 @@ describe.runIf(enabled)('after the PostgreSQL server restarts', () => {
       await eventually(async () => !children.every(alive) || ((await doneCount()) >= 400 && (await tally()) >= 400), {
         timeoutMs: 60_000,
       });
-      await sleep(1_000);
+      await sleep(1_000); // a late duplicate would show meanwhile (not run beside the others, so left unchanged)
       for (const each of children) expect(alive(each), each.output.join('').slice(-3000)).toBe(true);
       const done = (await store.read(commands, 0, 100_000)).filter((event) => event.type === 'Done');
       expect(done.map((event) => event.data.commandId).sort()).toEqual([...written].sort());
