@@ -16,7 +16,13 @@ import { defineMessage } from './message.js';
 import type { StoredMessage } from './message.js';
 import { messageStorePositions, type PositionStore } from './positions.js';
 import { createMessageStore, type MessageStore } from './store.js';
-import { createSubscription, positionStreamName, type Subscription, type SubscriptionOptions } from './subscription.js';
+import {
+  createSubscription,
+  positionStreamName,
+  type Subscription,
+  type SubscriptionObserver,
+  type SubscriptionOptions,
+} from './subscription.js';
 
 let test: TestDatabase;
 let store: MessageStore;
@@ -41,6 +47,14 @@ function subscribe(options: Partial<SubscriptionOptions> & Pick<SubscriptionOpti
   });
   running.push(subscription);
   return subscription;
+}
+
+/** An observer, and a promise that resolves when its consumer first finds nothing new to read. */
+function firstIdle() {
+  let wentIdle: () => void = () => {};
+  const idle = new Promise<void>((resolve) => (wentIdle = resolve));
+  const observer: SubscriptionObserver = { position() {}, idle: () => wentIdle() };
+  return { observer, idle };
 }
 
 async function writeTo(category: string, count: number, type = 'SomethingHappened') {
@@ -255,13 +269,15 @@ describe('a category subscription', () => {
   it('is woken by a write instead of waiting for its next poll', async () => {
     const category = uniqueCategory();
     const handled: StoredMessage[] = [];
+    const { observer, idle } = firstIdle();
     const subscription = subscribe({
       streamName: category,
       tickIntervalMs: 60_000,
+      observer,
       handlers: { $any: (m) => void handled.push(m) },
     });
     await subscription.start();
-    await sleep(100); // let it go idle, waiting a minute for its next poll
+    await idle; // idle, it waits a minute for its next poll
     await store.write(`${category}-1`, exampleMessage());
     await eventually(() => handled.length === 1, { timeoutMs: 10_000 });
   });
@@ -269,13 +285,15 @@ describe('a category subscription', () => {
   it('wakes for messages written with plain SQL too', async () => {
     const category = uniqueCategory();
     const handled: StoredMessage[] = [];
+    const { observer, idle } = firstIdle();
     const subscription = subscribe({
       streamName: category,
       tickIntervalMs: 60_000,
+      observer,
       handlers: { $any: (m) => void handled.push(m) },
     });
     await subscription.start();
-    await sleep(100);
+    await idle;
     await test.db.query(`SELECT message_store.write_message(gen_random_uuid()::text, $1, 'ByHand', '{}'::jsonb)`, [
       `${category}-1`,
     ]);
@@ -733,7 +751,7 @@ describe('$all', () => {
       await hasWritten;
       // …while another category's message, at n + 1, commits at once.
       await store.write(`${fast}-1`, exampleMessage());
-      await sleep(300);
+      await sleep(300); // no signal: a consumer held at a gap reads again and again, and reports nothing
       expect(handled.filter((name) => name.startsWith('fast') || name.startsWith('slow'))).toEqual([]);
 
       commit();
@@ -759,7 +777,7 @@ describe('$all', () => {
     await store.write(`${uniqueCategory()}-1`, exampleMessage());
     await subscription.waitUntilCaughtUp();
     const handled = batches.length;
-    await sleep(300);
+    await sleep(300); // no signal tells that nothing more will come: this shows it for a while
     // Idle: no batch since, and at most one position record per real batch.
     expect(batches.length).toBe(handled);
     expect((await store.read(positionStreamName(subscriberId))).length).toBeLessThanOrEqual(2);
