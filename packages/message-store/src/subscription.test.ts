@@ -49,6 +49,35 @@ function subscribe(options: Partial<SubscriptionOptions> & Pick<SubscriptionOpti
   return subscription;
 }
 
+/**
+ * A store over the test database that keeps the reads `isWatched` picks (to await them), and can hold
+ * the next such read back once the database has answered it: its snapshot is taken, its answer not given.
+ */
+function storeWatchingReads(isWatched: (sql: string) => boolean) {
+  const reads: Promise<unknown>[] = [];
+  let holding: { ran: (release: () => void) => void } | null = null;
+  const watchingStore = createMessageStore({
+    db: {
+      ...test.db,
+      query: <R extends Row = Row>(sql: string, params?: readonly unknown[]) => {
+        const rows = test.db.query<R>(sql, params);
+        if (!isWatched(sql)) return rows;
+        reads.push(rows);
+        const hold = holding;
+        if (!hold) return rows;
+        holding = null; // one read only
+        return rows.then(async (result) => {
+          await new Promise<void>((release) => hold.ran(release));
+          return result;
+        });
+      },
+    },
+  });
+  /** Holds the next read back; resolves once the database has answered it, with the way to let the answer through. */
+  const holdNextRead = () => new Promise<() => void>((ran) => (holding = { ran }));
+  return { watchingStore, reads, holdNextRead };
+}
+
 /** An observer, and a promise that resolves when its consumer first finds nothing new to read. */
 function firstIdle() {
   let wentIdle: () => void = () => {};
@@ -717,6 +746,7 @@ describe('$all', () => {
   it.runIf(testDatabaseKind === 'postgres')(
     'never skips a message whose transaction commits after a later global position',
     async () => {
+      const { watchingStore, reads } = storeWatchingReads((sql) => sql.includes('LEFT JOIN LATERAL'));
       const subscriberId = randomUUID();
       const [head] = await test.db.query<{ head: string | null }>(
         'SELECT max(global_position) AS head FROM message_store.messages',
@@ -732,6 +762,7 @@ describe('$all', () => {
       const subscription = subscribe({
         streamName: '$all',
         subscriberId,
+        store: watchingStore,
         tickIntervalMs: 10,
         handlers: { $any: (m) => void handled.push(m.streamName) },
       });
@@ -751,7 +782,9 @@ describe('$all', () => {
       await hasWritten;
       // …while another category's message, at n + 1, commits at once.
       await store.write(`${fast}-1`, exampleMessage());
-      await sleep(300); // no signal: a consumer held at a gap reads again and again, and reports nothing
+      // Reads begun after the write have been answered and looked at: the next has begun since.
+      const readsBefore = reads.length;
+      await eventually(() => reads.length >= readsBefore + 3);
       expect(handled.filter((name) => name.startsWith('fast') || name.startsWith('slow'))).toEqual([]);
 
       commit();
@@ -851,35 +884,6 @@ describe.runIf(testDatabaseKind === 'postgres')('when PostgreSQL drops every con
 });
 
 describe('waitUntilCaughtUp and reads begun before it was called', () => {
-  /**
-   * A store over the test database that keeps the reads `isWatched` picks (to await them), and can hold
-   * the next such read back once the database has answered it: its snapshot is taken, its answer not given.
-   */
-  function storeWatchingReads(isWatched: (sql: string) => boolean) {
-    const reads: Promise<unknown>[] = [];
-    let holding: { ran: (release: () => void) => void } | null = null;
-    const watchingStore = createMessageStore({
-      db: {
-        ...test.db,
-        query: <R extends Row = Row>(sql: string, params?: readonly unknown[]) => {
-          const rows = test.db.query<R>(sql, params);
-          if (!isWatched(sql)) return rows;
-          reads.push(rows);
-          const hold = holding;
-          if (!hold) return rows;
-          holding = null; // one read only
-          return rows.then(async (result) => {
-            await new Promise<void>((release) => hold.ran(release));
-            return result;
-          });
-        },
-      },
-    });
-    /** Holds the next read back; resolves once the database has answered it, with the way to let the answer through. */
-    const holdNextRead = () => new Promise<() => void>((ran) => (holding = { ran }));
-    return { watchingStore, reads, holdNextRead };
-  }
-
   it('waits for a write committed while a read ahead ran during a slow handler', async () => {
     const { watchingStore, reads } = storeWatchingReads((sql) => sql.includes('get_category_messages'));
     const category = uniqueCategory();
