@@ -106,7 +106,7 @@ describe.runIf(enabled)('after the PostgreSQL server restarts', () => {
       await eventually(async () => !children.every(alive) || ((await doneCount()) >= 400 && (await tally()) >= 400), {
         timeoutMs: 60_000,
       });
-      await sleep(1_000); // a late duplicate would show meanwhile (not run beside the others, so left unchanged)
+      await sleep(1_000); // a late duplicate would show meanwhile
       for (const each of children) expect(alive(each), each.output.join('').slice(-3000)).toBe(true);
       const done = (await store.read(commands, 0, 100_000)).filter((event) => event.type === 'Done');
       expect(done.map((event) => event.data.commandId).sort()).toEqual([...written].sort());
