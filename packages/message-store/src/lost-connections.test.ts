@@ -4,7 +4,13 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, testDatabaseKind, uniqueCategory, type TestDatabase } from './controls/index.js';
+import {
+  createTestDatabase,
+  eventually,
+  testDatabaseKind,
+  uniqueCategory,
+  type TestDatabase,
+} from './controls/index.js';
 import type { Database } from './database/port.js';
 import { createMessageStore, type MessageStore } from './store.js';
 
@@ -16,6 +22,8 @@ import { createMessageStore, type MessageStore } from './store.js';
  */
 const worker = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lost-connections.worker.ts');
 const TERMINATIONS = 5;
+/** Waits that query the database ask every 100 ms: its connections are being terminated meanwhile. */
+const patiently = { intervalMs: 100 };
 
 interface Worker {
   child: ChildProcess;
@@ -87,23 +95,43 @@ describe.runIf(testDatabaseKind === 'postgres')(
       const counts: number[] = [];
       for (let round = 0; round < TERMINATIONS; round++) {
         // A consumer backing off may hold no connection for a moment: each round waits for one to terminate.
-        let terminated = 0;
-        for (let tries = 0; tries < 40 && terminated === 0; tries++) {
-          terminated = await terminateAll();
-          if (terminated === 0) await sleep(50);
-        }
+        const terminated = await eventually(async () => (await terminateAll()) || false, {
+          intervalMs: 50,
+          timeoutMs: 2_000,
+          what: 'a connection to terminate',
+        }).catch(() => 0);
         counts.push(terminated);
+        // Not a wait for anything: the consumers get a moment of work between two losses.
         await sleep(200);
       }
       return counts;
     }
 
-    async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string) {
-      const deadline = Date.now() + timeoutMs;
-      while (!(await condition())) {
-        if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-        await sleep(100);
-      }
+    /**
+     * Waits until each member slot (`null` without a consumer group) has found nothing more to read past the
+     * last message of `category` it is given, as Message DB shares a category out among `groupSize` members.
+     * From then on nothing more is handled: what is stored is final.
+     */
+    async function caughtUpPastLastMessages(running: Worker[], category: string, groupSize: number | null = null) {
+      const lastByMember = await test.db.query<{ member: number | null; last: string }>(
+        `SELECT CASE WHEN $2::bigint IS NOT NULL
+                     THEN MOD(@message_store.hash_64(message_store.cardinal_id(stream_name)), $2::bigint)::int
+                END AS member,
+                max(global_position) AS last
+           FROM message_store.messages
+          WHERE message_store.category(stream_name) = $1
+          GROUP BY 1`,
+        [category, groupSize],
+      );
+      const idleAt = (member: number | null, last: number) =>
+        running.some((each) =>
+          each.facts.some((fact) => fact.member === member && typeof fact.idle === 'number' && fact.idle >= last),
+        );
+      await eventually(() => lastByMember.every(({ member, last }) => idleAt(member, Number(last))), {
+        ...patiently,
+        timeoutMs: 10_000,
+        what: 'every member caught up past its last message',
+      });
     }
 
     /** Writes `Do` commands for `entities` entities; returns their ids, by entity. */
@@ -139,22 +167,30 @@ describe.runIf(testDatabaseKind === 'postgres')(
     it('(a) a consumer handling a stream of commands keeps running and handles each once', async () => {
       const category = uniqueCategory('lostA');
       const one = startWorker('commands', { WORKER_CATEGORY: category, WORKER_HANDLER_MS: '2' });
-      await waitFor(() => one.facts.some((fact) => fact.ready), 30_000, 'worker ready').catch((error: unknown) => {
+      await eventually(() => one.facts.some((fact) => fact.ready), {
+        ...patiently,
+        timeoutMs: 30_000,
+        what: 'worker ready',
+      }).catch((error: unknown) => {
         throw new Error(`${String(error)}\n${dump(one)}`);
       });
       const commands = await writeCommands(category, 10, 30);
-      await waitFor(async () => (await countEvents(category)) > 20, 30_000, 'first commands handled');
+      await eventually(async () => (await countEvents(category)) > 20, {
+        ...patiently,
+        timeoutMs: 30_000,
+        what: 'first commands handled',
+      });
 
       const terminated = await terminateRepeatedly();
       expect(alive(one), dump(one)).toBe(true);
       expect(Math.min(...terminated)).toBeGreaterThan(0);
-      await waitFor(
-        async () => !alive(one) || (await countEvents(category)) >= 300,
-        45_000,
-        'every command handled',
-      ).catch(() => {});
+      await eventually(async () => !alive(one) || (await countEvents(category)) >= 300, {
+        ...patiently,
+        timeoutMs: 45_000,
+        what: 'every command handled',
+      }).catch(() => {});
       expect(alive(one), dump(one)).toBe(true);
-      await sleep(500);
+      await caughtUpPastLastMessages([one], `${category}:command`);
       await expectHandledOnce(category, commands);
     }, 90_000);
 
@@ -174,15 +210,23 @@ describe.runIf(testDatabaseKind === 'postgres')(
         (await test.db.query<{ total: number }>(`SELECT coalesce(sum(count), 0)::int AS total FROM ${table}`))[0]!
           .total;
       const one = startWorker('batch', { WORKER_CATEGORY: category, WORKER_TABLE: table });
-      await waitFor(async () => !alive(one) || (await tally()) > 0, 30_000, 'first batch applied');
+      await eventually(async () => !alive(one) || (await tally()) > 0, {
+        ...patiently,
+        timeoutMs: 30_000,
+        what: 'first batch applied',
+      });
 
       const terminated = await terminateRepeatedly();
       expect(alive(one), dump(one)).toBe(true);
       expect(Math.min(...terminated)).toBeGreaterThan(0);
       const total = ENTITIES * PER_ENTITY;
-      await waitFor(async () => !alive(one) || (await tally()) >= total, 45_000, 'caught up').catch(() => {});
+      await eventually(async () => !alive(one) || (await tally()) >= total, {
+        ...patiently,
+        timeoutMs: 45_000,
+        what: 'caught up',
+      }).catch(() => {});
       expect(alive(one), dump(one)).toBe(true);
-      await sleep(500);
+      await caughtUpPastLastMessages([one], category);
       const rows = await test.db.query<{ entity: string; count: number }>(`SELECT entity, count FROM ${table}`);
       expect(rows).toHaveLength(ENTITIES);
       for (const row of rows) expect(row).toEqual({ entity: row.entity, count: PER_ENTITY });
@@ -197,24 +241,30 @@ describe.runIf(testDatabaseKind === 'postgres')(
           return (last?.members as number[] | undefined) ?? [];
         });
       // Each process holds one slot (its fair share) before the work starts.
-      await waitFor(() => slotsHeld().every((members) => members.length === 1), 30_000, 'slots shared out').catch(
-        (error: unknown) => {
-          throw new Error(`${String(error)}: ${JSON.stringify(slotsHeld())}\n${group.map(dump).join('\n')}`);
-        },
-      );
+      await eventually(() => slotsHeld().every((members) => members.length === 1), {
+        ...patiently,
+        timeoutMs: 30_000,
+        what: 'slots shared out',
+      }).catch((error: unknown) => {
+        throw new Error(`${String(error)}: ${JSON.stringify(slotsHeld())}\n${group.map(dump).join('\n')}`);
+      });
       const commands = await writeCommands(category, 30, 10);
-      await waitFor(async () => (await countEvents(category)) > 30, 30_000, 'first commands handled');
+      await eventually(async () => (await countEvents(category)) > 30, {
+        ...patiently,
+        timeoutMs: 30_000,
+        what: 'first commands handled',
+      });
 
       const terminated = await terminateRepeatedly();
       for (const each of group) expect(alive(each), dump(each)).toBe(true);
       expect(Math.min(...terminated)).toBeGreaterThan(0);
-      await waitFor(
-        async () => !group.every(alive) || (await countEvents(category)) >= 300,
-        45_000,
-        'every command handled',
-      ).catch(() => {});
+      await eventually(async () => !group.every(alive) || (await countEvents(category)) >= 300, {
+        ...patiently,
+        timeoutMs: 45_000,
+        what: 'every command handled',
+      }).catch(() => {});
       for (const each of group) expect(alive(each), dump(each)).toBe(true);
-      await sleep(500);
+      await caughtUpPastLastMessages(group, `${category}:command`, 3);
       await expectHandledOnce(category, commands);
 
       // No two processes ever ran a handler for the same slot at the same time.

@@ -9,6 +9,8 @@
  *   not idempotent: a batch applied twice shows), in the transaction that records the position.
  * - `group`: like `commands`, as one process of a consumer group of 3 with auto-claimed slots; reports the
  *   time each handler call ran (also the ones that failed), by member slot.
+ *
+ * Every mode reports each new position at which a member slot found nothing more to read (`idle`).
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +19,7 @@ import { createPostgresDatabase } from './database/postgres.js';
 import type { StoredMessage } from './message.js';
 import { createMessageStore } from './store.js';
 import { id as idOf } from './stream-name.js';
-import { createSubscription, messageInHand, type Subscription } from './subscription.js';
+import { createSubscription, messageInHand, type Subscription, type SubscriptionObserver } from './subscription.js';
 
 const NAMESPACE = '6f0c1a52-3d1e-4f7b-8a0e-2b9c4d5e6f70';
 const mode = process.env.WORKER_MODE;
@@ -62,6 +64,17 @@ async function handleInTransaction(command: StoredMessage, streamName: string, e
   });
 }
 
+/** The test waits for these instead of sleeping: a member caught up past its last message handles nothing more. */
+const saidIdle = new Map<number | null, number>();
+const observer: SubscriptionObserver = {
+  position() {},
+  idle({ member, position }) {
+    if (saidIdle.get(member) === position) return;
+    saidIdle.set(member, position);
+    say({ idle: position, member });
+  },
+};
+
 let subscription: Subscription;
 if (mode === 'batch') {
   const table = process.env.WORKER_TABLE!;
@@ -71,6 +84,7 @@ if (mode === 'batch') {
     subscriberId: `lostConnections:${category}`,
     messagesPerTick: 20,
     tickIntervalMs: 100,
+    observer,
     handleBatch: async (messages, tx) => {
       for (const message of messages)
         await tx.query(
@@ -86,6 +100,7 @@ if (mode === 'batch') {
     streamName: `${category}:command`,
     subscriberId: `lostConnections:${category}`,
     tickIntervalMs: 100,
+    observer,
     handlers: { Do: handleCommand },
     ...(mode === 'group' ? { consumerGroup: { size: 3, claim: 'auto' as const, claimIntervalMs: 200 } } : {}),
   });

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createFreshPostgresDatabase,
   createTestDatabase,
+  eventually,
   exampleMessages,
   TEST_POSTGRES_URL,
   uniqueCategory,
@@ -183,7 +183,7 @@ describe('positions kept in a table of the consumer’s own database', () => {
       },
     });
     await subscription.start();
-    while (attempts < 2) await sleep(10);
+    await eventually(() => attempts >= 2);
     expect(await target.applied()).toEqual([]);
     expect(await target.positions.read({ subscriberId })).toBe(0);
     outage = false;
@@ -237,7 +237,7 @@ describe('positions kept in a table of the consumer’s own database', () => {
     });
     await subscription.start();
     for (const at of [3, 10, 18]) {
-      while (batches < at) await sleep(5);
+      await eventually(() => batches >= at, { intervalMs: 5 });
       await other.db.query(
         'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
       );

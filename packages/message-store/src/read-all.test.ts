@@ -71,7 +71,7 @@ describe("a process's $all consumers", () => {
       const all = Array.from({ length: consumers }, () => consumeAll(process.store));
       for (const each of all) await each.subscription.start();
       for (const each of all) await each.subscription.waitUntilCaughtUp();
-      await sleep(50);
+      await sleep(50); // no signal tells when the wake-ups of the consumers' own position records have settled
       const before = process.reads();
       const category = uniqueCategory();
       // Ten bursts of ten, apart: each a wake-up that every consumer answers with a read.
@@ -79,7 +79,7 @@ describe("a process's $all consumers", () => {
         await test.db.transaction(async (tx) => {
           for (let each = 0; each < 10; each++) await writeMessage(tx, `${category}-${burst * 10 + each}`);
         });
-        await sleep(60);
+        await eventually(() => all.every(({ applied }) => streamsOf(applied, category).length === (burst + 1) * 10));
       }
       await eventually(() => all.every(({ applied }) => streamsOf(applied, category).length === 100), {
         timeoutMs: 15_000,
@@ -100,7 +100,8 @@ describe("a process's $all consumers", () => {
     const head = consumeAll(process.store);
     await head.subscription.start();
     for (let each = 0; each < 1500; each++) {
-      if (each % 500 === 0) await sleep(30); // the head consumer reads as they come
+      // The head consumer reads as they come.
+      if (each % 500 === 0) await eventually(() => streamsOf(head.applied, category).length === each);
       await writeMessage(test.db, `${category}-${each}`);
     }
     // Starts at 0: behind the window, it reads on its own until it reaches it.
@@ -149,7 +150,8 @@ describe("a process's $all consumers", () => {
           }
         }),
       );
-      await sleep(100);
+      const readsBefore = process.reads();
+      await eventually(() => process.reads() >= readsBefore + 3); // reads begun after the writes have answered
       for (const { applied } of consumers) expect(streamsOf(applied, category)).toEqual([]); // held behind the open one
       await held.query('COMMIT');
       await eventually(() => consumers.every(({ applied }) => streamsOf(applied, category).length >= written.length), {
@@ -176,7 +178,8 @@ describe("a process's $all consumers", () => {
     try {
       const { written } = await writer.write(`${slow}-1`);
       await writeMessage(test.db, `${other}-1`); // a later position, visible first
-      await sleep(300); // many reads, with no transaction holding an xid below the gap
+      const readsBefore = process.reads();
+      await eventually(() => process.reads() >= readsBefore + 15); // many reads, with no transaction holding an xid below the gap
       expect(streamsOf(consumer.applied, other)).toEqual([]); // held behind the writer's position
       await writer.resume();
       await written;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, exampleMessage, uniqueCategory, type TestDatabase } from './controls/index.js';
+import { createTestDatabase, eventually, exampleMessage, uniqueCategory, type TestDatabase } from './controls/index.js';
 import { createMessageStore } from './store.js';
 import { createSubscription } from './subscription.js';
 
@@ -19,14 +19,6 @@ function restartServer() {
   const [version] = readdirSync('/etc/postgresql');
   if (!version) throw new Error('No PostgreSQL cluster in /etc/postgresql');
   execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart'], { stdio: 'inherit' });
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(20);
-  }
 }
 
 describe.runIf(enabled)('after the PostgreSQL server restarts', () => {
@@ -50,16 +42,16 @@ describe.runIf(enabled)('after the PostgreSQL server restarts', () => {
     });
     await subscription.start();
     await store.write(`${category}-1`, exampleMessage());
-    await waitFor(() => handled.length === 1, 10_000);
+    await eventually(() => handled.length === 1, { timeoutMs: 10_000 });
 
     restartServer();
 
     // The store's own reconnecting retries carry this write over the restart.
     await store.write(`${category}-2`, exampleMessage());
-    await waitFor(() => handled.length === 2, 30_000);
-    await sleep(1_000);
+    await eventually(() => handled.length === 2, { timeoutMs: 30_000 });
+    await sleep(1_000); // the next write comes once the wake-up watcher is back: no signal tells when it is
     await store.write(`${category}-3`, exampleMessage());
-    await waitFor(() => handled.length === 3, 15_000);
+    await eventually(() => handled.length === 3, { timeoutMs: 15_000 });
     await subscription.stop();
     expect(new Set(handled).size).toBe(3);
   }, 90_000);
@@ -88,7 +80,9 @@ describe.runIf(enabled)('after the PostgreSQL server restarts', () => {
     try {
       const consumer = start({ WORKER_MODE: 'commands', WORKER_CATEGORY: commands, WORKER_HANDLER_MS: '5' });
       const aggregator = start({ WORKER_MODE: 'batch', WORKER_CATEGORY: counted, WORKER_TABLE: table });
-      await waitFor(() => [consumer, aggregator].every((each) => each.output.join('').includes('"ready"')), 30_000);
+      await eventually(() => [consumer, aggregator].every((each) => each.output.join('').includes('"ready"')), {
+        timeoutMs: 30_000,
+      });
       const written: string[] = [];
       const writeLoad = async (count: number) => {
         for (let n = 0; n < count; n++) {
@@ -101,7 +95,7 @@ describe.runIf(enabled)('after the PostgreSQL server restarts', () => {
       await writeLoad(300);
       const doneCount = async () =>
         (await store.read(commands, { from: 0, max: 100_000 })).filter((event) => event.type === 'Done').length;
-      await waitFor(async () => (await doneCount()) > 20, 30_000);
+      await eventually(async () => (await doneCount()) > 20, { timeoutMs: 30_000 });
 
       restartServer(); // while both are in the middle of their backlogs
 
@@ -109,11 +103,10 @@ describe.runIf(enabled)('after the PostgreSQL server restarts', () => {
       const tally = async () =>
         (await test.db.query<{ total: number }>(`SELECT coalesce(sum(count), 0)::int AS total FROM ${table}`))[0]!
           .total;
-      await waitFor(
-        async () => !children.every(alive) || ((await doneCount()) >= 400 && (await tally()) >= 400),
-        60_000,
-      );
-      await sleep(1_000);
+      await eventually(async () => !children.every(alive) || ((await doneCount()) >= 400 && (await tally()) >= 400), {
+        timeoutMs: 60_000,
+      });
+      await sleep(1_000); // a late duplicate would show meanwhile
       for (const each of children) expect(alive(each), each.output.join('').slice(-3000)).toBe(true);
       const done = (await store.read(commands, { from: 0, max: 100_000 })).filter((event) => event.type === 'Done');
       expect(done.map((event) => event.data.commandId).sort()).toEqual([...written].sort());

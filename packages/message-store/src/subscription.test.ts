@@ -16,7 +16,13 @@ import { defineMessage } from './message.js';
 import type { StoredMessage } from './message.js';
 import { messageStorePositions, type PositionStore } from './positions.js';
 import { createMessageStore, type MessageStore } from './store.js';
-import { createSubscription, positionStreamName, type Subscription, type SubscriptionOptions } from './subscription.js';
+import {
+  createSubscription,
+  positionStreamName,
+  type Subscription,
+  type SubscriptionObserver,
+  type SubscriptionOptions,
+} from './subscription.js';
 
 let test: TestDatabase;
 let store: MessageStore;
@@ -41,6 +47,43 @@ function subscribe(options: Partial<SubscriptionOptions> & Pick<SubscriptionOpti
   });
   running.push(subscription);
   return subscription;
+}
+
+/**
+ * A store over the test database that keeps the reads `isWatched` picks (to await them), and can hold
+ * the next such read back once the database has answered it: its snapshot is taken, its answer not given.
+ */
+function storeWatchingReads(isWatched: (sql: string) => boolean) {
+  const reads: Promise<unknown>[] = [];
+  let holding: { ran: (release: () => void) => void } | null = null;
+  const watchingStore = createMessageStore({
+    db: {
+      ...test.db,
+      query: <R extends Row = Row>(sql: string, params?: readonly unknown[]) => {
+        const rows = test.db.query<R>(sql, params);
+        if (!isWatched(sql)) return rows;
+        reads.push(rows);
+        const hold = holding;
+        if (!hold) return rows;
+        holding = null; // one read only
+        return rows.then(async (result) => {
+          await new Promise<void>((release) => hold.ran(release));
+          return result;
+        });
+      },
+    },
+  });
+  /** Holds the next read back; resolves once the database has answered it, with the way to let the answer through. */
+  const holdNextRead = () => new Promise<() => void>((ran) => (holding = { ran }));
+  return { watchingStore, reads, holdNextRead };
+}
+
+/** An observer, and a promise that resolves when its consumer first finds nothing new to read. */
+function firstIdle() {
+  let wentIdle: () => void = () => {};
+  const idle = new Promise<void>((resolve) => (wentIdle = resolve));
+  const observer: SubscriptionObserver = { position() {}, idle: () => wentIdle() };
+  return { observer, idle };
 }
 
 async function writeTo(category: string, count: number, type = 'SomethingHappened') {
@@ -255,13 +298,15 @@ describe('a category subscription', () => {
   it('is woken by a write instead of waiting for its next poll', async () => {
     const category = uniqueCategory();
     const handled: StoredMessage[] = [];
+    const { observer, idle } = firstIdle();
     const subscription = subscribe({
       streamName: category,
       tickIntervalMs: 60_000,
+      observer,
       handlers: { $any: (m) => void handled.push(m) },
     });
     await subscription.start();
-    await sleep(100); // let it go idle, waiting a minute for its next poll
+    await idle; // idle, it waits a minute for its next poll
     await store.write(`${category}-1`, exampleMessage());
     await eventually(() => handled.length === 1, { timeoutMs: 10_000 });
   });
@@ -269,13 +314,15 @@ describe('a category subscription', () => {
   it('wakes for messages written with plain SQL too', async () => {
     const category = uniqueCategory();
     const handled: StoredMessage[] = [];
+    const { observer, idle } = firstIdle();
     const subscription = subscribe({
       streamName: category,
       tickIntervalMs: 60_000,
+      observer,
       handlers: { $any: (m) => void handled.push(m) },
     });
     await subscription.start();
-    await sleep(100);
+    await idle;
     await test.db.query(`SELECT message_store.write_message(gen_random_uuid()::text, $1, 'ByHand', '{}'::jsonb)`, [
       `${category}-1`,
     ]);
@@ -699,6 +746,7 @@ describe('$all', () => {
   it.runIf(testDatabaseKind === 'postgres')(
     'never skips a message whose transaction commits after a later global position',
     async () => {
+      const { watchingStore, reads } = storeWatchingReads((sql) => sql.includes('LEFT JOIN LATERAL'));
       const subscriberId = randomUUID();
       const [head] = await test.db.query<{ head: string | null }>(
         'SELECT max(global_position) AS head FROM message_store.messages',
@@ -714,6 +762,7 @@ describe('$all', () => {
       const subscription = subscribe({
         streamName: '$all',
         subscriberId,
+        store: watchingStore,
         tickIntervalMs: 10,
         handlers: { $any: (m) => void handled.push(m.streamName) },
       });
@@ -733,7 +782,9 @@ describe('$all', () => {
       await hasWritten;
       // …while another category's message, at n + 1, commits at once.
       await store.write(`${fast}-1`, exampleMessage());
-      await sleep(300);
+      // Reads begun after the write have been answered and looked at: the next has begun since.
+      const readsBefore = reads.length;
+      await eventually(() => reads.length >= readsBefore + 3);
       expect(handled.filter((name) => name.startsWith('fast') || name.startsWith('slow'))).toEqual([]);
 
       commit();
@@ -759,7 +810,7 @@ describe('$all', () => {
     await store.write(`${uniqueCategory()}-1`, exampleMessage());
     await subscription.waitUntilCaughtUp();
     const handled = batches.length;
-    await sleep(300);
+    await sleep(300); // no signal tells that nothing more will come: this shows it for a while
     // Idle: no batch since, and at most one position record per real batch.
     expect(batches.length).toBe(handled);
     expect((await store.read(positionStreamName(subscriberId))).length).toBeLessThanOrEqual(2);
@@ -833,35 +884,6 @@ describe.runIf(testDatabaseKind === 'postgres')('when PostgreSQL drops every con
 });
 
 describe('waitUntilCaughtUp and reads begun before it was called', () => {
-  /**
-   * A store over the test database that keeps the reads `isWatched` picks (to await them), and can hold
-   * the next such read back once the database has answered it: its snapshot is taken, its answer not given.
-   */
-  function storeWatchingReads(isWatched: (sql: string) => boolean) {
-    const reads: Promise<unknown>[] = [];
-    let holding: { ran: (release: () => void) => void } | null = null;
-    const watchingStore = createMessageStore({
-      db: {
-        ...test.db,
-        query: <R extends Row = Row>(sql: string, params?: readonly unknown[]) => {
-          const rows = test.db.query<R>(sql, params);
-          if (!isWatched(sql)) return rows;
-          reads.push(rows);
-          const hold = holding;
-          if (!hold) return rows;
-          holding = null; // one read only
-          return rows.then(async (result) => {
-            await new Promise<void>((release) => hold.ran(release));
-            return result;
-          });
-        },
-      },
-    });
-    /** Holds the next read back; resolves once the database has answered it, with the way to let the answer through. */
-    const holdNextRead = () => new Promise<() => void>((ran) => (holding = { ran }));
-    return { watchingStore, reads, holdNextRead };
-  }
-
   it('waits for a write committed while a read ahead ran during a slow handler', async () => {
     const { watchingStore, reads } = storeWatchingReads((sql) => sql.includes('get_category_messages'));
     const category = uniqueCategory();

@@ -82,13 +82,13 @@ describe('wake-ups', () => {
     // waitUntilCaughtUp wakes consumers itself: let those reads finish before counting.
     await sleep(100);
     const before = consumers.map((consumer) => consumer.reads());
-    await sleep(1_500);
+    await sleep(1_500); // what is shown is a quiet span: no reads in it
     expect(consumers.map((consumer) => consumer.reads())).toEqual(before);
 
     const [first, ...others] = consumers;
     await writeMessage(thirdParty, `${first!.streamName}-1`);
     await eventually(() => first!.handled.length === 1);
-    await sleep(100);
+    await sleep(100); // no signal for the others: a consumer not woken reports nothing
     expect(others.map((consumer) => consumer.reads())).toEqual(before.slice(1));
   });
 
@@ -127,7 +127,7 @@ describe('wake-ups', () => {
       ]);
       await writeMessage(thirdParty, `${late}-1`);
       await eventually(() => lateConsumer.handled.length === 1);
-      await sleep(200);
+      await sleep(200); // no signal: the watcher's looks past the open position are not observable
       expect(earlyConsumer.handled).toEqual([]);
       await client.query('COMMIT');
       await eventually(() => earlyConsumer.handled.length === 1);
@@ -175,7 +175,7 @@ describe('wake-ups', () => {
         `${rolledBack}-1`,
       ]);
       await writeMessage(thirdParty, `${kept}-1`);
-      await sleep(200);
+      await sleep(200); // no signal: a consumer held at a gap reads again and again, and reports nothing
       expect(all.handled).not.toContain(`${kept}-1`); // held behind the open transaction's position
       await client.query('ROLLBACK');
       await eventually(() => all.handled.includes(`${kept}-1`));
@@ -196,7 +196,7 @@ describe('wake-ups', () => {
     const writing = (async () => {
       for (; written < 60; written++) {
         await writeMessage(thirdParty, `${category}-${written}`);
-        await sleep(5);
+        await sleep(5); // messages arriving over a while, not in one burst
       }
     })();
     await eventually(() => consumer.handled.length >= 10);
@@ -263,7 +263,7 @@ describe('wake-ups', () => {
         );
         const total = () => [...handled.values()].reduce((sum, positions) => sum + positions.length, 0);
         await eventually(() => total() >= 4 * perWriter);
-        await sleep(200);
+        await sleep(200); // no signal that nothing more comes; waitUntilCaughtUp would add reads of their own
         expect(total()).toBe(4 * perWriter);
         for (const positions of handled.values()) {
           expect(positions).toHaveLength(perWriter);
@@ -288,7 +288,7 @@ describe('wake-ups', () => {
       () => void woken++,
     );
     try {
-      await sleep(4_000);
+      await sleep(4_000); // the watcher's idle looks grow apart with time itself
       woken = 0; // the watcher's announcement on start
       const writtenAt = performance.now();
       await createMessageStore({ db: handle }).write(`${category}-1`, exampleMessage());
@@ -312,12 +312,12 @@ describe('wake-ups', () => {
       const category = uniqueCategory();
       const listener = await listen(category, { coalesceMs: 60_000 });
       try {
-        await sleep(50);
+        await sleep(50); // no signal tells when the watcher's first look is over
         listener.woken.length = 0; // the watcher's announcement on start
         await writeMessage(thirdParty, `${category}-1`);
         await eventually(() => listener.woken.length === 1);
         for (let each = 2; each <= 20; each++) await writeMessage(thirdParty, `${category}-${each}`);
-        await sleep(500);
+        await sleep(500); // what is shown is wake-ups that do not come
         expect(listener.woken).toHaveLength(1); // the other 19 wait for the next turn, 60 s later
       } finally {
         await listener.stop();
@@ -334,13 +334,13 @@ describe('wake-ups', () => {
         await wakeUps.subscribe(category, () => void woken.category++),
       ];
       try {
-        await sleep(50);
+        await sleep(50); // no signal tells when the watcher's first look is over
         woken.all = woken.category = 0; // the watcher's announcement on start
         for (let each = 1; each <= 10; each++) {
           await writeMessage(thirdParty, `${category}-${each}`);
-          await sleep(40);
+          await sleep(40); // writes apart, each in a turn of its own
         }
-        await sleep(100);
+        await sleep(100); // what is shown is $all's turn not coming
         expect(woken.all).toBe(0); // $all's turn came with the start's announcement: the next is 60 s later
         expect(woken.category).toBeGreaterThanOrEqual(5); // every 20 ms, not kept waiting by $all's timer
       } finally {
@@ -352,7 +352,7 @@ describe('wake-ups', () => {
       const category = uniqueCategory();
       const listener = await listen(category, { coalesceMs: 400 });
       try {
-        await sleep(450);
+        await sleep(450); // past the coalescing time of the start's announcement
         listener.woken.length = 0;
         await writeMessage(thirdParty, `${category}-1`);
         await eventually(() => listener.woken.length === 1);
@@ -384,7 +384,7 @@ describe('wake-ups', () => {
       running.push(subscription);
       await subscription.start();
       await subscription.waitUntilCaughtUp();
-      await sleep(50);
+      await sleep(50); // waitUntilCaughtUp wakes the consumer itself: no signal tells when those reads are over
       const readsBefore = reads;
       const started = performance.now();
       for (let each = 0; each < 200; each++) await writeMessage(thirdParty, `${category}-${each}`);

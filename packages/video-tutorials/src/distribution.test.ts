@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -60,8 +61,11 @@ describe.runIf(Boolean(process.env.TEST_POSTGRES_URL))('distributed over process
     port = await freePort();
   });
   afterAll(async () => {
+    const exited = processes
+      .filter(({ child }) => child.exitCode === null && child.signalCode === null)
+      .map(({ child }) => once(child, 'exit'));
     for (const { child } of processes) if (child.exitCode === null) child.kill('SIGKILL');
-    await sleep(200);
+    await Promise.all(exited);
     await db?.close();
     await database?.drop();
     await rm(directory, { recursive: true, force: true });
@@ -83,7 +87,7 @@ describe.runIf(Boolean(process.env.TEST_POSTGRES_URL))('distributed over process
       async () => (await fetch(`http://127.0.0.1:${workerPort}/health/live`).catch(() => null))?.ok === true,
       { timeoutMs: 90_000, intervalMs: 250 },
     );
-    // Let the three identity processes share out the group's slots.
+    // Let the three identity processes share out the group's slots (no signal says which process holds which).
     await sleep(6_000);
 
     const userIds: string[] = [];

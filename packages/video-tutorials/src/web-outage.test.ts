@@ -134,7 +134,7 @@ describe.runIf(testDatabaseKind === 'postgres')(
       });
       let terminated = 0;
       for (let round = 0; round < 10; round++) {
-        await sleep(100);
+        await sleep(100); // not a wait for anything: requests go on between two losses
         const rows = await killer.query<{ terminated: boolean }>(
           `SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity
             WHERE datname = $1 AND pid <> pg_backend_pid()`,
@@ -142,7 +142,7 @@ describe.runIf(testDatabaseKind === 'postgres')(
         );
         terminated += rows.filter((each) => each.terminated).length;
       }
-      await sleep(500);
+      await sleep(500); // requests go on a while after the last loss, which is what is shown
       writing = false;
       await Promise.all(writers);
 

@@ -29,6 +29,7 @@ describe('transactions', () => {
     await started;
     // Unrelated work issued while the transaction is open and waiting.
     const outside = db.query(`INSERT INTO tx_probe VALUES (2, 'outside')`);
+    // No signal: a write queued behind the transaction tells nothing; this gives it time to wrongly run inside.
     await new Promise((resolve) => setTimeout(resolve, 50));
     releaseTransaction();
     expect(await failing).toBe('roll me back');

@@ -121,6 +121,7 @@ describe('transactions on the thread', () => {
       .catch((error: Error) => error.message);
     await isOpen;
     const outside = threaded.query(`INSERT INTO thread_tx VALUES (2, 'outside')`);
+    // No signal: a write queued behind the transaction tells nothing; this gives it time to wrongly run inside.
     await new Promise((resolve) => setTimeout(resolve, 50));
     release();
     expect(await failing).toBe('roll me back');

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   positionStreamName,
   type Database,
@@ -9,7 +8,12 @@ import {
 } from 'message-db-toolkit';
 import { createPgliteDatabase } from 'message-db-toolkit/pglite';
 import { createPostgresDatabase } from 'message-db-toolkit/postgres';
-import { createFreshPostgresDatabase, TEST_POSTGRES_URL, type TestDatabase } from 'message-db-toolkit/controls';
+import {
+  createFreshPostgresDatabase,
+  eventually,
+  TEST_POSTGRES_URL,
+  type TestDatabase,
+} from 'message-db-toolkit/controls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { identityCategory, identityStreamName, Registered } from '../contracts/identity.js';
 import { createMetrics } from '../observability/metrics.js';
@@ -153,7 +157,7 @@ describe('an aggregator whose View Data is in another database', () => {
     const metrics = createMetrics({ messageStoreDb: test.db, processMetrics: false });
     subscription.observe(metrics.subscriptionObserver);
     await subscription.start();
-    while (!applying) await sleep(5);
+    await eventually(() => applying, { intervalMs: 5 });
 
     const valueOf = async (name: string) =>
       (await metrics.registry.getSingleMetric(name)!.get()).values.find(

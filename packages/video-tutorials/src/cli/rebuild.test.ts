@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Message, type MessageStore, type Row } from 'message-db-toolkit';
-import { testDatabaseKind, type TestDatabase } from 'message-db-toolkit/controls';
+import { eventually, testDatabaseKind, type TestDatabase } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityStreamName, Registered } from '../contracts/identity.js';
 import {
@@ -320,6 +320,14 @@ describe('rebuild', () => {
   it.runIf(testDatabaseKind === 'postgres')(
     'makes a reader that arrives during the swap wait for it and then read the new table',
     async () => {
+      const sessionsWaitingForALock = (count: number) =>
+        eventually(async () => {
+          const [row] = await test.db.query<{ waiting: number }>(
+            `SELECT count(*)::int AS waiting FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          );
+          return row!.waiting >= count;
+        });
       const expected = await rows(VIEW_COUNTS);
       await test.db.query('UPDATE video_view_counts SET view_count = 0');
       const holder = test.connectAgain();
@@ -337,11 +345,12 @@ describe('rebuild', () => {
         aggregator: videoViews,
         onProgress: ({ phase }) => {
           if (phase !== 'swapping' || queued) return;
-          setTimeout(() => {
+          void (async () => {
+            await sessionsWaitingForALock(1); // the swap's
             // …and a reader arriving now queues behind the swap's lock.
             queued = reader.query(VIEW_COUNTS);
-            setTimeout(endHolding, 300);
-          }, 300);
+            await sessionsWaitingForALock(2); // and the reader's
+          })().finally(() => endHolding());
         },
       });
       await rebuilt;

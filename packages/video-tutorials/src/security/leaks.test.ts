@@ -99,6 +99,7 @@ describe('the operation page’s event stream', () => {
   it('ends when View Data fails', async () => {
     failing = false;
     const { app, stream } = await openStream();
+    // No signal: an injected request answers only once its stream has ended.
     await new Promise((resolve) => setTimeout(resolve, 600));
     failing = true;
     expect(await ended(stream)).toBe('ended');
@@ -110,6 +111,7 @@ describe('the operation page’s event stream', () => {
   it('ends when the server closes', async () => {
     failing = false;
     const { app, stream } = await openStream();
+    // No signal: an injected request answers only once its stream has ended.
     await new Promise((resolve) => setTimeout(resolve, 600));
     const closing = app.close();
     expect(await ended(stream)).toBe('ended');

@@ -40,7 +40,7 @@ describe('lock-outs', () => {
     expect(throttled.response.headers['retry-after']).toBe('1');
     // A throttled attempt is not tried, so it is not a failure and cannot hurry a lock.
     expect(await failuresOf(userId)).toBe(3);
-    await sleep(1100);
+    await sleep(1100); // the account's throttle passes with time itself
     expect((await running.logIn(email, 'a guess', '198.51.100.51')).response.statusCode).toBe(401);
     const longer = await running.logIn(email, 'a guess', '198.51.100.52');
     expect(longer.response.statusCode).toBe(429);
@@ -52,7 +52,7 @@ describe('lock-outs', () => {
     const email = `owner-${randomUUID().slice(0, 8)}@example.com`;
     const userId = await running.register(email, PASSWORD);
     for (let failure = 0; failure < 5; failure++) {
-      await sleep(failure >= 3 ? 1000 * 2 ** (failure - 3) + 100 : 0);
+      await sleep(failure >= 3 ? 1000 * 2 ** (failure - 3) + 100 : 0); // each failure counted, past the throttle
       expect((await running.logIn(email, 'a guess', '203.0.113.7')).response.statusCode).toBe(401);
     }
     await running.eventually(async () => ((await identityTypes(userId)).includes('AccountLocked') ? true : undefined));

@@ -245,7 +245,7 @@ describe('password reset', () => {
     await running.eventually(async () =>
       (await identityTypes(userId)).includes('PasswordChanged') ? true : undefined,
     );
-    await sleep(300);
+    await sleep(300); // no signal: a page that waits shows nothing until it answers
     expect(answered).toBe(false);
     await aggregator.start();
     const changed = await changing;
@@ -276,7 +276,7 @@ describe('an expired reset link', () => {
     const browser = browserSession(running.system.web!, { remoteAddress: '198.51.100.70' });
     await forgot(browser, email);
     const link = await running.eventually(async () => (await running.emailsTo(email)).map(resetLinkIn).find(Boolean));
-    await sleep(ttlMs + 200);
+    await sleep(ttlMs + 200); // the link expires with time itself
     const late = await resetWith(browser, link, NEW_PASSWORD);
     expect(late.statusCode).toBe(400);
     expect(late.body).toContain('This link has expired.');

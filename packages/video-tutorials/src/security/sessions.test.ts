@@ -98,7 +98,7 @@ describe('sessions in the running system', () => {
     await running.caughtUp();
     expect(signedInAs((await thief.get('/')).body, email)).toBe(false);
     // The owner logs in again (once the account's throttle has passed): a new session.
-    await sleep(4100);
+    await sleep(4100); // the throttle passes with time itself
     const again = await running.logIn(email, PASSWORD);
     expect(again.response.statusCode).toBe(303);
     expect(signedInAs((await again.browser.get('/')).body, email)).toBe(true);

@@ -1,6 +1,7 @@
 import { createSessions } from '../app/authenticate/sessions.js';
 import type { MessageStore } from 'message-db-toolkit';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { eventually } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticateApp } from '../app/authenticate/index.js';
 import { authenticationStreamName } from '../contracts/authentication.js';
@@ -93,10 +94,11 @@ describe('log-in', () => {
     releaseWrites();
     expect(first).toBe('answered 401');
     await answer;
-    for (let tries = 0; tries < 100; tries++) {
-      if ((await web.store.read(authenticationStreamName(userId))).length > 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    // Recorded just after the answer: the assertion below says what is missing if it never is.
+    await eventually(async () => (await web.store.read(authenticationStreamName(userId))).length > 0, {
+      timeoutMs: 5_000,
+      intervalMs: 50,
+    }).catch(() => {});
     expect((await web.store.read(authenticationStreamName(userId))).map((event) => event.type)).toEqual([
       'UserLoginFailed',
     ]);

@@ -44,9 +44,9 @@ describe('the admin aggregators’ $all subscriptions', () => {
     const pieces = buildAll();
     for (const piece of pieces) await piece.start();
     await caughtUp(pieces);
-    await sleep(300);
+    await sleep(300); // no signal tells when what catching up set off has settled
     const settled = await messageCount();
-    await sleep(500);
+    await sleep(500); // what is shown is a quiet span: nothing written in it
     expect(await messageCount()).toBe(settled);
 
     const [recorded] = await test.db.query<{ position: string }>(

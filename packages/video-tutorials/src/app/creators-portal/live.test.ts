@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from 'message-db-toolkit';
+import { eventually } from 'message-db-toolkit/controls';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyOperationOutcomes } from '../../aggregators/video-operations/index.js';
@@ -48,6 +49,8 @@ async function openStream(browser: Browser, path: string) {
     redirect: 'manual',
   });
   const events: ServerEvent[] = [];
+  // The server ends each look at View Data with a comment: how many looks it has finished.
+  let looks = 0;
   const reading = (async () => {
     if (!response.body || response.status !== 200) return;
     const decoder = new TextDecoder();
@@ -59,6 +62,7 @@ async function openStream(browser: Browser, path: string) {
         while ((end = buffered.indexOf('\n\n')) >= 0) {
           const block = buffered.slice(0, end);
           buffered = buffered.slice(end + 2);
+          if (block === ': waiting') looks++;
           const event = /^event: (.*)$/m.exec(block)?.[1];
           const data = /^data: (.*)$/m.exec(block)?.[1];
           if (event && data) events.push({ event, data: JSON.parse(data) as unknown });
@@ -73,13 +77,18 @@ async function openStream(browser: Browser, path: string) {
     events,
     /** The first `event` whose data matches (a `video` event's data is the page's state, `LiveVideo`). */
     async next<T = LiveVideo>(event: string, matching: (data: T) => boolean = () => true, timeoutMs = 5_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        const found = events.find((candidate) => candidate.event === event && matching(candidate.data as T));
-        if (found) return found.data as T;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      throw new Error(`no ${event} event in ${timeoutMs} ms: ${JSON.stringify(events)}`);
+      const found = await eventually(
+        () => events.find((candidate) => candidate.event === event && matching(candidate.data as T)),
+        { timeoutMs, intervalMs: 50 },
+      ).catch(() => {
+        throw new Error(`no ${event} event in ${timeoutMs} ms: ${JSON.stringify(events)}`);
+      });
+      return found.data as T;
+    },
+    /** Resolves once the server has finished a whole look at View Data begun after the call. */
+    async lookedAgain() {
+      const finished = looks;
+      await eventually(() => looks >= finished + 2, { what: 'a whole look at View Data' });
     },
     async close() {
       abort.abort();
@@ -128,7 +137,7 @@ describe('a video’s event stream', () => {
       [traceId, videoId, owner.user!.userId],
     );
     expect(await stream.next<Outcome>('outcome')).toEqual({ traceId, succeeded: false, message: 'Name is blank.' });
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await stream.lookedAgain();
     expect(stream.events.filter((event) => event.event === 'outcome')).toHaveLength(1); // once
     await stream.close();
   });
@@ -149,7 +158,7 @@ describe('a video’s event stream', () => {
       `/creators-portal/videos/${videoId}/events?awaiting=${theirs}&awaiting=${elsewhere}&awaiting=not-a-uuid`,
     );
     await stream.next('video');
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await stream.lookedAgain();
     expect(stream.events.filter((event) => event.event === 'outcome')).toEqual([]);
     await stream.close();
   });
@@ -219,7 +228,11 @@ describe('a video’s event stream', () => {
   it('ends when View Data keeps failing; a lost connection for a moment is asked again', async () => {
     // View Data that fails as a lost connection does, while told to.
     let failing = false;
-    const lost = () => Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' });
+    let failed = 0;
+    const lost = () => {
+      failed++;
+      return Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' });
+    };
     const viewData: Queryable = {
       query: (text, params) => (failing ? Promise.reject(lost()) : web.test.db.query(text, params)),
       exec: (text) => (failing ? Promise.reject(lost()) : web.test.db.exec(text)),
@@ -235,9 +248,10 @@ describe('a video’s event stream', () => {
         stream.then(() => 'ended'),
         new Promise((resolve) => setTimeout(() => resolve('still open'), 1_500)),
       ]);
+    // No signal: an injected request answers only once its stream has ended.
     await new Promise((resolve) => setTimeout(resolve, 300));
     failing = true; // for a moment: a look or two fail
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    await eventually(() => failed >= 2, { what: 'looks that failed' });
     failing = false;
     expect(await ended()).toBe('still open');
     failing = true; // for good
@@ -257,8 +271,14 @@ describe('a video’s event stream', () => {
       { headers: { cookie: owner.cookieHeader() } },
     );
     expect(response.status).toBe(200);
-    const body = response.text();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The body as it arrives: the server is closed once the stream has sent its first look.
+    let arrived = '';
+    const body = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of response.body!) arrived += decoder.decode(chunk as Uint8Array, { stream: true });
+      return arrived;
+    })();
+    await eventually(() => arrived.includes('event: video'), { what: 'the first look' });
     const closing = other.close();
     const ended = await Promise.race([
       body.then(() => 'ended'),

@@ -317,7 +317,7 @@ describe('authentication events: account locking', () => {
     const user = await registeredUser();
     const spread = { maxFailures: 3, windowMs: 100 };
     for (let failures = 0; failures < 4; failures++) {
-      if (failures > 0) await sleep(150);
+      if (failures > 0) await sleep(150); // spread out in time, which is what is shown
       await failLogIn(user, spread);
     }
     expect(await typesIn(identityStreamName(user.userId))).toEqual(['Registered']);
