@@ -1,16 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createTestDatabase, uniqueCategory, type TestDatabase } from './controls/index.js';
+import { createTestDatabase, testSubscriptions, uniqueCategory, type TestDatabase } from './controls/index.js';
 import { defineMessage, type StoredMessage } from './message.js';
 import { createMessageStore, type MessageStore, type Projection } from './store.js';
-import {
-  createSubscription,
-  type HandledInfo,
-  type Logger,
-  type Subscription,
-  type SubscriptionOptions,
-} from './subscription.js';
+import { type HandledInfo, type Logger, type SubscriptionOptions } from './subscription.js';
 
 /**
  * Messages anyone can write with Message DB's own `write_message`: types named like Object.prototype's
@@ -22,15 +16,13 @@ const NOT_OBJECTS = [null, 'null', '42', '"text"', '[]'];
 
 let test: TestDatabase;
 let store: MessageStore;
-const running: Subscription[] = [];
+const subscriptions = testSubscriptions(() => store);
 
 beforeAll(async () => {
   test = await createTestDatabase();
   store = createMessageStore({ db: test.db });
 });
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((subscription) => subscription.stop()));
-});
+afterEach(() => subscriptions.stopAll());
 afterAll(() => test.drop());
 
 /** Writes as a third party would: straight through Message DB's function, no toolkit in between. */
@@ -42,15 +34,10 @@ async function writeMessage(streamName: string, type: string, data: string | nul
 
 function subscribe(options: Partial<SubscriptionOptions> & Pick<SubscriptionOptions, 'streamName'>) {
   const outcomes: HandledInfo[] = [];
-  const subscription = createSubscription({
-    store,
-    subscriberId: randomUUID(),
-    tickIntervalMs: 50,
-    retryDelayMs: 1,
+  const subscription = subscriptions.subscribe({
     observer: { handled: (info) => void outcomes.push(info), position() {} },
     ...options,
   });
-  running.push(subscription);
   return { subscription, outcomes };
 }
 

@@ -11,6 +11,7 @@ import {
 } from './controls/index.js';
 import { DuplicateMessageIdError, InvalidMessageError, VersionConflictError } from './errors.js';
 import { defineMessage, follow, type MessageOf } from './message.js';
+import { createSubscription } from './subscription.js';
 import { createMessageStore, sharesDatabase, snapshotStreamName, type MessageStore, type Projection } from './store.js';
 
 let test: TestDatabase;
@@ -311,6 +312,35 @@ describe('the store as an interface', () => {
     } finally {
       await other.drop();
     }
+  });
+
+  it('keeps its database for consumers when wrapped by spreading (a decorator of some of its functions)', async () => {
+    let reads = 0;
+    const counting: MessageStore = {
+      ...store,
+      read: (...args) => {
+        reads++;
+        return store.read(...args);
+      },
+    };
+    expect(sharesDatabase(counting, test.db)).toBe(true);
+    const category = uniqueCategory();
+    await store.write(`${category}-1`, exampleMessage());
+    const handled: string[] = [];
+    const subscription = createSubscription({
+      store: counting,
+      streamName: category,
+      subscriberId: randomUUID(),
+      handlers: { $any: (message) => void handled.push(message.id) },
+    });
+    await subscription.start();
+    try {
+      await subscription.waitUntilCaughtUp();
+    } finally {
+      await subscription.stop();
+    }
+    expect(handled).toHaveLength(1);
+    expect(reads).toBeGreaterThan(0);
   });
 
   it('reads with options by name: from, max, and the defaults', async () => {

@@ -187,20 +187,24 @@ export interface ReadOptions extends CategoryReadOptions {
   max?: number;
 }
 
-/** The database behind each store this toolkit made: its consumers, positions and wake-ups need it. */
-const databases = new WeakMap<MessageStore, Database>();
+/**
+ * The database behind a store this toolkit made, under a key no one outside the toolkit holds. It is an own
+ * enumerable property so that a store wrapped by spreading (`{ ...store, read: counted }`, a decorator) keeps it.
+ */
+const DATABASE = Symbol('message-db-toolkit: the store’s database');
+type WithDatabase = MessageStore & { [DATABASE]?: Database };
 
 /**
  * True when `db` is the database `store` was made over: a consumer whose own data lives there can read its messages
  * in the transaction that writes that data.
  */
 export function sharesDatabase(store: MessageStore, db: Database): boolean {
-  return databases.get(store) === db;
+  return (store as WithDatabase)[DATABASE] === db;
 }
 
 /** The database of a store made by `createMessageStore` (inside the toolkit only: it is not exported). */
 export function databaseOf(store: MessageStore): Database {
-  const db = databases.get(store);
+  const db = (store as WithDatabase)[DATABASE];
   if (!db) throw new TypeError('This message store was not made by createMessageStore: its database is unknown');
   return db;
 }
@@ -512,7 +516,8 @@ export function createMessageStore({
   const writeInTransaction = (tx: Queryable, streamName: string, message: Message, expectedVersion?: number | null) =>
     writeOne(tx, streamName, message, expectedVersion);
 
-  const store: MessageStore = {
+  const store: WithDatabase = {
+    [DATABASE]: db,
     write,
     writeBatch,
     writeInTransaction,
@@ -522,7 +527,6 @@ export function createMessageStore({
     streamVersion,
     fetch,
   };
-  databases.set(store, db);
   return store;
 }
 

@@ -1,45 +1,36 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, eventually, exampleMessage, uniqueCategory, type TestDatabase } from './controls/index.js';
+import {
+  createTestDatabase,
+  testSubscriptions,
+  eventually,
+  exampleMessage,
+  uniqueCategory,
+  type TestDatabase,
+} from './controls/index.js';
 import { createMessageStore, type MessageStore } from './store.js';
 import {
-  createSubscription,
   messageInHand,
   type BatchHandledInfo,
   type HandledInfo,
   type Logger,
   type MessageInHand,
   type PositionInfo,
-  type Subscription,
   type SubscriptionObserver,
-  type SubscriptionOptions,
 } from './subscription.js';
 
 let test: TestDatabase;
 let store: MessageStore;
-const running: Subscription[] = [];
+const subscriptions = testSubscriptions(() => store);
+const { subscribe } = subscriptions;
 
 beforeAll(async () => {
   test = await createTestDatabase();
   store = createMessageStore({ db: test.db });
 });
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((subscription) => subscription.stop()));
-});
+afterEach(() => subscriptions.stopAll());
 afterAll(() => test.drop());
-
-function subscribe(options: Partial<SubscriptionOptions> & Pick<SubscriptionOptions, 'streamName'>) {
-  const subscription = createSubscription({
-    store,
-    subscriberId: randomUUID(),
-    tickIntervalMs: 50,
-    retryDelayMs: 1,
-    ...options,
-  });
-  running.push(subscription);
-  return subscription;
-}
 
 /** An observer that keeps everything it is told. */
 function recordingObserver() {

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTestDatabase,
+  testSubscriptions,
   eventually,
   exampleMessage,
   exampleMessages,
@@ -16,38 +17,19 @@ import { defineMessage } from './message.js';
 import type { StoredMessage } from './message.js';
 import { messageStorePositions, type PositionStore } from './positions.js';
 import { createMessageStore, type MessageStore } from './store.js';
-import {
-  createSubscription,
-  positionStreamName,
-  type Subscription,
-  type SubscriptionObserver,
-  type SubscriptionOptions,
-} from './subscription.js';
+import { createSubscription, positionStreamName, type SubscriptionObserver } from './subscription.js';
 
 let test: TestDatabase;
 let store: MessageStore;
-const running: Subscription[] = [];
+const subscriptions = testSubscriptions(() => store);
+const { subscribe } = subscriptions;
 
 beforeAll(async () => {
   test = await createTestDatabase();
   store = createMessageStore({ db: test.db });
 });
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((subscription) => subscription.stop()));
-});
+afterEach(() => subscriptions.stopAll());
 afterAll(() => test.drop());
-
-function subscribe(options: Partial<SubscriptionOptions> & Pick<SubscriptionOptions, 'streamName'>) {
-  const subscription = createSubscription({
-    store,
-    subscriberId: randomUUID(),
-    tickIntervalMs: 50,
-    retryDelayMs: 1,
-    ...options,
-  });
-  running.push(subscription);
-  return subscription;
-}
 
 /**
  * A store over the test database that keeps the reads `isWatched` picks (to await them), and can hold

@@ -9,4 +9,5 @@ export * from './messages.js';
 export * from './descheduled-writer.js';
 export * from './eventually.js';
 export * from './specs.js';
+export * from './subscriptions.js';
 export * from './test-store.js';
