@@ -8,6 +8,7 @@ import {
   TEST_POSTGRES_URL,
   uniqueCategory,
   type TestDatabase,
+  testPgliteTemplate,
 } from './controls/index.js';
 import { createPgliteDatabase } from './database/pglite.js';
 import type { Database, Queryable } from './database/port.js';
@@ -40,7 +41,7 @@ beforeAll(async () => {
       },
     };
   } else {
-    const db = await createPgliteDatabase();
+    const db = await createPgliteDatabase({ loadDataDir: await testPgliteTemplate() });
     other = { db, drop: () => db.close() };
   }
 });

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
+import { createTestDatabase, type TestDatabase, testPgliteTemplate } from 'message-db-toolkit/controls';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findCredentialsByEmail, isConfirmed } from './aggregators/user-credentials/index.js';
@@ -85,7 +85,7 @@ beforeAll(async () => {
     env.DATABASE_URL = database.connectionString!;
   }
   const workers = PIECE_NAMES.filter((piece) => piece !== 'video-operations-aggregator');
-  system = await startSystem(readConfig(env), { web: true, workers });
+  system = await startSystem(readConfig(env), { web: true, workers }, { pgliteTemplate: await testPgliteTemplate() });
   await startVideoOperations();
   await system.web!.listen({ port: 0, host: '127.0.0.1' });
   baseUrl = `http://127.0.0.1:${(system.web!.server.address() as AddressInfo).port}`;

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestDatabase, eventually, type TestDatabase } from 'message-db-toolkit/controls';
+import { createTestDatabase, eventually, type TestDatabase, testPgliteTemplate } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticationStreamName } from './contracts/authentication.js';
 import { identityCommandStreamName, identityStreamName, UnlockAccount } from './contracts/identity.js';
@@ -27,7 +27,7 @@ beforeAll(async () => {
     env.MESSAGE_STORE_CONNECTION_STRING = database.connectionString!;
     env.DATABASE_URL = database.connectionString!;
   }
-  system = await startSystem(readConfig(env));
+  system = await startSystem(readConfig(env), undefined, { pgliteTemplate: await testPgliteTemplate() });
 });
 afterAll(async () => {
   await system.stop();

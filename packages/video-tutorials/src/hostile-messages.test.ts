@@ -3,7 +3,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { commandCategory, storeBrowser, type ParkedMessage } from 'message-db-toolkit';
-import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
+import { createTestDatabase, type TestDatabase, testPgliteTemplate } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticationCategory } from './contracts/authentication.js';
 import { identityCategory, identityCommandStreamName, identityStreamName, Register } from './contracts/identity.js';
@@ -117,7 +117,7 @@ async function startAllPieces({ viewDataApart }: { viewDataApart: boolean }) {
   system = await startSystem(
     readConfig(env),
     { web: false, workers: true },
-    { logger: createLogger({ level: 'warn', destination: log }) },
+    { logger: createLogger({ level: 'warn', destination: log }), pgliteTemplate: await testPgliteTemplate() },
   );
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createTestDatabase, eventually, type TestDatabase } from 'message-db-toolkit/controls';
+import { createTestDatabase, eventually, type TestDatabase, testPgliteTemplate } from 'message-db-toolkit/controls';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeSpeakingVideo } from './components/transcribe/controls.js';
@@ -34,7 +34,7 @@ beforeAll(async () => {
     env.MESSAGE_STORE_CONNECTION_STRING = database.connectionString!;
     env.DATABASE_URL = database.connectionString!;
   }
-  system = await startSystem(readConfig(env));
+  system = await startSystem(readConfig(env), undefined, { pgliteTemplate: await testPgliteTemplate() });
   web = system.web!;
   const clips = createStorage(path.join(directory, 'clips'));
   clip = await readFile(clips.pathOf(await storeSpeakingVideo(clips)));

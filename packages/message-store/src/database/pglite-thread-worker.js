@@ -13,7 +13,8 @@ import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
 
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 // searchPath: a checked `search_path` value (searchPathSetting in port.ts).
-const { dataDir, analyzeIntervalMs, searchPath } = workerData;
+// loadDataDir: a Blob from dumpDataDir() to start a new database from, or undefined.
+const { dataDir, loadDataDir, analyzeIntervalMs, searchPath } = workerData;
 
 /** An error as plain data: structured cloning would keep only name, message and stack. */
 function serializeError(error) {
@@ -50,7 +51,11 @@ const fail = (id, error) => port.postMessage({ id, ok: false, error: serializeEr
 
 let pglite;
 try {
-  pglite = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { pgcrypto } });
+  pglite = await PGlite.create({
+    ...(dataDir ? { dataDir } : {}),
+    ...(loadDataDir ? { loadDataDir } : {}),
+    extensions: { pgcrypto },
+  });
   await pglite.exec(`SET search_path = ${searchPath}`);
 } catch (error) {
   await pglite?.close().catch(() => {});

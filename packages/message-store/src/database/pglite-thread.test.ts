@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { messages } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testPgliteTemplate } from '../controls/index.js';
 import { isUniqueViolation, VersionConflictError } from '../errors.js';
 import { installMessageDb } from '../install.js';
 import { createMessageStore } from '../store.js';
@@ -20,7 +21,11 @@ import type { Database } from './port.js';
 let inProcess: Database;
 let threaded: PgliteThreadDatabase;
 beforeAll(async () => {
-  [inProcess, threaded] = await Promise.all([createPgliteDatabase(), createPgliteThreadDatabase()]);
+  const loadDataDir = await testPgliteTemplate();
+  [inProcess, threaded] = await Promise.all([
+    createPgliteDatabase({ loadDataDir }),
+    createPgliteThreadDatabase({ loadDataDir }),
+  ]);
 });
 afterAll(async () => {
   await Promise.all([inProcess?.close(), threaded?.close()]);
@@ -145,7 +150,7 @@ describe('transactions on the thread', () => {
 
 describe('a thread that dies', () => {
   it('fails waiting and later calls, open transactions and claims with a clear error', async () => {
-    const db = await createPgliteThreadDatabase();
+    const db = await createPgliteThreadDatabase({ loadDataDir: await testPgliteTemplate() });
     const claim = await db.tryClaim(1, 1);
     let inTransaction: () => void = () => {};
     const transactionOpen = new Promise<void>((resolve) => (inTransaction = resolve));

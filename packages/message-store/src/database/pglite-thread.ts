@@ -64,7 +64,13 @@ export async function createPgliteThreadDatabase(options: PgliteOptions = {}): P
   const worker = new Worker(WORKER_URL, {
     // Plain JavaScript: it needs none of this process's loaders or flags (some, like --input-type, fail in a worker).
     execArgv: [],
-    workerData: { dataDir: options.dataDir, analyzeIntervalMs: options.analyzeIntervalMs ?? 5 * 60_000, searchPath },
+    // A Blob crosses to the thread without a copy: its bytes are shared.
+    workerData: {
+      dataDir: options.dataDir,
+      loadDataDir: options.loadDataDir,
+      analyzeIntervalMs: options.analyzeIntervalMs ?? 5 * 60_000,
+      searchPath,
+    },
   });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   const claimed = new Set<string>();

@@ -13,6 +13,7 @@ import {
   eventually,
   TEST_POSTGRES_URL,
   type TestDatabase,
+  testPgliteTemplate,
 } from 'message-db-toolkit/controls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { identityCategory, identityStreamName, Registered } from '../contracts/identity.js';
@@ -48,7 +49,10 @@ beforeEach(async () => {
       await fresh.drop();
     };
   } else {
-    const db = await createPgliteDatabase({ searchPath: VIEW_DATA_SEARCH_PATH });
+    const db = await createPgliteDatabase({
+      searchPath: VIEW_DATA_SEARCH_PATH,
+      loadDataDir: await testPgliteTemplate(),
+    });
     viewData = db;
     dropViewData = () => db.close();
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createTestDatabase, eventually, type TestDatabase } from 'message-db-toolkit/controls';
+import { createTestDatabase, eventually, type TestDatabase, testPgliteTemplate } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../config.js';
 import { identityCommandStreamName } from '../contracts/identity.js';
@@ -35,6 +35,7 @@ beforeAll(async () => {
   if (process.env.TEST_POSTGRES_URL) database = await createTestDatabase({ install: false });
   system = await startSystem(readConfig(environment(path.join(directory, 'a'))), undefined, {
     logger: createLogger({ level: 'info', destination: log }),
+    pgliteTemplate: await testPgliteTemplate(),
   });
 });
 afterAll(async () => {

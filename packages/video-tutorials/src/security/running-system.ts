@@ -1,7 +1,12 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createTestDatabase, eventually as eventuallyFound, type TestDatabase } from 'message-db-toolkit/controls';
+import {
+  createTestDatabase,
+  eventually as eventuallyFound,
+  type TestDatabase,
+  testPgliteTemplate,
+} from 'message-db-toolkit/controls';
 import { readConfig } from '../config.js';
 import { startSystem, type Selection, type System } from '../system.js';
 import { browserSession } from '../test-support/browser-session.js';
@@ -25,6 +30,7 @@ export async function startRunningSystem(
   }
   const system: System = await startSystem(readConfig(settings), selection, {
     logInAttemptsPerMinute: 1000,
+    pgliteTemplate: await testPgliteTemplate(),
     ...options,
   });
   const emailDirectory = path.join(directory, 'emails');

@@ -8,6 +8,7 @@ import {
   createTestDatabase,
   eventually,
   TEST_POSTGRES_URL,
+  testPgliteTemplate,
 } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listOverdueRegistrations } from '../aggregators/registration-monitor/index.js';
@@ -68,7 +69,7 @@ beforeAll(async () => {
   } else {
     // The embedded store the system opens: the book's history is written into it first, then it is closed.
     const dataDir = path.join(directory, 'message-store');
-    bookStore = await createPgliteDatabase({ dataDir });
+    bookStore = await createPgliteDatabase({ dataDir, loadDataDir: await testPgliteTemplate() });
     await installMessageDb(bookStore);
     openMessageStoreAgain = () => createPgliteDatabase({ dataDir });
   }
@@ -78,7 +79,14 @@ beforeAll(async () => {
   before = await messageCounts(bookStore);
   if (!TEST_POSTGRES_URL) await bookStore.close();
 
-  system = await startSystem(readConfig(env), { web: true, workers: true }, { logInAttemptsPerMinute: 10_000 });
+  system = await startSystem(
+    readConfig(env),
+    { web: true, workers: true },
+    {
+      logInAttemptsPerMinute: 10_000,
+      pgliteTemplate: await testPgliteTemplate(),
+    },
+  );
   await caughtUp();
 }, 240_000);
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createMessageStore, installMessageDb, type Database, type Queryable } from 'message-db-toolkit';
 import { createPgliteDatabase } from 'message-db-toolkit/pglite';
 import { createPostgresDatabase } from 'message-db-toolkit/postgres';
-import { createTestDatabase, type TestDatabase } from 'message-db-toolkit/controls';
+import { createTestDatabase, type TestDatabase, testPgliteTemplate } from 'message-db-toolkit/controls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { viewDataPositions } from '../aggregators/aggregator.js';
 import { readConfig } from '../config.js';
@@ -238,12 +238,21 @@ describe('a system started on View Data an earlier version made in the message s
       // What an earlier version left: Message DB and View Data in one database, on Message DB's search path.
       const earlier = postgres
         ? createPostgresDatabase({ connectionString: postgres.connectionString! })
-        : await createPgliteDatabase({ dataDir: path.join(directory, 'message-store') });
+        : await createPgliteDatabase({
+            dataDir: path.join(directory, 'message-store'),
+            loadDataDir: await testPgliteTemplate(),
+          });
       await installMessageDb(earlier);
       await migrateAsEarlierVersions(earlier);
       await earlier.close();
 
-      const system = await startSystem(readConfig(env), { web: false, workers: ['home-page-aggregator'] });
+      const system = await startSystem(
+        readConfig(env),
+        { web: false, workers: ['home-page-aggregator'] },
+        {
+          pgliteTemplate: await testPgliteTemplate(),
+        },
+      );
       try {
         for (const subscription of system.pieces.flatMap((piece) => piece.subscriptions))
           await subscription.waitUntilCaughtUp();
