@@ -42,8 +42,9 @@ async function npm(...args: string[]) {
   });
 }
 
+// Under the test's 60 s, but with room: side by side on a busy machine, each script's PGlite initdb alone takes 10–20 s.
 const node = (args: string[], extra: Record<string, string> = {}) =>
-  run(process.execPath, args, { cwd: project, env: outsiderEnvironment(extra), timeout: 30_000 });
+  run(process.execPath, args, { cwd: project, env: outsiderEnvironment(extra), timeout: 50_000 });
 
 beforeAll(async () => {
   project = await mkdtemp(path.join(tmpdir(), 'message-db-toolkit-outsider-'));
