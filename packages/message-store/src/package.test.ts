@@ -132,6 +132,12 @@ describe('installed with pg and PGlite beside it', { concurrent: true }, () => {
     const { stdout } = await node(['--test', '--test-reporter=tap', 'store.test.mjs']);
     expect(stdout).toMatch(/^# pass 1$/m);
   });
+
+  it("starts the kit's PGlite databases from a template made in a global setup, as the README shows", async () => {
+    const { stdout } = await node(['template.mjs'], { TEST_POSTGRES_URL: '' });
+    expect(stdout).toContain('template written: removed by the teardown');
+    expect(stdout).toMatch(/^# pass 1$/m);
+  });
 });
 
 describe("the toolkit's README", () => {

@@ -87,5 +87,5 @@ export function refusal(message: string, back = { href: '/', label: 'Go home' })
 
 /** A request we will not serve as asked, answered 400 with the sentence saying why (never a 500). */
 export function refusePage(reply: FastifyReply, message: string, back?: { href: string; label: string }) {
-  return reply.page('Cannot do that', refusal(message, back), 400);
+  return reply.view({ title: 'Cannot do that', body: refusal(message, back) }, 400);
 }

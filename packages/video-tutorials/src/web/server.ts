@@ -18,7 +18,6 @@ import Fastify, {
 import { isTransientDatabaseError } from 'message-db-toolkit';
 import { z } from 'zod';
 import { isAdmin } from './guards.js';
-import type { SafeHtml } from '../html.js';
 import { backInAMomentPage, errorPage, notFoundPage } from './error-pages.js';
 import { layout, type PageContext, type PageOptions } from './layout.js';
 import { InvalidTextError, refuseInvalidText } from './text-input.js';
@@ -53,10 +52,8 @@ declare module 'fastify' {
   interface FastifyReply {
     /** This response's CSRF token: made once, so every form on a page carries the same one. */
     csrfToken(): string;
-    /** Renders a page in the shared layout. */
-    page(title: string, body: SafeHtml, statusCode?: number, options?: PageExtras): FastifyReply;
     /** Renders a view's page (its title, body and what it adds to the head) in the shared layout. */
-    view(page: PageOptions, statusCode?: number): FastifyReply;
+    view(page: PageView, statusCode?: number): FastifyReply;
     /** Starts a session and sets its cookie. */
     signIn(user: SessionUser): Promise<void>;
     /** Ends the request's session and clears its cookie. */
@@ -95,8 +92,8 @@ export interface WebServerOptions {
   adminEmails?: readonly string[];
 }
 
-/** What a page may add to the shared layout: elements for its head, its meta description. */
-export type PageExtras = Pick<PageOptions, 'head' | 'description'> & {
+/** A page for the shared layout (title, body, what it adds to the head, its meta description), and how it is kept. */
+export type PageView = PageOptions & {
   /**
    * An object that stands for everything this page shows a visitor who is not signed in (its body holds no form,
    * token or other per-request value): the page is then rendered once per such object and its bytes sent to every
@@ -184,9 +181,8 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
   });
   const pagesForEveryVisitor = new WeakMap<object, Buffer>();
   app.decorateReply(
-    'page',
-    function (this: FastifyReply, title: string, body: SafeHtml, statusCode = 200, pageOptions: PageExtras = {}) {
-      const { sameForEveryVisitorAs, ...extras } = pageOptions;
+    'view',
+    function (this: FastifyReply, { sameForEveryVisitorAs, ...page }: PageView, statusCode = 200) {
       const send = (page: Buffer | string) => this.code(statusCode).type('text/html; charset=utf-8').send(page);
       const shared = this.request.user ? undefined : sameForEveryVisitorAs;
       const kept = shared && pagesForEveryVisitor.get(shared);
@@ -204,17 +200,14 @@ export async function buildWebServer(options: WebServerOptions): Promise<Fastify
       };
       // A signed-in user's page is theirs alone: no cache, shared or in the browser, keeps it.
       if (this.request.user) this.header('cache-control', 'no-store');
-      const page = layout(context, { title, body, ...extras }).value;
-      if (!shared) return send(page);
+      const rendered = layout(context, page).value;
+      if (!shared) return send(rendered);
       // Kept as bytes: encoded once, rather than measured and encoded again for every visitor.
-      const bytes = Buffer.from(page);
+      const bytes = Buffer.from(rendered);
       pagesForEveryVisitor.set(shared, bytes);
       return send(bytes);
     },
   );
-  app.decorateReply('view', function (this: FastifyReply, { title, body, ...extras }: PageOptions, statusCode = 200) {
-    return this.page(title, body, statusCode, extras);
-  });
   app.decorateReply('signIn', async function (this: FastifyReply, user: SessionUser) {
     if (!options.sessions) throw new Error('No sessions are kept: pass `sessions` to buildWebServer');
     const sessionId = await options.sessions.start(user, this.request.traceId, this.request.headers['user-agent']);

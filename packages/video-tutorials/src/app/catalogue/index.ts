@@ -63,7 +63,9 @@ export function createCatalogueApp({ viewData }: { viewData: Queryable }): Fasti
         if ('refusal' in asked) return refusePage(reply, asked.refusal, { href: '/videos', label: 'All tutorials' });
         const page = await listCataloguePage(viewData, asked.request);
         const size = asked.request.size === CATALOGUE_PAGE_SIZE ? null : asked.request.size;
-        return reply.page('All tutorials', cataloguePage({ page, firstPage: !asked.request.cursor, size }), 200, {
+        return reply.view({
+          title: 'All tutorials',
+          body: cataloguePage({ page, firstPage: !asked.request.cursor, size }),
           description: 'Every published video tutorial, newest first.',
         });
       },
@@ -103,10 +105,12 @@ export function createCatalogueApp({ viewData }: { viewData: Queryable }): Fasti
 }
 
 function renderSearch(reply: FastifyReply, text: string, errors: FormError[], results?: SafeHtml) {
-  return reply.page(
-    titleWithErrors(text ? `Search: ${text}` : 'Search', errors),
-    searchPage({ text, errors, ...(results ? { results } : {}) }),
+  return reply.view(
+    {
+      title: titleWithErrors(text ? `Search: ${text}` : 'Search', errors),
+      body: searchPage({ text, errors, ...(results ? { results } : {}) }),
+      description: 'Search the video tutorials by name, description and what is said in them.',
+    },
     errors.length > 0 ? 400 : 200,
-    { description: 'Search the video tutorials by name, description and what is said in them.' },
   );
 }

@@ -177,9 +177,11 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
         const { videoId } = request.params;
         if (videoId === null) return reply.callNotFound();
         if (await isDeletedVideoOfOwner(viewData, request.user!.userId, videoId))
-          return reply.page('Video deleted', deletedVideoPage(), 410);
+          return reply.view({ title: 'Video deleted', body: deletedVideoPage() }, 410);
         if (request.query.uploaded)
-          return reply.page('Upload received', uploadReceivedPage(videoId), 200, {
+          return reply.view({
+            title: 'Upload received',
+            body: uploadReceivedPage(videoId),
             head: html`<noscript><meta http-equiv="refresh" content="2" /></noscript> ${LIVE_SCRIPT}`,
           });
         return reply.callNotFound();
@@ -212,7 +214,9 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
       if (traceId === null) return reply.callNotFound();
       const operation = await findAnsweredOperation(viewData, traceId, request.user!.userId);
       if (!operation)
-        return reply.page('Working on it', operationPending(traceId), 200, {
+        return reply.view({
+          title: 'Working on it',
+          body: operationPending(traceId),
           head: html`<noscript><meta http-equiv="refresh" content="2" /></noscript>
             <script src="/assets/operation.js" defer></script>`,
         });
@@ -223,15 +227,15 @@ export function createCreatorsPortalApp(options: CreatorsPortalOptions): Fastify
         (operation.answerType === null &&
           operation.succeeded &&
           (await isDeletedVideoOfOwner(viewData, request.user!.userId, operation.videoId)));
-      return reply.page(
-        operation.succeeded ? 'Done' : 'Not done',
-        operationOutcome({
+      return reply.view({
+        title: operation.succeeded ? 'Done' : 'Not done',
+        body: operationOutcome({
           succeeded: operation.succeeded,
           failureReason: operation.failureReason,
           videoId: operation.videoId,
           deleted,
         }),
-      );
+      });
     });
 
     // Server-sent events: the outcome is pushed as soon as the aggregator has it. A stream ends when the
@@ -430,17 +434,19 @@ function renderDashboard(
   statusCode = 200,
   size = MY_VIDEOS_PAGE_SIZE,
 ) {
-  return reply.page(
-    titleWithErrors('My videos', errors),
-    myVideosPage({
-      page,
-      csrfToken: reply.csrfToken(),
-      maxUploadBytes,
-      errors,
-      size: size === MY_VIDEOS_PAGE_SIZE ? null : size,
-    }),
+  return reply.view(
+    {
+      title: titleWithErrors('My videos', errors),
+      body: myVideosPage({
+        page,
+        csrfToken: reply.csrfToken(),
+        maxUploadBytes,
+        errors,
+        size: size === MY_VIDEOS_PAGE_SIZE ? null : size,
+      }),
+      head: html`<script src="/assets/upload.js" defer></script>`,
+    },
     statusCode,
-    { head: html`<script src="/assets/upload.js" defer></script>` },
   );
 }
 
@@ -462,10 +468,12 @@ async function renderVideo(
   statusCode = 200,
 ) {
   const canRetry = await retryPossible(storage, video);
-  return reply.page(
-    titleWithErrors(videoTitle(video), textFormErrors(sent)),
-    videoPage({ video, canRetry, csrfToken: reply.csrfToken(), sent }),
+  return reply.view(
+    {
+      title: titleWithErrors(videoTitle(video), textFormErrors(sent)),
+      body: videoPage({ video, canRetry, csrfToken: reply.csrfToken(), sent }),
+      head: LIVE_SCRIPT,
+    },
     statusCode,
-    { head: LIVE_SCRIPT },
   );
 }

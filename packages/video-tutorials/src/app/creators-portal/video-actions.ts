@@ -44,7 +44,7 @@ export function registerVideoActions(app: PortalApp, { store, viewData, storage 
     const video = await ownedVideo(viewData, request);
     if (!video) return reply.callNotFound();
     if (needsUpload && !(await sourceKept(storage, video)))
-      return reply.page('Cannot try again', cannotRetry(video), 409);
+      return reply.view({ title: 'Cannot try again', body: cannotRetry(video) }, 409);
     const { userId } = request.user!;
     await store.write(
       videoPublishingCommandStreamName(video.id),
@@ -71,7 +71,7 @@ export function registerVideoActions(app: PortalApp, { store, viewData, storage 
   app.get('/creators-portal/videos/:videoId/delete', { schema }, async (request, reply) => {
     const video = await ownedVideo(viewData, request);
     if (!video) return reply.callNotFound();
-    return reply.page(`Delete “${videoTitle(video)}”?`, deleteConfirmation(video, reply.csrfToken()));
+    return reply.view({ title: `Delete “${videoTitle(video)}”?`, body: deleteConfirmation(video, reply.csrfToken()) });
   });
 }
 

@@ -48,9 +48,9 @@ export function createHomeApp({
       const shown = await content();
       const { videosWatched, latestVideos } = shown;
       // The sample's form (and its tokens) only while no video is published: a page without a form sets no cookie.
-      return reply.page(
-        'Home',
-        homePage({
+      return reply.view({
+        title: 'Home',
+        body: homePage({
           videosWatched,
           videos: latestVideos
             ? { latestVideos }
@@ -62,14 +62,11 @@ export function createHomeApp({
                 },
               },
         }),
-        200,
-        {
-          description: 'Learn by watching: short video tutorials, and how many views they have had.',
-          // The empty catalogue's sample form carries this visitor's tokens; the latest videos are everyone's —
-          // worth keeping rendered only while the content itself is kept.
-          ...(latestVideos && kept ? { sameForEveryVisitorAs: shown } : {}),
-        },
-      );
+        description: 'Learn by watching: short video tutorials, and how many views they have had.',
+        // The empty catalogue's sample form carries this visitor's tokens; the latest videos are everyone's —
+        // worth keeping rendered only while the content itself is kept.
+        ...(latestVideos && kept ? { sameForEveryVisitorAs: shown } : {}),
+      });
     });
   };
 }

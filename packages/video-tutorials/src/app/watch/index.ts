@@ -69,7 +69,10 @@ export function createWatchApp({
         findNextVideos(viewData, videoId),
       ]);
       if (!video && (await isDeletedVideo(viewData, videoId)))
-        return reply.page('Video deleted', deletedVideoPage(), 410, { description: 'This video has been deleted.' });
+        return reply.view(
+          { title: 'Video deleted', body: deletedVideoPage(), description: 'This video has been deleted.' },
+          410,
+        );
       if (!video) return reply.callNotFound();
       const media = mediaOf(video.transcodedUri);
       const title = videoTitle(video);
@@ -84,7 +87,9 @@ export function createWatchApp({
               captions: cues ?? [],
             }
           : null;
-      return reply.page(title, watchPage({ video, title, media, player, nextVideos }), 200, {
+      return reply.view({
+        title: title,
+        body: watchPage({ video, title, media, player, nextVideos }),
         description,
         head: watchHead({
           videoId: video.id,
